@@ -1,0 +1,142 @@
+/**
+ * The one configuration module, read by workers, the CLI and db/ (never by workflows).
+ * Every variable is validated with zod; a bad value stops start-up with a message that
+ * names the variable and what is wrong with it.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { z } from 'zod';
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyToUndefined, z.string().url().optional());
+const port = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65_535).default(fallback));
+const bool = (fallback: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+
+const envSchema = z.object({
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  POSTGRES_HOST: optionalString,
+  POSTGRES_PORT: port(5432),
+  POSTGRES_DB: z.preprocess(emptyToUndefined, z.string().default('aura_orchestra')),
+  POSTGRES_USER: z.preprocess(emptyToUndefined, z.string().default('aura_admin')),
+  POSTGRES_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me')),
+  AURA_EMBEDDED_POSTGRES_PORT: port(54329),
+
+  TEMPORAL_ADDRESS: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233').optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.preprocess(emptyToUndefined, z.string().default('default')),
+  TEMPORAL_CLI_PATH: optionalString,
+  AURA_TEMPORAL_PORT: port(7233),
+  AURA_TEMPORAL_UI_PORT: port(8233),
+
+  MANAGER_PORT: port(8000),
+  MANAGER_API_KEY: optionalString,
+
+  OLLAMA_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: optionalString,
+  GEMINI_API_KEY: optionalString,
+
+  AUDIT_LOG_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).default(365)),
+  ENABLE_STRICT_POLICY: bool(true),
+
+  AURA_HOME: z.preprocess(emptyToUndefined, z.string().default('.aura')),
+  AURA_EMPLOYEES_FILE: z.preprocess(emptyToUndefined, z.string().default('config/employees.json')),
+  AURA_SCRIPT_FILE: z.preprocess(emptyToUndefined, z.string().default('samples/wordfreq/script.json')),
+  AURA_DIRECTOR: optionalString,
+});
+
+export interface AuraConfig {
+  /** Absolute path of the project root: relative settings resolve against it. */
+  root: string;
+  /** Where embedded state lives (database files, Temporal's sqlite file, workspaces). */
+  home: string;
+  database: { url: string | null; embeddedPort: number; user: string; password: string; name: string };
+  temporal: { address: string | null; namespace: string; cliPath: string | null; port: number; uiPort: number };
+  manager: { port: number; apiKey: string | null };
+  providers: { ollamaBaseUrl: string | null; openaiApiKey: string | null; geminiApiKey: string | null };
+  auditLogRetentionDays: number;
+  strictPolicy: boolean;
+  employeesFile: string;
+  scriptFile: string;
+  director: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The project root: the folder holding this module's parent. */
+export const PROJECT_ROOT = resolve(new URL('..', import.meta.url).pathname);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): AuraConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])] ?? null)})`),
+    );
+  }
+  const e = parsed.data;
+  const fromParts = e.POSTGRES_HOST
+    ? `postgres://${encodeURIComponent(e.POSTGRES_USER)}:${encodeURIComponent(e.POSTGRES_PASSWORD)}@${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${encodeURIComponent(e.POSTGRES_DB)}`
+    : null;
+  const at = (p: string) => resolve(root, p);
+  return {
+    root,
+    home: at(e.AURA_HOME),
+    database: {
+      url: e.DATABASE_URL ?? fromParts,
+      embeddedPort: e.AURA_EMBEDDED_POSTGRES_PORT,
+      user: e.POSTGRES_USER,
+      password: e.POSTGRES_PASSWORD,
+      name: e.POSTGRES_DB,
+    },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? null,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH ?? null,
+      port: e.AURA_TEMPORAL_PORT,
+      uiPort: e.AURA_TEMPORAL_UI_PORT,
+    },
+    manager: { port: e.MANAGER_PORT, apiKey: e.MANAGER_API_KEY ?? null },
+    providers: {
+      ollamaBaseUrl: e.OLLAMA_BASE_URL ?? null,
+      openaiApiKey: e.OPENAI_API_KEY ?? null,
+      geminiApiKey: e.GEMINI_API_KEY ?? null,
+    },
+    auditLogRetentionDays: e.AUDIT_LOG_RETENTION_DAYS,
+    strictPolicy: e.ENABLE_STRICT_POLICY,
+    employeesFile: at(e.AURA_EMPLOYEES_FILE),
+    scriptFile: at(e.AURA_SCRIPT_FILE),
+    director: e.AURA_DIRECTOR ?? safeUserName(),
+  };
+}
+
+/** Loads `.env` from the project root (never overriding variables already set). */
+export function loadDotEnv(root = PROJECT_ROOT): void {
+  const file = resolve(root, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'director';
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The typed view of the database for kysely. Columns the database fills are `Generated<>`;
+ * pg returns NUMERIC and BIGINT as strings, so those are typed as strings here and converted
+ * in the repository functions.
+ */
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T = unknown> = JSONColumnType<T, string, string>;
+type Numeric = ColumnType<string, number | string, number | string>;
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export interface OrchestraRunsTable {
+  id: string;
+  project_id: string | null;
+  manager_id: string;
+  status: string;
+  confidence_score: Numeric | null;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  workflow_id: string;
+  prd: string;
+  options: Json<Record<string, unknown>>;
+  plan: Json | null;
+  report: Json | null;
+  status_reason: string | null;
+  updated_at: Timestamp;
+}
+
+export interface TaskQueueTable {
+  id: string;
+  run_id: string | null;
+  assigned_agent: string | null;
+  status: string;
+  priority: number | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+  task_key: string;
+  title: string;
+  spec: Json;
+  workflow_id: string | null;
+  accepted_model_run_id: string | null;
+  updated_at: Timestamp;
+}
+
+export interface EmployeesTable {
+  id: string;
+  provider: string;
+  model: string;
+  capabilities: Json<string[]>;
+  status: ColumnType<string, string | undefined, string>;
+  reputation: Numeric;
+  registered_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ModelRunsTable {
+  id: string;
+  idempotency_key: string;
+  run_id: string | null;
+  task_id: string | null;
+  employee_id: string;
+  kind: 'plan' | 'task';
+  attempt: number;
+  prompt: string;
+  prompt_version: string;
+  output: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: Numeric | null;
+  latency_ms: number | null;
+  finish_reason: string | null;
+  error: string | null;
+  created_at: Timestamp;
+}
+
+export interface AuditVerdictsTable {
+  id: string;
+  idempotency_key: string;
+  run_id: string | null;
+  task_id: string | null;
+  model_run_id: string | null;
+  employee_id: string;
+  clean: boolean;
+  violations: Json;
+  verification: Json | null;
+  created_at: Timestamp;
+}
+
+export interface AgentActivityLogsTable {
+  id: string;
+  agent_id: string;
+  task_id: string | null;
+  message: string | null;
+  severity: string | null;
+  created_at: Timestamp;
+  idempotency_key: string | null;
+  run_id: string | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  source: string | null;
+  severity: string | null;
+  description: string | null;
+  created_at: Timestamp;
+  seq: Generated<string>;
+  idempotency_key: string | null;
+  actor: string;
+  action: string;
+  run_id: string | null;
+  task_id: string | null;
+  workflow_id: string | null;
+  activity_id: string | null;
+  details: Json<Record<string, unknown>>;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+export interface DirectorActionsTable {
+  id: string;
+  director_id: string | null;
+  action: string | null;
+  target_id: string | null;
+  reason: string | null;
+  created_at: Timestamp;
+  idempotency_key: string | null;
+  run_id: string | null;
+  details: Json<Record<string, unknown>>;
+}
+
+export interface IncidentsTable {
+  id: string;
+  model_id: string | null;
+  task_id: string | null;
+  severity: number | null;
+  status: string | null;
+  reported_at: Timestamp;
+  idempotency_key: string | null;
+  run_id: string | null;
+  violation: string;
+  message: string;
+  evidence: Json;
+  verdict_id: string | null;
+}
+
+export interface DisciplinaryActionsTable {
+  model_id: string | null;
+  action: string | null;
+  reason: string | null;
+  timestamp: Timestamp;
+  id: string;
+  idempotency_key: string | null;
+  incident_id: string | null;
+  severity: number;
+  policy_version: string;
+  enforced: ColumnType<boolean, boolean | undefined, boolean>;
+  run_id: string | null;
+}
+
+export interface ScoresTable {
+  id: string;
+  idempotency_key: string;
+  employee_id: string;
+  run_id: string | null;
+  task_id: string | null;
+  capability: string;
+  score: Numeric;
+  reputation_before: Numeric;
+  reputation_after: Numeric;
+  details: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  orchestra_runs: OrchestraRunsTable;
+  task_queue: TaskQueueTable;
+  employees: EmployeesTable;
+  model_runs: ModelRunsTable;
+  audit_verdicts: AuditVerdictsTable;
+  agent_activity_logs: AgentActivityLogsTable;
+  audit_events: AuditEventsTable;
+  director_actions: DirectorActionsTable;
+  incidents: IncidentsTable;
+  disciplinary_actions: DisciplinaryActionsTable;
+  scores: ScoresTable;
+}

@@ -1,0 +1,94 @@
+/**
+ * The symbolic layer's rules for a plan. A plan the planner proposes is data; these rules
+ * decide whether the Manager may run it. Broken rules go back to the planner as feedback.
+ */
+import { planSchema, type Plan } from './schemas.js';
+import { unsafePathReason } from './glob.js';
+import { findCycle } from './dag.js';
+
+export interface BrokenRule {
+  rule: string;
+  taskId?: string;
+  message: string;
+}
+
+export interface PlanLimits {
+  maxTasks: number;
+  /** Names that must not appear in a task: employee ids, providers, model names. */
+  modelNames: string[];
+}
+
+export type PlanValidation = { ok: true; plan: Plan } | { ok: false; broken: BrokenRule[] };
+
+/** Keys a planner might add to route work itself; routing belongs to the Manager alone. */
+const ROUTING_KEYS = ['assignee', 'assignedTo', 'employee', 'model', 'provider', 'agent'];
+
+export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
+  const broken: BrokenRule[] = [];
+
+  // A task that tries to pick its own model is refused before the schema strips the key.
+  const rawTasks = (raw as { tasks?: unknown })?.tasks;
+  if (Array.isArray(rawTasks)) {
+    rawTasks.forEach((t, i) => {
+      if (t && typeof t === 'object') {
+        for (const key of ROUTING_KEYS) {
+          if (key in t) {
+            broken.push({
+              rule: 'no-model-named',
+              taskId: String((t as { id?: unknown }).id ?? `#${i + 1}`),
+              message: `task sets "${key}": tasks never choose who does them`,
+            });
+          }
+        }
+      }
+    });
+  }
+
+  const parsed = planSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      broken.push({ rule: 'schema', message: `${issue.path.join('.') || '(plan)'}: ${issue.message}` });
+    }
+    return { ok: false, broken };
+  }
+  const plan = parsed.data;
+
+  if (plan.tasks.length === 0) broken.push({ rule: 'bounded', message: 'the plan has no tasks' });
+  if (plan.tasks.length > limits.maxTasks) {
+    broken.push({ rule: 'bounded', message: `the plan has ${plan.tasks.length} tasks; at most ${limits.maxTasks} are allowed` });
+  }
+
+  const ids = new Set<string>();
+  for (const task of plan.tasks) {
+    if (ids.has(task.id)) broken.push({ rule: 'unique-ids', taskId: task.id, message: `task id ${task.id} is used twice` });
+    ids.add(task.id);
+  }
+
+  const names = limits.modelNames.map((n) => n.toLowerCase()).filter((n) => n.length >= 3);
+  for (const task of plan.tasks) {
+    for (const dep of task.dependsOn) {
+      if (!plan.tasks.some((t) => t.id === dep)) {
+        broken.push({ rule: 'known-dependencies', taskId: task.id, message: `depends on unknown task ${dep}` });
+      }
+      if (dep === task.id) broken.push({ rule: 'acyclic', taskId: task.id, message: 'depends on itself' });
+    }
+    for (const glob of task.scope) {
+      const why = unsafePathReason(glob.replace(/\*+/g, 'x').replace(/\?/g, 'x'));
+      if (why) broken.push({ rule: 'scoped', taskId: task.id, message: `scope "${glob}": ${why}` });
+    }
+    const text = `${task.title}\n${task.instructions}`.toLowerCase();
+    const named = names.find((n) => text.includes(n));
+    if (named) {
+      broken.push({ rule: 'no-model-named', taskId: task.id, message: `task text names "${named}": tasks never choose who does them` });
+    }
+  }
+
+  const cycle = findCycle(plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn.filter((d) => d !== t.id) })));
+  if (cycle) broken.push({ rule: 'acyclic', message: `dependency cycle: ${cycle.join(' -> ')}` });
+
+  return broken.length > 0 ? { ok: false, broken } : { ok: true, plan };
+}
+
+export function describeBrokenRules(broken: BrokenRule[]): string[] {
+  return broken.map((b) => `[${b.rule}]${b.taskId ? ` ${b.taskId}:` : ''} ${b.message}`);
+}

@@ -1,0 +1,55 @@
+/**
+ * The shapes that cross the boundary between models, the Manager and the governance roles.
+ * Pure zod schemas: imported by workflows (deterministic) and activities alike.
+ */
+import { z } from 'zod';
+
+/** A task key as a planner writes it ("T1", "parser", ...): short, safe in ids and paths. */
+export const taskKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'a task id is 1-40 letters, digits, "-" or "_"');
+
+export const acceptanceSchema = z.object({
+  /** Shell command run from the workspace root in the sandbox; exit 0 means accepted. */
+  command: z.string().trim().min(1, 'an acceptance command is required'),
+  timeoutMs: z.number().int().min(1_000).max(600_000).default(60_000),
+});
+
+export const taskSpecSchema = z.object({
+  id: taskKeySchema,
+  title: z.string().trim().min(1).max(200),
+  instructions: z.string().trim().min(1).max(20_000),
+  /** What kind of employee may do it; routing matches it against the registry. */
+  capability: z.string().trim().min(1).default('coder'),
+  /** Path globs (relative to the workspace) that this task may write. */
+  scope: z.array(z.string().trim().min(1)).min(1, 'a task needs at least one scope glob'),
+  dependsOn: z.array(taskKeySchema).default([]),
+  /** npm packages the task's code may import besides Node built-ins. */
+  allowedDependencies: z.array(z.string()).default([]),
+  acceptance: acceptanceSchema,
+  /** Time the employee has for this task. */
+  timeLimitMs: z.number().int().min(1_000).max(3_600_000).default(120_000),
+});
+
+export const planSchema = z.object({
+  summary: z.string().trim().min(1).max(5_000),
+  tasks: z.array(taskSpecSchema),
+  /** Run over the whole workspace once every task is accepted. */
+  verification: acceptanceSchema,
+});
+
+export const outputFileSchema = z.object({
+  path: z.string().min(1).max(500),
+  content: z.string().max(1_000_000),
+});
+
+/** What an employee must return for a task. */
+export const taskOutputSchema = z.object({
+  summary: z.string().max(10_000),
+  files: z.array(outputFileSchema).max(200),
+});
+
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+export type Plan = z.infer<typeof planSchema>;
+export type TaskOutput = z.infer<typeof taskOutputSchema>;
+export type OutputFile = z.infer<typeof outputFileSchema>;

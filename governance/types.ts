@@ -1,0 +1,146 @@
+/**
+ * Plain-JSON types shared by workflows, activities and the client. No Map, no Date:
+ * everything here crosses Temporal payloads and must replay years later.
+ */
+import type { Plan, TaskSpec } from './schemas.js';
+
+export type EmployeeStatus = 'active' | 'suspended' | 'terminated';
+
+/** An employee as routing sees it: a snapshot read by an activity, decided on by pure code. */
+export interface EmployeeSnapshot {
+  id: string;
+  provider: string;
+  model: string;
+  capabilities: string[];
+  status: EmployeeStatus;
+  reputation: number;
+}
+
+export const VIOLATION_TYPES = [
+  'malformed_output',
+  'scope_drift',
+  'hallucination',
+  'failed_verification',
+  'timeout',
+  'self_assignment',
+] as const;
+export type ViolationType = (typeof VIOLATION_TYPES)[number];
+
+export interface Violation {
+  type: ViolationType;
+  message: string;
+  /** Short excerpt of what shows the violation, and the sha256 of the full evidence. */
+  evidence: { excerpt: string; sha256: string };
+}
+
+export type DisciplinaryAction = 'WARNING' | 'STRIKE' | 'SUSPEND' | 'TERMINATE';
+
+export interface RunOptions {
+  /** Skip the Director's plan gate. */
+  autoApprove?: boolean;
+  /** How many tasks may run at once. */
+  maxParallel?: number;
+  /** How many times an invalid plan is sent back to the planner. */
+  maxReplans?: number;
+  /** Upper bound on the number of tasks in a plan. */
+  maxTasks?: number;
+  /** Who started the run (recorded on every Director action). */
+  director?: string;
+}
+
+/** The one argument of `prdRun`: plain JSON, so it can be typed into the Web UI's start form. */
+export interface PrdRunInput {
+  prd: string;
+  project: string;
+  options?: RunOptions;
+  /** Set by the CLI; when absent the workflow makes one (deterministically). */
+  runId?: string;
+}
+
+export type RunStatus =
+  | 'planning'
+  | 'awaiting_approval'
+  | 'plan_escalated'
+  | 'running'
+  | 'verifying'
+  | 'completed'
+  | 'failed'
+  | 'rejected'
+  | 'cancelled';
+
+export type TaskStatus =
+  | 'pending'
+  | 'running'
+  | 'accepted'
+  | 'escalated'
+  | 'cancelled'
+  | 'failed';
+
+export interface AttemptSummary {
+  attempt: number;
+  employeeId: string;
+  modelRunId: string | null;
+  clean: boolean;
+  violations: { type: ViolationType; message: string }[];
+  hrActions: DisciplinaryAction[];
+  score: number | null;
+}
+
+export interface TaskRunInput {
+  runId: string;
+  taskId: string;
+  task: TaskSpec;
+  /** Workspace files accepted so far come from these tasks (in this order). */
+  baseTaskIds: string[];
+}
+
+export interface TaskRunResult {
+  taskKey: string;
+  status: 'accepted' | 'cancelled' | 'failed';
+  acceptedBy: string | null;
+  acceptedModelRunId: string | null;
+  overriddenBy: string | null;
+  attempts: AttemptSummary[];
+}
+
+export interface TaskProgress {
+  key: string;
+  title: string;
+  status: TaskStatus;
+  assignedTo: string | null;
+  attempts: number;
+  reassignments: number;
+}
+
+export interface RunReport {
+  runId: string;
+  project: string;
+  status: RunStatus;
+  reason: string | null;
+  tasks: TaskRunResult[];
+  reassignments: number;
+  incidents: number;
+  verification: { command: string; passed: boolean; exitCode: number | null; excerpt: string } | null;
+  workspaceDir: string | null;
+}
+
+/** What the `status` query returns: everything the Director needs, small enough to print. */
+export interface RunProgress {
+  runId: string;
+  project: string;
+  status: RunStatus;
+  planAttempts: number;
+  planErrors: string[];
+  plan: Plan | null;
+  tasks: TaskProgress[];
+  escalations: string[];
+  ignoredSignals: string[];
+  reason: string | null;
+  report: RunReport | null;
+}
+
+/** The Director's answer to an escalated task. */
+export type EscalationDecision =
+  | { kind: 'reassign'; employeeId: string; by: string; reason: string }
+  | { kind: 'accept'; by: string; reason: string }
+  | { kind: 'cancel'; by: string; reason: string };
