@@ -57,21 +57,17 @@ export function decideActions(
   history: PastIncident[],
   policy: HrPolicy = HR_POLICY_V1,
 ): HrDecision[] {
-  const recent = history.filter((h) => h.ageDays <= policy.repeatOffense.windowDays);
-  const seenThisAttempt: ViolationType[] = [];
-  return violations.map((violation) => {
+  // One decision per distinct violation type: three out-of-scope files in one output are one
+  // scope_drift, and two types in one output are not yet a "repeat".
+  const distinct = [...new Set(violations)];
+  const isRepeat = history.some((h) => h.ageDays <= policy.repeatOffense.windowDays);
+  return distinct.map((violation) => {
     const rule = policy.violations[violation];
-    const sameCount =
-      history.filter((h) => h.violation === violation).length +
-      seenThisAttempt.filter((v) => v === violation).length +
-      1;
-    const isRepeat = recent.length > 0 || seenThisAttempt.length > 0;
-    seenThisAttempt.push(violation);
-
+    const sameCount = history.filter((h) => h.violation === violation).length + 1;
     if (sameCount >= policy.terminateAfterSameViolation) {
       return {
         violation,
-        severity: Math.max(rule.severity, policy.repeatOffense.severity) + 1,
+        severity: policy.repeatOffense.severity + 1,
         action: 'TERMINATE',
         reason: `${violation} for the ${ordinal(sameCount)} time (policy: terminate at ${policy.terminateAfterSameViolation})`,
       };

@@ -6,3 +6,5 @@ export * from './hr-policy.js';
 export * from './scoring.js';
 export * from './dag.js';
 export * from './glob.js';
+export * from './audit-rules.js';
+export * from './failures.js';

@@ -1,0 +1,82 @@
+/**
+ * The Auditor (queue `aura-governance`): judges one attempt with the pure detectors in
+ * governance/audit-rules.ts and records the verdict with its evidence.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/connect.js';
+import { getModelRun } from '../../db/repositories/model-runs.js';
+import { appendEvent } from '../../db/repositories/ledger.js';
+import { detectViolations, type EmployeeFailure, type VerificationResult } from '../../governance/audit-rules.js';
+import type { TaskSpec } from '../../governance/schemas.js';
+import type { Violation } from '../../governance/types.js';
+import { activityRef, idempotencyKey, sha256 } from '../context.js';
+
+export interface AuditRequest {
+  runId: string;
+  taskId: string;
+  employeeId: string;
+  modelRunId: string | null;
+  task: TaskSpec;
+  verification: VerificationResult | null;
+  employeeFailure: EmployeeFailure | null;
+}
+
+export interface AuditVerdict {
+  verdictId: string;
+  clean: boolean;
+  violations: Violation[];
+}
+
+export function createAuditorActivities(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    async auditAttempt(req: AuditRequest): Promise<AuditVerdict> {
+      const ref = activityRef();
+      const key = idempotencyKey(ref);
+      const existing = await db.selectFrom('audit_verdicts').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+      if (existing) return { verdictId: existing.id, clean: existing.clean, violations: existing.violations as Violation[] };
+
+      const output = req.modelRunId ? ((await getModelRun(db, req.modelRunId))?.output ?? null) : null;
+      const violations = detectViolations(
+        { task: req.task, rawOutput: output, verification: req.verification, employeeFailure: req.employeeFailure },
+        sha256,
+      );
+      const verdictId = randomUUID();
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('audit_verdicts')
+          .values({
+            id: verdictId,
+            idempotency_key: key,
+            run_id: req.runId,
+            task_id: req.taskId,
+            model_run_id: req.modelRunId,
+            employee_id: req.employeeId,
+            clean: violations.length === 0,
+            violations: JSON.stringify(violations),
+            verification: req.verification ? JSON.stringify(req.verification) : null,
+          })
+          .execute();
+        await appendEvent(tx, {
+          idempotencyKey: idempotencyKey(ref, 'event'),
+          actor: 'auditor',
+          action: violations.length === 0 ? 'audit.clean' : 'audit.violations',
+          source: 'auditor',
+          severity: violations.length === 0 ? 'info' : 'warning',
+          description:
+            violations.length === 0
+              ? `task ${req.task.id} by ${req.employeeId}: clean`
+              : `task ${req.task.id} by ${req.employeeId}: ${violations.map((v) => v.type).join(', ')}`,
+          runId: req.runId,
+          taskId: req.taskId,
+          workflowId: ref.workflowId,
+          activityId: ref.activityId,
+          details: { verdictId, modelRunId: req.modelRunId, violations: violations.map((v) => ({ type: v.type, message: v.message })) },
+        });
+      });
+      return { verdictId, clean: violations.length === 0, violations };
+    },
+  };
+}
+
+export type AuditorActivities = ReturnType<typeof createAuditorActivities>;

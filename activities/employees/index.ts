@@ -1,0 +1,242 @@
+/**
+ * Employee activities: the only place a model is called. One worker per provider registers
+ * them on `aura-employee-<provider>`; the Manager picks the queue from the routed employee.
+ * Prompts and outputs go to `model_runs`; the workflow gets ids and a small summary.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from '../../db/connect.js';
+import { getEmployee } from '../../db/repositories/employees.js';
+import { recordModelRun } from '../../db/repositories/model-runs.js';
+import { acceptedFiles } from '../../db/repositories/workspace.js';
+import { appendEvent } from '../../db/repositories/ledger.js';
+import type { TaskSpec } from '../../governance/schemas.js';
+import type { EmployeeSnapshot } from '../../governance/types.js';
+import { activityRef, cancellationSignal, idempotencyKey, type ActivityRef } from '../context.js';
+import { FailureType } from '../../governance/failures.js';
+import { PLAN_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, taskPrompt } from './prompts.js';
+import type { Completion, EmployeeProvider } from './provider.js';
+
+export interface PlanRequest {
+  runId: string;
+  employeeId: string;
+  prd: string;
+  feedback: string[];
+  round: number;
+}
+
+export interface PlanResponse {
+  modelRunId: string;
+  /** The parsed JSON the planner returned, or null with the reason. */
+  plan: unknown;
+  parseError: string | null;
+}
+
+export interface TaskRequest {
+  runId: string;
+  taskId: string;
+  employeeId: string;
+  task: TaskSpec;
+  baseTaskIds: string[];
+}
+
+export interface TaskResponse {
+  modelRunId: string;
+  /** A small summary for the workflow history; the output itself stays in Postgres. */
+  summary: string;
+  outputChars: number;
+}
+
+export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvider }) {
+  const { db, provider } = deps;
+
+  async function callAndRecord(args: {
+    ref: ActivityRef;
+    runId: string;
+    taskId: string | null;
+    employee: EmployeeSnapshot;
+    kind: 'plan' | 'task';
+    prompt: string;
+    promptVersion: string;
+    taskKey: string | null;
+    round: number;
+    timeLimitMs: number;
+  }): Promise<{ modelRunId: string; text: string }> {
+    const successKey = idempotencyKey(args.ref);
+    // A retry after a crash reuses the completed call instead of paying for it twice.
+    const done = await db
+      .selectFrom('model_runs')
+      .select(['id', 'output'])
+      .where('idempotency_key', '=', successKey)
+      .executeTakeFirst();
+    if (done) return { modelRunId: done.id, text: done.output ?? '' };
+
+    const timeLimit = AbortSignal.timeout(args.timeLimitMs);
+    const cancelled = cancellationSignal();
+    const signal = cancelled ? AbortSignal.any([timeLimit, cancelled]) : timeLimit;
+    const started = Date.now();
+    let completion: Completion;
+    try {
+      completion = await provider.complete({
+        employee: args.employee,
+        kind: args.kind,
+        prompt: args.prompt,
+        taskKey: args.taskKey,
+        round: args.round,
+        signal,
+      });
+    } catch (err) {
+      const timedOut = timeLimit.aborted;
+      const message = timedOut ? `time limit of ${args.timeLimitMs} ms exceeded` : errorMessage(err);
+      await recordModelRun(db, {
+        id: randomUUID(),
+        idempotencyKey: idempotencyKey(args.ref, `attempt-${args.ref.attempt}`, 'error'),
+        runId: args.runId,
+        taskId: args.taskId,
+        employeeId: args.employee.id,
+        kind: args.kind,
+        attempt: args.ref.attempt,
+        prompt: args.prompt,
+        promptVersion: args.promptVersion,
+        output: null,
+        inputTokens: null,
+        outputTokens: null,
+        costUsd: null,
+        latencyMs: Date.now() - started,
+        finishReason: null,
+        error: message,
+      });
+      if (timedOut) {
+        throw ApplicationFailure.create({ type: FailureType.EmployeeTimeout, message, nonRetryable: true });
+      }
+      throw ApplicationFailure.create({ type: FailureType.EmployeeCallFailed, message });
+    }
+    const modelRunId = await recordModelRun(db, {
+      id: randomUUID(),
+      idempotencyKey: successKey,
+      runId: args.runId,
+      taskId: args.taskId,
+      employeeId: args.employee.id,
+      kind: args.kind,
+      attempt: args.ref.attempt,
+      prompt: args.prompt,
+      promptVersion: args.promptVersion,
+      output: completion.text,
+      inputTokens: completion.inputTokens,
+      outputTokens: completion.outputTokens,
+      costUsd: completion.costUsd,
+      latencyMs: Date.now() - started,
+      finishReason: completion.finishReason,
+      error: null,
+    });
+    await db
+      .insertInto('agent_activity_logs')
+      .values({
+        id: randomUUID(),
+        agent_id: args.employee.id,
+        task_id: args.taskId,
+        run_id: args.runId,
+        message: `${args.kind === 'plan' ? 'proposed a plan' : `answered task ${args.taskKey}`} (${completion.text.length} characters, model run ${modelRunId})`,
+        severity: 'info',
+        idempotency_key: successKey,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .execute();
+    return { modelRunId, text: completion.text };
+  }
+
+  async function activeEmployee(id: string): Promise<EmployeeSnapshot> {
+    const employee = await getEmployee(db, id);
+    if (!employee) {
+      throw ApplicationFailure.create({ type: FailureType.EmployeeUnavailable, message: `unknown employee ${id}`, nonRetryable: true });
+    }
+    if (employee.provider !== provider.name) {
+      throw ApplicationFailure.create({
+        type: FailureType.EmployeeUnavailable,
+        message: `employee ${id} belongs to provider ${employee.provider}, not ${provider.name}`,
+        nonRetryable: true,
+      });
+    }
+    // HR may have suspended the employee since the Manager routed to it.
+    if (employee.status !== 'active') {
+      throw ApplicationFailure.create({
+        type: FailureType.EmployeeUnavailable,
+        message: `employee ${id} is ${employee.status}`,
+        nonRetryable: true,
+      });
+    }
+    return employee;
+  }
+
+  return {
+    async planWithEmployee(req: PlanRequest): Promise<PlanResponse> {
+      const ref = activityRef();
+      const employee = await activeEmployee(req.employeeId);
+      const { modelRunId, text } = await callAndRecord({
+        ref,
+        runId: req.runId,
+        taskId: null,
+        employee,
+        kind: 'plan',
+        prompt: planPrompt(req.prd, req.feedback),
+        promptVersion: PLAN_PROMPT_VERSION,
+        taskKey: null,
+        round: req.round,
+        timeLimitMs: 300_000,
+      });
+      await appendEvent(db, {
+        idempotencyKey: idempotencyKey(ref, 'event'),
+        actor: employee.id,
+        action: 'plan.proposed',
+        source: 'employee',
+        description: `${employee.id} proposed a plan (round ${req.round})`,
+        runId: req.runId,
+        workflowId: ref.workflowId,
+        activityId: ref.activityId,
+        details: { modelRunId },
+      });
+      try {
+        return { modelRunId, plan: JSON.parse(text), parseError: null };
+      } catch (err) {
+        return { modelRunId, plan: null, parseError: `the planner's answer is not JSON: ${errorMessage(err)}` };
+      }
+    },
+
+    async performTask(req: TaskRequest): Promise<TaskResponse> {
+      const ref = activityRef();
+      const employee = await activeEmployee(req.employeeId);
+      const workspace = await acceptedFiles(db, req.baseTaskIds);
+      const { modelRunId, text } = await callAndRecord({
+        ref,
+        runId: req.runId,
+        taskId: req.taskId,
+        employee,
+        kind: 'task',
+        prompt: taskPrompt(req.task, [...workspace.keys()].sort()),
+        promptVersion: TASK_PROMPT_VERSION,
+        taskKey: req.task.id,
+        round: 1,
+        timeLimitMs: req.task.timeLimitMs,
+      });
+      await appendEvent(db, {
+        idempotencyKey: idempotencyKey(ref, 'event'),
+        actor: employee.id,
+        action: 'task.answered',
+        source: 'employee',
+        description: `${employee.id} answered task ${req.task.id}`,
+        runId: req.runId,
+        taskId: req.taskId,
+        workflowId: ref.workflowId,
+        activityId: ref.activityId,
+        details: { modelRunId, outputChars: text.length },
+      });
+      return { modelRunId, summary: text.slice(0, 200), outputChars: text.length };
+    },
+  };
+}
+
+export type EmployeeActivities = ReturnType<typeof createEmployeeActivities>;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

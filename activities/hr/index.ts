@@ -1,0 +1,128 @@
+/**
+ * HR (queue `aura-governance`): applies the disciplinary policy in governance/hr-policy.ts to
+ * an audited attempt: one incident per violation, one disciplinary action per incident, and
+ * the employee's status. With ENABLE_STRICT_POLICY=false actions are recorded but not enforced.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/connect.js';
+import { appendEvent } from '../../db/repositories/ledger.js';
+import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
+import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
+import { activityRef, idempotencyKey } from '../context.js';
+
+export interface HrRequest {
+  runId: string;
+  taskId: string;
+  taskKey: string;
+  employeeId: string;
+  verdictId: string;
+  violations: Violation[];
+}
+
+export interface HrResult {
+  actions: DisciplinaryAction[];
+  statusBefore: EmployeeStatus;
+  statusAfter: EmployeeStatus;
+  enforced: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boolean; now?: () => Date }) {
+  const { db, policy, strict } = deps;
+  const now = deps.now ?? (() => new Date());
+  return {
+    async applyPolicy(req: HrRequest): Promise<HrResult> {
+      const ref = activityRef();
+      const base = idempotencyKey(ref);
+      return db.transaction().execute(async (tx) => {
+        // Serialise decisions about one employee: parallel tasks must not both read "first offense".
+        const employee = await tx
+          .selectFrom('employees')
+          .select(['status'])
+          .where('id', '=', req.employeeId)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        const statusBefore = employee.status as EmployeeStatus;
+
+        const done = await tx.selectFrom('disciplinary_actions').select(['action']).where('idempotency_key', 'like', `${base}/%`).execute();
+        if (done.length > 0) {
+          const actions = done.map((d) => d.action as DisciplinaryAction);
+          return { actions, statusBefore, statusAfter: statusBefore, enforced: strict };
+        }
+
+        const history = await tx
+          .selectFrom('incidents')
+          .select(['violation', 'reported_at'])
+          .where('model_id', '=', req.employeeId)
+          .execute();
+        const at = now();
+        const decisions = decideActions(
+          req.violations.map((v) => v.type),
+          history.map((h) => ({ violation: h.violation as ViolationType, ageDays: (at.getTime() - new Date(h.reported_at).getTime()) / DAY_MS })),
+          policy,
+        );
+
+        for (const [i, d] of decisions.entries()) {
+          const violation = req.violations.find((v) => v.type === d.violation)!;
+          const incidentId = randomUUID();
+          await tx
+            .insertInto('incidents')
+            .values({
+              id: incidentId,
+              idempotency_key: `${base}/incident/${i}`,
+              model_id: req.employeeId,
+              task_id: req.taskId,
+              run_id: req.runId,
+              severity: d.severity,
+              status: 'open',
+              violation: d.violation,
+              message: violation.message,
+              evidence: JSON.stringify(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
+              verdict_id: req.verdictId,
+            })
+            .execute();
+          await tx
+            .insertInto('disciplinary_actions')
+            .values({
+              id: randomUUID(),
+              idempotency_key: `${base}/action/${i}`,
+              model_id: req.employeeId,
+              action: d.action,
+              reason: d.reason,
+              incident_id: incidentId,
+              severity: d.severity,
+              policy_version: policy.version,
+              enforced: strict,
+              run_id: req.runId,
+            })
+            .execute();
+        }
+
+        const actions = decisions.map((d) => d.action);
+        const next = strict ? statusAfter(statusBefore, mostSevere(actions)) : statusBefore;
+        if (next !== statusBefore) {
+          await tx.updateTable('employees').set({ status: next, updated_at: at }).where('id', '=', req.employeeId).execute();
+        }
+        await appendEvent(tx, {
+          idempotencyKey: `${base}/event`,
+          actor: 'hr',
+          action: 'hr.actions',
+          source: 'hr',
+          severity: next !== statusBefore ? 'critical' : 'warning',
+          description: `${req.employeeId} on task ${req.taskKey}: ${decisions.map((d) => `${d.action} (${d.violation})`).join(', ')}${
+            next !== statusBefore ? `; status ${statusBefore} -> ${next}` : ''
+          }${strict ? '' : ' [not enforced: ENABLE_STRICT_POLICY=false]'}`,
+          runId: req.runId,
+          taskId: req.taskId,
+          workflowId: ref.workflowId,
+          activityId: ref.activityId,
+          details: { policyVersion: policy.version, decisions, statusBefore, statusAfter: next, enforced: strict },
+        });
+        return { actions, statusBefore, statusAfter: next, enforced: strict };
+      });
+    },
+  };
+}
+
+export type HrActivities = ReturnType<typeof createHrActivities>;

@@ -1,0 +1,123 @@
+/**
+ * The Manager's record keeper (queue `aura-governance`): run and task state in Postgres, and an
+ * audit event for every step. Workflows decide; these activities only write what was decided.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/connect.js';
+import { appendEvent } from '../../db/repositories/ledger.js';
+import { insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewTask } from '../../db/repositories/runs.js';
+import type { Plan } from '../../governance/schemas.js';
+import type { RunReport, RunStatus } from '../../governance/types.js';
+import { activityRef, idempotencyKey } from '../context.js';
+
+export interface RunStarted {
+  runId: string;
+  project: string;
+  prd: string;
+  options: Record<string, unknown>;
+}
+
+export interface DirectorActionRecord {
+  runId: string;
+  director: string;
+  action: string;
+  targetId: string | null;
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ManagerEvent {
+  runId: string;
+  taskId?: string | null;
+  action: string;
+  description: string;
+  severity?: 'info' | 'warning' | 'critical';
+  details?: Record<string, unknown>;
+}
+
+export function createLedgerActivities(deps: { db: Db }) {
+  const { db } = deps;
+
+  async function event(e: ManagerEvent, actor = 'manager', source = 'manager'): Promise<void> {
+    const ref = activityRef();
+    await appendEvent(db, {
+      idempotencyKey: idempotencyKey(ref, 'event'),
+      actor,
+      source,
+      action: e.action,
+      description: e.description,
+      severity: e.severity,
+      runId: e.runId,
+      taskId: e.taskId ?? null,
+      workflowId: ref.workflowId,
+      activityId: ref.activityId,
+      details: e.details,
+    });
+  }
+
+  return {
+    async recordRunStarted(r: RunStarted): Promise<void> {
+      const ref = activityRef();
+      const projectId = await upsertProject(db, r.project);
+      await insertRun(db, { id: r.runId, projectId, workflowId: ref.workflowId, prd: r.prd, options: r.options, status: 'planning' });
+      await event({ runId: r.runId, action: 'run.started', description: `run started for project ${r.project}`, details: { options: r.options, prdChars: r.prd.length } });
+    },
+
+    async recordEvent(e: ManagerEvent): Promise<void> {
+      await event(e);
+    },
+
+    async recordRunStatus(s: { runId: string; status: RunStatus; reason?: string | null; report?: RunReport }): Promise<void> {
+      const final = ['completed', 'failed', 'rejected', 'cancelled'].includes(s.status);
+      await updateRun(db, s.runId, { status: s.status, reason: s.reason ?? null, report: s.report, finished: final });
+      await event({
+        runId: s.runId,
+        action: `run.${s.status}`,
+        description: `run is ${s.status}${s.reason ? `: ${s.reason}` : ''}`,
+        severity: s.status === 'failed' ? 'critical' : 'info',
+      });
+    },
+
+    async recordPlan(p: { runId: string; plan: Plan; tasks: NewTask[]; planner: string }): Promise<void> {
+      await updateRun(db, p.runId, { plan: p.plan });
+      await insertTasks(db, p.runId, p.tasks);
+      await event({
+        runId: p.runId,
+        action: 'plan.accepted_by_rules',
+        description: `plan by ${p.planner} passed the plan rules: ${p.tasks.length} tasks`,
+        details: { tasks: p.tasks.map((t) => t.key) },
+      });
+    },
+
+    async recordDirectorAction(a: DirectorActionRecord): Promise<void> {
+      const ref = activityRef();
+      await db
+        .insertInto('director_actions')
+        .values({
+          id: randomUUID(),
+          idempotency_key: idempotencyKey(ref),
+          director_id: a.director,
+          action: a.action,
+          target_id: a.targetId,
+          reason: a.reason,
+          run_id: a.runId,
+          details: JSON.stringify(a.details ?? {}),
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+      await event(
+        { runId: a.runId, taskId: a.targetId, action: `director.${a.action}`, description: `${a.director}: ${a.action}${a.reason ? ` (${a.reason})` : ''}`, details: a.details },
+        a.director,
+        'director',
+      );
+    },
+
+    async recordTaskStatus(t: { runId: string; taskId: string; taskKey: string; status: string; assignedTo?: string | null; acceptedModelRunId?: string | null; description: string }): Promise<void> {
+      const final = ['accepted', 'cancelled', 'failed'].includes(t.status);
+      await updateTask(db, t.taskId, { status: t.status, assignedAgent: t.assignedTo, acceptedModelRunId: t.acceptedModelRunId, completed: final });
+      await event({ runId: t.runId, taskId: t.taskId, action: `task.${t.status}`, description: `task ${t.taskKey}: ${t.description}` });
+    },
+  };
+}
+
+export type LedgerActivities = ReturnType<typeof createLedgerActivities>;

@@ -1,0 +1,91 @@
+/**
+ * The verification sandbox (queue `aura-sandbox`): runs untrusted generated code in a child
+ * process on a temporary copy of the workspace, and exports a finished run's workspace.
+ */
+import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import type { Db } from '../../db/connect.js';
+import { acceptedFiles } from '../../db/repositories/workspace.js';
+import { getModelRun } from '../../db/repositories/model-runs.js';
+import { parseTaskOutput, type VerificationResult } from '../../governance/audit-rules.js';
+import { DEFAULT_LIMITS, runCommand } from './run-command.js';
+import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
+
+export interface VerifyTaskRequest {
+  runId: string;
+  modelRunId: string;
+  baseTaskIds: string[];
+  command: string;
+  timeoutMs: number;
+}
+
+export interface VerifyWorkspaceRequest {
+  runId: string;
+  taskIds: string[];
+  command: string;
+  timeoutMs: number;
+}
+
+export function createSandboxActivities(deps: { db: Db; workspacesDir: string }) {
+  const { db } = deps;
+
+  async function verifyFiles(files: Map<string, string>, command: string, timeoutMs: number, refusedBefore: string[] = []): Promise<VerificationResult & { isolation: string[] }> {
+    const dir = await makeTempDir();
+    try {
+      const refused = [...refusedBefore, ...(await writeFiles(dir, files))];
+      const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
+      return {
+        ran: true,
+        passed: r.exitCode === 0 && !r.timedOut && !r.outputLimited,
+        exitCode: r.exitCode,
+        timedOut: r.timedOut,
+        durationMs: r.durationMs,
+        excerpt: tail(r.output, 2_000) + (r.outputLimited ? '\n(stopped: output limit reached)' : ''),
+        skippedReason: null,
+        refusedPaths: refused,
+        isolation: r.isolation,
+      };
+    } finally {
+      await removeDir(dir);
+    }
+  }
+
+  return {
+    /** The task's acceptance command, on the accepted workspace plus this candidate output. */
+    async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
+      const run = await getModelRun(db, req.modelRunId);
+      const parsed = parseTaskOutput(run?.output ?? '');
+      if (!parsed.ok) {
+        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: `the output is malformed: ${parsed.error}`, refusedPaths: [], isolation: [] };
+      }
+      if (parsed.output.files.length === 0) {
+        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: 'the output has no files: nothing to verify', refusedPaths: [], isolation: [] };
+      }
+      const files = await acceptedFiles(db, req.baseTaskIds);
+      for (const f of parsed.output.files) files.set(f.path, f.content);
+      return verifyFiles(files, req.command, req.timeoutMs);
+    },
+
+    /** The run's final check: the whole workspace, every accepted output layered in order. */
+    async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<VerificationResult & { isolation: string[] }> {
+      const files = await acceptedFiles(db, req.taskIds);
+      return verifyFiles(files, req.command, req.timeoutMs);
+    },
+
+    /** Writes the finished workspace under AURA_HOME/workspaces/<runId> for people to use. */
+    async exportWorkspace(req: { runId: string; taskIds: string[] }): Promise<{ dir: string; files: number }> {
+      const dir = join(deps.workspacesDir, req.runId);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const files = await acceptedFiles(db, req.taskIds);
+      const refused = await writeFiles(dir, files);
+      return { dir, files: files.size - refused.length };
+    },
+  };
+}
+
+export type SandboxActivities = ReturnType<typeof createSandboxActivities>;
+
+function tail(text: string, n: number): string {
+  return text.length <= n ? text : `…${text.slice(text.length - n)}`;
+}

@@ -1,0 +1,45 @@
+/**
+ * The audit ledger: one append-only `audit_events` row per step, written once per idempotency
+ * key (a retried activity finds its row already there and writes nothing).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../connect.js';
+
+export interface LedgerEvent {
+  idempotencyKey: string;
+  actor: string;
+  action: string;
+  description: string;
+  severity?: 'info' | 'warning' | 'critical';
+  source?: string;
+  runId?: string | null;
+  taskId?: string | null;
+  workflowId?: string | null;
+  activityId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function appendEvent(db: Db, e: LedgerEvent): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      id: randomUUID(),
+      idempotency_key: e.idempotencyKey,
+      source: e.source ?? 'manager',
+      severity: e.severity ?? 'info',
+      description: e.description,
+      actor: e.actor,
+      action: e.action,
+      run_id: e.runId ?? null,
+      task_id: e.taskId ?? null,
+      workflow_id: e.workflowId ?? null,
+      activity_id: e.activityId ?? null,
+      details: JSON.stringify(e.details ?? {}),
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+}
+
+export async function eventsForRun(db: Db, runId: string) {
+  return db.selectFrom('audit_events').selectAll().where('run_id', '=', runId).orderBy('seq').execute();
+}

@@ -1,0 +1,64 @@
+import type { Db } from '../connect.js';
+
+export interface NewModelRun {
+  id: string;
+  idempotencyKey: string;
+  runId: string | null;
+  taskId: string | null;
+  employeeId: string;
+  kind: 'plan' | 'task';
+  attempt: number;
+  prompt: string;
+  promptVersion: string;
+  output: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  latencyMs: number;
+  finishReason: string | null;
+  error: string | null;
+}
+
+/** Inserts the call once; a retry with the same key returns the id written the first time. */
+export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
+  const inserted = await db
+    .insertInto('model_runs')
+    .values({
+      id: r.id,
+      idempotency_key: r.idempotencyKey,
+      run_id: r.runId,
+      task_id: r.taskId,
+      employee_id: r.employeeId,
+      kind: r.kind,
+      attempt: r.attempt,
+      prompt: r.prompt,
+      prompt_version: r.promptVersion,
+      output: r.output,
+      input_tokens: r.inputTokens,
+      output_tokens: r.outputTokens,
+      cost_usd: r.costUsd,
+      latency_ms: r.latencyMs,
+      finish_reason: r.finishReason,
+      error: r.error,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  const existing = await db
+    .selectFrom('model_runs')
+    .select('id')
+    .where('idempotency_key', '=', r.idempotencyKey)
+    .executeTakeFirstOrThrow();
+  return existing.id;
+}
+
+export async function getModelRun(db: Db, id: string) {
+  return db.selectFrom('model_runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function getModelRunOutputs(db: Db, ids: string[]): Promise<Map<string, string | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('model_runs').select(['id', 'output']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.output]));
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../connect.js';
+
+export async function upsertProject(db: Db, name: string): Promise<string> {
+  const row = await db
+    .insertInto('projects')
+    .values({ id: randomUUID(), name })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ name }))
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export interface NewRun {
+  id: string;
+  projectId: string;
+  workflowId: string;
+  prd: string;
+  options: Record<string, unknown>;
+  status: string;
+}
+
+export async function insertRun(db: Db, run: NewRun): Promise<void> {
+  await db
+    .insertInto('orchestra_runs')
+    .values({
+      id: run.id,
+      project_id: run.projectId,
+      manager_id: 'prdRun',
+      status: run.status,
+      workflow_id: run.workflowId,
+      prd: run.prd,
+      options: JSON.stringify(run.options),
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+export interface RunUpdate {
+  status?: string;
+  reason?: string | null;
+  plan?: unknown;
+  report?: unknown;
+  finished?: boolean;
+}
+
+export async function updateRun(db: Db, runId: string, u: RunUpdate): Promise<void> {
+  await db
+    .updateTable('orchestra_runs')
+    .set({
+      updated_at: new Date(),
+      ...(u.status !== undefined ? { status: u.status } : {}),
+      ...(u.reason !== undefined ? { status_reason: u.reason } : {}),
+      ...(u.plan !== undefined ? { plan: JSON.stringify(u.plan) } : {}),
+      ...(u.report !== undefined ? { report: JSON.stringify(u.report) } : {}),
+      ...(u.finished ? { finished_at: new Date() } : {}),
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+export async function findRun(db: Db, idOrWorkflowId: string) {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrWorkflowId);
+  return db
+    .selectFrom('orchestra_runs')
+    .selectAll()
+    .where(isUuid ? 'id' : 'workflow_id', '=', idOrWorkflowId)
+    .executeTakeFirst();
+}
+
+export interface NewTask {
+  id: string;
+  key: string;
+  title: string;
+  spec: unknown;
+  workflowId: string;
+}
+
+export async function insertTasks(db: Db, runId: string, tasks: NewTask[]): Promise<void> {
+  if (tasks.length === 0) return;
+  await db
+    .insertInto('task_queue')
+    .values(
+      tasks.map((t, i) => ({
+        id: t.id,
+        run_id: runId,
+        status: 'pending',
+        priority: tasks.length - i,
+        task_key: t.key,
+        title: t.title,
+        spec: JSON.stringify(t.spec),
+        workflow_id: t.workflowId,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['run_id', 'task_key']).doNothing())
+    .execute();
+}
+
+export interface TaskUpdate {
+  status: string;
+  assignedAgent?: string | null;
+  acceptedModelRunId?: string | null;
+  completed?: boolean;
+}
+
+export async function updateTask(db: Db, taskId: string, u: TaskUpdate): Promise<void> {
+  await db
+    .updateTable('task_queue')
+    .set({
+      status: u.status,
+      updated_at: new Date(),
+      ...(u.assignedAgent !== undefined ? { assigned_agent: u.assignedAgent } : {}),
+      ...(u.acceptedModelRunId !== undefined ? { accepted_model_run_id: u.acceptedModelRunId } : {}),
+      ...(u.completed ? { completed_at: new Date() } : {}),
+    })
+    .where('id', '=', taskId)
+    .execute();
+}
+
+/** The accepted model run of each task, in the order asked for (tasks without one are skipped). */
+export async function acceptedModelRuns(db: Db, taskIds: string[]): Promise<{ taskId: string; modelRunId: string }[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('task_queue')
+    .select(['id', 'accepted_model_run_id'])
+    .where('id', 'in', taskIds)
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, r.accepted_model_run_id]));
+  return taskIds.flatMap((id) => {
+    const mr = byId.get(id);
+    return mr ? [{ taskId: id, modelRunId: mr }] : [];
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * Everything the Director's tools and the workflows must agree on: task queue names, signals,
+ * queries and search attributes. Shared by workflows, workers and the client.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { EscalationDecision, RunProgress, TaskProgress } from '../governance/types.js';
+
+export const QUEUES = {
+  manager: 'aura-manager',
+  governance: 'aura-governance',
+  sandbox: 'aura-sandbox',
+  employee: (provider: string) => `aura-employee-${provider}`,
+} as const;
+
+// prdRun: the Director's plan gate, status and task escalations.
+export const approvePlanSignal = defineSignal<[{ by: string; reason?: string }]>('approvePlan');
+export const rejectPlanSignal = defineSignal<[{ by: string; reason: string }]>('rejectPlan');
+/** After the planner ran out of rounds, the Director may grant it more. */
+export const replanSignal = defineSignal<[{ by: string; reason?: string }]>('replan');
+export const statusQuery = defineQuery<RunProgress>('status');
+
+// taskRun → prdRun: live task progress for the status query.
+export const taskProgressSignal = defineSignal<[TaskProgress & { escalation: string | null }]>('taskProgress');
+
+// taskRun: the Director's answer when no eligible employee is left.
+export const directorDecisionSignal = defineSignal<[EscalationDecision]>('directorDecision');
+export const taskStatusQuery = defineQuery<TaskProgress & { escalation: string | null }>('taskStatus');
+
+// Search attributes: the Director filters runs in the Web UI by these.
+export const SEARCH_ATTRIBUTES = {
+  runStatus: defineSearchAttributeKey('AuraRunStatus', 'KEYWORD'),
+  project: defineSearchAttributeKey('AuraProject', 'KEYWORD'),
+  model: defineSearchAttributeKey('AuraModel', 'KEYWORD'),
+  runId: defineSearchAttributeKey('AuraRunId', 'KEYWORD'),
+} as const;
+
+/** Child workflow id of a task: readable in the Web UI next to its parent. */
+export function taskWorkflowId(runWorkflowId: string, taskKey: string): string {
+  return `${runWorkflowId}.task-${taskKey}`;
+}
