@@ -73,6 +73,17 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   }
 }
 
+/** Drops `database` (closing its connections): for throwaway databases (demo, tests) only. */
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The `postgres` user needs to traverse every folder above the data folder (and the binaries
  * in node_modules). Folders we create get 0755; an existing parent without o+x is reported.

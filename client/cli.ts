@@ -1,0 +1,251 @@
+/**
+ * `aura` — the Director's command line. Every command checks its input before it touches
+ * anything: a bad file, an unknown run or a missing reason is an error with a non-zero exit.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { ConfigError, loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
+import { openDatabase } from '../db/open.js';
+import type { RunProgress, RunReport } from '../governance/types.js';
+import { formatProgress, formatReport } from './format.js';
+import {
+  UserError,
+  approvePlan,
+  connectClient,
+  grantReplan,
+  rejectPlan,
+  resolveEscalation,
+  runStatus,
+  submitRun,
+} from './runs.js';
+import { startStack } from './stack.js';
+
+const log = (line: string) => console.log(`[aura] ${line}`);
+const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
+export const DEMO_DATABASE = 'aura_demo';
+export const SAMPLE_PRD = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
+
+function config(): AuraConfig {
+  loadDotEnv();
+  return loadConfig();
+}
+
+async function client(cfg: AuraConfig): Promise<Client> {
+  return connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace);
+}
+
+/** Reads a PRD file, refusing a missing, unreadable, non-file or empty one. */
+export function readPrd(file: string): string {
+  let text: string;
+  try {
+    if (!statSync(file).isFile()) throw new UserError(`PRD ${file} is not a file`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (!text.trim()) throw new UserError(`PRD ${file} is empty`);
+  return text;
+}
+
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive whole number (got "${v}")`);
+    return n;
+  };
+}
+
+/** Prints progress as it changes until the run ends; returns the final report. */
+async function follow(c: Client, runId: string, pollMs = 1_000): Promise<RunReport | null> {
+  let last = '';
+  for (;;) {
+    const p: RunProgress = await runStatus(c, runId);
+    const text = formatProgress(p);
+    if (text !== last) {
+      console.log(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
+      last = text;
+    }
+    if (FINAL.has(p.status)) return p.report;
+    await sleep(pollMs);
+  }
+}
+
+function waitForCtrlC(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('aura').description('Aura Orchestra: governed multi-model runs from a PRD').showHelpAfterError();
+
+  program
+    .command('up')
+    .description('start embedded PostgreSQL, the Temporal dev server and every worker; Ctrl-C stops them')
+    .action(async () => {
+      const cfg = config();
+      const stack = await startStack(cfg, log);
+      log(`ready. Temporal at ${stack.temporalAddress}${stack.uiUrl ? `; Web UI: ${stack.uiUrl}` : ''}`);
+      log(`workers: ${stack.roles.join(', ')}. Submit with: npm run aura -- submit <prd.md>`);
+      await Promise.race([waitForCtrlC(), stack.running]);
+      log('stopping…');
+      await stack.stop();
+    });
+
+  program
+    .command('submit')
+    .description('start a run from a PRD file')
+    .argument('<prd>', 'the PRD, a Markdown or text file')
+    .option('--project <name>', 'project name (default: the file name)')
+    .option('--auto-approve', 'skip the Director plan gate', false)
+    .option('--follow', 'print progress until the run ends', false)
+    .addOption(new Option('--max-parallel <n>', 'tasks run at once').argParser(positiveInt('--max-parallel')))
+    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number }) => {
+      const prd = readPrd(file);
+      const cfg = config();
+      const c = await client(cfg);
+      const project = opts.project ?? basename(file).replace(/\.[^.]+$/, '');
+      const { runId, workflowId } = await submitRun(c, {
+        prd,
+        project,
+        options: { autoApprove: opts.autoApprove, director: cfg.director, ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}) },
+      });
+      console.log(`run ${runId} started (workflow ${workflowId})`);
+      if (opts.follow) {
+        const report = await follow(c, runId);
+        if (report) console.log(`\n${formatReport(report)}`);
+        if (report?.status !== 'completed') process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('approve')
+    .description('approve the plan of a run waiting at the plan gate')
+    .argument('<runId>')
+    .option('--reason <text>', 'why (recorded)')
+    .action(async (runId: string, opts: { reason?: string }) => {
+      const cfg = config();
+      await approvePlan(await client(cfg), runId, cfg.director, opts.reason);
+      console.log(`plan of run ${runId} approved by ${cfg.director}`);
+    });
+
+  program
+    .command('reject')
+    .description('reject the plan of a run; the run ends with the reason recorded')
+    .argument('<runId>')
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, opts: { reason: string }) => {
+      const cfg = config();
+      await rejectPlan(await client(cfg), runId, cfg.director, opts.reason);
+      console.log(`plan of run ${runId} rejected by ${cfg.director}: ${opts.reason}`);
+    });
+
+  program
+    .command('replan')
+    .description('give the planner more rounds after its plan was escalated')
+    .argument('<runId>')
+    .option('--reason <text>', 'why (recorded)')
+    .action(async (runId: string, opts: { reason?: string }) => {
+      const cfg = config();
+      await grantReplan(await client(cfg), runId, cfg.director, opts.reason);
+      console.log(`run ${runId}: planner gets more rounds`);
+    });
+
+  program
+    .command('resolve')
+    .description('answer an escalated task: reassign it, accept its last output, or cancel it')
+    .argument('<runId>')
+    .argument('<taskKey>')
+    .option('--reassign <employeeId>', 'give the task to this employee')
+    .option('--accept', 'accept the last output despite its violations (recorded as an override)')
+    .option('--cancel', 'cancel the task')
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, taskKey: string, opts: { reassign?: string; accept?: boolean; cancel?: boolean; reason: string }) => {
+      const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
+      if (chosen !== 1) throw new UserError('choose exactly one of --reassign <employee>, --accept, --cancel');
+      const cfg = config();
+      const by = cfg.director;
+      const decision = opts.reassign
+        ? { kind: 'reassign' as const, employeeId: opts.reassign, by, reason: opts.reason }
+        : opts.accept
+          ? { kind: 'accept' as const, by, reason: opts.reason }
+          : { kind: 'cancel' as const, by, reason: opts.reason };
+      await resolveEscalation(await client(cfg), runId, taskKey, decision);
+      console.log(`task ${taskKey} of run ${runId}: ${decision.kind} sent`);
+    });
+
+  program
+    .command('status')
+    .description('show a run: live progress, or its report once it has ended')
+    .argument('<runId>')
+    .option('--json', 'print JSON', false)
+    .action(async (runId: string, opts: { json: boolean }) => {
+      const p = await runStatus(await client(config()), runId);
+      if (opts.json) console.log(JSON.stringify(p, null, 2));
+      else console.log(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
+    });
+
+  program
+    .command('demo')
+    .description(`run the sample PRD end to end on embedded defaults (its own database, "${DEMO_DATABASE}", recreated each time)`)
+    .option('--keep', 'keep everything running afterwards (Ctrl-C stops)', false)
+    .action(async (opts: { keep: boolean }) => {
+      const cfg = config();
+      const prd = readPrd(SAMPLE_PRD);
+      log('DEMO: employees are the scripted provider (canned answers from samples/wordfreq/script.json), not models.');
+      const stack = await startStack(cfg, log, { databaseName: DEMO_DATABASE, recreateDatabase: true });
+      try {
+        if (stack.uiUrl) log(`Web UI: ${stack.uiUrl}`);
+        const { runId, workflowId } = await submitRun(stack.client, { prd, project: 'wordfreq-demo', options: { autoApprove: true, director: cfg.director } });
+        log(`run ${runId} started (workflow ${workflowId}), plan auto-approved`);
+        const report = await follow(stack.client, runId);
+        if (report) console.log(`\n${formatReport(report)}`);
+        if (report?.status !== 'completed') process.exitCode = 1;
+        if (opts.keep) {
+          log(`still running for inspection${stack.uiUrl ? ` at ${stack.uiUrl}` : ''}; Ctrl-C stops`);
+          await waitForCtrlC();
+        }
+      } finally {
+        await stack.stop();
+      }
+    });
+
+  const db = program.command('db').description('database maintenance');
+  db.command('migrate')
+    .description('apply pending migrations and sync the employee registry')
+    .action(async () => {
+      const database = await openDatabase(config(), log);
+      await database.close();
+      log('database is up to date');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('commander.')) {
+      const code = (err as { exitCode?: number }).exitCode ?? 2;
+      return code === 0 ? 0 : 2; // help and version exit 0; usage errors 2
+    }
+    if (err instanceof UserError || err instanceof ConfigError) {
+      console.error(`aura: ${err.message}`);
+      return 2;
+    }
+    console.error(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  process.exit(await main(process.argv));
+}

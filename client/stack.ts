@@ -1,0 +1,81 @@
+/**
+ * The whole platform in one process, on embedded defaults: PostgreSQL (embedded unless
+ * DATABASE_URL), Temporal (a dev server unless TEMPORAL_ADDRESS) and a worker for every queue.
+ * `aura up` and `aura demo` run this; production runs the pieces separately (workers/).
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { AuraConfig } from '../config/config.js';
+import { openDatabase, loadRegistry, type OpenDatabase } from '../db/open.js';
+import { createWorker, type QueueRole } from '../workers/create-worker.js';
+import { registerSearchAttributes, startDevServer } from './temporal-server.js';
+
+export interface Stack {
+  database: OpenDatabase;
+  temporalAddress: string;
+  uiUrl: string | null;
+  client: Client;
+  roles: QueueRole[];
+  /** Resolves when the workers stop. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(
+  config: AuraConfig,
+  log: (line: string) => void,
+  opts: { databaseName?: string; recreateDatabase?: boolean } = {},
+): Promise<Stack> {
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch((err) => log(`while stopping: ${String(err)}`));
+  };
+  try {
+    const database = await openDatabase(config, log, { databaseName: opts.databaseName, recreate: opts.recreateDatabase });
+    cleanup.push(() => database.close());
+
+    let address: string;
+    let uiUrl: string | null = null;
+    if (config.temporal.address) {
+      address = config.temporal.address;
+      await registerSearchAttributes(address, config.temporal.namespace);
+      log(`using Temporal at ${address}`);
+    } else {
+      log(`starting the Temporal dev server on 127.0.0.1:${config.temporal.port} (state in ${join(config.home, 'temporal.db')})`);
+      const server = await startDevServer({
+        cliPath: config.temporal.cliPath,
+        dbFile: join(config.home, 'temporal.db'),
+        port: config.temporal.port,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        log,
+      });
+      cleanup.push(() => server.stop());
+      address = server.address;
+      uiUrl = server.uiUrl;
+    }
+
+    const connection = await NativeConnection.connect({ address });
+    cleanup.push(() => connection.close());
+    const providers = [...new Set(loadRegistry(config.employeesFile).map((e) => e.provider))];
+    const roles: QueueRole[] = ['manager', 'governance', 'sandbox', ...providers.map((p) => `employee:${p}` as const)];
+    log('bundling workflows and starting workers…');
+    const workers: Worker[] = [];
+    for (const role of roles) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));
+    const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    // Workers first: drain them before their connection and database go away.
+    cleanup.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    });
+
+    const clientConnection = await Connection.connect({ address });
+    cleanup.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    return { database, temporalAddress: address, uiUrl, client, roles, running, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

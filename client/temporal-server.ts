@@ -1,0 +1,70 @@
+/**
+ * The local Temporal dev server when no TEMPORAL_ADDRESS is set: a child process with its
+ * state in a sqlite file under AURA_HOME (runs survive a restart), the Web UI on its port, and
+ * Aura's search attributes registered.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import { INSTALL_HINT, ensureTemporalCli } from './temporal-cli.js';
+
+export interface DevServerOptions {
+  cliPath: string | null;
+  /** Sqlite file for persistent state; null keeps everything in memory (tests). */
+  dbFile: string | null;
+  port?: number;
+  uiPort?: number;
+  namespace: string;
+  log: (line: string) => void;
+}
+
+export interface RunningTemporal {
+  address: string;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export async function startDevServer(opts: DevServerOptions): Promise<RunningTemporal> {
+  const cli = await ensureTemporalCli(opts.cliPath, opts.log);
+  if (opts.dbFile) await mkdir(dirname(opts.dbFile), { recursive: true });
+  let env: TestWorkflowEnvironment;
+  try {
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
+        ip: '127.0.0.1',
+        port: opts.port,
+        namespace: opts.namespace,
+        ...(opts.dbFile ? { dbFilename: opts.dbFile } : {}),
+        ...(opts.uiPort ? { ui: true, uiPort: opts.uiPort } : { ui: false }),
+        searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+        log: { format: 'pretty', level: 'error' },
+      },
+    });
+  } catch (err) {
+    throw new Error(`the Temporal dev server did not start (${err instanceof Error ? err.message : String(err)}). ${INSTALL_HINT}`);
+  }
+  return {
+    address: env.address,
+    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : null,
+    stop: () => env.teardown(),
+  };
+}
+
+/** On a server we did not start, make sure Aura's search attributes exist (idempotent). */
+export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.values(SEARCH_ATTRIBUTES).filter((k) => existing.customAttributes?.[k.name] === undefined);
+    if (missing.length === 0) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2 /* KEYWORD */])),
+    });
+  } finally {
+    await connection.close();
+  }
+}

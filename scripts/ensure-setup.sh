@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the npm dependencies when they are missing or older than package-lock.json.
+# (The Temporal CLI is found or built by the code that starts it: client/temporal-cli.ts.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "aura: Node.js 20.3 or later is required (https://nodejs.org)" >&2
+  exit 1
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' || {
+  echo "aura: Node.js 20.3 or later is required; this is $(node --version)" >&2
+  exit 1
+}
+
+stamp=node_modules/.aura-lock-sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[aura] installing npm dependencies…"
+  # `npm install` rather than `npm ci`: the lock file leaves out some other platforms'
+  # optional binaries, which `npm ci` treats as out of sync.
+  npm install --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,45 @@
+/**
+ * Runs the workers for some task queues in this process until SIGINT/SIGTERM, then drains
+ * them. Every entry in workers/ is a one-line call to this.
+ */
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
+import { openDatabase, loadRegistry } from '../db/open.js';
+import { createWorker, type QueueRole } from './create-worker.js';
+
+export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
+  const log = (line: string) => console.log(`[aura-worker] ${line}`);
+  loadDotEnv();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const resolved: QueueRole[] =
+    roles === 'all'
+      ? ['manager', 'governance', 'sandbox', ...[...new Set(loadRegistry(config.employeesFile).map((e) => e.provider))].map((p) => `employee:${p}` as const)]
+      : roles;
+
+  const database = await openDatabase(config, log);
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
+  const connection = await NativeConnection.connect({ address });
+  const workers: Worker[] = [];
+  for (const role of resolved) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));
+  log(`polling ${resolved.join(', ')} on ${address} (namespace ${config.temporal.namespace}); pid ${process.pid}`);
+
+  const stop = () => workers.forEach((w) => w.shutdown());
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await database.close();
+    log('stopped');
+  }
+}
