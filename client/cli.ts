@@ -22,6 +22,7 @@ import {
   submitRun,
 } from './runs.js';
 import { startStack } from './stack.js';
+import { installSdkLogger } from '../workers/logging.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -228,6 +229,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  installSdkLogger('WARN');
   const program = buildProgram().exitOverride();
   try {
     await program.parseAsync(argv);

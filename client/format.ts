@@ -3,6 +3,7 @@ import type { RunProgress, RunReport } from '../governance/types.js';
 
 export function formatProgress(p: RunProgress): string {
   const lines = [`run ${p.runId} (${p.project || 'project ?'}): ${p.status}${p.reason ? ` — ${p.reason}` : ''}`];
+  if (p.planAttempts > 1) lines.push(`  planning rounds: ${p.planAttempts} (earlier plans broke the plan rules and were sent back)`);
   if (p.planErrors.length > 0 && !p.plan) lines.push(`  plan rounds: ${p.planAttempts}; last broken rules:`, ...p.planErrors.map((e) => `    ${e}`));
   if (p.plan && p.status === 'awaiting_approval') {
     lines.push(`  plan: ${p.plan.summary}`);

@@ -6,9 +6,11 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
 import { openDatabase, loadRegistry } from '../db/open.js';
 import { createWorker, type QueueRole } from './create-worker.js';
+import { installSdkLogger } from './logging.js';
 
 export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
   const log = (line: string) => console.log(`[aura-worker] ${line}`);
+  installSdkLogger('INFO');
   loadDotEnv();
   let config;
   try {
