@@ -41,7 +41,7 @@ export function employee(provider: string, timeLimitMs: number, summary?: string
   return proxyActivities<EmployeeActivities>({
     taskQueue: QUEUES.employee(provider),
     startToCloseTimeout: timeLimitMs + 30_000,
-    heartbeatTimeout: '20 seconds',
+    heartbeatTimeout: '10 seconds',
     retry: {
       initialInterval: '2 seconds',
       backoffCoefficient: 2,
@@ -57,7 +57,7 @@ export function sandbox(timeoutMs: number, summary?: string) {
   return proxyActivities<SandboxActivities>({
     taskQueue: QUEUES.sandbox,
     startToCloseTimeout: timeoutMs + 60_000,
-    heartbeatTimeout: '20 seconds',
+    heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5 },
     summary,
   });

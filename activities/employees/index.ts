@@ -12,7 +12,7 @@ import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import type { TaskSpec } from '../../governance/schemas.js';
 import type { EmployeeSnapshot } from '../../governance/types.js';
-import { activityRef, cancellationSignal, idempotencyKey, type ActivityRef } from '../context.js';
+import { activityRef, cancellationSignal, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
 import { FailureType } from '../../governance/failures.js';
 import { PLAN_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, taskPrompt } from './prompts.js';
 import type { Completion, EmployeeProvider } from './provider.js';
@@ -76,6 +76,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     const signal = cancelled ? AbortSignal.any([timeLimit, cancelled]) : timeLimit;
     const started = Date.now();
     let completion: Completion;
+    // Heartbeat while the model thinks, so a lost worker is noticed in seconds, not at the time limit.
+    const beat = setInterval(() => heartbeat({ waitingMs: Date.now() - started }), 2_000);
     try {
       completion = await provider.complete({
         employee: args.employee,
@@ -110,6 +112,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         throw ApplicationFailure.create({ type: FailureType.EmployeeTimeout, message, nonRetryable: true });
       }
       throw ApplicationFailure.create({ type: FailureType.EmployeeCallFailed, message });
+    } finally {
+      clearInterval(beat);
     }
     const modelRunId = await recordModelRun(db, {
       id: randomUUID(),

@@ -1,0 +1,113 @@
+/**
+ * One test file's world: its own Temporal dev server (in memory), its own database on the
+ * shared PostgreSQL server, and — unless asked otherwise — every worker in this process,
+ * built by the same code the platform runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { loadConfig, PROJECT_ROOT, type AuraConfig } from '../../config/config.js';
+import { openDatabase, type OpenDatabase } from '../../db/open.js';
+import type { Db } from '../../db/connect.js';
+import { startDevServer } from '../../client/temporal-server.js';
+import { createWorker, type QueueRole } from '../../workers/create-worker.js';
+import { installSdkLogger } from '../../workers/logging.js';
+
+export interface TestEnv {
+  config: AuraConfig;
+  db: Db;
+  databaseUrl: string;
+  temporalAddress: string;
+  client: Client;
+  /** Environment variables that point a child process (worker, CLI) at this world. */
+  childEnv: NodeJS.ProcessEnv;
+  startWorkers(roles?: QueueRole[]): Promise<void>;
+  stopWorkers(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+export const ALL_ROLES: QueueRole[] = ['manager', 'governance', 'sandbox', 'employee:scripted'];
+
+export async function startTestEnv(opts: { env?: Record<string, string>; workers?: boolean } = {}): Promise<TestEnv> {
+  installSdkLogger('WARN');
+  const home = await mkdtemp(join(tmpdir(), 'aura-home-'));
+  const databaseName = `aura_t_${randomBytes(5).toString('hex')}`;
+  const serverUrl = inject('pgServerUrl');
+  const envVars: Record<string, string> = {
+    DATABASE_URL: serverUrl,
+    AURA_HOME: home,
+    TEMPORAL_CLI_PATH: inject('temporalCli'),
+    ...opts.env,
+  };
+  const config = loadConfig({ ...envVars }, PROJECT_ROOT);
+  const database: OpenDatabase = await openDatabase(config, () => {}, { databaseName, recreate: true });
+
+  const server = await startDevServer({ cliPath: config.temporal.cliPath, dbFile: null, namespace: 'default', log: () => {} });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const clientConnection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConnection, namespace: 'default' });
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...envVars,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: server.address,
+  };
+  const workerConfig = loadConfig({ ...envVars, DATABASE_URL: database.url }, PROJECT_ROOT);
+
+  let workers: Worker[] = [];
+  let running: Promise<unknown> = Promise.resolve();
+  const env: TestEnv = {
+    config: workerConfig,
+    db: database.db,
+    databaseUrl: database.url,
+    temporalAddress: server.address,
+    client,
+    childEnv,
+    async startWorkers(roles = ALL_ROLES) {
+      const bundle = { codePath: inject('workflowBundlePath') };
+      workers = [];
+      for (const role of roles) {
+        workers.push(await createWorker(role, { connection, namespace: 'default', db: database.db, config: workerConfig, workflowBundle: bundle }));
+      }
+      running = Promise.all(workers.map((w) => w.run()));
+    },
+    async stopWorkers() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      workers = [];
+    },
+    async teardown() {
+      await env.stopWorkers();
+      await clientConnection.close();
+      await connection.close();
+      await server.stop();
+      await database.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+  if (opts.workers !== false) await env.startWorkers();
+  return env;
+}
+
+/** Polls `fn` until it returns a truthy value or the time is up. */
+export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export const SAMPLE_PRD_FILE = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
