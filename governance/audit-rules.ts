@@ -86,6 +86,11 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   }
 
   const v = input.verification;
+  const stillRefused = (v?.refusedPaths ?? []).filter((p) => unsafePathReason(p) === null);
+  if (stillRefused.length > 0) {
+    // Safe paths the sandbox could not write (e.g. a file and a folder of the same name).
+    add('malformed_output', `files could not be written: ${stillRefused.join(', ')}`, stillRefused.join('\n'));
+  }
   if (v) {
     if (v.timedOut) {
       add('timeout', `the acceptance command exceeded ${input.task.acceptance.timeoutMs} ms`, v.excerpt);

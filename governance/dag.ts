@@ -47,7 +47,7 @@ export function topologicalOrder(nodes: DagNode[]): string[] {
   const order: string[] = [];
   while (order.length < nodes.length) {
     const next = readyTasks(nodes, done, done);
-    if (next.length === 0) throw new Error('topologicalOrder: the graph has a cycle');
+    if (next.length === 0) throw new Error('topologicalOrder: the graph has a cycle or a dependency on an unknown task');
     for (const id of next) {
       done.add(id);
       order.push(id);

@@ -40,6 +40,7 @@ export function unsafePathReason(path: string): string | null {
   const segments = path.split('/');
   if (segments.some((s) => s === '..')) return 'path escapes the workspace with ".."';
   if (segments.some((s) => s === '' || s === '.')) return 'path has empty or "." segments';
-  if (segments[0] === '.git') return 'path writes into .git';
+  // Anywhere, in any case: a nested .git could plant hooks or config in the exported workspace.
+  if (segments.some((s) => s.toLowerCase() === '.git')) return 'path writes into .git';
   return null;
 }

@@ -64,7 +64,11 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
     ids.add(task.id);
   }
 
-  const names = limits.modelNames.map((n) => n.toLowerCase()).filter((n) => n.length >= 3);
+  // Whole words only, so a model called "phi" does not match "graphics".
+  const names = [...new Set(limits.modelNames.map((n) => n.toLowerCase()).filter((n) => n.length >= 3))].map((n) => ({
+    name: n,
+    pattern: new RegExp(`(^|[^a-z0-9_.:-])${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_:-])`),
+  }));
   for (const task of plan.tasks) {
     for (const dep of task.dependsOn) {
       if (!plan.tasks.some((t) => t.id === dep)) {
@@ -77,9 +81,9 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
       if (why) broken.push({ rule: 'scoped', taskId: task.id, message: `scope "${glob}": ${why}` });
     }
     const text = `${task.title}\n${task.instructions}`.toLowerCase();
-    const named = names.find((n) => text.includes(n));
+    const named = names.find((n) => n.pattern.test(text));
     if (named) {
-      broken.push({ rule: 'no-model-named', taskId: task.id, message: `task text names "${named}": tasks never choose who does them` });
+      broken.push({ rule: 'no-model-named', taskId: task.id, message: `task text names "${named.name}": tasks never choose who does them` });
     }
   }
 

@@ -16,21 +16,25 @@ export const PENALTIES: Record<ViolationType, number> = {
   self_assignment: 30,
 };
 
-/** Accepted work starts from 100; rejected work from 50, the neutral reputation. */
+/**
+ * Accepted work starts from 100; rejected work from 50, the neutral reputation. Each violation
+ * type costs its penalty once, as HR counts it once (three stray files are one scope drift).
+ */
 export function attemptScore(accepted: boolean, violations: ViolationType[]): number {
   const base = accepted ? 100 : 50;
-  const penalty = violations.reduce((sum, v) => sum + PENALTIES[v], 0);
+  const penalty = [...new Set(violations)].reduce((sum, v) => sum + PENALTIES[v], 0);
   return clamp(base - penalty);
 }
 
 export function nextReputation(old: number, score: number): number {
-  return round2(0.7 * old + 0.3 * score);
+  // In whole hundredths, so a half-way value like 87.995 rounds up instead of drifting down
+  // through floating-point error (0.7 × 82.85 is 57.99499… in binary).
+  const oldCents = Math.round(old * 100);
+  const scoreCents = Math.round(score * 100);
+  return Math.round((7 * oldCents + 3 * scoreCents) / 10) / 100;
 }
 
 function clamp(n: number): number {
   return Math.max(0, Math.min(100, n));
 }
 
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
-}

@@ -100,7 +100,8 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     const chosen = chooseEmployee({ employees: roster, capability: 'planner', excluded: [] });
     if (!chosen) return finishEarly('failed', 'no active employee with the planner capability');
     planner = chosen.id;
-    const modelNames = roster.flatMap((e) => [e.id, e.model, e.provider]);
+    // Employee ids and model names; provider names are ordinary words ("scripted") and stay allowed.
+    const modelNames = roster.flatMap((e) => [e.id, e.model]);
     let feedback: string[] = [];
     for (let round = 1; round <= options.maxReplans + 1 && !plan; round++) {
       state.planAttempts += 1;

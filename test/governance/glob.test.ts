@@ -107,3 +107,9 @@ describe('unsafePathReason', () => {
     expect(unsafePathReason('/abs/\0/../x')).toBe('path contains a NUL byte');
   });
 });
+
+describe('unsafePathReason: .git anywhere', () => {
+  it.each(['sub/.git/config', 'a/b/.git/hooks/pre-commit', '.GIT/config', 'x/.Git'])('refuses %s', (p) => {
+    expect(unsafePathReason(p)).toBe('path writes into .git');
+  });
+});

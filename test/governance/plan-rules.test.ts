@@ -247,3 +247,15 @@ describe('describeBrokenRules', () => {
     expect(lines).toEqual(['[acyclic] T1: depends on itself']);
   });
 });
+
+describe('validatePlan: no-model-named matches whole names only', () => {
+  it('does not flag a name inside another word', () => {
+    const result = validatePlan(plan([task({ instructions: 'Draw graphics for the philosophy page.' })]), { maxTasks: 3, modelNames: ['phi'] });
+    expect(result.ok).toBe(true);
+  });
+
+  it('still flags the name standing alone', () => {
+    const broken = brokenOf(plan([task({ instructions: 'Let phi write it.' })]), { maxTasks: 3, modelNames: ['phi'] });
+    expect(broken.map((b) => b.rule)).toEqual(['no-model-named']);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Records the workflow histories that the replay test keeps replaying: the sample PRD run
+ * (with its re-plan, reassignment and final verification) and its T1 task workflow.
+ * Re-record only on purpose, e.g. when adding a new history next to the old ones; histories
+ * of earlier versions must keep replaying, which is what `patched()` is for.
+ *
+ *   node --import tsx scripts/record-histories.ts [name]
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { loadConfig, PROJECT_ROOT } from '../config/config.js';
+import { startStack } from '../client/stack.js';
+import { submitRun, waitForReport } from '../client/runs.js';
+import { readPrd, SAMPLE_PRD } from '../client/cli.js';
+import { installSdkLogger } from '../workers/logging.js';
+import { findTemporalCli } from '../client/temporal-cli.js';
+
+const name = process.argv[2] ?? 'v1';
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+installSdkLogger('WARN');
+const config = loadConfig({
+  ...process.env,
+  AURA_HOME: mkdtempSync(join(tmpdir(), 'aura-record-')),
+  AURA_TEMPORAL_PORT: String(await freePort()),
+  AURA_TEMPORAL_UI_PORT: String(await freePort()),
+  AURA_EMBEDDED_POSTGRES_PORT: String(await freePort()),
+  TEMPORAL_ADDRESS: '',
+});
+const cli = findTemporalCli(config.temporal.cliPath);
+if (!cli) throw new Error('the temporal CLI is needed to export histories');
+const stack = await startStack(config, console.log, { databaseName: 'aura_record', recreateDatabase: true });
+try {
+  const { runId, workflowId } = await submitRun(stack.client, { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } });
+  const report = await waitForReport(stack.client, runId);
+  if (report.status !== 'completed' || report.reassignments < 1) throw new Error(`unexpected run: ${JSON.stringify(report)}`);
+  for (const [file, id] of [
+    [`prd-run-${name}.json`, workflowId],
+    [`task-run-${name}.json`, `${workflowId}.task-T1`],
+  ] as const) {
+    // The CLI writes the history in the proto3 JSON form that the SDK's replayer reads.
+    const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], { encoding: 'utf8' });
+    // The workflow id is kept beside the history: replay must use the same one.
+    const history = JSON.parse(json);
+    writeFileSync(join(PROJECT_ROOT, 'test', 'histories', file), `${JSON.stringify({ workflowId: id, history }, null, 1)}\n`);
+    console.log(`recorded ${id} → test/histories/${file} (${history.events.length} events)`);
+  }
+} finally {
+  await stack.stop();
+}
