@@ -83,7 +83,9 @@ function waitForCtrlC(): Promise<void> {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('aura').description('Aura Orchestra: governed multi-model runs from a PRD').showHelpAfterError();
+  // exitOverride before any subcommand exists: subcommands inherit it, so usage errors throw
+  // (and exit 2 in main) instead of calling process.exit(1) themselves.
+  const program = new Command('aura').description('Aura Orchestra: governed multi-model runs from a PRD').showHelpAfterError().exitOverride();
 
   program
     .command('up')
@@ -230,7 +232,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   installSdkLogger('WARN');
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

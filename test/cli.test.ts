@@ -1,0 +1,92 @@
+/**
+ * The `aura` CLI as a person uses it (a real process): bad input gets a clear message and a
+ * non-zero exit and starts nothing; a good submission runs to its report.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../config/config.js';
+import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
+
+let env: TestEnv;
+const dir = mkdtempSync(join(tmpdir(), 'aura-cli-'));
+
+beforeAll(async () => {
+  env = await startTestEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function aura(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), args, {
+    cwd: dir,
+    env: { ...env.childEnv, AURA_DIRECTOR: 'cli-tester', ...extraEnv },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function workflowCount(): Promise<number> {
+  let n = 0;
+  for await (const _ of env.client.workflow.list()) n++;
+  return n;
+}
+
+describe('aura CLI: bad input', () => {
+  const unknownRun = '00000000-0000-4000-8000-000000000000';
+
+  it.each([
+    ['a missing PRD file', () => ['submit', 'no-such-prd.md'], /cannot read PRD no-such-prd\.md: no such file/],
+    ['an empty PRD file', () => (writeFileSync(join(dir, 'empty.md'), '  \n\n'), ['submit', 'empty.md']), /PRD empty\.md is empty/],
+    ['a folder as PRD', () => ['submit', '.'], /PRD \. is not a file/],
+    ['a bad --max-parallel', () => ['submit', SAMPLE_PRD_FILE, '--max-parallel', '0'], /--max-parallel must be a positive whole number/],
+    ['status of an unknown run', () => ['status', unknownRun], /unknown run: 00000000-0000-4000-8000-000000000000/],
+    ['approving an unknown run', () => ['approve', unknownRun], /unknown run/],
+    ['a rejection without --reason', () => ['reject', unknownRun], /required option '--reason <text>' not specified/],
+    ['a rejection with a blank reason', () => ['reject', unknownRun, '--reason', '   '], /a rejection needs a reason/],
+    ['resolve with no decision', () => ['resolve', unknownRun, 'T1', '--reason', 'x'], /choose exactly one of --reassign/],
+    ['an unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
+  ])('refuses %s with a clear message and exit code 2', (_what, args, message) => {
+    const r = aura(args());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('stops on bad configuration, naming the variable', () => {
+    const r = aura(['status', unknownRun], { AUDIT_LOG_RETENTION_DAYS: 'a year', ENABLE_STRICT_POLICY: 'maybe' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/AUDIT_LOG_RETENTION_DAYS: .*\(got "a year"\)/);
+    expect(r.stderr).toMatch(/ENABLE_STRICT_POLICY: must be true or false \(got "maybe"\)/);
+  });
+
+  it('started no workflow for any of them', async () => {
+    expect(await workflowCount()).toBe(0);
+  });
+});
+
+describe('aura CLI: a good submission', () => {
+  it('submits the sample PRD, follows it and prints the report', async () => {
+    // Asynchronously: the workers run in this process and need its event loop meanwhile.
+    const r = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['submit', SAMPLE_PRD_FILE, '--project', 'cli-run', '--auto-approve', '--follow'], {
+      cwd: dir,
+      env: { ...env.childEnv, AURA_DIRECTOR: 'cli-tester' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    }).then((out) => ({ ...out, code: 0 }));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/run [0-9a-f-]{36} started/);
+    expect(r.stdout).toMatch(/T1 +running +scripted-overconfident|T1 +accepted/);
+    expect(r.stdout).toContain('status: completed');
+    expect(r.stdout).toContain('attempt 1: scripted-overconfident — scope_drift, failed_verification; HR: WARNING, WARNING');
+    const runId = r.stdout.match(/run ([0-9a-f-]{36}) started/)![1]!;
+    const status = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['status', runId, '--json'], { env: env.childEnv, encoding: 'utf8' }).then((o) => ({ ...o, code: 0 }));
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'completed', report: { reassignments: 1 } });
+  });
+});
