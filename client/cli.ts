@@ -214,7 +214,9 @@ export function buildProgram(): Command {
           await waitForCtrlC();
         }
       } finally {
+        log('stopping workers, Temporal and PostgreSQL…');
         await stack.stop();
+        log('stopped');
       }
     });
 

@@ -5,7 +5,9 @@ import type { Database } from './schema.js';
 export type Db = Kysely<Database>;
 
 export function createDb(url: string, maxConnections = 10): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: maxConnections }) }),
-  });
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  // An idle connection that the server closes (restart, shutdown on Ctrl-C) is dropped by the
+  // pool and reopened on next use; without a listener, pg would crash the process instead.
+  pool.on('error', (err) => console.error(`[aura] database connection lost: ${err.message}`));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
