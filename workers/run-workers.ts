@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
 import { openDatabase, loadRegistry } from '../db/open.js';
 import { createWorker, type QueueRole } from './create-worker.js';
 import { installSdkLogger } from './logging.js';
+import { registerSearchAttributes } from '../client/temporal-server.js';
 
 export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
   const log = (line: string) => console.log(`[aura-worker] ${line}`);
@@ -29,6 +30,8 @@ export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
 
   const database = await openDatabase(config, log);
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
+  // The Manager sets Aura's search attributes; make sure the server knows them (idempotent).
+  if (resolved.includes('manager')) await registerSearchAttributes(address, config.temporal.namespace);
   const connection = await NativeConnection.connect({ address });
   const workers: Worker[] = [];
   for (const role of resolved) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));
