@@ -1,0 +1,49 @@
+/** The configuration module: `.env.example` is valid as shipped; bad values are named. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/config.js';
+
+function parseDotEnv(text: string): Record<string, string> {
+  // node:util parseEnv exists from Node 20.12; keep a tiny fallback for older 20.x.
+  if (typeof parseEnv === 'function') return parseEnv(text) as Record<string, string>;
+  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+describe('configuration', () => {
+  it('accepts .env.example as shipped, with the seed settings', () => {
+    const env = parseDotEnv(readFileSync(join(PROJECT_ROOT, '.env.example'), 'utf8'));
+    for (const key of ['POSTGRES_HOST', 'MANAGER_PORT', 'MANAGER_API_KEY', 'OLLAMA_BASE_URL', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'AUDIT_LOG_RETENTION_DAYS', 'ENABLE_STRICT_POLICY', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']) {
+      expect(env).toHaveProperty(key);
+    }
+    const config = loadConfig(env);
+    expect(config.database.url).toBeNull(); // embedded
+    expect(config.temporal.address).toBeNull(); // dev server
+    expect(config.auditLogRetentionDays).toBe(365);
+    expect(config.strictPolicy).toBe(true);
+    expect(config.home).toBe(join(PROJECT_ROOT, '.aura'));
+  });
+
+  it('builds DATABASE_URL from the POSTGRES_* parts when only those are set', () => {
+    const c = loadConfig({ POSTGRES_HOST: 'db', POSTGRES_USER: 'u', POSTGRES_PASSWORD: 'p@ss', POSTGRES_DB: 'aura' });
+    expect(c.database.url).toBe('postgres://u:p%40ss@db:5432/aura');
+    expect(loadConfig({ DATABASE_URL: 'postgres://x@h/d', POSTGRES_HOST: 'db' }).database.url).toBe('postgres://x@h/d');
+  });
+
+  it('names every bad variable and what is wrong', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'localhost', AUDIT_LOG_RETENTION_DAYS: '0', MANAGER_PORT: '99999', OLLAMA_BASE_URL: 'not a url' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(problems).toMatch(/TEMPORAL_ADDRESS: must be host:port/);
+    expect(problems).toMatch(/AUDIT_LOG_RETENTION_DAYS: .*\(got "0"\)/);
+    expect(problems).toMatch(/MANAGER_PORT: .*\(got "99999"\)/);
+    expect(problems).toMatch(/OLLAMA_BASE_URL: /);
+  });
+});
