@@ -30,6 +30,7 @@ export interface OrchestraRunsTable {
   report: Json | null;
   status_reason: string | null;
   updated_at: Timestamp;
+  idempotency_key: string | null;
 }
 
 export interface TaskQueueTable {
@@ -46,6 +47,7 @@ export interface TaskQueueTable {
   workflow_id: string | null;
   accepted_model_run_id: string | null;
   updated_at: Timestamp;
+  idempotency_key: string | null;
 }
 
 export interface EmployeesTable {

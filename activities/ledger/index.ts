@@ -59,7 +59,7 @@ export function createLedgerActivities(deps: { db: Db }) {
     async recordRunStarted(r: RunStarted): Promise<void> {
       const ref = activityRef();
       const projectId = await upsertProject(db, r.project);
-      await insertRun(db, { id: r.runId, projectId, workflowId: ref.workflowId, prd: r.prd, options: r.options, status: 'planning' });
+      await insertRun(db, { id: r.runId, projectId, workflowId: ref.workflowId, prd: r.prd, options: r.options, status: 'planning', idempotencyKey: idempotencyKey(ref) });
       await event({ runId: r.runId, action: 'run.started', description: `run started for project ${r.project}`, details: { options: r.options, prdChars: r.prd.length } });
     },
 
@@ -80,7 +80,7 @@ export function createLedgerActivities(deps: { db: Db }) {
 
     async recordPlan(p: { runId: string; plan: Plan; tasks: NewTask[]; planner: string }): Promise<void> {
       await updateRun(db, p.runId, { plan: p.plan });
-      await insertTasks(db, p.runId, p.tasks);
+      await insertTasks(db, p.runId, p.tasks, idempotencyKey(activityRef()));
       await event({
         runId: p.runId,
         action: 'plan.accepted_by_rules',

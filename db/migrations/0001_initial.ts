@@ -29,7 +29,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       plan JSONB,
       report JSONB,
       status_reason TEXT,
-      updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      idempotency_key TEXT UNIQUE
     );
 
     CREATE TABLE task_queue (
@@ -46,6 +47,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       workflow_id TEXT,
       accepted_model_run_id UUID,
       updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      idempotency_key TEXT UNIQUE,
       UNIQUE (run_id, task_key)
     );
 

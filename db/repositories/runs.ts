@@ -18,6 +18,7 @@ export interface NewRun {
   prd: string;
   options: Record<string, unknown>;
   status: string;
+  idempotencyKey: string;
 }
 
 export async function insertRun(db: Db, run: NewRun): Promise<void> {
@@ -31,6 +32,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<void> {
       workflow_id: run.workflowId,
       prd: run.prd,
       options: JSON.stringify(run.options),
+      idempotency_key: run.idempotencyKey,
     })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
@@ -76,7 +78,8 @@ export interface NewTask {
   workflowId: string;
 }
 
-export async function insertTasks(db: Db, runId: string, tasks: NewTask[]): Promise<void> {
+/** `idempotencyKey` is the writing activity's; each task row gets it with its key appended. */
+export async function insertTasks(db: Db, runId: string, tasks: NewTask[], idempotencyKey: string): Promise<void> {
   if (tasks.length === 0) return;
   await db
     .insertInto('task_queue')
@@ -90,6 +93,7 @@ export async function insertTasks(db: Db, runId: string, tasks: NewTask[]): Prom
         title: t.title,
         spec: JSON.stringify(t.spec),
         workflow_id: t.workflowId,
+        idempotency_key: `${idempotencyKey}/${t.key}`,
       })),
     )
     .onConflict((oc) => oc.columns(['run_id', 'task_key']).doNothing())
