@@ -53,7 +53,7 @@ export async function buildTemporalCli(log: (line: string) => void): Promise<str
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('go', ['install', TEMPORAL_CLI_MODULE], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const forward = (b: Buffer) => b.toString().split('\n').filter(Boolean).forEach((l) => log(`  go: ${l}`));
+    const forward = (b: Buffer) => b.toString().split("\n").filter(Boolean).forEach((l) => log(`  ${l}`));
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
     child.on('error', reject);

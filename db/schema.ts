@@ -59,6 +59,18 @@ export interface EmployeesTable {
   reputation: Numeric;
   registered_at: Timestamp;
   updated_at: Timestamp;
+  suspended_until: Timestamp | null;
+  tier: ColumnType<string, string | undefined, string>;
+}
+
+export interface EmployeeCapabilitiesTable {
+  employee_id: string;
+  capability: string;
+  reputation: Numeric;
+  tier: ColumnType<string, string | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  accepted: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
 }
 
 export interface ModelRunsTable {
@@ -67,7 +79,7 @@ export interface ModelRunsTable {
   run_id: string | null;
   task_id: string | null;
   employee_id: string;
-  kind: 'plan' | 'task';
+  kind: 'plan' | 'task' | 'review';
   attempt: number;
   prompt: string;
   prompt_version: string;
@@ -92,6 +104,7 @@ export interface AuditVerdictsTable {
   violations: Json;
   verification: Json | null;
   created_at: Timestamp;
+  review: Json | null;
 }
 
 export interface AgentActivityLogsTable {
@@ -163,6 +176,8 @@ export interface DisciplinaryActionsTable {
   policy_version: string;
   enforced: ColumnType<boolean, boolean | undefined, boolean>;
   run_id: string | null;
+  expires_at: Timestamp | null;
+  evidence: Json | null;
 }
 
 export interface ScoresTable {
@@ -177,6 +192,8 @@ export interface ScoresTable {
   reputation_after: Numeric;
   details: Json<Record<string, unknown>>;
   created_at: Timestamp;
+  components: Json<Record<string, number>> | null;
+  tier: string | null;
 }
 
 export interface Database {
@@ -184,6 +201,7 @@ export interface Database {
   orchestra_runs: OrchestraRunsTable;
   task_queue: TaskQueueTable;
   employees: EmployeesTable;
+  employee_capabilities: EmployeeCapabilitiesTable;
   model_runs: ModelRunsTable;
   audit_verdicts: AuditVerdictsTable;
   agent_activity_logs: AgentActivityLogsTable;

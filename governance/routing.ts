@@ -12,12 +12,18 @@ export interface RoutingRequest {
   excluded: string[];
 }
 
+/** The reputation that counts for a capability (the overall one when none is kept for it). */
+export function reputationFor(e: EmployeeSnapshot, capability: string): number {
+  return e.reputations?.[capability] ?? e.reputation;
+}
+
 export function eligibleEmployees(req: RoutingRequest): EmployeeSnapshot[] {
+  const rep = (e: EmployeeSnapshot) => reputationFor(e, req.capability);
   return req.employees
     .filter((e) => e.status === 'active')
     .filter((e) => e.capabilities.includes(req.capability))
     .filter((e) => !req.excluded.includes(e.id))
-    .sort((a, b) => b.reputation - a.reputation || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort((a, b) => rep(b) - rep(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export function chooseEmployee(req: RoutingRequest): EmployeeSnapshot | null {

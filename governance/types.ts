@@ -13,7 +13,12 @@ export interface EmployeeSnapshot {
   model: string;
   capabilities: string[];
   status: EmployeeStatus;
+  /** Overall reputation (the mean over capabilities). */
   reputation: number;
+  /** Reputation per capability; routing ranks by the task's capability. */
+  reputations?: Record<string, number>;
+  /** ISO time a suspension ends, if suspended with an expiry. */
+  suspendedUntil?: string | null;
 }
 
 export const VIOLATION_TYPES = [

@@ -14,7 +14,7 @@ import type { EmployeeProvider } from '../activities/employees/provider.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';
 import { createSandboxActivities } from '../activities/sandbox/index.js';
-import { HR_POLICY_V1 } from '../governance/hr-policy.js';
+import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import { QUEUES } from '../workflows/definitions.js';
 
 /** `manager`, `governance`, `sandbox`, or `employee:<provider>`. */
@@ -57,8 +57,8 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
       activities: {
         ...createLedgerActivities({ db }),
         ...createAuditorActivities({ db }),
-        ...createHrActivities({ db, policy: HR_POLICY_V1, strict: config.strictPolicy }),
-        ...createAccountantActivities({ db }),
+        ...createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: config.strictPolicy }),
+        ...createAccountantActivities({ db, strict: config.strictPolicy }),
       },
     });
   }

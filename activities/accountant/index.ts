@@ -1,14 +1,31 @@
 /**
- * The Accountant (queue `aura-governance`): scores every attempt and moves the employee's
- * reputation (governance/scoring.ts). Routing reads the roster it keeps.
+ * The Accountant (queue `aura-governance`): a scorecard for every attempt, a reputation per
+ * employee per capability (governance/scoring.ts), tiers, and the thresholds: promote at 80,
+ * a WARNING below 50, termination below 30. Routing reads the roster it keeps.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { listEmployees } from '../../db/repositories/employees.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { attemptScore, nextReputation } from '../../governance/scoring.js';
+import { parseTaskOutput } from '../../governance/audit-rules.js';
+import {
+  INITIAL_REPUTATION,
+  THRESHOLDS,
+  nextReputation,
+  scoreComponents,
+  scorecardScore,
+  thresholdCrossing,
+  tierFor,
+  type ScorecardComponents,
+  type Tier,
+} from '../../governance/scoring.js';
 import type { EmployeeSnapshot, ViolationType } from '../../governance/types.js';
 import { activityRef, idempotencyKey } from '../context.js';
+
+export const SCORECARD_POLICY_VERSION = 'scorecard/1';
+const RECENT_ATTEMPTS = 5;
+const SUCCESS_WORDS = /\b(?:done|complete[d]?|implemented|all\s+tests?\s+pass\w*|tests?\s+pass\w*|works?)\b/i;
+const TEST_FILE = /(^|\/)(test|tests|__tests__|spec)\/|\.(test|spec)\.[cm]?[jt]sx?$/;
 
 export interface ScoreRequest {
   runId: string;
@@ -18,19 +35,49 @@ export interface ScoreRequest {
   capability: string;
   accepted: boolean;
   violations: ViolationType[];
+  /** The verdict and the model call scored (older workflow versions did not send them). */
+  verdictId?: string | null;
+  modelRunId?: string | null;
+  timeLimitMs?: number;
 }
 
 export interface ScoreResult {
   score: number;
   reputationBefore: number;
   reputationAfter: number;
+  tier?: Tier;
+  crossing?: 'promote' | 'warn' | 'terminate' | null;
 }
 
-export function createAccountantActivities(deps: { db: Db }) {
+export function createAccountantActivities(deps: { db: Db; strict?: boolean; now?: () => Date }) {
   const { db } = deps;
+  const strict = deps.strict ?? true;
+  const now = deps.now ?? (() => new Date());
   return {
-    /** Every employee with status and reputation: what routing decides on. */
+    /**
+     * Every employee with status and reputations: what routing decides on. A suspension whose
+     * expiry has passed ends here, recorded in the ledger.
+     */
     async employeeRoster(): Promise<EmployeeSnapshot[]> {
+      const at = now();
+      const expired = await db
+        .updateTable('employees')
+        .set({ status: 'active', suspended_until: null, updated_at: at })
+        .where('status', '=', 'suspended')
+        .where('suspended_until', 'is not', null)
+        .where('suspended_until', '<=', at)
+        .returning(['id'])
+        .execute();
+      for (const e of expired) {
+        await appendEvent(db, {
+          idempotencyKey: `suspension-expired/${e.id}/${at.toISOString()}`,
+          actor: 'hr',
+          source: 'hr',
+          action: 'hr.suspension_expired',
+          severity: 'warning',
+          description: `${e.id}: suspension expired; eligible for work again`,
+        });
+      }
       return listEmployees(db);
     },
 
@@ -40,17 +87,49 @@ export function createAccountantActivities(deps: { db: Db }) {
       return db.transaction().execute(async (tx) => {
         const done = await tx.selectFrom('scores').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
         if (done) {
-          return { score: Number(done.score), reputationBefore: Number(done.reputation_before), reputationAfter: Number(done.reputation_after) };
+          return { score: Number(done.score), reputationBefore: Number(done.reputation_before), reputationAfter: Number(done.reputation_after), tier: (done.tier ?? undefined) as Tier | undefined };
         }
-        const employee = await tx
-          .selectFrom('employees')
-          .select(['reputation'])
-          .where('id', '=', req.employeeId)
-          .forUpdate()
-          .executeTakeFirstOrThrow();
-        const before = Number(employee.reputation);
-        const score = attemptScore(req.accepted, req.violations);
+        // Lock the employee: parallel tasks must not read the same "before".
+        await tx.selectFrom('employees').select('id').where('id', '=', req.employeeId).forUpdate().executeTakeFirstOrThrow();
+        const cap = await tx
+          .selectFrom('employee_capabilities')
+          .selectAll()
+          .where('employee_id', '=', req.employeeId)
+          .where('capability', '=', req.capability)
+          .executeTakeFirst();
+        const before = cap ? Number(cap.reputation) : INITIAL_REPUTATION;
+
+        // The facts of this attempt, from the record.
+        const run = req.modelRunId ? await tx.selectFrom('model_runs').select(['output', 'latency_ms']).where('id', '=', req.modelRunId).executeTakeFirst() : undefined;
+        const verdict = req.verdictId ? await tx.selectFrom('audit_verdicts').select(['verification']).where('id', '=', req.verdictId).executeTakeFirst() : undefined;
+        const parsed = parseTaskOutput(run?.output ?? '');
+        const recent = await tx
+          .selectFrom('scores')
+          .select(['details'])
+          .where('employee_id', '=', req.employeeId)
+          .where('capability', '=', req.capability)
+          .orderBy('created_at', 'desc')
+          .limit(RECENT_ATTEMPTS - 1)
+          .execute();
+        const cleanBefore = recent.filter((r) => (r.details as { accepted?: boolean }).accepted && ((r.details as { violations?: unknown[] }).violations ?? []).length === 0).length;
+        const clean = req.accepted && req.violations.length === 0;
+        const verification = verdict?.verification as { passed?: boolean; ran?: boolean } | null | undefined;
+        const components: ScorecardComponents = scoreComponents({
+          accepted: req.accepted,
+          violations: req.violations,
+          verificationPassed: verification?.ran ? verification.passed === true : req.accepted,
+          claimedSuccess: parsed.ok && SUCCESS_WORDS.test(parsed.output.summary),
+          wellFormed: parsed.ok || (!req.modelRunId && req.accepted),
+          wroteTests: parsed.ok && parsed.output.files.some((f) => TEST_FILE.test(f.path)),
+          latencyMs: run?.latency_ms ?? null,
+          timeLimitMs: req.timeLimitMs ?? 120_000,
+          recentCleanRate: (cleanBefore + (clean ? 1 : 0)) / (recent.length + 1),
+        });
+        const score = scorecardScore(components, req.violations);
         const after = nextReputation(before, score);
+        const tier = tierFor(after);
+        const crossing = thresholdCrossing(before, after);
+
         await tx
           .insertInto('scores')
           .values({
@@ -63,23 +142,85 @@ export function createAccountantActivities(deps: { db: Db }) {
             score,
             reputation_before: before,
             reputation_after: after,
-            details: JSON.stringify({ accepted: req.accepted, violations: req.violations }),
+            details: JSON.stringify({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null }),
+            components: JSON.stringify(components),
+            tier,
           })
           .execute();
-        await tx.updateTable('employees').set({ reputation: after, updated_at: new Date() }).where('id', '=', req.employeeId).execute();
+        await tx
+          .insertInto('employee_capabilities')
+          .values({ employee_id: req.employeeId, capability: req.capability, reputation: after, tier, attempts: 1, accepted: req.accepted ? 1 : 0 })
+          .onConflict((oc) =>
+            oc.columns(['employee_id', 'capability']).doUpdateSet((eb) => ({
+              reputation: after,
+              tier,
+              attempts: eb('employee_capabilities.attempts', '+', 1),
+              accepted: eb('employee_capabilities.accepted', '+', req.accepted ? 1 : 0),
+              updated_at: now(),
+            })),
+          )
+          .execute();
+        // The overall reputation is the mean over the employee's capabilities.
+        const all = await tx.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', req.employeeId).execute();
+        const overall = Math.round((all.reduce((s, c) => s + Number(c.reputation), 0) / all.length) * 100) / 100;
+        await tx.updateTable('employees').set({ reputation: overall, tier: tierFor(overall), updated_at: now() }).where('id', '=', req.employeeId).execute();
+
         await appendEvent(tx, {
           idempotencyKey: `${key}/event`,
           actor: 'accountant',
           action: 'score.recorded',
           source: 'accountant',
-          description: `${req.employeeId} scored ${score} on task ${req.taskKey}; reputation ${before} -> ${after}`,
+          description: `${req.employeeId} scored ${score} on task ${req.taskKey} (${req.capability}); reputation ${before} -> ${after} (${tier})`,
           runId: req.runId,
           taskId: req.taskId,
           workflowId: ref.workflowId,
           activityId: ref.activityId,
-          details: { score, reputationBefore: before, reputationAfter: after },
+          details: { score, components, reputationBefore: before, reputationAfter: after, tier, crossing },
         });
-        return { score, reputationBefore: before, reputationAfter: after };
+
+        if (crossing === 'warn' || crossing === 'terminate') {
+          const action = crossing === 'terminate' ? 'TERMINATE' : 'WARNING';
+          const threshold = crossing === 'terminate' ? THRESHOLDS.terminate : THRESHOLDS.warn;
+          await tx
+            .insertInto('disciplinary_actions')
+            .values({
+              id: randomUUID(),
+              idempotency_key: `${key}/threshold`,
+              model_id: req.employeeId,
+              action,
+              reason: `${req.capability} reputation ${after} fell below ${threshold}`,
+              severity: crossing === 'terminate' ? 5 : 2,
+              policy_version: SCORECARD_POLICY_VERSION,
+              enforced: strict,
+              run_id: req.runId,
+              evidence: JSON.stringify({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
+            })
+            .execute();
+          if (crossing === 'terminate' && strict) {
+            await tx.updateTable('employees').set({ status: 'terminated', suspended_until: null }).where('id', '=', req.employeeId).execute();
+          }
+          await appendEvent(tx, {
+            idempotencyKey: `${key}/threshold-event`,
+            actor: 'accountant',
+            source: 'accountant',
+            action: `score.${crossing}`,
+            severity: crossing === 'terminate' ? 'critical' : 'warning',
+            description: `${req.employeeId}: ${req.capability} reputation ${after} below ${threshold}: ${action}${strict ? '' : ' [not enforced]'}`,
+            runId: req.runId,
+            taskId: req.taskId,
+          });
+        } else if (crossing === 'promote') {
+          await appendEvent(tx, {
+            idempotencyKey: `${key}/threshold-event`,
+            actor: 'accountant',
+            source: 'accountant',
+            action: 'score.promote',
+            description: `${req.employeeId}: ${req.capability} reputation ${after} reached ${THRESHOLDS.promote}: promoted to senior`,
+            runId: req.runId,
+            taskId: req.taskId,
+          });
+        }
+        return { score, reputationBefore: before, reputationAfter: after, tier, crossing };
       });
     },
   };

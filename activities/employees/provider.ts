@@ -13,6 +13,12 @@ export interface CompletionRequest {
   /** 1 for the first plan, 2 for the first re-plan, ... */
   round: number;
   signal?: AbortSignal;
+  /**
+   * Optional JSON schema the answer must follow (see json-schema.ts). Providers with a
+   * structured-output mode (OpenAI `response_format`, Ollama `format`) send it; others ignore
+   * it. The answer is still parsed and audited by the caller: the schema is a hint, not trust.
+   */
+  jsonSchema?: { name: string; schema: Record<string, unknown> };
 }
 
 export interface Completion {

@@ -51,17 +51,24 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
           return { actions, statusBefore, statusAfter: statusBefore, enforced: strict };
         }
 
+        // Incidents count while they are kept (AUDIT_LOG_RETENTION_DAYS), with the action taken on each.
         const history = await tx
           .selectFrom('incidents')
-          .select(['violation', 'reported_at'])
-          .where('model_id', '=', req.employeeId)
+          .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
+          .select(['incidents.violation', 'incidents.reported_at', 'disciplinary_actions.action'])
+          .where('incidents.model_id', '=', req.employeeId)
           .execute();
         const at = now();
         const decisions = decideActions(
           req.violations.map((v) => v.type),
-          history.map((h) => ({ violation: h.violation as ViolationType, ageDays: (at.getTime() - new Date(h.reported_at).getTime()) / DAY_MS })),
+          history.map((h) => ({
+            violation: h.violation as ViolationType,
+            ageDays: (at.getTime() - new Date(h.reported_at).getTime()) / DAY_MS,
+            action: (h.action ?? null) as DisciplinaryAction | null,
+          })),
           policy,
         );
+        const suspendedUntil = policy.suspensionDays === null ? null : new Date(at.getTime() + policy.suspensionDays * DAY_MS);
 
         for (const [i, d] of decisions.entries()) {
           const violation = req.violations.find((v) => v.type === d.violation)!;
@@ -95,6 +102,12 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
               policy_version: policy.version,
               enforced: strict,
               run_id: req.runId,
+              expires_at: d.action === 'SUSPEND' ? suspendedUntil : null,
+              evidence: JSON.stringify({
+                incidentId,
+                verdictId: req.verdictId,
+                violations: req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence })),
+              }),
             })
             .execute();
         }
@@ -102,7 +115,11 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
         const actions = decisions.map((d) => d.action);
         const next = strict ? statusAfter(statusBefore, mostSevere(actions)) : statusBefore;
         if (next !== statusBefore) {
-          await tx.updateTable('employees').set({ status: next, updated_at: at }).where('id', '=', req.employeeId).execute();
+          await tx
+            .updateTable('employees')
+            .set({ status: next, suspended_until: next === 'suspended' ? suspendedUntil : null, updated_at: at })
+            .where('id', '=', req.employeeId)
+            .execute();
         }
         await appendEvent(tx, {
           idempotencyKey: `${base}/event`,
@@ -111,7 +128,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
           source: 'hr',
           severity: next !== statusBefore ? 'critical' : 'warning',
           description: `${req.employeeId} on task ${req.taskKey}: ${decisions.map((d) => `${d.action} (${d.violation})`).join(', ')}${
-            next !== statusBefore ? `; status ${statusBefore} -> ${next}` : ''
+            next !== statusBefore ? `; status ${statusBefore} -> ${next}${next === 'suspended' && suspendedUntil ? ` until ${suspendedUntil.toISOString()}` : ''}` : ''
           }${strict ? '' : ' [not enforced: ENABLE_STRICT_POLICY=false]'}`,
           runId: req.runId,
           taskId: req.taskId,

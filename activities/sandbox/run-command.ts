@@ -1,15 +1,26 @@
 /**
- * Runs one shell command in a folder, as a process group we can kill whole: wall-clock limit,
- * CPU-time limit (prlimit), bounded captured output, and no network (a fresh network
- * namespace via `unshare -n`) where the host allows it. Callers learn which isolation applied.
+ * Runs one shell command over a folder of generated code, locked down as far as the host
+ * allows, and says which locks applied:
+ * - as root with namespaces allowed (the usual worker): a new PID, mount and network
+ *   namespace; the folder bind-mounted at /mnt and private tmpfs over /tmp, /var/tmp and
+ *   /dev/shm; the command runs as `nobody`, so nothing outside the folder can be written;
+ *   no network at all; killing the namespace's first process kills every process in it.
+ * - always: its own process group killed at the wall-clock limit; prlimit on CPU seconds,
+ *   address space (memory), file size and (with a dedicated user) process count; at most
+ *   `killAfterOutputBytes` of output; a minimal environment.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { chown, readdir, lstat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
 import { heartbeat } from '../context.js';
 
 export interface CommandLimits {
   wallClockMs: number;
   cpuSeconds: number;
+  memoryBytes: number;
+  maxProcesses: number;
+  maxFileBytes: number;
   /** Bytes of stdout+stderr kept (the tail); past `killAfterOutputBytes` the run is stopped. */
   keepOutputBytes: number;
   killAfterOutputBytes: number;
@@ -18,8 +29,11 @@ export interface CommandLimits {
 export const DEFAULT_LIMITS: CommandLimits = {
   wallClockMs: 60_000,
   cpuSeconds: 120,
+  memoryBytes: 2 * 1024 ** 3,
+  maxProcesses: 256,
+  maxFileBytes: 64 * 1024 ** 2,
   keepOutputBytes: 16_384,
-  killAfterOutputBytes: 8 * 1024 * 1024,
+  killAfterOutputBytes: 8 * 1024 ** 2,
 };
 
 export interface CommandResult {
@@ -32,33 +46,73 @@ export interface CommandResult {
   isolation: string[];
 }
 
-let probed: { unshare: boolean; prlimit: boolean } | null = null;
+interface Support {
+  jail: boolean;
+  unshareNet: boolean;
+  prlimit: boolean;
+  sandboxUser: { uid: number; gid: number } | null;
+}
 
-/** Which isolation tools work on this host (checked once: containers often forbid unshare). */
-export function isolationSupport(): { unshare: boolean; prlimit: boolean } {
-  if (!probed) {
-    const works = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 5_000 }).status === 0;
-    probed = { unshare: works('unshare', ['-n', 'true']), prlimit: works('prlimit', ['--cpu=5', 'true']) };
-  }
+let probed: Support | null = null;
+
+/** Which isolation this host permits (checked once: containers often forbid namespaces). */
+export function isolationSupport(): Support {
+  if (probed) return probed;
+  const works = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  const root = userInfo().uid === 0;
+  const nobody = root ? lookupUser('nobody') : null;
+  const jail =
+    root &&
+    nobody !== null &&
+    works('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /mnt && test -d /mnt']) &&
+    works('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', 'true']);
+  probed = {
+    jail,
+    unshareNet: jail || works('unshare', ['-n', 'true']),
+    prlimit: works('prlimit', ['--cpu=5', 'true']),
+    sandboxUser: jail ? nobody : null,
+  };
   return probed;
 }
 
+/** Runs inside the namespaces as root, then drops to the sandbox user. */
+const JAIL_SCRIPT = [
+  'set -e',
+  'work="$1"; uid="$2"; gid="$3"; shift 3',
+  'mount --bind "$work" /mnt',
+  'for d in /tmp /var/tmp /dev/shm; do if [ -d "$d" ]; then mount -t tmpfs -o size=256m,mode=1777 tmpfs "$d"; fi; done',
+  'cd /mnt',
+  'exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- "$@"',
+].join('\n');
+
 export async function runCommand(command: string, cwd: string, limits: CommandLimits = DEFAULT_LIMITS): Promise<CommandResult> {
   const support = isolationSupport();
-  const argv: string[] = [];
   const isolation: string[] = [];
-  if (support.unshare) {
-    argv.push('unshare', '-n', '--');
-    isolation.push('network: none (own network namespace)');
-  } else {
-    isolation.push('network: NOT isolated (unshare is not permitted on this host)');
-  }
+  const inner: string[] = [];
   if (support.prlimit) {
-    argv.push('prlimit', `--cpu=${limits.cpuSeconds}`, `--core=0`, '--');
-    isolation.push(`cpu: ${limits.cpuSeconds}s`);
+    inner.push('prlimit', `--cpu=${limits.cpuSeconds}`, `--as=${limits.memoryBytes}`, `--fsize=${limits.maxFileBytes}`, '--core=0');
+    // RLIMIT_NPROC counts every process of the user: only meaningful for a dedicated one.
+    if (support.sandboxUser) inner.push(`--nproc=${limits.maxProcesses}`);
+    inner.push('--');
+    isolation.push(`cpu ${limits.cpuSeconds}s, memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes${support.sandboxUser ? `, ${limits.maxProcesses} processes` : ''}`);
+  } else {
+    isolation.push('resource limits: NONE (prlimit is not available)');
   }
-  argv.push('/bin/sh', '-c', command);
-  isolation.push(`wall clock: ${limits.wallClockMs}ms`);
+  inner.push('/bin/sh', '-c', command);
+
+  let argv: string[];
+  if (support.jail && support.sandboxUser) {
+    await chownTree(cwd, support.sandboxUser.uid, support.sandboxUser.gid);
+    argv = ['unshare', '--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', JAIL_SCRIPT, 'aura-jail', cwd, String(support.sandboxUser.uid), String(support.sandboxUser.gid), ...inner];
+    isolation.push('network: none (own network namespace)', 'filesystem: only the workspace copy is writable (runs as nobody, private /tmp)', 'processes: own PID namespace, all killed at the limit');
+  } else if (support.unshareNet) {
+    argv = ['unshare', '-n', '--', ...inner];
+    isolation.push('network: none (own network namespace)', 'filesystem: NOT confined (runs as this user; run the sandbox worker as root or as a dedicated user)');
+  } else {
+    argv = inner;
+    isolation.push('network: NOT isolated (namespaces are not permitted on this host)', 'filesystem: NOT confined (runs as this user)');
+  }
+  isolation.push(`wall clock: ${limits.wallClockMs}ms, output: ${limits.killAfterOutputBytes} bytes`);
 
   const started = Date.now();
   const child = spawn(argv[0]!, argv.slice(1), {
@@ -67,8 +121,8 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-      HOME: cwd,
-      TMPDIR: cwd,
+      HOME: support.jail ? '/mnt' : cwd,
+      TMPDIR: support.jail ? '/tmp' : cwd,
       LANG: 'C.UTF-8',
       CI: 'true',
       NODE_OPTIONS: '',
@@ -104,13 +158,19 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   }, limits.wallClockMs);
   const beat = setInterval(() => heartbeat({ runningMs: Date.now() - started }), 2_000);
 
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal }));
-    child.on('error', () => resolve({ code: null, signal: null }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null }));
   });
+  // The last output may still be in the pipes; a process that escaped the group could hold
+  // them open forever, so wait briefly for 'close', not for ever.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
   clearTimeout(timer);
   clearInterval(beat);
-  killTree(); // leftovers that detached from the shell still die with the group
+  killTree(); // leftovers in the group die too
+  child.stdout!.destroy();
+  child.stderr!.destroy();
 
   return {
     exitCode: code,
@@ -121,4 +181,22 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     output: kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : ''),
     isolation,
   };
+}
+
+function lookupUser(name: string): { uid: number; gid: number } | null {
+  const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return null;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir)) {
+    const path = join(dir, entry);
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) continue;
+    await chown(path, uid, gid);
+    if (st.isDirectory()) await chownTree(path, uid, gid);
+  }
 }

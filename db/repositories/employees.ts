@@ -11,20 +11,16 @@ export interface RegistryEntry {
 }
 
 /**
- * Brings the registry file into the table: new employees are added, the provider, model and
- * capabilities of known ones follow the file; status and reputation are earned, never reset.
+ * Brings the registry file into the tables: new employees and new capabilities are added,
+ * the provider, model and capabilities of known ones follow the file; status and reputation
+ * are earned, never reset.
  */
 export async function syncRegistry(db: Db, entries: RegistryEntry[]): Promise<void> {
   for (const e of entries) {
+    const initial = e.initialReputation ?? INITIAL_REPUTATION;
     await db
       .insertInto('employees')
-      .values({
-        id: e.id,
-        provider: e.provider,
-        model: e.model,
-        capabilities: JSON.stringify(e.capabilities),
-        reputation: e.initialReputation ?? INITIAL_REPUTATION,
-      })
+      .values({ id: e.id, provider: e.provider, model: e.model, capabilities: JSON.stringify(e.capabilities), reputation: initial })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet((eb) => ({
           provider: eb.ref('excluded.provider'),
@@ -33,37 +29,31 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[]): Promise<vo
         })),
       )
       .execute();
+    for (const capability of e.capabilities) {
+      await db
+        .insertInto('employee_capabilities')
+        .values({ employee_id: e.id, capability, reputation: initial })
+        .onConflict((oc) => oc.columns(['employee_id', 'capability']).doNothing())
+        .execute();
+    }
   }
 }
 
 export async function listEmployees(db: Db): Promise<EmployeeSnapshot[]> {
   const rows = await db.selectFrom('employees').selectAll().orderBy('id').execute();
-  return rows.map(toSnapshot);
-}
-
-export async function getEmployee(db: Db, id: string): Promise<EmployeeSnapshot | null> {
-  const row = await db.selectFrom('employees').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toSnapshot(row) : null;
-}
-
-export async function setEmployeeStatus(db: Db, id: string, status: EmployeeStatus): Promise<void> {
-  await db.updateTable('employees').set({ status, updated_at: new Date() }).where('id', '=', id).execute();
-}
-
-function toSnapshot(row: {
-  id: string;
-  provider: string;
-  model: string;
-  capabilities: string[];
-  status: string;
-  reputation: string;
-}): EmployeeSnapshot {
-  return {
+  const caps = await db.selectFrom('employee_capabilities').select(['employee_id', 'capability', 'reputation']).execute();
+  return rows.map((row) => ({
     id: row.id,
     provider: row.provider,
     model: row.model,
     capabilities: row.capabilities,
     status: row.status as EmployeeStatus,
     reputation: Number(row.reputation),
-  };
+    reputations: Object.fromEntries(caps.filter((c) => c.employee_id === row.id).map((c) => [c.capability, Number(c.reputation)])),
+    suspendedUntil: row.suspended_until ? new Date(row.suspended_until).toISOString() : null,
+  }));
+}
+
+export async function getEmployee(db: Db, id: string): Promise<EmployeeSnapshot | null> {
+  return (await listEmployees(db)).find((e) => e.id === id) ?? null;
 }

@@ -6,7 +6,7 @@ export interface NewModelRun {
   runId: string | null;
   taskId: string | null;
   employeeId: string;
-  kind: 'plan' | 'task';
+  kind: 'plan' | 'task' | 'review';
   attempt: number;
   prompt: string;
   promptVersion: string;

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { attemptScore, INITIAL_REPUTATION, nextReputation, PENALTIES } from '../../governance/scoring.js';
+import {
+  INITIAL_REPUTATION,
+  PENALTIES,
+  SCORECARD_WEIGHTS,
+  THRESHOLDS,
+  nextReputation,
+  scoreComponents,
+  scorecardScore,
+  thresholdCrossing,
+  tierFor,
+  type AttemptFacts,
+} from '../../governance/scoring.js';
 import { VIOLATION_TYPES } from '../../governance/types.js';
 
 describe('PENALTIES and INITIAL_REPUTATION', () => {
@@ -9,7 +20,7 @@ describe('PENALTIES and INITIAL_REPUTATION', () => {
       timeout: 20,
       scope_drift: 15,
       malformed_output: 10,
-      failed_verification: 25,
+      failed_verification: 0,
       self_assignment: 30,
     });
     expect(Object.keys(PENALTIES).sort()).toEqual([...VIOLATION_TYPES].sort());
@@ -17,33 +28,6 @@ describe('PENALTIES and INITIAL_REPUTATION', () => {
 
   it('starts reputations at 50', () => {
     expect(INITIAL_REPUTATION).toBe(50);
-  });
-});
-
-describe('attemptScore', () => {
-  it('accepted clean work scores 100', () => {
-    expect(attemptScore(true, [])).toBe(100);
-  });
-
-  it('rejected work without violations scores the neutral 50', () => {
-    expect(attemptScore(false, [])).toBe(50);
-  });
-
-  it('rejected with scope_drift + failed_verification scores 50 - 15 - 25 = 10', () => {
-    expect(attemptScore(false, ['scope_drift', 'failed_verification'])).toBe(10);
-  });
-
-  it.each(VIOLATION_TYPES.map((v) => [v] as const))('takes the %s penalty off', (v) => {
-    expect(attemptScore(true, [v])).toBe(100 - PENALTIES[v]);
-  });
-
-  it('clamps at 0', () => {
-    expect(attemptScore(false, ['hallucination', 'failed_verification'])).toBe(0); // 50 - 55
-    expect(attemptScore(true, [...VIOLATION_TYPES])).toBe(0); // 100 - 130
-  });
-
-  it('is exactly 0 when penalties equal the base', () => {
-    expect(attemptScore(false, ['failed_verification', 'scope_drift', 'malformed_output'])).toBe(0); // 50 - 50
   });
 });
 
@@ -95,9 +79,106 @@ describe('nextReputation', () => {
   });
 });
 
-describe('attemptScore counts each violation type once', () => {
-  it('charges scope_drift once for several stray files, as HR does', () => {
-    expect(attemptScore(false, ['scope_drift', 'scope_drift', 'scope_drift'])).toBe(attemptScore(false, ['scope_drift']));
-    expect(attemptScore(true, ['scope_drift', 'scope_drift'])).toBe(85);
+describe('the scorecard (seed weights)', () => {
+  const clean: AttemptFacts = {
+    accepted: true,
+    violations: [],
+    verificationPassed: true,
+    claimedSuccess: true,
+    wellFormed: true,
+    wroteTests: true,
+    latencyMs: 0,
+    timeLimitMs: 60_000,
+    recentCleanRate: 1,
+  };
+
+  it('weighs confidence .25, consistency .2, accuracy .2, productivity .15, initiative .1, discipline .1', () => {
+    expect(SCORECARD_WEIGHTS).toEqual({ confidence: 0.25, consistency: 0.2, accuracy: 0.2, productivity: 0.15, initiative: 0.1, discipline: 0.1 });
+    expect(Object.values(SCORECARD_WEIGHTS).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+  });
+
+  it('gives a perfect attempt 100', () => {
+    expect(scoreComponents(clean)).toEqual({ confidence: 100, consistency: 100, accuracy: 100, productivity: 100, initiative: 100, discipline: 100 });
+    expect(scorecardScore(scoreComponents(clean), [])).toBe(100);
+  });
+
+  it('computes a realistic accepted attempt by hand', () => {
+    // half the time limit used, no tests written, 3 of 4 recent attempts clean
+    const c = scoreComponents({ ...clean, latencyMs: 30_000, wroteTests: false, recentCleanRate: 0.75 });
+    expect(c).toEqual({ confidence: 100, consistency: 75, accuracy: 100, productivity: 50, initiative: 50, discipline: 100 });
+    // .25×100 + .2×75 + .2×100 + .15×50 + .1×50 + .1×100 = 25 + 15 + 20 + 7.5 + 5 + 10
+    expect(scorecardScore(c, [])).toBe(82.5);
+  });
+
+  it('scores a failed attempt that claimed success low, penalties once per type', () => {
+    const facts: AttemptFacts = { ...clean, accepted: false, violations: ['scope_drift', 'scope_drift', 'failed_verification'], verificationPassed: false, claimedSuccess: true, wroteTests: false, recentCleanRate: 0 };
+    const c = scoreComponents(facts);
+    expect(c).toEqual({ confidence: 0, consistency: 0, accuracy: 0, productivity: 0, initiative: 50, discipline: 0 });
+    // .1×50 = 5; minus scope_drift 15 (once) and failed_verification 0 → clamped at 0
+    expect(scorecardScore(c, facts.violations)).toBe(0);
+  });
+
+  it('an honest failure keeps neutral confidence', () => {
+    const c = scoreComponents({ ...clean, accepted: false, violations: ['failed_verification'], verificationPassed: false, claimedSuccess: false, recentCleanRate: 0.5 });
+    expect(c.confidence).toBe(50);
+    expect(c.discipline).toBe(50);
+    // .25×50 + .2×50 + 0 + 0 + .1×100 + .1×50 = 12.5 + 10 + 10 + 5
+    expect(scorecardScore(c, ['failed_verification'])).toBe(37.5);
+  });
+
+  it.each([
+    ['hallucination', 70],
+    ['timeout', 80],
+    ['scope_drift', 85],
+    ['malformed_output', 90],
+    ['failed_verification', 100],
+    ['self_assignment', 70],
+  ] as const)('takes the %s penalty off a perfect card', (v, expected) => {
+    expect(scorecardScore(scoreComponents(clean), [v])).toBe(expected);
+  });
+});
+
+describe('thresholds and tiers (terminate is checked before warn)', () => {
+  it('has the seed thresholds', () => {
+    expect(THRESHOLDS).toEqual({ promote: 80, warn: 50, terminate: 30 });
+  });
+
+  it.each([
+    [100, 'senior'],
+    [80, 'senior'],
+    [79.99, 'standard'],
+    [50, 'standard'],
+    [49.99, 'probation'],
+    [30, 'probation'],
+    [29.99, 'terminated'],
+    [0, 'terminated'],
+  ] as const)('reputation %s is %s', (rep, tier) => {
+    expect(tierFor(rep)).toBe(tier);
+  });
+
+  it('termination can fire (the seed checked "< 50" first and never reached "< 30")', () => {
+    expect(thresholdCrossing(35, 24.5)).toBe('terminate');
+    expect(thresholdCrossing(55, 20)).toBe('terminate');
+  });
+
+  it('warns when falling below 50, promotes when reaching 80, and is silent otherwise', () => {
+    expect(thresholdCrossing(52, 45)).toBe('warn');
+    expect(thresholdCrossing(78, 81)).toBe('promote');
+    expect(thresholdCrossing(60, 55)).toBeNull();
+    expect(thresholdCrossing(45, 40)).toBeNull(); // already on probation: no second warning
+    expect(thresholdCrossing(45, 60)).toBeNull(); // recovery is no event
+  });
+
+  it('a run of failures from the start walks an employee down to termination', () => {
+    let rep = INITIAL_REPUTATION;
+    const crossings: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const next = nextReputation(rep, 0);
+      const c = thresholdCrossing(rep, next);
+      if (c) crossings.push(`${c}@${next}`);
+      rep = next;
+    }
+    // 50 → 35 (warn) → 24.5 (terminate) → …
+    expect(crossings).toEqual(['warn@35', 'terminate@24.5']);
   });
 });
