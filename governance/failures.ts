@@ -5,10 +5,12 @@
 export const FailureType = {
   /** The employee did not answer within the task's time limit: a `timeout` violation. */
   EmployeeTimeout: 'EmployeeTimeout',
-  /** The call failed (network, provider error): retried with backoff, then a violation. */
+  /** The call failed (429, 5xx, network): retried with backoff; then the task goes elsewhere. */
   EmployeeCallFailed: 'EmployeeCallFailed',
   /** Unknown, suspended or terminated, or on the wrong queue: route again, not a violation. */
   EmployeeUnavailable: 'EmployeeUnavailable',
+  /** The provider refused the call (400/401/403/404): never retried; the task goes elsewhere. */
+  ProviderRejected: 'ProviderRejected',
   /** Input a person gave is unusable (e.g. a workspace that does not exist). */
   BadInput: 'BadInput',
 } as const;

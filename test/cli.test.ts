@@ -83,7 +83,7 @@ describe('aura CLI: a good submission', () => {
     expect(r.stdout).toMatch(/run [0-9a-f-]{36} started/);
     expect(r.stdout).toMatch(/T1 +running +scripted-overconfident|T1 +accepted/);
     expect(r.stdout).toContain('status: completed');
-    expect(r.stdout).toContain('attempt 1: scripted-overconfident — scope_drift, failed_verification; HR: WARNING, WARNING');
+    expect(r.stdout).toContain('attempt 1: scripted-overconfident — scope_drift, hallucination, failed_verification; HR: WARNING, STRIKE, WARNING');
     const runId = r.stdout.match(/run ([0-9a-f-]{36}) started/)![1]!;
     const status = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['status', runId, '--json'], { env: env.childEnv, encoding: 'utf8' }).then((o) => ({ ...o, code: 0 }));
     expect(status.code).toBe(0);

@@ -77,8 +77,8 @@ describe('a worker killed mid-run', () => {
 
     const count = async (table: 'incidents' | 'disciplinary_actions' | 'scores' | 'director_actions' | 'audit_verdicts') =>
       Number((await env.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow()).n);
-    expect(await count('incidents')).toBe(2);
-    expect(await count('disciplinary_actions')).toBe(2);
+    expect(await count('incidents')).toBe(3);
+    expect(await count('disciplinary_actions')).toBe(4); // 3 from HR, 1 from the scorecard's warn threshold
     expect(await count('scores')).toBe(4);
     expect(await count('audit_verdicts')).toBe(4);
     expect(await count('director_actions')).toBe(1);
@@ -93,7 +93,12 @@ describe('a worker killed mid-run', () => {
     expect(times('task.accepted')).toBe(3);
     expect(times('run.completed')).toBe(1);
 
-    const ada = await env.db.selectFrom('employees').select('reputation').where('id', '=', 'scripted-ada').executeTakeFirstOrThrow();
-    expect(Number(ada.reputation)).toBe(75.5); // scored exactly twice, not three times
+    // ada was scored exactly twice, and each score moved its reputation once.
+    const adaScores = await env.db.selectFrom('scores').selectAll().where('employee_id', '=', 'scripted-ada').orderBy('created_at').execute();
+    expect(adaScores).toHaveLength(2);
+    expect(Number(adaScores[0]!.reputation_before)).toBe(50);
+    expect(adaScores[1]!.reputation_before).toBe(adaScores[0]!.reputation_after);
+    const ada = await env.db.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', 'scripted-ada').where('capability', '=', 'coder').executeTakeFirstOrThrow();
+    expect(ada.reputation).toBe(adaScores[1]!.reputation_after);
   });
 });

@@ -37,8 +37,9 @@ describe('a governed run of the sample PRD', () => {
     expect(report.reassignments).toBe(1);
     const t1 = report.tasks.find((t) => t.taskKey === 'T1')!;
     expect(t1.attempts.map((a) => a.employeeId)).toEqual(['scripted-overconfident', 'scripted-ada']);
-    expect(t1.attempts[0]!.violations.map((v) => v.type).sort()).toEqual(['failed_verification', 'scope_drift']);
-    expect(t1.attempts[0]!.hrActions).toEqual(['WARNING', 'WARNING']);
+    // It wrote outside its scope, shipped no tests, and claimed "All tests pass".
+    expect(t1.attempts[0]!.violations.map((v) => v.type)).toEqual(['scope_drift', 'hallucination', 'failed_verification']);
+    expect(t1.attempts[0]!.hrActions).toEqual(['WARNING', 'STRIKE', 'WARNING']);
     expect(t1.acceptedBy).toBe('scripted-ada');
     expect(report.tasks.map((t) => t.status)).toEqual(['accepted', 'accepted', 'accepted']);
     expect(report.verification).toMatchObject({ command: 'node --test', passed: true, exitCode: 0 });
@@ -74,31 +75,49 @@ describe('a governed run of the sample PRD', () => {
     const incidents = await env.db.selectFrom('incidents').selectAll().where('run_id', '=', runId).orderBy('violation').execute();
     expect(incidents.map((i) => [i.model_id, i.violation, i.severity])).toEqual([
       ['scripted-overconfident', 'failed_verification', 2],
+      ['scripted-overconfident', 'hallucination', 3],
       ['scripted-overconfident', 'scope_drift', 2],
     ]);
     const drift = incidents.find((i) => i.violation === 'scope_drift')!;
     expect((drift.evidence as { excerpt: string; sha256: string }[])[0]).toMatchObject({ excerpt: 'bin/wordfreq.js', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    const actions = await env.db.selectFrom('disciplinary_actions').selectAll().where('run_id', '=', runId).execute();
-    expect(actions).toHaveLength(2);
-    expect(actions.every((a) => a.action === 'WARNING' && a.policy_version === 'hr-policy/1' && a.model_id === 'scripted-overconfident')).toBe(true);
-    expect(new Set(actions.map((a) => a.incident_id))).toEqual(new Set(incidents.map((i) => i.id)));
+    const hr = await env.db.selectFrom('disciplinary_actions').selectAll().where('run_id', '=', runId).where('policy_version', '=', 'hr-policy/2').orderBy('severity').execute();
+    expect(hr.map((a) => a.action)).toEqual(['WARNING', 'WARNING', 'STRIKE']);
+    expect(hr.every((a) => a.model_id === 'scripted-overconfident' && a.expires_at === null)).toBe(true);
+    expect(new Set(hr.map((a) => a.incident_id))).toEqual(new Set(incidents.map((i) => i.id)));
+    const strike = hr.find((a) => a.action === 'STRIKE')!;
+    expect(strike.evidence).toMatchObject({ verdictId: expect.any(String), violations: [expect.objectContaining({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })] });
+    // Its coder reputation fell from 70 to 49: below the warn threshold, a WARNING from the scorecard.
+    const threshold = await env.db.selectFrom('disciplinary_actions').selectAll().where('run_id', '=', runId).where('policy_version', '=', 'scorecard/1').execute();
+    expect(threshold).toEqual([expect.objectContaining({ model_id: 'scripted-overconfident', action: 'WARNING', reason: 'coder reputation 49 fell below 50' })]);
   });
 
-  it('scores every attempt and moves reputations (0.7 × old + 0.3 × new)', async () => {
+  it('scores every attempt on the scorecard and moves capability reputations (0.7 × old + 0.3 × new)', async () => {
     const scores = await env.db.selectFrom('scores').selectAll().where('run_id', '=', runId).orderBy('created_at').execute();
-    expect(scores.map((s) => [s.employee_id, Number(s.score)])).toEqual([
-      ['scripted-overconfident', 10],
-      ['scripted-ada', 100],
-      ['scripted-ada', 100],
-      ['scripted-grace', 100],
+    expect(scores.map((s) => [s.employee_id, s.capability, Number(s.score), s.tier])).toEqual([
+      ['scripted-overconfident', 'coder', 0, 'probation'],
+      ['scripted-ada', 'coder', 100, 'standard'],
+      ['scripted-ada', 'coder', 100, 'standard'],
+      ['scripted-grace', 'writer', 95, 'standard'], // a README: no tests, initiative 50
     ]);
-    const faulty = scores[0]!;
-    expect(Number(faulty.reputation_before)).toBe(70);
-    expect(Number(faulty.reputation_after)).toBe(52);
-    const employees = await env.db.selectFrom('employees').select(['id', 'reputation', 'status']).execute();
-    const rep = Object.fromEntries(employees.map((e) => [e.id, Number(e.reputation)]));
-    expect(rep['scripted-ada']).toBe(75.5); // 50 → 65 → 75.5
-    expect(rep['scripted-overconfident']).toBe(52);
+    expect(scores[0]!.components).toEqual({ confidence: 0, consistency: 0, accuracy: 0, productivity: 0, initiative: 50, discipline: 0 });
+    expect([Number(scores[0]!.reputation_before), Number(scores[0]!.reputation_after)]).toEqual([70, 49]);
+    const caps = await env.db.selectFrom('employee_capabilities').selectAll().execute();
+    const rep = Object.fromEntries(caps.map((c) => [`${c.employee_id}/${c.capability}`, Number(c.reputation)]));
+    expect(rep['scripted-ada/coder']).toBe(75.5); // 50 → 65 → 75.5
+    expect(rep['scripted-overconfident/coder']).toBe(49);
+    expect(rep['scripted-grace/writer']).toBe(63.5);
+    expect(rep['scripted-grace/coder']).toBe(50); // untouched: reputations are per capability
+    const grace = await env.db.selectFrom('employees').select('reputation').where('id', '=', 'scripted-grace').executeTakeFirstOrThrow();
+    expect(Number(grace.reputation)).toBe(56.75); // the mean of its capabilities
+  });
+
+  it('asks an independent reviewer, and keeps its opinion as evidence only', async () => {
+    const verdicts = await env.db.selectFrom('audit_verdicts').select(['employee_id', 'clean', 'review']).where('run_id', '=', runId).execute();
+    expect(verdicts).toHaveLength(4);
+    for (const v of verdicts) expect(v.review).toMatchObject({ reviewerId: 'scripted-reviewer', verdict: 'unsure' });
+    const reviews = await env.db.selectFrom('model_runs').select(['employee_id', 'prompt_version']).where('run_id', '=', runId).where('kind', '=', 'review').execute();
+    expect(reviews).toHaveLength(4);
+    expect(reviews.every((r) => r.employee_id === 'scripted-reviewer' && r.prompt_version === 'review/1')).toBe(true);
   });
 
   it('keeps prompts and outputs in model_runs, with ids only in workflow history', async () => {

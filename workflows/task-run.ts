@@ -11,6 +11,7 @@ import {
   TimeoutFailure,
   condition,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -18,6 +19,7 @@ import {
 import { chooseEmployee } from '../governance/routing.js';
 import { FailureType } from '../governance/failures.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
+import type { ReviewOpinion } from '../activities/employees/index.js';
 import type {
   AttemptSummary,
   EmployeeSnapshot,
@@ -144,9 +146,18 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
       });
       modelRunId = answer.modelRunId;
     } catch (err) {
-      if (failureType(err) === FailureType.EmployeeUnavailable) {
-        // Suspended or removed since routing: not the employee's fault on this task; route again.
+      const type = failureType(err);
+      if (type === FailureType.EmployeeUnavailable || type === FailureType.ProviderRejected || type === FailureType.EmployeeCallFailed) {
+        // Suspended since routing, refused by its provider (401, 404…), or unreachable after
+        // retries: recorded, and the task goes to someone else. Not a conduct violation.
         failedBy.push(employee.id);
+        await roles.ledger('route around').recordEvent({
+          runId,
+          taskId,
+          action: 'task.employee_unavailable',
+          severity: 'warning',
+          description: `task ${task.id}: ${employee.id} could not take it (${type}): ${failureMessage(err)}; routing again`,
+        });
         continue;
       }
       employeeFailure = { timedOut: isTimeout(err), message: failureMessage(err) };
@@ -164,7 +175,27 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
       });
     }
 
-    // 3. The Auditor judges.
+    // 3. An independent reviewer (never the author) may give an opinion: evidence, not a verdict.
+    let review: ReviewOpinion | null = null;
+    if (modelRunId && patched('reviewer-opinion')) {
+      const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
+      if (reviewer) {
+        try {
+          review = await roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${task.id}`).reviewOutput({
+            runId,
+            taskId,
+            employeeId: reviewer.id,
+            authorId: employee.id,
+            task,
+            modelRunId,
+          });
+        } catch {
+          review = null; // no opinion is not a finding; the rules judge either way
+        }
+      }
+    }
+
+    // 4. The Auditor judges.
     const verdict = await roles.auditor(`audit ${task.id} by ${employee.id}`).auditAttempt({
       runId,
       taskId,
@@ -173,6 +204,8 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
       task,
       verification,
       employeeFailure,
+      baseTaskIds: input.baseTaskIds,
+      review,
     });
     const summary: AttemptSummary = {
       attempt: attemptNo,
@@ -194,6 +227,9 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
         capability: task.capability,
         accepted: true,
         violations: [],
+        verdictId: verdict.verdictId,
+        modelRunId,
+        timeLimitMs: task.timeLimitMs,
       });
       summary.score = score.score;
       return finish(
@@ -202,7 +238,7 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
       );
     }
 
-    // 4. Violations: HR acts, the Accountant penalises, the task goes to someone else.
+    // 5. Violations: HR acts, the Accountant penalises, the task goes to someone else.
     const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({
       runId,
       taskId,
@@ -220,6 +256,9 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
       capability: task.capability,
       accepted: false,
       violations: verdict.violations.map((v) => v.type),
+      verdictId: verdict.verdictId,
+      modelRunId,
+      timeLimitMs: task.timeLimitMs,
     });
     summary.score = score.score;
     failedBy.push(employee.id);

@@ -6,10 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { getModelRun } from '../../db/repositories/model-runs.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { detectViolations, type EmployeeFailure, type VerificationResult } from '../../governance/audit-rules.js';
+import { detectViolations, type AuditContext, type EmployeeFailure, type VerificationResult } from '../../governance/audit-rules.js';
 import type { TaskSpec } from '../../governance/schemas.js';
 import type { Violation } from '../../governance/types.js';
 import { activityRef, idempotencyKey, sha256 } from '../context.js';
+import { builtinModules } from 'node:module';
+import { acceptedFiles } from '../../db/repositories/workspace.js';
+import type { ReviewOpinion } from '../employees/index.js';
 
 export interface AuditRequest {
   runId: string;
@@ -19,6 +22,10 @@ export interface AuditRequest {
   task: TaskSpec;
   verification: VerificationResult | null;
   employeeFailure: EmployeeFailure | null;
+  /** The tasks whose accepted files this task builds on (older workflow versions: absent). */
+  baseTaskIds?: string[];
+  /** An independent reviewer's opinion: recorded as evidence, never a violation by itself. */
+  review?: ReviewOpinion | null;
 }
 
 export interface AuditVerdict {
@@ -38,7 +45,13 @@ export function createAuditorActivities(deps: { db: Db }) {
 
       const output = req.modelRunId ? ((await getModelRun(db, req.modelRunId))?.output ?? null) : null;
       const violations = detectViolations(
-        { task: req.task, rawOutput: output, verification: req.verification, employeeFailure: req.employeeFailure },
+        {
+          task: req.task,
+          rawOutput: output,
+          verification: req.verification,
+          employeeFailure: req.employeeFailure,
+          context: await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []),
+        },
         sha256,
       );
       const verdictId = randomUUID();
@@ -55,6 +68,7 @@ export function createAuditorActivities(deps: { db: Db }) {
             clean: violations.length === 0,
             violations: JSON.stringify(violations),
             verification: req.verification ? JSON.stringify(req.verification) : null,
+            review: req.review ? JSON.stringify(req.review) : null,
           })
           .execute();
         await appendEvent(tx, {
@@ -71,7 +85,12 @@ export function createAuditorActivities(deps: { db: Db }) {
           taskId: req.taskId,
           workflowId: ref.workflowId,
           activityId: ref.activityId,
-          details: { verdictId, modelRunId: req.modelRunId, violations: violations.map((v) => ({ type: v.type, message: v.message })) },
+          details: {
+            verdictId,
+            modelRunId: req.modelRunId,
+            violations: violations.map((v) => ({ type: v.type, message: v.message })),
+            review: req.review ? { reviewer: req.review.reviewerId, verdict: req.review.verdict } : null,
+          },
         });
       });
       return { verdictId, clean: violations.length === 0, violations };
@@ -80,3 +99,23 @@ export function createAuditorActivities(deps: { db: Db }) {
 }
 
 export type AuditorActivities = ReturnType<typeof createAuditorActivities>;
+
+/** What the detectors need to know about the rest of the run. */
+export async function auditContext(db: Db, runId: string, taskId: string, baseTaskIds: string[]): Promise<AuditContext> {
+  const others = await db
+    .selectFrom('task_queue')
+    .select(['id', 'task_key'])
+    .where('run_id', '=', runId)
+    .where('id', '!=', taskId)
+    .where('accepted_model_run_id', 'is not', null)
+    .execute();
+  const otherTasks = [];
+  for (const t of others) otherTasks.push({ id: t.task_key, files: [...(await acceptedFiles(db, [t.id])).keys()] });
+  return {
+    workspaceFiles: [...(await acceptedFiles(db, baseTaskIds)).keys()],
+    otherTasks,
+    builtinModules: NODE_BUILTINS,
+  };
+}
+
+export const NODE_BUILTINS = builtinModules.filter((m) => !m.startsWith('_'));

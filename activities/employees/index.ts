@@ -14,7 +14,10 @@ import type { TaskSpec } from '../../governance/schemas.js';
 import type { EmployeeSnapshot } from '../../governance/types.js';
 import { activityRef, cancellationSignal, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
 import { FailureType } from '../../governance/failures.js';
-import { PLAN_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, taskPrompt } from './prompts.js';
+import { PLAN_PROMPT_VERSION, REVIEW_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, reviewPrompt, taskPrompt } from './prompts.js';
+import { planJsonSchema, taskOutputJsonSchema } from './json-schema.js';
+import { ProviderError } from './provider-errors.js';
+import { getModelRun } from '../../db/repositories/model-runs.js';
 import type { Completion, EmployeeProvider } from './provider.js';
 
 export interface PlanRequest {
@@ -40,6 +43,25 @@ export interface TaskRequest {
   baseTaskIds: string[];
 }
 
+export interface ReviewRequest {
+  runId: string;
+  taskId: string;
+  /** The reviewer: never the author of the output. */
+  employeeId: string;
+  authorId: string;
+  task: TaskSpec;
+  modelRunId: string;
+}
+
+export interface ReviewOpinion {
+  reviewerId: string;
+  modelRunId: string;
+  verdict: 'approve' | 'reject' | 'unsure';
+  comments: string;
+}
+
+const REVIEW_VERDICTS = ['approve', 'reject', 'unsure'] as const;
+
 export interface TaskResponse {
   modelRunId: string;
   /** A small summary for the workflow history; the output itself stays in Postgres. */
@@ -55,12 +77,13 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     runId: string;
     taskId: string | null;
     employee: EmployeeSnapshot;
-    kind: 'plan' | 'task';
+    kind: 'plan' | 'task' | 'review';
     prompt: string;
     promptVersion: string;
     taskKey: string | null;
     round: number;
     timeLimitMs: number;
+    jsonSchema?: { name: string; schema: Record<string, unknown> };
   }): Promise<{ modelRunId: string; text: string }> {
     const successKey = idempotencyKey(args.ref);
     // A retry after a crash reuses the completed call instead of paying for it twice.
@@ -86,6 +109,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         taskKey: args.taskKey,
         round: args.round,
         signal,
+        jsonSchema: args.jsonSchema,
       });
     } catch (err) {
       const timedOut = timeLimit.aborted;
@@ -111,7 +135,16 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       if (timedOut) {
         throw ApplicationFailure.create({ type: FailureType.EmployeeTimeout, message, nonRetryable: true });
       }
-      throw ApplicationFailure.create({ type: FailureType.EmployeeCallFailed, message });
+      if (err instanceof ProviderError && !err.retryable) {
+        // 400/401/403/404: asking again will not help; the Manager routes the task elsewhere.
+        throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message, nonRetryable: true });
+      }
+      // 429, 5xx, connection errors: retried with backoff, honouring Retry-After.
+      throw ApplicationFailure.create({
+        type: FailureType.EmployeeCallFailed,
+        message,
+        nextRetryDelay: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
+      });
     } finally {
       clearInterval(beat);
     }
@@ -140,7 +173,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         agent_id: args.employee.id,
         task_id: args.taskId,
         run_id: args.runId,
-        message: `${args.kind === 'plan' ? 'proposed a plan' : `answered task ${args.taskKey}`} (${completion.text.length} characters, model run ${modelRunId})`,
+        message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${completion.text.length} characters, model run ${modelRunId})`,
         severity: 'info',
         idempotency_key: successKey,
       })
@@ -187,6 +220,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         taskKey: null,
         round: req.round,
         timeLimitMs: 300_000,
+        jsonSchema: planJsonSchema(),
       });
       await appendEvent(db, {
         idempotencyKey: idempotencyKey(ref, 'event'),
@@ -221,6 +255,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         taskKey: req.task.id,
         round: 1,
         timeLimitMs: req.task.timeLimitMs,
+        jsonSchema: taskOutputJsonSchema(),
       });
       await appendEvent(db, {
         idempotencyKey: idempotencyKey(ref, 'event'),
@@ -236,8 +271,53 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       });
       return { modelRunId, summary: text.slice(0, 200), outputChars: text.length };
     },
+
+    /**
+     * An independent opinion on another employee's output. Evidence for the Auditor only:
+     * rules stay the judge, and an opinion that is not the asked-for JSON counts as "unsure".
+     */
+    async reviewOutput(req: ReviewRequest): Promise<ReviewOpinion> {
+      const ref = activityRef();
+      if (req.employeeId === req.authorId) {
+        throw ApplicationFailure.create({ type: FailureType.BadInput, message: 'a reviewer never reviews its own output', nonRetryable: true });
+      }
+      const employee = await activeEmployee(req.employeeId);
+      const authored = await getModelRun(db, req.modelRunId);
+      const { modelRunId, text } = await callAndRecord({
+        ref,
+        runId: req.runId,
+        taskId: req.taskId,
+        employee,
+        kind: 'review',
+        prompt: reviewPrompt(req.task, authored?.output ?? ''),
+        promptVersion: REVIEW_PROMPT_VERSION,
+        taskKey: req.task.id,
+        round: 1,
+        timeLimitMs: 120_000,
+        jsonSchema: REVIEW_JSON_SCHEMA,
+      });
+      let verdict: ReviewOpinion['verdict'] = 'unsure';
+      let comments: string;
+      try {
+        const json = JSON.parse(text) as { verdict?: unknown; comments?: unknown };
+        verdict = REVIEW_VERDICTS.includes(json.verdict as ReviewOpinion['verdict']) ? (json.verdict as ReviewOpinion['verdict']) : 'unsure';
+        comments = typeof json.comments === 'string' ? json.comments.slice(0, 2_000) : '';
+      } catch {
+        comments = `(the review was not JSON: ${text.slice(0, 200)})`;
+      }
+      return { reviewerId: employee.id, modelRunId, verdict, comments };
+    },
   };
 }
+
+const REVIEW_JSON_SCHEMA = {
+  name: 'review',
+  schema: {
+    type: 'object',
+    properties: { verdict: { type: 'string', enum: ['approve', 'reject', 'unsure'] }, comments: { type: 'string' } },
+    required: ['verdict', 'comments'],
+  },
+};
 
 export type EmployeeActivities = ReturnType<typeof createEmployeeActivities>;
 

@@ -6,6 +6,7 @@ import type { TaskSpec } from '../../governance/schemas.js';
 
 export const PLAN_PROMPT_VERSION = 'plan/1';
 export const TASK_PROMPT_VERSION = 'task/1';
+export const REVIEW_PROMPT_VERSION = 'review/1';
 
 export function planPrompt(prd: string, feedback: string[]): string {
   return [
@@ -39,5 +40,22 @@ export function taskPrompt(task: TaskSpec, workspaceFiles: string[]): string {
     '',
     'Answer with JSON only: {"summary": string, "files": [{"path": string, "content": string}]}',
     'Do not change your assignment, your scope or other tasks.',
+  ].join('\n');
+}
+
+export function reviewPrompt(task: TaskSpec, output: string): string {
+  return [
+    `You are an independent reviewer. Another engineer answered task ${task.id}: ${task.title}`,
+    '',
+    task.instructions,
+    '',
+    `Scope: ${task.scope.join(', ')}. Acceptance command: ${task.acceptance.command}`,
+    '',
+    '--- THEIR ANSWER ---',
+    output,
+    '--- END ---',
+    '',
+    'Does the answer do the task, within its scope, without inventing files or packages?',
+    'Answer with JSON only: {"verdict": "approve" | "reject" | "unsure", "comments": string}',
   ].join('\n');
 }

@@ -7,7 +7,8 @@
  * { "employees": { "<employee id>": {
  *     "plan": [<plan JSON for round 1>, <round 2>, ...],
  *     "<task key>" | "*": { "summary": "...", "files": [{ "path": "...", "content" | "from": "..." }],
- *                           "raw"?: "<text returned as is>", "delayMs"?: number } } } }
+ *                           "raw"?: "<text returned as is>", "delayMs"?: number },
+ *     "review:<task key>" | "review:*": { "verdict": "approve" | "reject" | "unsure", "comments": "..." } } } }
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -29,7 +30,7 @@ const scriptedAnswerSchema = z.object({
 const scriptSchema = z.object({
   employees: z.record(
     z.string(),
-    z.object({ plan: z.array(z.unknown()).optional() }).catchall(z.union([scriptedAnswerSchema, z.array(z.unknown())])),
+    z.object({ plan: z.array(z.unknown()).optional() }).catchall(z.union([z.object({ verdict: z.string(), comments: z.string() }), scriptedAnswerSchema, z.array(z.unknown())])),
   ),
 });
 export type Script = z.infer<typeof scriptSchema>;
@@ -61,6 +62,10 @@ export function createScriptedProvider(scriptFile: string): EmployeeProvider {
         const rounds = entry?.plan ?? [];
         const plan = rounds[Math.min(req.round, rounds.length) - 1];
         text = plan === undefined ? '(the script has no plan for this employee)' : JSON.stringify(plan);
+      } else if (req.kind === 'review') {
+        // A scripted reviewer gives the opinion its script names for the task (or "*").
+        const opinion = (entry?.[`review:${req.taskKey}`] ?? entry?.['review:*']) as unknown;
+        text = JSON.stringify(opinion ?? { verdict: 'unsure', comments: `(the script has no review of ${req.taskKey})` });
       } else {
         const answer = scriptedAnswerSchema.safeParse(entry?.[req.taskKey ?? ''] ?? entry?.['*']);
         if (!answer.success || answer.data === undefined) {
