@@ -23,6 +23,7 @@ import {
 } from './runs.js';
 import { startStack } from './stack.js';
 import { installSdkLogger } from '../workers/logging.js';
+import { registerGovernanceCommands } from './commands/governance.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -219,6 +220,8 @@ export function buildProgram(): Command {
         log('stopped');
       }
     });
+
+  registerGovernanceCommands(program, { config, log });
 
   const db = program.command('db').description('database maintenance');
   db.command('migrate')

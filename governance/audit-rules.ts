@@ -126,8 +126,10 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
 
   const v = input.verification;
   const claimed = SUCCESS_CLAIM.exec(output.summary);
-  if (claimed && v && (v.timedOut || (v.ran && !v.passed))) {
-    add('hallucination', `the output claims "${claimed[0]}", but the acceptance command ${v.timedOut ? 'timed out' : `exited with ${v.exitCode}`}`, `${output.summary}\n---\n${v.excerpt}`);
+  const ranNothing = !!v && v.passed && NOTHING_RAN.test(v.excerpt);
+  if (claimed && v && (v.timedOut || (v.ran && !v.passed) || ranNothing)) {
+    const said = v.timedOut ? 'timed out' : ranNothing ? 'ran no test' : `exited with ${v.exitCode}`;
+    add('hallucination', `the output claims "${claimed[0]}", but the acceptance command ${said}`, `${output.summary}\n---\n${v.excerpt}`);
   }
   const stillRefused = (v?.refusedPaths ?? []).filter((p) => unsafePathReason(p) === null);
   if (stillRefused.length > 0) {

@@ -26,29 +26,35 @@ export interface VerifyWorkspaceRequest {
   timeoutMs: number;
 }
 
+/** Lays the files out in a fresh folder and runs the command there, locked down. */
+export async function verifyFiles(files: Map<string, string>, command: string, timeoutMs: number): Promise<VerificationResult & { isolation: string[] }> {
+  const dir = await makeTempDir();
+  try {
+    const refused = await writeFiles(dir, files);
+    const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
+    return {
+      ran: true,
+      passed: r.exitCode === 0 && !r.timedOut && !r.outputLimited,
+      exitCode: r.exitCode,
+      timedOut: r.timedOut,
+      durationMs: r.durationMs,
+      excerpt: tail(r.output, 2_000) + (r.outputLimited ? '\n(stopped: output limit reached)' : ''),
+      skippedReason: null,
+      refusedPaths: refused,
+      isolation: r.isolation,
+    };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/** Why an output cannot be verified at all, or null. */
+export function unverifiable(files: { path: string }[]): string | null {
+  return files.length === 0 ? 'the output has no files: nothing to verify' : null;
+}
+
 export function createSandboxActivities(deps: { db: Db; workspacesDir: string }) {
   const { db } = deps;
-
-  async function verifyFiles(files: Map<string, string>, command: string, timeoutMs: number, refusedBefore: string[] = []): Promise<VerificationResult & { isolation: string[] }> {
-    const dir = await makeTempDir();
-    try {
-      const refused = [...refusedBefore, ...(await writeFiles(dir, files))];
-      const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
-      return {
-        ran: true,
-        passed: r.exitCode === 0 && !r.timedOut && !r.outputLimited,
-        exitCode: r.exitCode,
-        timedOut: r.timedOut,
-        durationMs: r.durationMs,
-        excerpt: tail(r.output, 2_000) + (r.outputLimited ? '\n(stopped: output limit reached)' : ''),
-        skippedReason: null,
-        refusedPaths: refused,
-        isolation: r.isolation,
-      };
-    } finally {
-      await removeDir(dir);
-    }
-  }
 
   return {
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
@@ -58,8 +64,9 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
       if (!parsed.ok) {
         return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: `the output is malformed: ${parsed.error}`, refusedPaths: [], isolation: [] };
       }
-      if (parsed.output.files.length === 0) {
-        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: 'the output has no files: nothing to verify', refusedPaths: [], isolation: [] };
+      const skipped = unverifiable(parsed.output.files);
+      if (skipped) {
+        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], isolation: [] };
       }
       const files = await acceptedFiles(db, req.baseTaskIds);
       for (const f of parsed.output.files) files.set(f.path, f.content);

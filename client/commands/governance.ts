@@ -1,0 +1,155 @@
+/**
+ * The Director's governance commands: scorecards, incidents with their evidence, reinstating
+ * an employee, and checking one output by hand with the Auditor.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { checkOutput, parseTask, UnusableInput } from '../../activities/auditor/check.js';
+import type { AuraConfig } from '../../config/config.js';
+import { openDatabase } from '../../db/open.js';
+import type { Db } from '../../db/connect.js';
+import { DirectorActionRefused, reinstateEmployee } from '../../db/repositories/director.js';
+import { UserError } from '../runs.js';
+
+type Ctx = { config: () => AuraConfig; log: (line: string) => void };
+
+async function withDb<T>(ctx: Ctx, fn: (db: Db) => Promise<T>): Promise<T> {
+  const database = await openDatabase(ctx.config(), () => {});
+  try {
+    return await fn(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${what} ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
+  program
+    .command('scores')
+    .description("the Accountant's scorecards: reputation and tier per employee per capability")
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }) => {
+      const rows = await withDb(ctx, (db) =>
+        db
+          .selectFrom('employee_capabilities')
+          .innerJoin('employees', 'employees.id', 'employee_capabilities.employee_id')
+          .select([
+            'employees.id as employee',
+            'employees.status',
+            'employees.suspended_until',
+            'employee_capabilities.capability',
+            'employee_capabilities.reputation',
+            'employee_capabilities.tier',
+            'employee_capabilities.attempts',
+            'employee_capabilities.accepted',
+          ])
+          .orderBy('employee_capabilities.capability')
+          .orderBy('employee_capabilities.reputation', 'desc')
+          .execute(),
+      );
+      const out = rows.map((r) => ({ ...r, reputation: Number(r.reputation), suspended_until: r.suspended_until ? new Date(r.suspended_until).toISOString() : null }));
+      if (opts.json) return console.log(JSON.stringify(out, null, 2));
+      console.log(`${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)}  status`);
+      for (const r of out) {
+        console.log(
+          `${r.capability.padEnd(11)} ${r.employee.padEnd(24)} ${r.reputation.toFixed(2).padStart(10)}  ${r.tier.padEnd(10)} ${`${r.accepted}/${r.attempts}`.padStart(8)}  ${r.status}${r.suspended_until ? ` until ${r.suspended_until}` : ''}`,
+        );
+      }
+    });
+
+  program
+    .command('incidents')
+    .description("incidents, with HR's action and the evidence they rest on")
+    .option('--employee <id>', 'only this employee')
+    .option('--run <runId>', 'only this run')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { employee?: string; run?: string; json: boolean }) => {
+      const rows = await withDb(ctx, async (db) => {
+        let q = db
+          .selectFrom('incidents')
+          .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
+          .select([
+            'incidents.id',
+            'incidents.reported_at',
+            'incidents.model_id as employee',
+            'incidents.run_id',
+            'incidents.violation',
+            'incidents.severity',
+            'incidents.message',
+            'incidents.evidence',
+            'disciplinary_actions.action',
+            'disciplinary_actions.policy_version',
+            'disciplinary_actions.expires_at',
+            'disciplinary_actions.enforced',
+          ])
+          .orderBy('incidents.reported_at');
+        if (opts.employee) q = q.where('incidents.model_id', '=', opts.employee);
+        if (opts.run) q = q.where('incidents.run_id', '=', opts.run);
+        return q.execute();
+      });
+      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return console.log('no incidents');
+      for (const r of rows) {
+        console.log(`${new Date(r.reported_at).toISOString()}  ${r.employee}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`);
+        console.log(`    ${r.message}`);
+        for (const e of r.evidence as { excerpt: string; sha256: string }[]) console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
+      }
+    });
+
+  program
+    .command('reinstate')
+    .description('lift the suspension or termination of an employee (a recorded Director action)')
+    .argument('<employeeId>')
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (employeeId: string, opts: { reason: string }) => {
+      const cfg = ctx.config();
+      try {
+        const { statusBefore } = await withDb(ctx, (db) => reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }));
+        console.log(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
+      } catch (err) {
+        if (err instanceof DirectorActionRefused) throw new UserError(err.message);
+        throw err;
+      }
+    });
+
+  const auditor = program.command('auditor').description("the Auditor's tools");
+  auditor
+    .command('check')
+    .description('judge one output for one task, with the same detectors and sandbox as a run (no run needed)')
+    .requiredOption('--task <task.json>', 'the task: id, title, instructions, scope, allowedDependencies, acceptance')
+    .requiredOption('--output <output.json>', "the employee's output: summary, files")
+    .option('--workspace <dir>', 'the workspace the task builds on')
+    .option('--json', 'print the verdict as JSON', false)
+    .action(async (opts: { task: string; output: string; workspace?: string; json: boolean }) => {
+      try {
+        const task = parseTask(readJsonFile(opts.task, 'task'));
+        let outputText: string;
+        try {
+          outputText = readFileSync(opts.output, 'utf8'); // judged as the employee wrote it, JSON or not
+        } catch (err) {
+          throw new UserError(`cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        }
+        const verdict = await checkOutput({ task, outputText, workspaceDir: opts.workspace ?? null });
+        if (opts.json) return console.log(JSON.stringify(verdict, null, 2));
+        console.log(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
+        for (const v of verdict.violations) console.log(`  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`);
+        if (verdict.verification?.ran) console.log(`  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`);
+      } catch (err) {
+        if (err instanceof UnusableInput) throw new UserError(err.message);
+        throw err;
+      }
+    });
+}
