@@ -17,13 +17,16 @@ import {
   connectClient,
   grantReplan,
   rejectPlan,
+  raiseBudget,
   resolveEscalation,
   runStatus,
+  stopRun,
   submitRun,
 } from './runs.js';
 import { startStack } from './stack.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
+import { registerModelCommands } from './commands/models.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -51,6 +54,14 @@ export function readPrd(file: string): string {
   }
   if (!text.trim()) throw new UserError(`PRD ${file} is empty`);
   return text;
+}
+
+function nonNegative(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UserError(`${name} must be a number of 0 or more (got "${v}")`);
+    return n;
+  };
 }
 
 function positiveInt(name: string) {
@@ -109,7 +120,9 @@ export function buildProgram(): Command {
     .option('--auto-approve', 'skip the Director plan gate', false)
     .option('--follow', 'print progress until the run ends', false)
     .addOption(new Option('--max-parallel <n>', 'tasks run at once').argParser(positiveInt('--max-parallel')))
-    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number }) => {
+    .addOption(new Option('--max-tokens <n>', 'token budget of the run (default AURA_RUN_TOKEN_BUDGET)').argParser(positiveInt('--max-tokens')))
+    .addOption(new Option('--max-cost <usd>', 'cost budget of the run in USD (default AURA_RUN_COST_BUDGET_USD)').argParser(nonNegative('--max-cost')))
+    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number; maxTokens?: number; maxCost?: number }) => {
       const prd = readPrd(file);
       const cfg = config();
       const c = await client(cfg);
@@ -117,7 +130,12 @@ export function buildProgram(): Command {
       const { runId, workflowId } = await submitRun(c, {
         prd,
         project,
-        options: { autoApprove: opts.autoApprove, director: cfg.director, ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}) },
+        options: {
+          autoApprove: opts.autoApprove,
+          director: cfg.director,
+          ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
+          budget: { maxTokens: opts.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: opts.maxCost ?? cfg.runBudget.maxCostUsd },
+        },
       });
       console.log(`run ${runId} started (workflow ${workflowId})`);
       if (opts.follow) {
@@ -184,6 +202,30 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('budget')
+    .description('raise the budget of a run paused on it')
+    .argument('<runId>')
+    .addOption(new Option('--tokens <n>', 'the new token budget').argParser(positiveInt('--tokens')).makeOptionMandatory())
+    .addOption(new Option('--cost <usd>', 'the new cost budget in USD').argParser(nonNegative('--cost')).makeOptionMandatory())
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, opts: { tokens: number; cost: number; reason: string }) => {
+      const cfg = config();
+      await raiseBudget(await client(cfg), runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, cfg.director, opts.reason);
+      console.log(`run ${runId}: budget raised to ${opts.tokens} tokens / $${opts.cost}`);
+    });
+
+  program
+    .command('stop')
+    .description('stop a run paused on its budget (its waiting tasks are cancelled)')
+    .argument('<runId>')
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, opts: { reason: string }) => {
+      const cfg = config();
+      await stopRun(await client(cfg), runId, cfg.director, opts.reason);
+      console.log(`run ${runId}: stop sent`);
+    });
+
+  program
     .command('status')
     .description('show a run: live progress, or its report once it has ended')
     .argument('<runId>')
@@ -199,7 +241,9 @@ export function buildProgram(): Command {
     .description(`run the sample PRD end to end on embedded defaults (its own database, "${DEMO_DATABASE}", recreated each time)`)
     .option('--keep', 'keep everything running afterwards (Ctrl-C stops)', false)
     .action(async (opts: { keep: boolean }) => {
-      const cfg = config();
+      // The demo is the scripted demo, whatever providers are configured.
+      const base = config();
+      const cfg: AuraConfig = { ...base, providers: { ...base.providers, enabled: ['scripted'] } };
       const prd = readPrd(SAMPLE_PRD);
       log('DEMO: employees are the scripted provider (canned answers from samples/wordfreq/script.json), not models.');
       const stack = await startStack(cfg, log, { databaseName: DEMO_DATABASE, recreateDatabase: true });
@@ -222,6 +266,7 @@ export function buildProgram(): Command {
     });
 
   registerGovernanceCommands(program, { config, log });
+  registerModelCommands(program, { config });
 
   const db = program.command('db').description('database maintenance');
   db.command('migrate')

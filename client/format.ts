@@ -13,6 +13,9 @@ export function formatProgress(p: RunProgress): string {
   for (const t of p.tasks) {
     lines.push(`  ${t.key.padEnd(6)} ${t.status.padEnd(9)} ${t.assignedTo ?? '-'}  attempts ${t.attempts}${t.reassignments ? `, reassigned ${t.reassignments}x` : ''}`);
   }
+  if (p.status === 'budget_paused' && p.budget) {
+    lines.push(`  budget: ${p.budget.maxTokens} tokens / $${p.budget.maxCostUsd}; waiting for the Director: aura budget <run> --tokens N --cost USD --reason "..." | aura stop <run> --reason "..."`);
+  }
   for (const e of p.escalations) lines.push(`  ESCALATED ${e}`);
   for (const s of p.ignoredSignals) lines.push(`  note: ${s}`);
   return lines.join('\n');
@@ -30,6 +33,12 @@ export function formatReport(r: RunReport): string {
       const verdict = a.clean ? 'clean' : a.violations.map((v) => v.type).join(', ');
       lines.push(`    attempt ${a.attempt}: ${a.employeeId} — ${verdict}${a.hrActions.length ? `; HR: ${a.hrActions.join(', ')}` : ''}${a.score !== null ? `; score ${a.score}` : ''}`);
       for (const v of a.violations) lines.push(`      ${v.type}: ${v.message}`);
+    }
+  }
+  if (r.usage) {
+    lines.push(`  usage: ${r.usage.calls} model calls, ${r.usage.inputTokens} input + ${r.usage.outputTokens} output tokens, $${r.usage.costUsd.toFixed(4)}${r.budget ? ` (budget ${r.budget.maxTokens} tokens / $${r.budget.maxCostUsd})` : ''}`);
+    for (const e of r.usage.byEmployee) {
+      lines.push(`    ${e.employeeId.padEnd(26)} ${String(e.calls).padStart(3)} calls ${String(e.inputTokens).padStart(8)} in ${String(e.outputTokens).padStart(8)} out  $${e.costUsd.toFixed(4)}`);
     }
   }
   if (r.verification) lines.push(`  final verification: "${r.verification.command}" ${r.verification.passed ? 'passed' : `FAILED (exit ${r.verification.exitCode})`}`);

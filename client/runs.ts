@@ -4,11 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { EscalationDecision, PrdRunInput, RunOptions, RunProgress, RunReport } from '../governance/types.js';
+import type { EscalationDecision, PrdRunInput, RunBudget, RunOptions, RunProgress, RunReport } from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
   approvePlanSignal,
+  budgetDecisionSignal,
   directorDecisionSignal,
   rejectPlanSignal,
   replanSignal,
@@ -138,6 +139,24 @@ export async function resolveEscalation(client: Client, runId: string, taskKey: 
   if (!task) throw new UserError(`run ${runId} has no task ${taskKey}`);
   if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
   await client.workflow.getHandle(taskWorkflowId(toWorkflowId(runId), taskKey)).signal(directorDecisionSignal, decision);
+}
+
+/** Raises the budget of a run paused on it; the paused tasks resume. */
+export async function raiseBudget(client: Client, runId: string, budget: RunBudget, by: string, reason: string): Promise<void> {
+  if (!reason?.trim()) throw new UserError('a budget change needs a reason (--reason "...")');
+  if (!(budget.maxTokens > 0) || !(budget.maxCostUsd >= 0)) throw new UserError('the new budget needs --tokens > 0 and --cost >= 0');
+  const status = await requireStatus(client, runId, ['budget_paused'], 'raise the budget');
+  if (status.budget && budget.maxTokens <= status.budget.maxTokens && budget.maxCostUsd <= status.budget.maxCostUsd) {
+    throw new UserError(`the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`);
+  }
+  await client.workflow.getHandle(toWorkflowId(runId)).signal(budgetDecisionSignal, { kind: 'raise', budget, by, reason });
+}
+
+/** Stops a run paused on its budget: the waiting tasks are cancelled, the run ends cancelled. */
+export async function stopRun(client: Client, runId: string, by: string, reason: string): Promise<void> {
+  if (!reason?.trim()) throw new UserError('stopping a run needs a reason (--reason "...")');
+  await requireStatus(client, runId, ['budget_paused'], 'stop the run');
+  await client.workflow.getHandle(toWorkflowId(runId)).signal(budgetDecisionSignal, { kind: 'stop', by, reason });
 }
 
 export async function waitForReport(client: Client, runId: string): Promise<RunReport> {

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { AuraConfig } from '../config/config.js';
-import { openDatabase, loadRegistry, type OpenDatabase } from '../db/open.js';
-import { createWorker, type QueueRole } from '../workers/create-worker.js';
+import { openDatabase, type OpenDatabase } from '../db/open.js';
+import { createWorker, workerRoles, type QueueRole } from '../workers/create-worker.js';
 import { registerSearchAttributes, startDevServer } from './temporal-server.js';
 
 export interface Stack {
@@ -58,8 +58,7 @@ export async function startStack(
 
     const connection = await NativeConnection.connect({ address });
     cleanup.push(() => connection.close());
-    const providers = [...new Set(loadRegistry(config.employeesFile).map((e) => e.provider))];
-    const roles: QueueRole[] = ['manager', 'governance', 'sandbox', ...providers.map((p) => `employee:${p}` as const)];
+    const roles: QueueRole[] = workerRoles(config);
     log('bundling workflows and starting workers…');
     const workers: Worker[] = [];
     for (const role of roles) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));

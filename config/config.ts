@@ -47,7 +47,18 @@ const envSchema = z.object({
 
   OLLAMA_BASE_URL: optionalUrl,
   OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.openai.com/v1')),
   GEMINI_API_KEY: optionalString,
+  GEMINI_BASE_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://generativelanguage.googleapis.com/v1beta/openai/')),
+  AURA_PROVIDERS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\s*[a-z]+(\s*,\s*[a-z]+)*\s*$/, 'must be a comma-separated list such as "openai,ollama"')
+      .optional(),
+  ),
+  AURA_RUN_TOKEN_BUDGET: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(2_000_000)),
+  AURA_RUN_COST_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().min(0).default(5)),
 
   AUDIT_LOG_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).default(365)),
   ENABLE_STRICT_POLICY: bool(true),
@@ -66,7 +77,17 @@ export interface AuraConfig {
   database: { url: string | null; embeddedPort: number; user: string; password: string; name: string };
   temporal: { address: string | null; namespace: string; cliPath: string | null; port: number; uiPort: number };
   manager: { port: number; apiKey: string | null };
-  providers: { ollamaBaseUrl: string | null; openaiApiKey: string | null; geminiApiKey: string | null };
+  providers: {
+    ollamaBaseUrl: string | null;
+    openaiApiKey: string | null;
+    openaiBaseUrl: string;
+    geminiApiKey: string | null;
+    geminiBaseUrl: string;
+    /** Providers whose employees may be routed to: AURA_PROVIDERS, else every configured one, else scripted. */
+    enabled: string[];
+  };
+  /** A run's default budget (a run option overrides it). */
+  runBudget: { maxTokens: number; maxCostUsd: number };
   auditLogRetentionDays: number;
   strictPolicy: boolean;
   employeesFile: string;
@@ -117,8 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     providers: {
       ollamaBaseUrl: e.OLLAMA_BASE_URL ?? null,
       openaiApiKey: e.OPENAI_API_KEY ?? null,
+      openaiBaseUrl: e.OPENAI_BASE_URL,
       geminiApiKey: e.GEMINI_API_KEY ?? null,
+      geminiBaseUrl: e.GEMINI_BASE_URL,
+      enabled: enabledProviders(e.AURA_PROVIDERS, { openai: !!e.OPENAI_API_KEY, gemini: !!e.GEMINI_API_KEY, ollama: !!e.OLLAMA_BASE_URL }),
     },
+    runBudget: { maxTokens: e.AURA_RUN_TOKEN_BUDGET, maxCostUsd: e.AURA_RUN_COST_BUDGET_USD },
     auditLogRetentionDays: e.AUDIT_LOG_RETENTION_DAYS,
     strictPolicy: e.ENABLE_STRICT_POLICY,
     employeesFile: at(e.AURA_EMPLOYEES_FILE),
@@ -131,6 +156,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
 export function loadDotEnv(root = PROJECT_ROOT): void {
   const file = resolve(root, '.env');
   if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Real providers as soon as they are configured; the scripted stand-ins only when none is. */
+function enabledProviders(explicit: string | undefined, configured: Record<string, boolean>): string[] {
+  if (explicit) return [...new Set(explicit.split(',').map((p) => p.trim()))];
+  const real = Object.entries(configured).filter(([, on]) => on).map(([name]) => name);
+  return real.length > 0 ? real : ['scripted'];
 }
 
 function safeUserName(): string {

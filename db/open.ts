@@ -61,7 +61,7 @@ export async function openDatabase(
     if (opts.migrate !== false) {
       const applied = await migrateToLatest(db);
       if (applied.length > 0) log(`database ${name} migrated: ${applied.join(', ')}`);
-      await syncRegistry(db, loadRegistry(config.employeesFile));
+      await syncRegistry(db, loadRegistry(config.employeesFile), config.providers.enabled);
     }
   } catch (err) {
     await db?.destroy();
@@ -89,6 +89,9 @@ const registrySchema = z.object({
         model: z.string().min(1),
         capabilities: z.array(z.string().min(1)).min(1),
         initialReputation: z.number().min(0).max(100).optional(),
+        pricePerMillionTokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
+        concurrency: z.number().int().min(1).max(1_000).optional(),
+        rateLimitPerMinute: z.number().int().min(1).optional(),
       }),
     )
     .min(1),

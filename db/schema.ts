@@ -61,6 +61,11 @@ export interface EmployeesTable {
   updated_at: Timestamp;
   suspended_until: Timestamp | null;
   tier: ColumnType<string, string | undefined, string>;
+  price_input_per_mtok: ColumnType<string, number | string | undefined, number | string>;
+  price_output_per_mtok: ColumnType<string, number | string | undefined, number | string>;
+  concurrency: ColumnType<number, number | undefined, number>;
+  rate_limit_per_minute: number | null;
+  available: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface EmployeeCapabilitiesTable {

@@ -90,8 +90,8 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     return violations;
   }
   const output = parsed.output;
-  const claim = SELF_ASSIGNMENT_TEXT.exec(output.summary);
-  if (claim) add('self_assignment', `the summary tries to change the assignment: "${claim[0]}"`, output.summary);
+  const claim = affirmed(output.summary, SELF_ASSIGNMENT_TEXT);
+  if (claim) add('self_assignment', `the summary tries to change the assignment: "${claim}"`, output.summary);
 
   const ctx = input.context;
   for (const file of output.files) {
@@ -115,7 +115,9 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
         if (!resolvesTo(file.path, spec, known)) {
           add('hallucination', `${file.path} imports "${spec}", which exists neither in the workspace nor in the output`, `${file.path}: ${spec}`);
         }
-      } else if (!spec.startsWith('/') && !isBuiltin(spec, ctx?.builtinModules)) {
+      } else if (spec.startsWith('/') || spec.startsWith('file:')) {
+        add('hallucination', `${file.path} imports "${spec}", an absolute path outside the workspace`, `${file.path}: ${spec}`);
+      } else if (!isBuiltin(spec, ctx?.builtinModules)) {
         const pkg = packageName(spec);
         if (!input.task.allowedDependencies.includes(pkg)) {
           add('hallucination', `${file.path} imports package "${pkg}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`);
@@ -125,11 +127,11 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   }
 
   const v = input.verification;
-  const claimed = SUCCESS_CLAIM.exec(output.summary);
+  const claimed = affirmed(output.summary, [SUCCESS_CLAIM]);
   const ranNothing = !!v && v.passed && NOTHING_RAN.test(v.excerpt);
   if (claimed && v && (v.timedOut || (v.ran && !v.passed) || ranNothing)) {
     const said = v.timedOut ? 'timed out' : ranNothing ? 'ran no test' : `exited with ${v.exitCode}`;
-    add('hallucination', `the output claims "${claimed[0]}", but the acceptance command ${said}`, `${output.summary}\n---\n${v.excerpt}`);
+    add('hallucination', `the output claims "${claimed}", but the acceptance command ${said}`, `${output.summary}\n---\n${v.excerpt}`);
   }
   const stillRefused = (v?.refusedPaths ?? []).filter((p) => unsafePathReason(p) === null);
   if (stillRefused.length > 0) {
@@ -152,8 +154,26 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
 
 /** Keys an output may not carry: assignment, routing, scope and other tasks are the Manager's. */
 const ROUTING_OUTPUT_KEYS = ['assignee', 'assignedTo', 'assignTo', 'reassign', 'reassignTo', 'employee', 'model', 'routing', 'scope', 'dependsOn', 'taskId', 'nextTask', 'tasks', 'plan', 'priority', 'capability'];
-const SELF_ASSIGNMENT_TEXT = /\b(?:i\s+(?:have\s+)?(?:re)?assigned|(?:re)?assign(?:ing)?\s+(?:this|the)\s+task\s+to|assign\s+(?:task\s+)?\S+\s+to\s+me|expand(?:ed|ing)?\s+(?:my|the\s+task'?s?)\s+scope|take\s+over\s+task)\b[^.\n]*/i;
-const SUCCESS_CLAIM = /\b(?:all\s+)?tests?\s+(?:pass(?:es|ed|ing)?|are\s+(?:passing|green)|succeed(?:ed)?)\b|\bpass(?:es)?\s+all\s+(?:the\s+)?tests\b/i;
+/** Phrases of an output changing its own assignment or scope (a negated one does not count). */
+const SELF_ASSIGNMENT_TEXT = [
+  /\b(?:I\s+(?:have\s+)?)?(?:re)?assign(?:ed|ing)?\s+(?:this|the|my|that)\s+task\b[^.\n]*?\bto\b[^.\n]*/i,
+  /\b(?:I\s+(?:have\s+)?)?(?:re)?assign(?:ed|ing)?\s+(?:task\s+)?T\d+\b[^.\n]*?\bto\s+(?:me|myself)\b[^.\n]*/i,
+  /\b(?:expand(?:ed|ing)?|widen(?:ed|ing)?|extend(?:ed|ing)?|chang(?:ed|ing))\s+(?:my|the\s+task'?s?|this\s+task'?s?|its)\s+(?:own\s+)?scope\b[^.\n]*/i,
+  /\b(?:take|took|taking)\s+over\s+(?:task\s+)?T?\d*\w*\b[^.\n]*/i,
+];
+/** A summary claiming the tests pass (plural or "all", not "test passing inputs…"). */
+const SUCCESS_CLAIM = /\b(?:all\s+(?:the\s+|of\s+the\s+)?tests?|(?:the\s+)?tests|test\s+suite)\s+(?:(?:now|all)\s+)?(?:pass(?:es|ed)?|are\s+(?:passing|green)|succeed(?:s|ed)?)\b|\bthe\s+test\s+(?:pass(?:es|ed)|succeed(?:s|ed))\b|\bpass(?:es|ed)?\s+all\s+(?:the\s+|of\s+the\s+)?tests\b/i;
+/** "not", "never", "n't", "no" shortly before a phrase turn it around. */
+const NEGATION_BEFORE = /\b(?:not|never|no|none|without)\b[^.\n]{0,20}$|n't\b[^.\n]{0,20}$/i;
+
+/** The first un-negated match of any pattern in the text. */
+function affirmed(text: string, patterns: RegExp[]): string | null {
+  for (const re of patterns) {
+    const m = re.exec(text);
+    if (m && !NEGATION_BEFORE.test(text.slice(Math.max(0, m.index - 30), m.index))) return m[0];
+  }
+  return null;
+}
 /** Test runners' own words for "no test ran" (node --test, mocha, jest, vitest). */
 const NOTHING_RAN = /^# tests 0$|\b0 passing\b|\bno tests? (?:found|to run)\b|\bNo test files found\b/im;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
@@ -169,19 +189,78 @@ function routingKeys(raw: string): string[] {
   }
 }
 
-/** Module specifiers of static imports, re-exports, require() and import(), comments removed. */
+/**
+ * Module specifiers of static imports, re-exports, require(), import() and createRequire()(),
+ * wherever they stand on a line. Comments are dropped and string literals masked first, so a
+ * "//" or "/*" inside a string, or an import written inside a string, fools nothing.
+ */
 export function importSpecifiers(source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+  const { code, strings } = maskSource(source);
+  const S = '"\u00a7(\\d+)\u00a7"';
   const specs = new Set<string>();
   for (const re of [
-    /^\s*import\s+(?:[\w*{}\s,$]+\s+from\s+)?['"]([^'"]+)['"]/gm,
-    /^\s*export\s+(?:\*|\{[^}]*\})(?:\s+as\s+\w+)?\s+from\s+['"]([^'"]+)['"]/gm,
-    /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
-    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    new RegExp(`\\bimport\\s+(?:[\\w*{}\\s,$]+\\s+from\\s+)?${S}`, 'g'),
+    new RegExp(`\\bexport\\s+(?:\\*|\\{[^}]*\\})(?:\\s+as\\s+\\w+)?\\s+from\\s+${S}`, 'g'),
+    new RegExp(`\\brequire\\s*\\(\\s*${S}\\s*\\)`, 'g'),
+    new RegExp(`\\bimport\\s*\\(\\s*${S}\\s*\\)`, 'g'),
+    new RegExp(`\\bcreateRequire\\s*\\([^()]*(?:\\([^()]*\\)[^()]*)*\\)\\s*\\(\\s*${S}\\s*\\)`, 'g'),
   ]) {
-    for (const m of code.matchAll(re)) specs.add(m[1]!);
+    for (const m of code.matchAll(re)) specs.add(strings[Number(m[1])]!);
   }
   return [...specs];
+}
+
+/**
+ * Source with comments removed and every string literal replaced by a numbered token. A `/`
+ * after an operator or opening bracket starts a regular expression literal, skipped whole.
+ */
+function maskSource(source: string): { code: string; strings: string[] } {
+  const strings: string[] = [];
+  let code = '';
+  let i = 0;
+  const n = source.length;
+  const lastSignificant = () => code.trimEnd().slice(-1);
+  while (i < n) {
+    const ch = source[i]!;
+    const next = source[i + 1];
+    if (ch === '/' && next === '/') {
+      while (i < n && source[i] !== '\n') i++;
+    } else if (ch === '/' && next === '*') {
+      const close = source.indexOf('*/', i + 2);
+      i = close < 0 ? n : close + 2;
+      code += ' ';
+    } else if (ch === '"' || ch === "'" || ch === '`') {
+      let j = i + 1;
+      let text = '';
+      while (j < n && source[j] !== ch) {
+        if (source[j] === '\\') {
+          text += source[j + 1] ?? '';
+          j += 2;
+        } else {
+          text += source[j];
+          j++;
+        }
+      }
+      strings.push(text);
+      code += `"\u00a7${strings.length - 1}\u00a7"`;
+      i = j + 1;
+    } else if (ch === '/' && (lastSignificant() === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant()))) {
+      let j = i + 1;
+      let inClass = false;
+      while (j < n && source[j] !== '\n' && (source[j] !== '/' || inClass)) {
+        if (source[j] === '\\') j++;
+        else if (source[j] === '[') inClass = true;
+        else if (source[j] === ']') inClass = false;
+        j++;
+      }
+      code += ' /re/ ';
+      i = j + 1;
+    } else {
+      code += ch;
+      i++;
+    }
+  }
+  return { code, strings };
 }
 
 function isBuiltin(spec: string, builtins: string[] | undefined): boolean {

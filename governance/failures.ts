@@ -11,6 +11,8 @@ export const FailureType = {
   EmployeeUnavailable: 'EmployeeUnavailable',
   /** The provider refused the call (400/401/403/404): never retried; the task goes elsewhere. */
   ProviderRejected: 'ProviderRejected',
+  /** The run's token or cost budget is spent: the run pauses for the Director. */
+  BudgetExceeded: 'BudgetExceeded',
   /** Input a person gave is unusable (e.g. a workspace that does not exist). */
   BadInput: 'BadInput',
 } as const;

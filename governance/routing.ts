@@ -14,7 +14,7 @@ export interface RoutingRequest {
 
 /** The reputation that counts for a capability (the overall one when none is kept for it). */
 export function reputationFor(e: EmployeeSnapshot, capability: string): number {
-  return e.reputations?.[capability] ?? e.reputation;
+  return e.reputations && Object.hasOwn(e.reputations, capability) ? e.reputations[capability]! : e.reputation;
 }
 
 export function eligibleEmployees(req: RoutingRequest): EmployeeSnapshot[] {

@@ -51,6 +51,25 @@ export interface RunOptions {
   maxTasks?: number;
   /** Who started the run (recorded on every Director action). */
   director?: string;
+  /** Token and cost limit of the run; absent: the configured default. */
+  budget?: RunBudget;
+}
+
+/** A run's spending limit. Model calls stop (and the run pauses) once either is reached. */
+export interface RunBudget {
+  maxTokens: number;
+  maxCostUsd: number;
+}
+
+export interface UsageLine {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface RunUsage extends UsageLine {
+  byEmployee: (UsageLine & { employeeId: string })[];
 }
 
 /** The one argument of `prdRun`: plain JSON, so it can be typed into the Web UI's start form. */
@@ -67,6 +86,7 @@ export type RunStatus =
   | 'awaiting_approval'
   | 'plan_escalated'
   | 'running'
+  | 'budget_paused'
   | 'verifying'
   | 'completed'
   | 'failed'
@@ -76,6 +96,7 @@ export type RunStatus =
 export type TaskStatus =
   | 'pending'
   | 'running'
+  | 'paused'
   | 'accepted'
   | 'escalated'
   | 'cancelled'
@@ -97,6 +118,7 @@ export interface TaskRunInput {
   task: TaskSpec;
   /** Workspace files accepted so far come from these tasks (in this order). */
   baseTaskIds: string[];
+  budget?: RunBudget | null;
 }
 
 export interface TaskRunResult {
@@ -127,6 +149,9 @@ export interface RunReport {
   incidents: number;
   verification: { command: string; passed: boolean; exitCode: number | null; excerpt: string } | null;
   workspaceDir: string | null;
+  /** Tokens and cost, per employee and in total (runs recorded before this field: absent). */
+  usage?: RunUsage | null;
+  budget?: RunBudget | null;
 }
 
 /** What the `status` query returns: everything the Director needs, small enough to print. */
@@ -142,7 +167,11 @@ export interface RunProgress {
   ignoredSignals: string[];
   reason: string | null;
   report: RunReport | null;
+  budget?: RunBudget | null;
 }
+
+/** The Director's answer to a paused budget: a new limit, or stop the run. */
+export type BudgetDecision = { kind: 'raise'; budget: RunBudget; by: string; reason: string } | { kind: 'stop'; by: string; reason: string };
 
 /** The Director's answer to an escalated task. */
 export type EscalationDecision =

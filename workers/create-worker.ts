@@ -10,6 +10,9 @@ import { createAccountantActivities } from '../activities/accountant/index.js';
 import { createAuditorActivities } from '../activities/auditor/index.js';
 import { createEmployeeActivities } from '../activities/employees/index.js';
 import { createScriptedProvider } from '../activities/employees/scripted.js';
+import { createOpenAiCompatibleProvider } from '../activities/employees/openai.js';
+import { createOllamaProvider } from '../activities/employees/ollama.js';
+import { loadRegistry } from '../db/open.js';
 import type { EmployeeProvider } from '../activities/employees/provider.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';
@@ -31,13 +34,47 @@ export interface WorkerDeps {
 
 export const WORKFLOWS_PATH = join(new URL('..', import.meta.url).pathname, 'workflows', 'index.ts');
 
+export const KNOWN_PROVIDERS = ['scripted', 'openai', 'gemini', 'ollama'] as const;
+
 export function employeeProvider(name: string, config: AuraConfig): EmployeeProvider {
+  const p = config.providers;
   switch (name) {
     case 'scripted':
       return createScriptedProvider(config.scriptFile);
+    case 'openai':
+      if (!p.openaiApiKey) throw new Error('provider openai is enabled but OPENAI_API_KEY is not set');
+      return createOpenAiCompatibleProvider({ name: 'openai', apiKey: p.openaiApiKey, baseUrl: p.openaiBaseUrl });
+    case 'gemini':
+      if (!p.geminiApiKey) throw new Error('provider gemini is enabled but GEMINI_API_KEY is not set');
+      return createOpenAiCompatibleProvider({ name: 'gemini', apiKey: p.geminiApiKey, baseUrl: p.geminiBaseUrl });
+    case 'ollama':
+      if (!p.ollamaBaseUrl) throw new Error('provider ollama is enabled but OLLAMA_BASE_URL is not set');
+      return createOllamaProvider({ host: p.ollamaBaseUrl });
     default:
-      throw new Error(`employee provider "${name}" has no implementation in this build (known: scripted)`);
+      throw new Error(`employee provider "${name}" has no implementation (known: ${KNOWN_PROVIDERS.join(', ')})`);
   }
+}
+
+/** Every queue this configuration needs: the Manager's, governance, sandbox, and each enabled provider in the registry. */
+export function workerRoles(config: AuraConfig): QueueRole[] {
+  const inRegistry = new Set(loadRegistry(config.employeesFile).map((e) => e.provider));
+  const providers = config.providers.enabled.filter((p) => inRegistry.has(p));
+  return ['manager', 'governance', 'sandbox', ...providers.map((p) => `employee:${p}` as const)];
+}
+
+/**
+ * A provider queue's worker options from the registry: it runs as many calls at once as its
+ * employees' concurrency adds up to, and the strictest rate limit applies to the whole queue,
+ * so a slow or throttled provider never holds up another provider's queue.
+ */
+export function providerWorkerOptions(provider: string, config: AuraConfig): { maxConcurrentActivityTaskExecutions: number; maxTaskQueueActivitiesPerSecond?: number } {
+  const mine = loadRegistry(config.employeesFile).filter((e) => e.provider === provider);
+  const concurrency = Math.max(1, mine.reduce((sum, e) => sum + (e.concurrency ?? 2), 0));
+  const limits = mine.map((e) => e.rateLimitPerMinute).filter((n): n is number => typeof n === 'number');
+  return {
+    maxConcurrentActivityTaskExecutions: concurrency,
+    ...(limits.length > 0 ? { maxTaskQueueActivitiesPerSecond: Math.min(...limits) / 60 } : {}),
+  };
 }
 
 export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<Worker> {
@@ -55,7 +92,7 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
       ...common,
       taskQueue: QUEUES.governance,
       activities: {
-        ...createLedgerActivities({ db }),
+        ...createLedgerActivities({ db, defaultBudget: config.runBudget }),
         ...createAuditorActivities({ db }),
         ...createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: config.strictPolicy }),
         ...createAccountantActivities({ db, strict: config.strictPolicy }),
@@ -75,6 +112,7 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
   return Worker.create({
     ...common,
     taskQueue: QUEUES.employee(provider),
+    ...providerWorkerOptions(provider, config),
     activities: createEmployeeActivities({ db, provider: employeeProvider(provider, config) }),
   });
 }

@@ -4,8 +4,8 @@
  */
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
-import { openDatabase, loadRegistry } from '../db/open.js';
-import { createWorker, type QueueRole } from './create-worker.js';
+import { openDatabase } from '../db/open.js';
+import { createWorker, workerRoles, type QueueRole } from './create-worker.js';
 import { installSdkLogger } from './logging.js';
 import { registerSearchAttributes } from '../client/temporal-server.js';
 
@@ -23,10 +23,7 @@ export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
     }
     throw err;
   }
-  const resolved: QueueRole[] =
-    roles === 'all'
-      ? ['manager', 'governance', 'sandbox', ...[...new Set(loadRegistry(config.employeesFile).map((e) => e.provider))].map((p) => `employee:${p}` as const)]
-      : roles;
+  const resolved: QueueRole[] = roles === 'all' ? workerRoles(config) : roles;
 
   const database = await openDatabase(config, log);
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;

@@ -46,7 +46,7 @@ export function employee(provider: string, timeLimitMs: number, summary?: string
       initialInterval: '2 seconds',
       backoffCoefficient: 2,
       maximumAttempts: 3,
-      nonRetryableErrorTypes: [FailureType.EmployeeTimeout, FailureType.EmployeeUnavailable, FailureType.ProviderRejected, FailureType.BadInput],
+      nonRetryableErrorTypes: [FailureType.EmployeeTimeout, FailureType.EmployeeUnavailable, FailureType.ProviderRejected, FailureType.BudgetExceeded, FailureType.BadInput],
     },
     summary,
   });

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { EscalationDecision, RunProgress, TaskProgress } from '../governance/types.js';
+import type { BudgetDecision, EscalationDecision, RunBudget, RunProgress, TaskProgress } from '../governance/types.js';
 
 export const QUEUES = {
   manager: 'aura-manager',
@@ -19,6 +19,12 @@ export const rejectPlanSignal = defineSignal<[{ by: string; reason: string }]>('
 /** After the planner ran out of rounds, the Director may grant it more. */
 export const replanSignal = defineSignal<[{ by: string; reason?: string }]>('replan');
 export const statusQuery = defineQuery<RunProgress>('status');
+/** When the run is paused on its budget: raise it, or stop the run. */
+export const budgetDecisionSignal = defineSignal<[BudgetDecision]>('budgetDecision');
+
+// taskRun ↔ prdRun: a task that hit the budget waits; the run answers with a new budget or stop.
+export const budgetExhaustedSignal = defineSignal<[{ taskKey: string; message: string }]>('budgetExhausted');
+export const budgetUpdateSignal = defineSignal<[{ budget: RunBudget } | { stop: { by: string; reason: string } }]>('budgetUpdate');
 
 // taskRun → prdRun: live task progress for the status query.
 export const taskProgressSignal = defineSignal<[TaskProgress & { escalation: string | null }]>('taskProgress');

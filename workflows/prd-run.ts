@@ -5,16 +5,32 @@
  *   final verification of the whole workspace → report.
  * Deterministic: all I/O is in activities; all decisions use pure rules from governance/.
  */
-import { ParentClosePolicy, condition, setHandler, startChild, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { FailureType } from '../governance/failures.js';
 import type { Plan } from '../governance/schemas.js';
 import { describeBrokenRules, validatePlan } from '../governance/plan-rules.js';
 import { chooseEmployee } from '../governance/routing.js';
 import { readyTasks, topologicalOrder, type DagNode } from '../governance/dag.js';
-import type { PrdRunInput, RunProgress, RunReport, RunStatus, TaskRunResult } from '../governance/types.js';
+import type { BudgetDecision, PrdRunInput, RunBudget, RunProgress, RunReport, RunStatus, RunUsage, TaskRunResult } from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
   approvePlanSignal,
+  budgetDecisionSignal,
+  budgetExhaustedSignal,
+  budgetUpdateSignal,
   rejectPlanSignal,
   replanSignal,
   statusQuery,
@@ -48,6 +64,14 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     report: null,
   };
   let gate: GateAnswer | null = null;
+  let budget: RunBudget | null = options.budget ?? null;
+  /** Tasks waiting for the Director's budget decision, and the status to return to. */
+  const waitingOnBudget = new Set<string>();
+  let statusBeforePause: RunStatus | null = null;
+  let budgetAnswer: BudgetDecision | null = null;
+  let stopped: { by: string; reason: string } | null = null;
+  // Set by a signal handler: read through this, so TypeScript does not narrow it to null.
+  const stopOrder = () => stopped as { by: string; reason: string } | null;
 
   setHandler(statusQuery, () => state);
   // A signal that does not fit the run's state is kept visible, never silently dropped.
@@ -64,6 +88,45 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     if (state.status === 'plan_escalated' && !gate) gate = { kind: 'replan', by: by || 'director', reason: reason ?? '' };
     else state.ignoredSignals.push(`replan from ${by} ignored: run is ${state.status}`);
   });
+  setHandler(budgetExhaustedSignal, async ({ taskKey, message }) => {
+    waitingOnBudget.add(taskKey);
+    await pauseForBudget(`task ${taskKey}: ${message}`);
+  });
+  setHandler(budgetDecisionSignal, async (d) => {
+    if (state.status !== 'budget_paused' || budgetAnswer) {
+      state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: run is ${state.status}`);
+      return;
+    }
+    if (!d.reason?.trim() || (d.kind === 'raise' && !(d.budget?.maxTokens > 0 && d.budget?.maxCostUsd >= 0))) {
+      state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: it needs a reason${d.kind === 'raise' ? ' and a valid budget' : ''}`);
+      return;
+    }
+    budgetAnswer = d;
+    await roles.ledger(`Director budget ${d.kind}`).recordDirectorAction({
+      runId,
+      director: d.by,
+      action: d.kind === 'raise' ? 'raise_budget' : 'stop_run',
+      targetId: runId,
+      reason: d.reason,
+      details: d.kind === 'raise' ? { budget: d.budget, previous: budget } : {},
+    });
+    if (d.kind === 'raise') budget = d.budget;
+    else stopped = { by: d.by, reason: d.reason };
+    // Answer every waiting task, then resume (or wind down).
+    for (const key of [...waitingOnBudget]) {
+      await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, key)).signal(
+        budgetUpdateSignal,
+        d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } },
+      );
+      waitingOnBudget.delete(key);
+    }
+    if (d.kind === 'raise') {
+      state.budget = budget;
+      await setStatus(statusBeforePause ?? 'running');
+      statusBeforePause = null;
+    }
+    budgetAnswer = null;
+  });
   setHandler(taskProgressSignal, (p) => {
     const i = state.tasks.findIndex((t) => t.key === p.key);
     const { escalation, ...task } = p;
@@ -79,18 +142,29 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     await roles.ledger(`run ${status}`).recordRunStatus({ runId, status, reason, report });
   };
   const finishEarly = async (status: RunStatus, reason: string): Promise<RunReport> => {
-    const report = buildReport(state, status, reason, [], null, null);
+    const report = buildReport(state, status, reason, [], null, null, await usageNow(), budget);
     state.report = report;
     await setStatus(status, reason, report);
     return report;
   };
+  /** Tokens and cost so far, from the record (runs recorded before this existed: none). */
+  const usageNow = async (): Promise<RunUsage | null> => (patched('run-usage') ? roles.ledger('usage').runUsage({ runId }) : null);
+  async function pauseForBudget(why: string): Promise<void> {
+    if (state.status === 'budget_paused') return;
+    statusBeforePause = state.status;
+    state.escalations.push(`budget: ${why}`);
+    await roles.ledger('budget reached').recordEvent({ runId, action: 'run.budget_reached', severity: 'critical', description: `run paused for the Director: ${why}` });
+    await setStatus('budget_paused', why);
+  }
 
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.runStatus, value: 'planning' },
     { key: SEARCH_ATTRIBUTES.project, value: input.project },
     { key: SEARCH_ATTRIBUTES.runId, value: runId },
   ]);
-  await roles.ledger('record run start').recordRunStarted({ runId, project: input.project, prd: input.prd, options });
+  const runStart = await roles.ledger('record run start').recordRunStarted({ runId, project: input.project, prd: input.prd, options });
+  budget ??= runStart?.defaultBudget ?? null;
+  state.budget = budget;
 
   // ---- Planning, with the plan rules as the judge and bounded re-planning ----
   let plan: Plan | null = null;
@@ -105,13 +179,26 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     let feedback: string[] = [];
     for (let round = 1; round <= options.maxReplans + 1 && !plan; round++) {
       state.planAttempts += 1;
-      const answer = await roles.employee(chosen.provider, 300_000, `${chosen.id} plans (round ${round})`).planWithEmployee({
-        runId,
-        employeeId: chosen.id,
-        prd: input.prd,
-        feedback,
-        round: state.planAttempts,
-      });
+      let answer;
+      for (;;) {
+        try {
+          answer = await roles.employee(chosen.provider, 300_000, `${chosen.id} plans (round ${round})`).planWithEmployee({
+            runId,
+            employeeId: chosen.id,
+            prd: input.prd,
+            feedback,
+            round: state.planAttempts,
+            budget,
+          });
+          break;
+        } catch (err) {
+          if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.BudgetExceeded)) throw err;
+          await pauseForBudget(`planning: ${err.cause.message}`);
+          await condition(() => state.status !== 'budget_paused' || stopped !== null);
+          const stop = stopOrder();
+          if (stop) return finishEarly('cancelled', `stopped by ${stop.by} on budget: ${stop.reason}`);
+        }
+      }
       const validation = answer.parseError
         ? { ok: false as const, broken: [{ rule: 'schema', message: answer.parseError }] }
         : validatePlan(answer.plan, { maxTasks: options.maxTasks, modelNames });
@@ -184,7 +271,7 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     const handle = await startChild(taskRun, {
       workflowId: taskWorkflowId(info.workflowId, key),
       taskQueue: QUEUES.manager,
-      args: [{ runId, taskId: taskIds.get(key)!, task, baseTaskIds: order.filter((k) => deps.has(k)).map((k) => taskIds.get(k)!) }],
+      args: [{ runId, taskId: taskIds.get(key)!, task, baseTaskIds: order.filter((k) => deps.has(k)).map((k) => taskIds.get(k)!), budget }],
       staticSummary: `Task ${key}: ${task.title}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
@@ -211,8 +298,10 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
   };
 
   for (;;) {
+    // No new work while the Director decides on the budget, and none after a stop.
+    if (state.status === 'budget_paused' && inFlight.size === 0) await condition(() => state.status !== 'budget_paused' || stopped !== null);
     for (const key of readyTasks(nodes, accepted, started)) {
-      if (inFlight.size >= options.maxParallel) break;
+      if (inFlight.size >= options.maxParallel || stopped || state.status === 'budget_paused') break;
       await launch(key);
     }
     if (inFlight.size === 0) break;
@@ -224,9 +313,13 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
   );
   if (accepted.size < plan.tasks.length) {
     const missing = plan.tasks.filter((t) => !accepted.has(t.id)).map((t) => t.id);
-    const report = buildReport(state, 'failed', `tasks not accepted: ${missing.join(', ')}`, taskResults, null, null);
+    const stop = stopOrder();
+    const [status, reason]: [RunStatus, string] = stop
+      ? ['cancelled', `stopped by ${stop.by} on budget: ${stop.reason}; tasks not accepted: ${missing.join(', ')}`]
+      : ['failed', `tasks not accepted: ${missing.join(', ')}`];
+    const report = buildReport(state, status, reason, taskResults, null, null, await usageNow(), budget);
     state.report = report;
-    await setStatus('failed', report.reason, report);
+    await setStatus(status, report.reason, report);
     return report;
   }
 
@@ -244,6 +337,8 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     taskResults,
     { command: plan.verification.command, passed: verification.passed, exitCode: verification.exitCode, excerpt: verification.excerpt.slice(-1_000) },
     exported.dir,
+    await usageNow(),
+    budget,
   );
   state.report = report;
   await setStatus(finalStatus, report.reason, report);
@@ -257,8 +352,12 @@ function buildReport(
   tasks: TaskRunResult[],
   verification: RunReport['verification'],
   workspaceDir: string | null,
+  usage: RunUsage | null = null,
+  budget: RunBudget | null = null,
 ): RunReport {
   return {
+    ...(usage ? { usage } : {}),
+    ...(budget ? { budget } : {}),
     runId: state.runId,
     project: state.project,
     status,

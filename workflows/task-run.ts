@@ -24,11 +24,12 @@ import type {
   AttemptSummary,
   EmployeeSnapshot,
   EscalationDecision,
+  RunBudget,
   TaskProgress,
   TaskRunInput,
   TaskRunResult,
 } from '../governance/types.js';
-import { SEARCH_ATTRIBUTES, directorDecisionSignal, taskProgressSignal, taskStatusQuery } from './definitions.js';
+import { SEARCH_ATTRIBUTES, budgetExhaustedSignal, budgetUpdateSignal, directorDecisionSignal, taskProgressSignal, taskStatusQuery } from './definitions.js';
 import * as roles from './activity-proxies.js';
 
 export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
@@ -50,6 +51,11 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   setHandler(directorDecisionSignal, (d) => {
     decision = d;
   });
+  let budget = input.budget ?? null;
+  let budgetAnswer: { budget: RunBudget } | { stop: { by: string; reason: string } } | null = null;
+  setHandler(budgetUpdateSignal, (u) => {
+    budgetAnswer = u;
+  });
 
   const parentId = workflowInfo().parent?.workflowId;
   const report = async () => {
@@ -70,6 +76,33 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
     await report();
     return result;
   };
+
+  /**
+   * A model call under the run's budget. When the budget is spent the call is refused before it
+   * is made; the task tells the run, which pauses for the Director, and waits for the answer:
+   * a new budget (the same call is made again) or stop.
+   */
+  const underBudget = async <T>(call: () => Promise<T>): Promise<T | 'stopped'> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (failureType(err) !== FailureType.BudgetExceeded) throw err;
+        const before = progress.status;
+        progress.status = 'paused';
+        if (parentId) await getExternalWorkflowHandle(parentId).signal(budgetExhaustedSignal, { taskKey: task.id, message: failureMessage(err) });
+        await report();
+        await condition(() => budgetAnswer !== null);
+        const answer: { budget: RunBudget } | { stop: { by: string; reason: string } } = budgetAnswer!;
+        budgetAnswer = null;
+        if ('stop' in answer) return 'stopped';
+        budget = answer.budget;
+        progress.status = before;
+      }
+    }
+  };
+  const stopped = (by: string) =>
+    finish({ taskKey: task.id, status: 'cancelled', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts }, `stopped by ${by}: run budget reached`);
 
   let directorChoice: EmployeeSnapshot | null = null;
   for (;;) {
@@ -137,13 +170,17 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
     let modelRunId: string | null = null;
     let employeeFailure: EmployeeFailure | null = null;
     try {
-      const answer = await roles.employee(employee.provider, task.timeLimitMs, `${employee.id} works on ${task.id}`).performTask({
-        runId,
-        taskId,
-        employeeId: employee.id,
-        task,
-        baseTaskIds: input.baseTaskIds,
-      });
+      const answer = await underBudget(() =>
+        roles.employee(employee.provider, task.timeLimitMs, `${employee.id} works on ${task.id}`).performTask({
+          runId,
+          taskId,
+          employeeId: employee.id,
+          task,
+          baseTaskIds: input.baseTaskIds,
+          budget,
+        }),
+      );
+      if (answer === 'stopped') return stopped('the Director');
       modelRunId = answer.modelRunId;
     } catch (err) {
       const type = failureType(err);
@@ -180,18 +217,24 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
     if (modelRunId && patched('reviewer-opinion')) {
       const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
       if (reviewer) {
+        let opinion: ReviewOpinion | 'stopped' | null = null;
         try {
-          review = await roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${task.id}`).reviewOutput({
-            runId,
-            taskId,
-            employeeId: reviewer.id,
-            authorId: employee.id,
-            task,
-            modelRunId,
-          });
+          opinion = await underBudget(() =>
+            roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${task.id}`).reviewOutput({
+              runId,
+              taskId,
+              employeeId: reviewer.id,
+              authorId: employee.id,
+              task,
+              modelRunId: modelRunId!,
+              budget,
+            }),
+          );
         } catch {
-          review = null; // no opinion is not a finding; the rules judge either way
+          opinion = null; // no opinion is not a finding; the rules judge either way
         }
+        if (opinion === 'stopped') return stopped('the Director');
+        review = opinion;
       }
     }
 

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../../db/connect.js';
-import { getEmployee } from '../../db/repositories/employees.js';
+import { employeeTerms, getEmployee, type EmployeeTerms } from '../../db/repositories/employees.js';
+import { runSpend } from '../../db/repositories/usage.js';
 import { recordModelRun } from '../../db/repositories/model-runs.js';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
@@ -20,7 +21,10 @@ import { ProviderError } from './provider-errors.js';
 import { getModelRun } from '../../db/repositories/model-runs.js';
 import type { Completion, EmployeeProvider } from './provider.js';
 
+import type { RunBudget } from '../../governance/types.js';
+
 export interface PlanRequest {
+  budget?: RunBudget | null;
   runId: string;
   employeeId: string;
   prd: string;
@@ -36,6 +40,7 @@ export interface PlanResponse {
 }
 
 export interface TaskRequest {
+  budget?: RunBudget | null;
   runId: string;
   taskId: string;
   employeeId: string;
@@ -44,6 +49,7 @@ export interface TaskRequest {
 }
 
 export interface ReviewRequest {
+  budget?: RunBudget | null;
   runId: string;
   taskId: string;
   /** The reviewer: never the author of the output. */
@@ -84,6 +90,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     round: number;
     timeLimitMs: number;
     jsonSchema?: { name: string; schema: Record<string, unknown> };
+    budget?: RunBudget | null;
   }): Promise<{ modelRunId: string; text: string }> {
     const successKey = idempotencyKey(args.ref);
     // A retry after a crash reuses the completed call instead of paying for it twice.
@@ -93,6 +100,19 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       .where('idempotency_key', '=', successKey)
       .executeTakeFirst();
     if (done) return { modelRunId: done.id, text: done.output ?? '' };
+
+    // The run's budget is checked before every call: crossing it pauses the run for the Director.
+    if (args.budget && args.runId) {
+      const spent = await runSpend(db, args.runId);
+      if (spent.tokens >= args.budget.maxTokens || spent.costUsd >= args.budget.maxCostUsd) {
+        throw ApplicationFailure.create({
+          type: FailureType.BudgetExceeded,
+          message: `run budget reached: ${spent.tokens} of ${args.budget.maxTokens} tokens, $${spent.costUsd.toFixed(4)} of $${args.budget.maxCostUsd}`,
+          nonRetryable: true,
+          details: [{ spent, budget: args.budget }],
+        });
+      }
+    }
 
     const timeLimit = AbortSignal.timeout(args.timeLimitMs);
     const cancelled = cancellationSignal();
@@ -161,7 +181,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       output: completion.text,
       inputTokens: completion.inputTokens,
       outputTokens: completion.outputTokens,
-      costUsd: completion.costUsd,
+      costUsd: priceOf(await employeeTerms(db, args.employee.id), completion),
       latencyMs: Date.now() - started,
       finishReason: completion.finishReason,
       error: null,
@@ -221,6 +241,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         round: req.round,
         timeLimitMs: 300_000,
         jsonSchema: planJsonSchema(),
+        budget: req.budget,
       });
       await appendEvent(db, {
         idempotencyKey: idempotencyKey(ref, 'event'),
@@ -256,6 +277,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         round: 1,
         timeLimitMs: req.task.timeLimitMs,
         jsonSchema: taskOutputJsonSchema(),
+        budget: req.budget,
       });
       await appendEvent(db, {
         idempotencyKey: idempotencyKey(ref, 'event'),
@@ -295,6 +317,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         round: 1,
         timeLimitMs: 120_000,
         jsonSchema: REVIEW_JSON_SCHEMA,
+        budget: req.budget,
       });
       let verdict: ReviewOpinion['verdict'] = 'unsure';
       let comments: string;
@@ -323,4 +346,12 @@ export type EmployeeActivities = ReturnType<typeof createEmployeeActivities>;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What a call cost: the registry's prices per million tokens, else what the provider said. */
+function priceOf(terms: EmployeeTerms | null, c: Completion): number | null {
+  if (terms && c.inputTokens !== null && c.outputTokens !== null && (terms.priceInputPerMTok > 0 || terms.priceOutputPerMTok > 0)) {
+    return Math.round(((c.inputTokens * terms.priceInputPerMTok + c.outputTokens * terms.priceOutputPerMTok) / 1_000_000) * 1e6) / 1e6;
+  }
+  return c.costUsd ?? (terms ? 0 : null);
 }

@@ -7,7 +7,8 @@ import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import { insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewTask } from '../../db/repositories/runs.js';
 import type { Plan } from '../../governance/schemas.js';
-import type { RunReport, RunStatus } from '../../governance/types.js';
+import type { RunBudget, RunReport, RunStatus, RunUsage, UsageLine } from '../../governance/types.js';
+import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/usage.js';
 import { activityRef, idempotencyKey } from '../context.js';
 
 export interface RunStarted {
@@ -35,7 +36,7 @@ export interface ManagerEvent {
   details?: Record<string, unknown>;
 }
 
-export function createLedgerActivities(deps: { db: Db }) {
+export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget }) {
   const { db } = deps;
 
   async function event(e: ManagerEvent, actor = 'manager', source = 'manager'): Promise<void> {
@@ -56,11 +57,21 @@ export function createLedgerActivities(deps: { db: Db }) {
   }
 
   return {
-    async recordRunStarted(r: RunStarted): Promise<void> {
+    /** Records the start; returns the configured defaults the run did not set itself. */
+    async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null }> {
       const ref = activityRef();
       const projectId = await upsertProject(db, r.project);
       await insertRun(db, { id: r.runId, projectId, workflowId: ref.workflowId, prd: r.prd, options: r.options, status: 'planning', idempotencyKey: idempotencyKey(ref) });
       await event({ runId: r.runId, action: 'run.started', description: `run started for project ${r.project}`, details: { options: r.options, prdChars: r.prd.length } });
+      return { defaultBudget: deps.defaultBudget ?? null };
+    },
+
+    /** Tokens and cost of the run so far, per employee and in total (from model_runs). */
+    async runUsage(r: { runId: string }): Promise<RunUsage> {
+      const byEmployee = await runSpendByEmployee(db, r.runId);
+      const line = (s: Spend): UsageLine => ({ calls: s.calls, inputTokens: s.inputTokens, outputTokens: s.outputTokens, costUsd: Math.round(s.costUsd * 1e6) / 1e6 });
+      const total = await runSpend(db, r.runId);
+      return { ...line(total), byEmployee: byEmployee.map((e) => ({ employeeId: e.employeeId, ...line(e) })) };
     },
 
     async recordEvent(e: ManagerEvent): Promise<void> {

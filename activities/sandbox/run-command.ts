@@ -3,11 +3,14 @@
  * allows, and says which locks applied:
  * - as root with namespaces allowed (the usual worker): a new PID, mount and network
  *   namespace; the folder bind-mounted at /mnt and private tmpfs over /tmp, /var/tmp and
- *   /dev/shm; the command runs as `nobody`, so nothing outside the folder can be written;
- *   no network at all; killing the namespace's first process kills every process in it.
+ *   /dev/shm; the command runs as a user id of its own (no account, no groups), so nothing
+ *   outside the folder can be written and its process limit is its own, not shared with
+ *   other sandboxes; no network at all; killing the namespace's first process kills every
+ *   process in it.
  * - always: its own process group killed at the wall-clock limit; prlimit on CPU seconds,
- *   address space (memory), file size and (with a dedicated user) process count; at most
- *   `killAfterOutputBytes` of output; a minimal environment.
+ *   data memory (RLIMIT_DATA: heap and private mappings; address-space reservations such as
+ *   WebAssembly's guard regions stay possible), file size and (with its own user id) process
+ *   count; at most `killAfterOutputBytes` of output; a minimal environment.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chown, readdir, lstat } from 'node:fs/promises';
@@ -50,7 +53,18 @@ interface Support {
   jail: boolean;
   unshareNet: boolean;
   prlimit: boolean;
-  sandboxUser: { uid: number; gid: number } | null;
+}
+
+/**
+ * User ids handed to sandboxes, one per run in turn: high, unused by any account, and each
+ * sandbox's process limit (RLIMIT_NPROC is counted per user id) is then its own.
+ */
+const SANDBOX_UID_BASE = 1_700_000;
+const SANDBOX_UID_SPAN = 60_000;
+let nextUid = (process.pid * 97) % SANDBOX_UID_SPAN;
+function sandboxUid(): number {
+  nextUid = (nextUid + 1) % SANDBOX_UID_SPAN;
+  return SANDBOX_UID_BASE + nextUid;
 }
 
 let probed: Support | null = null;
@@ -60,17 +74,14 @@ export function isolationSupport(): Support {
   if (probed) return probed;
   const works = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
   const root = userInfo().uid === 0;
-  const nobody = root ? lookupUser('nobody') : null;
   const jail =
     root &&
-    nobody !== null &&
     works('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /mnt && test -d /mnt']) &&
-    works('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', 'true']);
+    works('setpriv', [`--reuid=${SANDBOX_UID_BASE}`, `--regid=${SANDBOX_UID_BASE}`, '--clear-groups', '--', 'true']);
   probed = {
     jail,
     unshareNet: jail || works('unshare', ['-n', 'true']),
     prlimit: works('prlimit', ['--cpu=5', 'true']),
-    sandboxUser: jail ? nobody : null,
   };
   return probed;
 }
@@ -90,21 +101,22 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   const isolation: string[] = [];
   const inner: string[] = [];
   if (support.prlimit) {
-    inner.push('prlimit', `--cpu=${limits.cpuSeconds}`, `--as=${limits.memoryBytes}`, `--fsize=${limits.maxFileBytes}`, '--core=0');
-    // RLIMIT_NPROC counts every process of the user: only meaningful for a dedicated one.
-    if (support.sandboxUser) inner.push(`--nproc=${limits.maxProcesses}`);
+    inner.push('prlimit', `--cpu=${limits.cpuSeconds}`, `--data=${limits.memoryBytes}`, `--fsize=${limits.maxFileBytes}`, '--core=0');
+    // RLIMIT_NPROC counts every process of the user: only meaningful for a user id of its own.
+    if (support.jail) inner.push(`--nproc=${limits.maxProcesses}`);
     inner.push('--');
-    isolation.push(`cpu ${limits.cpuSeconds}s, memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes${support.sandboxUser ? `, ${limits.maxProcesses} processes` : ''}`);
+    isolation.push(`cpu ${limits.cpuSeconds}s, memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes${support.jail ? `, ${limits.maxProcesses} processes` : ''}`);
   } else {
     isolation.push('resource limits: NONE (prlimit is not available)');
   }
   inner.push('/bin/sh', '-c', command);
 
   let argv: string[];
-  if (support.jail && support.sandboxUser) {
-    await chownTree(cwd, support.sandboxUser.uid, support.sandboxUser.gid);
-    argv = ['unshare', '--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', JAIL_SCRIPT, 'aura-jail', cwd, String(support.sandboxUser.uid), String(support.sandboxUser.gid), ...inner];
-    isolation.push('network: none (own network namespace)', 'filesystem: only the workspace copy is writable (runs as nobody, private /tmp)', 'processes: own PID namespace, all killed at the limit');
+  if (support.jail) {
+    const uid = sandboxUid();
+    await chownTree(cwd, uid, uid);
+    argv = ['unshare', '--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', JAIL_SCRIPT, 'aura-jail', cwd, String(uid), String(uid), ...inner];
+    isolation.push('network: none (own network namespace)', `filesystem: only the workspace copy is writable (runs as uid ${uid}, private /tmp)`, 'processes: own PID namespace, all killed at the limit');
   } else if (support.unshareNet) {
     argv = ['unshare', '-n', '--', ...inner];
     isolation.push('network: none (own network namespace)', 'filesystem: NOT confined (runs as this user; run the sandbox worker as root or as a dedicated user)');
@@ -181,13 +193,6 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     output: kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : ''),
     isolation,
   };
-}
-
-function lookupUser(name: string): { uid: number; gid: number } | null {
-  const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) return null;
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {

@@ -8,6 +8,12 @@ export interface RegistryEntry {
   model: string;
   capabilities: string[];
   initialReputation?: number;
+  /** USD per million input / output tokens. */
+  pricePerMillionTokens?: { input: number; output: number };
+  /** Calls at once for this employee (the provider's worker runs the sum of its employees'). */
+  concurrency?: number;
+  /** Calls per minute on the provider's queue (the strictest of its employees applies). */
+  rateLimitPerMinute?: number;
 }
 
 /**
@@ -15,17 +21,27 @@ export interface RegistryEntry {
  * the provider, model and capabilities of known ones follow the file; status and reputation
  * are earned, never reset.
  */
-export async function syncRegistry(db: Db, entries: RegistryEntry[]): Promise<void> {
+export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProviders: string[]): Promise<void> {
+  // Only the registry in use, with a configured provider, is routed to; the rest stay on record.
+  await db.updateTable('employees').set({ available: false }).where('id', 'not in', entries.length > 0 ? entries.map((e) => e.id) : ['']).execute();
   for (const e of entries) {
     const initial = e.initialReputation ?? INITIAL_REPUTATION;
+    const terms = {
+      price_input_per_mtok: e.pricePerMillionTokens?.input ?? 0,
+      price_output_per_mtok: e.pricePerMillionTokens?.output ?? 0,
+      concurrency: e.concurrency ?? 2,
+      rate_limit_per_minute: e.rateLimitPerMinute ?? null,
+      available: enabledProviders.includes(e.provider),
+    };
     await db
       .insertInto('employees')
-      .values({ id: e.id, provider: e.provider, model: e.model, capabilities: JSON.stringify(e.capabilities), reputation: initial })
+      .values({ id: e.id, provider: e.provider, model: e.model, capabilities: JSON.stringify(e.capabilities), reputation: initial, ...terms })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet((eb) => ({
           provider: eb.ref('excluded.provider'),
           model: eb.ref('excluded.model'),
           capabilities: eb.ref('excluded.capabilities'),
+          ...terms,
         })),
       )
       .execute();
@@ -39,8 +55,11 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[]): Promise<vo
   }
 }
 
-export async function listEmployees(db: Db): Promise<EmployeeSnapshot[]> {
-  const rows = await db.selectFrom('employees').selectAll().orderBy('id').execute();
+/** Employees as routing sees them: by default only the available ones (registry in use, provider configured). */
+export async function listEmployees(db: Db, opts: { includeUnavailable?: boolean } = {}): Promise<EmployeeSnapshot[]> {
+  let query = db.selectFrom('employees').selectAll().orderBy('id');
+  if (!opts.includeUnavailable) query = query.where('available', '=', true);
+  const rows = await query.execute();
   const caps = await db.selectFrom('employee_capabilities').select(['employee_id', 'capability', 'reputation']).execute();
   return rows.map((row) => ({
     id: row.id,
@@ -55,5 +74,15 @@ export async function listEmployees(db: Db): Promise<EmployeeSnapshot[]> {
 }
 
 export async function getEmployee(db: Db, id: string): Promise<EmployeeSnapshot | null> {
-  return (await listEmployees(db)).find((e) => e.id === id) ?? null;
+  return (await listEmployees(db, { includeUnavailable: true })).find((e) => e.id === id) ?? null;
+}
+
+export interface EmployeeTerms {
+  priceInputPerMTok: number;
+  priceOutputPerMTok: number;
+}
+
+export async function employeeTerms(db: Db, id: string): Promise<EmployeeTerms | null> {
+  const row = await db.selectFrom('employees').select(['price_input_per_mtok', 'price_output_per_mtok']).where('id', '=', id).executeTakeFirst();
+  return row ? { priceInputPerMTok: Number(row.price_input_per_mtok), priceOutputPerMTok: Number(row.price_output_per_mtok) } : null;
 }

@@ -1,0 +1,55 @@
+/** `aura models`: every employee with its status, reputation, calls, tokens and cost. */
+import type { Command } from 'commander';
+import type { AuraConfig } from '../../config/config.js';
+import { openDatabase } from '../../db/open.js';
+import { listEmployees } from '../../db/repositories/employees.js';
+import { spendByEmployee } from '../../db/repositories/usage.js';
+
+export function registerModelCommands(program: Command, ctx: { config: () => AuraConfig }): void {
+  program
+    .command('models')
+    .description('every employee: provider, model, status, reputation, calls, tokens and cost')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }) => {
+      const cfg = ctx.config();
+      const database = await openDatabase(cfg, () => {});
+      try {
+        const employees = await listEmployees(database.db, { includeUnavailable: true });
+        const available = new Set((await listEmployees(database.db)).map((e) => e.id));
+        const spend = await spendByEmployee(database.db);
+        const prices = new Map(
+          (await database.db.selectFrom('employees').select(['id', 'price_input_per_mtok', 'price_output_per_mtok']).execute()).map((r) => [r.id, { input: Number(r.price_input_per_mtok), output: Number(r.price_output_per_mtok) }]),
+        );
+        const rows = employees.map((e) => {
+          const s = spend.get(e.id);
+          return {
+            id: e.id,
+            provider: e.provider,
+            model: e.model,
+            capabilities: e.capabilities,
+            status: e.status,
+            available: available.has(e.id),
+            reputation: e.reputation,
+            reputations: e.reputations ?? {},
+            calls: s?.calls ?? 0,
+            inputTokens: s?.inputTokens ?? 0,
+            outputTokens: s?.outputTokens ?? 0,
+            costUsd: Math.round((s?.costUsd ?? 0) * 1e6) / 1e6,
+            pricePerMillionTokens: prices.get(e.id) ?? null,
+          };
+        });
+        if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+        console.log(`providers in use: ${cfg.providers.enabled.join(', ')}`);
+        console.log(`${'employee'.padEnd(26)} ${'provider'.padEnd(9)} ${'model'.padEnd(22)} ${'status'.padEnd(11)} ${'rep'.padStart(6)} ${'calls'.padStart(6)} ${'tokens in'.padStart(10)} ${'tokens out'.padStart(10)} ${'cost $'.padStart(10)}`);
+        for (const r of rows) {
+          const status = r.available ? r.status : `${r.status}*`;
+          console.log(
+            `${r.id.padEnd(26)} ${r.provider.padEnd(9)} ${r.model.padEnd(22)} ${status.padEnd(11)} ${r.reputation.toFixed(1).padStart(6)} ${String(r.calls).padStart(6)} ${String(r.inputTokens).padStart(10)} ${String(r.outputTokens).padStart(10)} ${r.costUsd.toFixed(4).padStart(10)}`,
+          );
+        }
+        if (rows.some((r) => !r.available)) console.log('* not routed to: its provider is not configured, or it is not in the registry in use');
+      } finally {
+        await database.close();
+      }
+    });
+}

@@ -1,0 +1,1 @@
+export const config = { maxDepth: 10, strict: false };
