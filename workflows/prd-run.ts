@@ -122,6 +122,7 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     }
     if (d.kind === 'raise') {
       state.budget = budget;
+      state.escalations = state.escalations.filter((e) => !e.startsWith('budget: '));
       await setStatus(statusBeforePause ?? 'running');
       statusBeforePause = null;
     }
