@@ -118,6 +118,17 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     const cancelled = cancellationSignal();
     const signal = cancelled ? AbortSignal.any([timeLimit, cancelled]) : timeLimit;
     const started = Date.now();
+    // What every model_runs row of this call says, success or failure.
+    const callRecord = {
+      id: randomUUID(),
+      runId: args.runId,
+      taskId: args.taskId,
+      employeeId: args.employee.id,
+      kind: args.kind,
+      attempt: args.ref.attempt,
+      prompt: args.prompt,
+      promptVersion: args.promptVersion,
+    };
     let completion: Completion;
     // Heartbeat while the model thinks, so a lost worker is noticed in seconds, not at the time limit.
     const beat = setInterval(() => heartbeat({ waitingMs: Date.now() - started }), 2_000);
@@ -135,15 +146,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       const timedOut = timeLimit.aborted;
       const message = timedOut ? `time limit of ${args.timeLimitMs} ms exceeded` : errorMessage(err);
       await recordModelRun(db, {
-        id: randomUUID(),
+        ...callRecord,
         idempotencyKey: idempotencyKey(args.ref, `attempt-${args.ref.attempt}`, 'error'),
-        runId: args.runId,
-        taskId: args.taskId,
-        employeeId: args.employee.id,
-        kind: args.kind,
-        attempt: args.ref.attempt,
-        prompt: args.prompt,
-        promptVersion: args.promptVersion,
         output: null,
         inputTokens: null,
         outputTokens: null,
@@ -169,15 +173,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       clearInterval(beat);
     }
     const modelRunId = await recordModelRun(db, {
-      id: randomUUID(),
+      ...callRecord,
       idempotencyKey: successKey,
-      runId: args.runId,
-      taskId: args.taskId,
-      employeeId: args.employee.id,
-      kind: args.kind,
-      attempt: args.ref.attempt,
-      prompt: args.prompt,
-      promptVersion: args.promptVersion,
       output: completion.text,
       inputTokens: completion.inputTokens,
       outputTokens: completion.outputTokens,
