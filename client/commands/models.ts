@@ -12,7 +12,8 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
       const cfg = ctx.config();
-      const database = await openDatabase(cfg, () => {});
+      // No migration or registry sync here: the workers own those (see governance.ts' withDb).
+      const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
         const employees = await listEmployees(database.db, { includeUnavailable: true });
         const available = new Set((await listEmployees(database.db)).map((e) => e.id));
@@ -39,7 +40,7 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
           };
         });
         if (opts.json) return console.log(JSON.stringify(rows, null, 2));
-        console.log(`providers in use: ${cfg.providers.enabled.join(', ')}`);
+        console.log(`providers enabled in this shell's configuration: ${cfg.providers.enabled.join(', ')} (workers decide with their own)`);
         console.log(`${'employee'.padEnd(26)} ${'provider'.padEnd(9)} ${'model'.padEnd(22)} ${'status'.padEnd(11)} ${'rep'.padStart(6)} ${'calls'.padStart(6)} ${'tokens in'.padStart(10)} ${'tokens out'.padStart(10)} ${'cost $'.padStart(10)}`);
         for (const r of rows) {
           const status = r.available ? r.status : `${r.status}*`;

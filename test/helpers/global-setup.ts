@@ -10,7 +10,8 @@ import net from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureTemporalCli, INSTALL_HINT } from '../../client/temporal-cli.js';
-import { startEmbeddedPostgres } from '../../db/embedded-postgres.js';
+import { spawn } from 'node:child_process';
+import { PROJECT_ROOT } from '../../config/config.js';
 import { WORKFLOWS_PATH } from '../../workers/create-worker.js';
 
 declare module 'vitest' {
@@ -33,7 +34,9 @@ export default async function setup(project: TestProject) {
   if (!pgServerUrl) {
     const port = await freePort();
     log(`embedded PostgreSQL for tests on 127.0.0.1:${port}`);
-    const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), port, user: 'aura_test', password: 'aura_test', database: 'postgres' });
+    // In a process of its own: embedded-postgres's exit hooks would otherwise end this
+    // process with code 0 and hide failed tests.
+    const pg = await startPostgresProcess(join(dir, 'postgres'), port);
     pgServerUrl = pg.url;
     stopPg = pg.stop;
   }
@@ -60,5 +63,34 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
     server.on('error', reject);
+  });
+}
+
+function startPostgresProcess(dataDir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test'], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const ready = /READY (\S+)/.exec(out);
+      if (ready) {
+        child.stdout!.off('data', onData);
+        resolve({
+          url: ready[1]!,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL for tests exited with ${code}:\n${out}`)));
   });
 }
