@@ -39,7 +39,3 @@ export async function appendEvent(db: Db, e: LedgerEvent): Promise<void> {
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .execute();
 }
-
-export async function eventsForRun(db: Db, runId: string) {
-  return db.selectFrom('audit_events').selectAll().where('run_id', '=', runId).orderBy('seq').execute();
-}

@@ -61,15 +61,6 @@ export async function updateRun(db: Db, runId: string, u: RunUpdate): Promise<vo
     .execute();
 }
 
-export async function findRun(db: Db, idOrWorkflowId: string) {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrWorkflowId);
-  return db
-    .selectFrom('orchestra_runs')
-    .selectAll()
-    .where(isUuid ? 'id' : 'workflow_id', '=', idOrWorkflowId)
-    .executeTakeFirst();
-}
-
 export interface NewTask {
   id: string;
   key: string;
