@@ -65,8 +65,8 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
   };
   let gate: GateAnswer | null = null;
   let budget: RunBudget | null = options.budget ?? null;
-  /** Tasks waiting for the Director's budget decision, and the status to return to. */
-  const waitingOnBudget = new Set<string>();
+  /** Task workflows still running: each hears the Director's budget decision. */
+  const activeTasks = new Set<string>();
   let statusBeforePause: RunStatus | null = null;
   let budgetAnswer: BudgetDecision | null = null;
   let stopped: { by: string; reason: string } | null = null;
@@ -95,7 +95,6 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
       await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, taskKey)).signal(budgetUpdateSignal, { stop });
       return;
     }
-    waitingOnBudget.add(taskKey);
     await pauseForBudget(`task ${taskKey}: ${message}`);
   });
   setHandler(budgetDecisionSignal, async (d) => {
@@ -118,13 +117,13 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     });
     if (d.kind === 'raise') budget = d.budget;
     else stopped = { by: d.by, reason: d.reason };
-    // Answer every waiting task, then resume (or wind down).
-    for (const key of [...waitingOnBudget]) {
+    // Tell every running task, waiting or not (one still in a call holds the old budget), then
+    // resume (or wind down).
+    for (const key of [...activeTasks]) {
       await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, key)).signal(
         budgetUpdateSignal,
         d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } },
       );
-      waitingOnBudget.delete(key);
     }
     if (d.kind === 'raise') {
       state.budget = budget;
@@ -275,6 +274,7 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
     const task = plan!.tasks.find((t) => t.id === key)!;
     const deps = transitiveDependencies(nodes, key);
     started.add(key);
+    activeTasks.add(key);
     const handle = await startChild(taskRun, {
       workflowId: taskWorkflowId(info.workflowId, key),
       taskQueue: QUEUES.manager,
@@ -294,11 +294,13 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
           results.set(key, r);
           if (r.status === 'accepted') accepted.add(key);
           inFlight.delete(key);
+          activeTasks.delete(key);
         },
         (err: unknown) => {
           results.set(key, { taskKey: key, status: 'failed', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: [] });
           state.escalations.push(`${key}: task workflow failed: ${err instanceof Error ? err.message : String(err)}`);
           inFlight.delete(key);
+          activeTasks.delete(key);
         },
       ),
     );

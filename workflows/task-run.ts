@@ -53,7 +53,9 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   });
   let budget = input.budget ?? null;
   let budgetAnswer: { budget: RunBudget } | { stop: { by: string; reason: string } } | null = null;
+  // The run tells every running task; one not waiting keeps the answer for its next refusal.
   setHandler(budgetUpdateSignal, (u) => {
+    if ('budget' in u) budget = u.budget;
     budgetAnswer = u;
   });
 
@@ -88,16 +90,18 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
         return await call();
       } catch (err) {
         if (failureType(err) !== FailureType.BudgetExceeded) throw err;
-        const before = progress.status;
-        progress.status = 'paused';
-        if (parentId) await getExternalWorkflowHandle(parentId).signal(budgetExhaustedSignal, { taskKey: task.id, message: failureMessage(err) });
-        await report();
-        await condition(() => budgetAnswer !== null);
+        // An answer that came while the refused call was under way: act on it at once.
+        if (budgetAnswer === null) {
+          const before = progress.status;
+          progress.status = 'paused';
+          if (parentId) await getExternalWorkflowHandle(parentId).signal(budgetExhaustedSignal, { taskKey: task.id, message: failureMessage(err) });
+          await report();
+          await condition(() => budgetAnswer !== null);
+          progress.status = before;
+        }
         const answer: { budget: RunBudget } | { stop: { by: string; reason: string } } = budgetAnswer!;
         budgetAnswer = null;
         if ('stop' in answer) return 'stopped';
-        budget = answer.budget;
-        progress.status = before;
       }
     }
   };
