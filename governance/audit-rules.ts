@@ -175,7 +175,7 @@ function affirmed(text: string, patterns: RegExp[]): string | null {
   return null;
 }
 /** Test runners' own words for "no test ran" (node --test, mocha, jest, vitest). */
-const NOTHING_RAN = /^# tests 0$|\b0 passing\b|\bno tests? (?:found|to run)\b|\bNo test files found\b/im;
+const NOTHING_RAN = /^# tests 0$|^\u2139 tests 0$|\b0 passing\b|\bno tests? (?:found|to run)\b|\bNo test files found\b/im;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 const RESOLVE_SUFFIXES = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.jsx', '.tsx', '.json', '/index.js', '/index.mjs', '/index.ts'];
 

@@ -794,3 +794,13 @@ describe('detectViolations: known detector gaps', () => {
     expect(types(check([cleanFile], { summary: 'Not all tests pass yet: the edge case fails.', verification: failed }))).toEqual(['failed_verification']);
   });
 });
+
+describe("detectViolations: node's spec reporter saying no test ran", () => {
+  it('flags "\u2139 tests 0" as nothing to run', () => {
+    const v = detectViolations(
+      { task, rawOutput: output(['src/a.ts']), verification: verification({ excerpt: '\u2139 tests 0\n\u2139 pass 0' }), employeeFailure: null },
+      hash,
+    );
+    expect(v.map((x) => x.type)).toEqual(['failed_verification']);
+  });
+});
