@@ -29,8 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       plan JSONB,
       report JSONB,
       status_reason TEXT,
-      updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-      idempotency_key TEXT UNIQUE
+      updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
 
     CREATE TABLE task_queue (
@@ -47,7 +46,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       workflow_id TEXT,
       accepted_model_run_id UUID,
       updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-      idempotency_key TEXT UNIQUE,
       UNIQUE (run_id, task_key)
     );
 

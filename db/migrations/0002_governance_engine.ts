@@ -1,5 +1,5 @@
 /**
- * 0002 — the governance engine: suspensions with an expiry, a reputation per employee per
+ * 0002 — the governance engine: idempotency keys on run and task rows, suspensions with an expiry, a reputation per employee per
  * capability (the Accountant's scorecard), the evidence behind every disciplinary action,
  * the reviewer's opinion on a verdict, and review calls in model_runs.
  *
@@ -9,6 +9,10 @@ import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
+    -- Run and task rows carry the idempotency key of the activity that wrote them.
+    ALTER TABLE orchestra_runs ADD COLUMN idempotency_key TEXT UNIQUE;
+    ALTER TABLE task_queue ADD COLUMN idempotency_key TEXT UNIQUE;
+
     ALTER TABLE employees ADD COLUMN suspended_until TIMESTAMPTZ;
     ALTER TABLE employees ADD COLUMN tier TEXT NOT NULL DEFAULT 'standard';
 

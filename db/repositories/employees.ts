@@ -56,11 +56,14 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProv
 }
 
 /** Employees as routing sees them: by default only the available ones (registry in use, provider configured). */
-export async function listEmployees(db: Db, opts: { includeUnavailable?: boolean } = {}): Promise<EmployeeSnapshot[]> {
+export async function listEmployees(db: Db, opts: { includeUnavailable?: boolean; id?: string } = {}): Promise<EmployeeSnapshot[]> {
   let query = db.selectFrom('employees').selectAll().orderBy('id');
   if (!opts.includeUnavailable) query = query.where('available', '=', true);
+  if (opts.id !== undefined) query = query.where('id', '=', opts.id);
   const rows = await query.execute();
-  const caps = await db.selectFrom('employee_capabilities').select(['employee_id', 'capability', 'reputation']).execute();
+  let capsQuery = db.selectFrom('employee_capabilities').select(['employee_id', 'capability', 'reputation']);
+  if (opts.id !== undefined) capsQuery = capsQuery.where('employee_id', '=', opts.id);
+  const caps = await capsQuery.execute();
   return rows.map((row) => ({
     id: row.id,
     provider: row.provider,
@@ -74,7 +77,7 @@ export async function listEmployees(db: Db, opts: { includeUnavailable?: boolean
 }
 
 export async function getEmployee(db: Db, id: string): Promise<EmployeeSnapshot | null> {
-  return (await listEmployees(db, { includeUnavailable: true })).find((e) => e.id === id) ?? null;
+  return (await listEmployees(db, { includeUnavailable: true, id }))[0] ?? null;
 }
 
 export interface EmployeeTerms {
