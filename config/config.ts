@@ -64,6 +64,7 @@ const envSchema = z.object({
   ENABLE_STRICT_POLICY: bool(true),
 
   AURA_HOME: z.preprocess(emptyToUndefined, z.string().default('.aura')),
+  AURA_SYSTEM_DIR: optionalString,
   AURA_EMPLOYEES_FILE: z.preprocess(emptyToUndefined, z.string().default('config/employees.json')),
   AURA_SCRIPT_FILE: z.preprocess(emptyToUndefined, z.string().default('samples/wordfreq/script.json')),
   AURA_DIRECTOR: optionalString,
@@ -74,6 +75,8 @@ export interface AuraConfig {
   root: string;
   /** Where embedded state lives (database files, Temporal's sqlite file, workspaces). */
   home: string;
+  /** As root, where the embedded PostgreSQL keeps its binaries and data (null: /var/lib/aura). */
+  systemDir: string | null;
   database: { url: string | null; embeddedPort: number; user: string; password: string; name: string };
   temporal: { address: string | null; namespace: string; cliPath: string | null; port: number; uiPort: number };
   manager: { port: number; apiKey: string | null };
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
   return {
     root,
     home: at(e.AURA_HOME),
+    systemDir: e.AURA_SYSTEM_DIR ? at(e.AURA_SYSTEM_DIR) : null,
     database: {
       url: e.DATABASE_URL ?? fromParts,
       embeddedPort: e.AURA_EMBEDDED_POSTGRES_PORT,

@@ -41,6 +41,8 @@ export async function openDatabase(
         user: config.database.user,
         password: config.database.password,
         database: 'postgres',
+        systemDir: config.systemDir,
+        log,
       });
       stopEmbedded = pg.stop;
     }

