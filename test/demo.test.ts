@@ -5,16 +5,21 @@
  * and Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { PROJECT_ROOT } from '../config/config.js';
 import { freePort } from './helpers/global-setup.js';
 
 let child: ChildProcess | null = null;
+const home = mkdtempSync(join(tmpdir(), 'aura-demo-'));
 afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
+  // As root, the embedded PostgreSQL's data lives where <home>/postgres.location says.
+  const location = join(home, 'postgres.location');
+  if (existsSync(location)) rmSync(dirname(readFileSync(location, 'utf8').split('\n')[0]!), { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
 });
 
 function waitFor(text: () => string, pattern: RegExp, timeoutMs: number): Promise<void> {
@@ -39,7 +44,7 @@ describe('aura demo', () => {
     const [temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      AURA_HOME: mkdtempSync(join(tmpdir(), 'aura-demo-')),
+      AURA_HOME: home,
       AURA_TEMPORAL_PORT: String(temporalPort),
       AURA_TEMPORAL_UI_PORT: String(uiPort),
       AURA_EMBEDDED_POSTGRES_PORT: String(pgPort),

