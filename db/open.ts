@@ -94,6 +94,7 @@ const registrySchema = z.object({
         pricePerMillionTokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
         concurrency: z.number().int().min(1).max(1_000).optional(),
         rateLimitPerMinute: z.number().int().min(1).optional(),
+        contextTokens: z.number().int().min(1_000).max(2_000_000).optional(),
       }),
     )
     .min(1),

@@ -48,6 +48,7 @@ export interface TaskQueueTable {
   accepted_model_run_id: string | null;
   updated_at: Timestamp;
   idempotency_key: string | null;
+  generation: ColumnType<number, number | undefined, number>;
 }
 
 export interface EmployeesTable {
@@ -66,6 +67,7 @@ export interface EmployeesTable {
   concurrency: ColumnType<number, number | undefined, number>;
   rate_limit_per_minute: number | null;
   available: ColumnType<boolean, boolean | undefined, boolean>;
+  context_tokens: number | null;
 }
 
 export interface EmployeeCapabilitiesTable {
@@ -96,6 +98,8 @@ export interface ModelRunsTable {
   finish_reason: string | null;
   error: string | null;
   created_at: Timestamp;
+  task_attempt: number | null;
+  round: number | null;
 }
 
 export interface AuditVerdictsTable {
@@ -110,6 +114,26 @@ export interface AuditVerdictsTable {
   verification: Json | null;
   created_at: Timestamp;
   review: Json | null;
+  rounds: number | null;
+}
+
+export interface VerificationsTable {
+  id: string;
+  idempotency_key: string;
+  run_id: string | null;
+  task_id: string | null;
+  model_run_id: string | null;
+  kind: 'task' | 'workspace';
+  command: string;
+  ran: boolean;
+  passed: boolean;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  excerpt: string;
+  skipped_reason: string | null;
+  isolation: Json<string[]>;
+  created_at: Generated<Date>;
 }
 
 export interface AgentActivityLogsTable {
@@ -215,4 +239,5 @@ export interface Database {
   incidents: IncidentsTable;
   disciplinary_actions: DisciplinaryActionsTable;
   scores: ScoresTable;
+  verifications: VerificationsTable;
 }

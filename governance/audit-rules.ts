@@ -70,8 +70,8 @@ export function parseTaskOutput(raw: string): { ok: true; output: TaskOutput } |
 
 export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   const violations: Violation[] = [];
-  const add = (type: ViolationType, message: string, evidenceText: string) =>
-    violations.push({ type, message, evidence: { excerpt: excerpt(evidenceText), sha256: hash(evidenceText) } });
+  const add = (type: ViolationType, message: string, evidenceText: string, conduct = false) =>
+    violations.push({ type, message, evidence: { excerpt: excerpt(evidenceText), sha256: hash(evidenceText) }, ...(conduct ? { conduct } : {}) });
 
   if (input.employeeFailure) {
     const f = input.employeeFailure;
@@ -116,11 +116,11 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
           add('hallucination', `${file.path} imports "${spec}", which exists neither in the workspace nor in the output`, `${file.path}: ${spec}`);
         }
       } else if (spec.startsWith('/') || spec.startsWith('file:')) {
-        add('hallucination', `${file.path} imports "${spec}", an absolute path outside the workspace`, `${file.path}: ${spec}`);
+        add('hallucination', `${file.path} imports "${spec}", an absolute path outside the workspace`, `${file.path}: ${spec}`, true);
       } else if (!isBuiltin(spec, ctx?.builtinModules)) {
         const pkg = packageName(spec);
         if (!input.task.allowedDependencies.includes(pkg)) {
-          add('hallucination', `${file.path} imports package "${pkg}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`);
+          add('hallucination', `${file.path} imports package "${pkg}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`, true);
         }
       }
     }

@@ -55,3 +55,18 @@ export function topologicalOrder(nodes: DagNode[]): string[] {
   }
   return order;
 }
+
+/** Every task `key` depends on, directly or not. */
+export function dependenciesOf(nodes: DagNode[], key: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (k: string) => {
+    for (const d of nodes.find((n) => n.id === k)?.dependsOn ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(key);
+  return seen;
+}

@@ -51,6 +51,8 @@ export interface AttemptFacts {
   timeLimitMs: number;
   /** Clean attempts / attempts over the employee's recent attempts in this capability, this one included. */
   recentCleanRate: number;
+  /** Rounds the attempt took (1 = its first answer passed); repair rounds cost productivity. */
+  rounds?: number;
 }
 
 export function scoreComponents(f: AttemptFacts): ScorecardComponents {
@@ -60,7 +62,8 @@ export function scoreComponents(f: AttemptFacts): ScorecardComponents {
     confidence: f.accepted ? 100 : f.claimedSuccess ? 0 : 50,
     consistency: clamp(100 * f.recentCleanRate),
     accuracy: f.verificationPassed ? 100 : 0,
-    productivity: !f.accepted ? 0 : f.latencyMs === null ? 50 : clamp(100 * (1 - f.latencyMs / f.timeLimitMs)),
+    // An answer that needed repair rounds did the work in that many tries: its share, not all.
+    productivity: !f.accepted ? 0 : (f.latencyMs === null ? 50 : clamp(100 * (1 - f.latencyMs / f.timeLimitMs))) / Math.max(1, f.rounds ?? 1),
     initiative: !f.wellFormed ? 0 : f.wroteTests ? 100 : 50,
     discipline: clamp(100 - 50 * distinct),
   };

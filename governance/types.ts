@@ -36,6 +36,11 @@ export interface Violation {
   message: string;
   /** Short excerpt of what shows the violation, and the sha256 of the full evidence. */
   evidence: { excerpt: string; sha256: string };
+  /**
+   * A matter of conduct (scope, assignment, an unknown package or path): judged at once, never
+   * offered a repair round. Scope drift and self-assignment always are.
+   */
+  conduct?: boolean;
 }
 
 export type DisciplinaryAction = 'WARNING' | 'STRIKE' | 'SUSPEND' | 'TERMINATE';
@@ -53,6 +58,16 @@ export interface RunOptions {
   director?: string;
   /** Token and cost limit of the run; absent: the configured default. */
   budget?: RunBudget;
+  /** Repair rounds an employee gets within one attempt when its answer fails (default 2). */
+  maxRepairRounds?: number;
+  /** Repair tasks the Manager opens when the final verification fails (default 1). */
+  maxVerificationRepairs?: number;
+}
+
+/** Who decided, and why: every Director decision carries both. */
+export interface Attribution {
+  by: string;
+  reason: string;
 }
 
 /** A run's spending limit. Model calls stop (and the run pauses) once either is reached. */
@@ -88,6 +103,7 @@ export type RunStatus =
   | 'running'
   | 'budget_paused'
   | 'verifying'
+  | 'verification_escalated'
   | 'completed'
   | 'failed'
   | 'rejected'
@@ -110,6 +126,10 @@ export interface AttemptSummary {
   violations: { type: ViolationType; message: string }[];
   hrActions: DisciplinaryAction[];
   score: number | null;
+  /** Rounds the attempt took (1 = no repair; absent in runs recorded before repair rounds). */
+  rounds?: number;
+  /** The tail of the failing acceptance output, shown to the next employee (never who failed). */
+  excerpt?: string;
 }
 
 export interface TaskRunInput {
@@ -119,6 +139,12 @@ export interface TaskRunInput {
   /** Workspace files accepted so far come from these tasks (in this order). */
   baseTaskIds: string[];
   budget?: RunBudget | null;
+  /** The tasks this one depends on directly (older runs: absent, all of baseTaskIds count). */
+  directTaskIds?: string[];
+  /** Repair rounds per attempt (older runs: absent, none). */
+  maxRepairRounds?: number;
+  /** The Manager's repair task after a failed final verification: may change any accepted file. */
+  repairsWorkspace?: boolean;
 }
 
 export interface TaskRunResult {
@@ -137,6 +163,10 @@ export interface TaskProgress {
   assignedTo: string | null;
   attempts: number;
   reassignments: number;
+  /** Repair rounds used so far, over all attempts. */
+  repairRounds?: number;
+  /** The task's workflow (a re-planned run's tasks carry a generation in theirs). */
+  workflowId?: string;
 }
 
 export interface RunReport {
@@ -152,6 +182,11 @@ export interface RunReport {
   /** Tokens and cost, per employee and in total (runs recorded before this field: absent). */
   usage?: RunUsage | null;
   budget?: RunBudget | null;
+  /** Repair rounds over all tasks, and repair tasks opened after a failed final verification. */
+  repairRounds?: number;
+  verificationRepairs?: number;
+  /** The Director accepted a workspace that failed its final verification: recorded, never silent. */
+  verificationOverride?: Attribution | null;
 }
 
 /** What the `status` query returns: everything the Director needs, small enough to print. */
@@ -169,6 +204,9 @@ export interface RunProgress {
   report: RunReport | null;
   budget?: RunBudget | null;
 }
+
+/** The Director's answer when the final verification still fails after its repair tasks. */
+export type VerificationDecision = Attribution & { kind: 'accept' | 'replan' | 'stop' };
 
 /** The Director's answer to a paused budget: a new limit, or stop the run. */
 export type BudgetDecision = { kind: 'raise'; budget: RunBudget; by: string; reason: string } | { kind: 'stop'; by: string; reason: string };

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { BudgetDecision, EscalationDecision, RunBudget, RunProgress, TaskProgress } from '../governance/types.js';
+import type { Attribution, BudgetDecision, EscalationDecision, RunBudget, RunProgress, TaskProgress, VerificationDecision } from '../governance/types.js';
 
 export const QUEUES = {
   manager: 'aura-manager',
@@ -15,7 +15,7 @@ export const QUEUES = {
 
 // prdRun: the Director's plan gate, status and task escalations.
 export const approvePlanSignal = defineSignal<[{ by: string; reason?: string }]>('approvePlan');
-export const rejectPlanSignal = defineSignal<[{ by: string; reason: string }]>('rejectPlan');
+export const rejectPlanSignal = defineSignal<[Attribution]>('rejectPlan');
 /** After the planner ran out of rounds, the Director may grant it more. */
 export const replanSignal = defineSignal<[{ by: string; reason?: string }]>('replan');
 export const statusQuery = defineQuery<RunProgress>('status');
@@ -24,7 +24,9 @@ export const budgetDecisionSignal = defineSignal<[BudgetDecision]>('budgetDecisi
 
 // taskRun ↔ prdRun: a task that hit the budget waits; the run answers with a new budget or stop.
 export const budgetExhaustedSignal = defineSignal<[{ taskKey: string; message: string }]>('budgetExhausted');
-export const budgetUpdateSignal = defineSignal<[{ budget: RunBudget } | { stop: { by: string; reason: string } }]>('budgetUpdate');
+export const budgetUpdateSignal = defineSignal<[{ budget: RunBudget } | { stop: Attribution }]>('budgetUpdate');
+/** When the final verification still fails after repair: accept (an override), re-plan, or stop. */
+export const verificationDecisionSignal = defineSignal<[VerificationDecision]>('verificationDecision');
 
 // taskRun → prdRun: live task progress for the status query.
 export const taskProgressSignal = defineSignal<[TaskProgress & { escalation: string | null }]>('taskProgress');
@@ -41,7 +43,10 @@ export const SEARCH_ATTRIBUTES = {
   runId: defineSearchAttributeKey('AuraRunId', 'KEYWORD'),
 } as const;
 
-/** Child workflow id of a task: readable in the Web UI next to its parent. */
-export function taskWorkflowId(runWorkflowId: string, taskKey: string): string {
-  return `${runWorkflowId}.task-${taskKey}`;
+/**
+ * Child workflow id of a task: readable in the Web UI next to its parent. A run re-planned by
+ * the Director starts its tasks again under a new generation (2, 3, …).
+ */
+export function taskWorkflowId(runWorkflowId: string, taskKey: string, generation = 1): string {
+  return generation > 1 ? `${runWorkflowId}.g${generation}.task-${taskKey}` : `${runWorkflowId}.task-${taskKey}`;
 }

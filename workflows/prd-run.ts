@@ -1,16 +1,18 @@
 /**
  * prdRun — the Manager. One run of a PRD:
- *   record start → plan (a planner employee) → plan rules, re-plan with feedback →
- *   the Director's plan gate → the task DAG as taskRun children (bounded parallelism) →
- *   final verification of the whole workspace → report.
+ *   record start → plan (a planner employee, routed around when it cannot answer) → plan
+ *   rules, re-plan with feedback → the Director's plan gate → the task DAG as taskRun children
+ *   (bounded parallelism) → final verification of the whole workspace, repaired by a task of
+ *   the Manager's when it fails, else escalated to the Director → report.
  * Deterministic: all I/O is in activities; all decisions use pure rules from governance/.
+ * The state lives in a PrdRunWorkflow; each phase is a method.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   ParentClosePolicy,
+  TemporalFailure,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   patched,
   setHandler,
   startChild,
@@ -18,12 +20,26 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FailureType } from '../governance/failures.js';
-import type { Plan } from '../governance/schemas.js';
+import type { Plan, TaskSpec } from '../governance/schemas.js';
 import { describeBrokenRules, validatePlan } from '../governance/plan-rules.js';
 import { chooseEmployee } from '../governance/routing.js';
-import { readyTasks, topologicalOrder, type DagNode } from '../governance/dag.js';
-import type { BudgetDecision, PrdRunInput, RunBudget, RunProgress, RunReport, RunStatus, RunUsage, TaskRunResult } from '../governance/types.js';
+import { dependenciesOf, readyTasks, topologicalOrder, type DagNode } from '../governance/dag.js';
+import { DEFAULT_MAX_REPAIR_ROUNDS, DEFAULT_MAX_VERIFICATION_REPAIRS, tailOf, verificationRepairTask } from '../governance/repair.js';
+import type { VerificationResult } from '../governance/audit-rules.js';
+import type {
+  Attribution,
+  BudgetDecision,
+  EmployeeSnapshot,
+  PrdRunInput,
+  RunBudget,
+  RunProgress,
+  RunReport,
+  RunStatus,
+  RunUsage,
+  TaskRunInput,
+  TaskRunResult,
+  VerificationDecision,
+} from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
@@ -36,69 +52,157 @@ import {
   statusQuery,
   taskProgressSignal,
   taskWorkflowId,
+  verificationDecisionSignal,
 } from './definitions.js';
 import * as roles from './activity-proxies.js';
 import { taskRun } from './task-run.js';
+import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
 
-export const RUN_DEFAULTS = { maxParallel: 2, maxReplans: 2, maxTasks: 20 } as const;
+export const RUN_DEFAULTS = {
+  maxParallel: 2,
+  maxReplans: 2,
+  maxTasks: 20,
+  maxRepairRounds: DEFAULT_MAX_REPAIR_ROUNDS,
+  maxVerificationRepairs: DEFAULT_MAX_VERIFICATION_REPAIRS,
+} as const;
 
-type GateAnswer = { kind: 'approve'; by: string; reason: string } | { kind: 'reject'; by: string; reason: string } | { kind: 'replan'; by: string; reason: string };
+type GateAnswer = Attribution & { kind: 'approve' | 'reject' | 'replan' };
+/** A phase that ended the run hands back the report. */
+type Finished = { finished: RunReport };
+/** The run's options with every default filled in (recorded as such at the start). */
+function resolveOptions(input: PrdRunInput) {
+  return { ...RUN_DEFAULTS, autoApprove: false, ...(input.options ?? {}) };
+}
+type Options = ReturnType<typeof resolveOptions>;
+
+/** The plan's tasks as this generation runs them. */
+interface Schedule {
+  plan: Plan;
+  nodes: DagNode[];
+  order: string[];
+  taskIds: Map<string, string>;
+}
 
 export async function prdRun(input: PrdRunInput): Promise<RunReport> {
-  const info = workflowInfo();
-  const runId = input.runId ?? uuid4();
-  const options = { ...RUN_DEFAULTS, autoApprove: false, ...(input.options ?? {}) };
-  const director = options.director ?? 'director';
+  return new PrdRunWorkflow(input).run();
+}
 
-  const state: RunProgress = {
-    runId,
-    project: input.project,
-    status: 'planning',
-    planAttempts: 0,
-    planErrors: [],
-    plan: null,
-    tasks: [],
-    escalations: [],
-    ignoredSignals: [],
-    reason: null,
-    report: null,
-  };
-  let gate: GateAnswer | null = null;
-  let budget: RunBudget | null = options.budget ?? null;
+class PrdRunWorkflow {
+  private readonly info = workflowInfo();
+  private readonly runId: string;
+  private readonly options: Options;
+  private readonly state: RunProgress;
+  private gate: GateAnswer | null = null;
+  private budget: RunBudget | null;
   /** Task workflows still running: each hears the Director's budget decision. */
-  const activeTasks = new Set<string>();
-  let statusBeforePause: RunStatus | null = null;
-  let budgetAnswer: BudgetDecision | null = null;
-  let stopped: { by: string; reason: string } | null = null;
-  // Set by a signal handler: read through this, so TypeScript does not narrow it to null.
-  const stopOrder = () => stopped as { by: string; reason: string } | null;
+  private readonly activeTasks = new Set<string>();
+  private statusBeforePause: RunStatus | null = null;
+  private budgetAnswer: BudgetDecision | null = null;
+  private stopped: Attribution | null = null;
+  private verificationAnswer: VerificationDecision | null = null;
+  /** 1, then 2, 3… each time the Director re-plans after a failed final verification. */
+  private generation = 1;
+  /** What the planner is told before its first round (after such a re-plan). */
+  private planFeedback: string[] = [];
 
-  setHandler(statusQuery, () => state);
-  // A signal that does not fit the run's state is kept visible, never silently dropped.
-  setHandler(approvePlanSignal, ({ by, reason }) => {
-    if (state.status === 'awaiting_approval' && !gate) gate = { kind: 'approve', by: by || 'director', reason: reason ?? '' };
-    else state.ignoredSignals.push(`approvePlan from ${by} ignored: run is ${state.status}`);
-  });
-  setHandler(rejectPlanSignal, ({ by, reason }) => {
-    if (!reason?.trim()) state.ignoredSignals.push(`rejectPlan from ${by} ignored: a reason is required`);
-    else if ((state.status === 'awaiting_approval' || state.status === 'plan_escalated') && !gate) gate = { kind: 'reject', by: by || 'director', reason };
-    else state.ignoredSignals.push(`rejectPlan from ${by} ignored: run is ${state.status}`);
-  });
-  setHandler(replanSignal, ({ by, reason }) => {
-    if (state.status === 'plan_escalated' && !gate) gate = { kind: 'replan', by: by || 'director', reason: reason ?? '' };
-    else state.ignoredSignals.push(`replan from ${by} ignored: run is ${state.status}`);
-  });
-  setHandler(budgetExhaustedSignal, async ({ taskKey, message }) => {
-    const stop = stopOrder();
-    if (stop) {
-      // Already stopped: a task that reaches the budget afterwards is told at once.
-      await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, taskKey)).signal(budgetUpdateSignal, { stop });
-      return;
+  constructor(private readonly input: PrdRunInput) {
+    this.runId = input.runId ?? uuid4();
+    this.options = resolveOptions(input);
+    this.budget = this.options.budget ?? null;
+    this.state = {
+      runId: this.runId,
+      project: input.project,
+      status: 'planning',
+      planAttempts: 0,
+      planErrors: [],
+      plan: null,
+      tasks: [],
+      escalations: [],
+      ignoredSignals: [],
+      reason: null,
+      report: null,
+    };
+    this.listen();
+  }
+
+  async run(): Promise<RunReport> {
+    try {
+      return await this.execute();
+    } catch (err) {
+      // A failure nobody routed around still ends the run on the record, never stuck mid-phase.
+      if (!(err instanceof TemporalFailure) || isCancellation(err) || !patched('run-failure-recorded')) throw err;
+      return this.finishEarly('failed', `the run stopped on an unexpected failure: ${failureMessage(err)}`);
     }
-    await pauseForBudget(`task ${taskKey}: ${message}`);
-  });
-  setHandler(budgetDecisionSignal, async (d) => {
-    if (state.status !== 'budget_paused' || budgetAnswer) {
+  }
+
+  private async execute(): Promise<RunReport> {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.runStatus, value: 'planning' },
+      { key: SEARCH_ATTRIBUTES.project, value: this.input.project },
+      { key: SEARCH_ATTRIBUTES.runId, value: this.runId },
+    ]);
+    const runStart = await roles.ledger('record run start').recordRunStarted({ runId: this.runId, project: this.input.project, prd: this.input.prd, options: this.options });
+    this.budget ??= runStart?.defaultBudget ?? null;
+    this.state.budget = this.budget;
+
+    for (;;) {
+      const planned = await this.plan();
+      if ('finished' in planned) return planned.finished;
+      const rejected = await this.planGate(planned);
+      if (rejected) return rejected;
+      const results = await this.runTasks(planned);
+      if ('finished' in results) return results.finished;
+      const verified = await this.verify(planned, results.tasks);
+      if (verified !== 'replan') return verified;
+      this.generation += 1;
+      await this.setStatus('planning');
+    }
+  }
+
+  // ---- Messages: the Director's commands, the tasks' progress ----
+  private listen(): void {
+    const { state } = this;
+    setHandler(statusQuery, () => state);
+    // A signal that does not fit the run's state is kept visible, never silently dropped.
+    setHandler(approvePlanSignal, ({ by, reason }) => {
+      if (state.status === 'awaiting_approval' && !this.gate) this.gate = { kind: 'approve', by: by || 'director', reason: reason ?? '' };
+      else state.ignoredSignals.push(`approvePlan from ${by} ignored: run is ${state.status}`);
+    });
+    setHandler(rejectPlanSignal, ({ by, reason }) => {
+      if (!reason?.trim()) state.ignoredSignals.push(`rejectPlan from ${by} ignored: a reason is required`);
+      else if ((state.status === 'awaiting_approval' || state.status === 'plan_escalated') && !this.gate) this.gate = { kind: 'reject', by: by || 'director', reason };
+      else state.ignoredSignals.push(`rejectPlan from ${by} ignored: run is ${state.status}`);
+    });
+    setHandler(replanSignal, ({ by, reason }) => {
+      if (state.status === 'plan_escalated' && !this.gate) this.gate = { kind: 'replan', by: by || 'director', reason: reason ?? '' };
+      else state.ignoredSignals.push(`replan from ${by} ignored: run is ${state.status}`);
+    });
+    setHandler(verificationDecisionSignal, (d) => {
+      if (state.status !== 'verification_escalated' || this.verificationAnswer) state.ignoredSignals.push(`verificationDecision from ${d.by} ignored: run is ${state.status}`);
+      else if (!d.by?.trim() || !d.reason?.trim() || !['accept', 'replan', 'stop'].includes(d.kind)) state.ignoredSignals.push(`verificationDecision from ${d.by} ignored: it needs accept, replan or stop, who and why`);
+      else this.verificationAnswer = d;
+    });
+    setHandler(budgetExhaustedSignal, async ({ taskKey, message }) => {
+      if (this.stopped) {
+        // Already stopped: a task that reaches the budget afterwards is told at once.
+        await this.taskHandle(taskKey).signal(budgetUpdateSignal, { stop: this.stopped });
+        return;
+      }
+      await this.pauseForBudget(`task ${taskKey}: ${message}`);
+    });
+    setHandler(budgetDecisionSignal, (d) => this.decideBudget(d));
+    setHandler(taskProgressSignal, (p) => {
+      const i = state.tasks.findIndex((t) => t.key === p.key);
+      const { escalation, ...task } = p;
+      if (i >= 0) state.tasks[i] = { ...state.tasks[i], ...task };
+      state.escalations = state.escalations.filter((e) => !e.startsWith(`${p.key}: `));
+      if (escalation) state.escalations.push(`${p.key}: ${escalation}`);
+    });
+  }
+
+  private async decideBudget(d: BudgetDecision): Promise<void> {
+    const { state } = this;
+    if (state.status !== 'budget_paused' || this.budgetAnswer) {
       state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: run is ${state.status}`);
       return;
     }
@@ -106,252 +210,378 @@ export async function prdRun(input: PrdRunInput): Promise<RunReport> {
       state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: it needs a reason${d.kind === 'raise' ? ' and a valid budget' : ''}`);
       return;
     }
-    budgetAnswer = d;
+    this.budgetAnswer = d;
     await roles.ledger(`Director budget ${d.kind}`).recordDirectorAction({
-      runId,
+      runId: this.runId,
       director: d.by,
       action: d.kind === 'raise' ? 'raise_budget' : 'stop_run',
-      targetId: runId,
+      targetId: this.runId,
       reason: d.reason,
-      details: d.kind === 'raise' ? { budget: d.budget, previous: budget } : {},
+      details: d.kind === 'raise' ? { budget: d.budget, previous: this.budget } : {},
     });
-    if (d.kind === 'raise') budget = d.budget;
-    else stopped = { by: d.by, reason: d.reason };
+    if (d.kind === 'raise') this.budget = d.budget;
+    else this.stopped = { by: d.by, reason: d.reason };
     // Tell every running task, waiting or not (one still in a call holds the old budget), then
     // resume (or wind down).
-    for (const key of [...activeTasks]) {
-      await getExternalWorkflowHandle(taskWorkflowId(info.workflowId, key)).signal(
-        budgetUpdateSignal,
-        d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } },
-      );
+    for (const key of [...this.activeTasks]) {
+      await this.taskHandle(key).signal(budgetUpdateSignal, d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } });
     }
     if (d.kind === 'raise') {
-      state.budget = budget;
+      state.budget = this.budget;
       state.escalations = state.escalations.filter((e) => !e.startsWith('budget: '));
-      await setStatus(statusBeforePause ?? 'running');
-      statusBeforePause = null;
+      await this.setStatus(this.statusBeforePause ?? 'running');
+      this.statusBeforePause = null;
     }
-    budgetAnswer = null;
-  });
-  setHandler(taskProgressSignal, (p) => {
-    const i = state.tasks.findIndex((t) => t.key === p.key);
-    const { escalation, ...task } = p;
-    if (i >= 0) state.tasks[i] = task;
-    state.escalations = state.escalations.filter((e) => !e.startsWith(`${p.key}: `));
-    if (escalation) state.escalations.push(`${p.key}: ${escalation}`);
-  });
-
-  const setStatus = async (status: RunStatus, reason: string | null = null, report?: RunReport) => {
-    state.status = status;
-    state.reason = reason;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: status }]);
-    await roles.ledger(`run ${status}`).recordRunStatus({ runId, status, reason, report });
-  };
-  const finishEarly = async (status: RunStatus, reason: string): Promise<RunReport> => {
-    const report = buildReport(state, status, reason, [], null, null, await usageNow(), budget);
-    state.report = report;
-    await setStatus(status, reason, report);
-    return report;
-  };
-  /** Tokens and cost so far, from the record (runs recorded before this existed: none). */
-  const usageNow = async (): Promise<RunUsage | null> => (patched('run-usage') ? roles.ledger('usage').runUsage({ runId }) : null);
-  async function pauseForBudget(why: string): Promise<void> {
-    if (state.status === 'budget_paused') return;
-    statusBeforePause = state.status;
-    state.escalations.push(`budget: ${why}`);
-    await roles.ledger('budget reached').recordEvent({ runId, action: 'run.budget_reached', severity: 'critical', description: `run paused for the Director: ${why}` });
-    await setStatus('budget_paused', why);
+    this.budgetAnswer = null;
   }
 
-  upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.runStatus, value: 'planning' },
-    { key: SEARCH_ATTRIBUTES.project, value: input.project },
-    { key: SEARCH_ATTRIBUTES.runId, value: runId },
-  ]);
-  const runStart = await roles.ledger('record run start').recordRunStarted({ runId, project: input.project, prd: input.prd, options });
-  budget ??= runStart?.defaultBudget ?? null;
-  state.budget = budget;
+  private async pauseForBudget(why: string): Promise<void> {
+    if (this.state.status === 'budget_paused') return;
+    this.statusBeforePause = this.state.status;
+    this.state.escalations.push(`budget: ${why}`);
+    await roles.ledger('budget reached').recordEvent({ runId: this.runId, action: 'run.budget_reached', severity: 'critical', description: `run paused for the Director: ${why}` });
+    await this.setStatus('budget_paused', why);
+  }
 
-  // ---- Planning, with the plan rules as the judge and bounded re-planning ----
-  let plan: Plan | null = null;
-  let planner = '';
-  while (!plan) {
-    const roster = await roles.accountant('roster for planning').employeeRoster();
-    const chosen = chooseEmployee({ employees: roster, capability: 'planner', excluded: [] });
-    if (!chosen) return finishEarly('failed', 'no active employee with the planner capability');
-    planner = chosen.id;
-    // Employee ids and model names; provider names are ordinary words ("scripted") and stay allowed.
-    const modelNames = roster.flatMap((e) => [e.id, e.model]);
-    let feedback: string[] = [];
-    for (let round = 1; round <= options.maxReplans + 1 && !plan; round++) {
-      state.planAttempts += 1;
-      let answer;
-      for (;;) {
-        try {
-          answer = await roles.employee(chosen.provider, 300_000, `${chosen.id} plans (round ${round})`).planWithEmployee({
-            runId,
-            employeeId: chosen.id,
-            prd: input.prd,
-            feedback,
-            round: state.planAttempts,
-            budget,
-          });
-          break;
-        } catch (err) {
-          if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.BudgetExceeded)) throw err;
-          await pauseForBudget(`planning: ${err.cause.message}`);
-          await condition(() => state.status !== 'budget_paused' || stopped !== null);
-          const stop = stopOrder();
-          if (stop) return finishEarly('cancelled', `stopped by ${stop.by} on budget: ${stop.reason}`);
-        }
+  // ---- Phase: a plan that passes the rules, from a planner that can answer ----
+  private async plan(): Promise<Schedule | Finished> {
+    const unavailable: string[] = [];
+    for (;;) {
+      const roster = await roles.accountant('roster for planning').employeeRoster();
+      const planner = chooseEmployee({ employees: roster, capability: 'planner', excluded: unavailable });
+      if (!planner) {
+        const reason = unavailable.length > 0 ? `no planner left: ${unavailable.join(', ')} could not plan` : 'no active employee with the planner capability';
+        return { finished: await this.finishEarly('failed', reason) };
       }
-      const validation = answer.parseError
-        ? { ok: false as const, broken: [{ rule: 'schema', message: answer.parseError }] }
-        : validatePlan(answer.plan, { maxTasks: options.maxTasks, modelNames });
-      if (validation.ok) {
-        plan = validation.plan;
-      } else {
+      // Employee ids and model names; provider names are ordinary words ("scripted") and stay allowed.
+      const modelNames = roster.flatMap((e) => [e.id, e.model]);
+      let feedback = [...this.planFeedback];
+      let routedAround = false;
+      for (let round = 1; round <= this.options.maxReplans + 1 && !routedAround; round++) {
+        this.state.planAttempts += 1;
+        const answer = await this.askPlanner(planner, feedback, round);
+        if (answer === 'stopped') return { finished: await this.finishEarly('cancelled', `stopped by ${this.stopped!.by} on budget: ${this.stopped!.reason}`) };
+        if (answer === 'unavailable') {
+          unavailable.push(planner.id);
+          routedAround = true;
+          continue;
+        }
+        const validation = answer.parseError
+          ? { ok: false as const, broken: [{ rule: 'schema', message: answer.parseError }] }
+          : validatePlan(answer.plan, { maxTasks: this.options.maxTasks, modelNames });
+        if (validation.ok) return this.recordPlan(validation.plan, planner.id);
         feedback = describeBrokenRules(validation.broken);
-        state.planErrors = feedback;
+        this.state.planErrors = feedback;
         await roles.ledger('plan broke the rules').recordEvent({
-          runId,
+          runId: this.runId,
           action: 'plan.rejected_by_rules',
           severity: 'warning',
-          description: `plan round ${state.planAttempts} by ${chosen.id} broke ${feedback.length} rule(s)`,
+          description: `plan round ${this.state.planAttempts} by ${planner.id} broke ${feedback.length} rule(s)`,
           details: { feedback, modelRunId: answer.modelRunId },
         });
       }
+      if (routedAround) continue;
+
+      // Out of rounds: the Director decides whether the planner gets more, or the run ends.
+      await this.setStatus('plan_escalated', `the plan still breaks ${feedback.length} rule(s) after ${this.options.maxReplans + 1} rounds`);
+      const answer = await this.gateAnswer();
+      await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({ runId: this.runId, director: answer.by, action: answer.kind === 'replan' ? 'replan' : 'reject_plan', targetId: this.runId, reason: answer.reason });
+      if (answer.kind === 'reject') return { finished: await this.finishEarly('rejected', answer.reason) };
+      await this.setStatus('planning');
     }
-    if (plan) break;
-
-    // Out of rounds: the Director decides whether the planner gets more, or the run ends.
-    await setStatus('plan_escalated', `the plan still breaks ${feedback.length} rule(s) after ${options.maxReplans + 1} rounds`);
-    await condition(() => gate !== null);
-    const answer: GateAnswer = gate!;
-    gate = null;
-    await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({ runId, director: answer.by, action: answer.kind === 'replan' ? 'replan' : 'reject_plan', targetId: runId, reason: answer.reason });
-    if (answer.kind === 'reject') return finishEarly('rejected', answer.reason);
-    await setStatus('planning');
   }
 
-  const taskIds = new Map(plan.tasks.map((t) => [t.id, uuid4()] as const));
-  state.plan = plan;
-  state.tasks = plan.tasks.map((t) => ({ key: t.id, title: t.title, status: 'pending', assignedTo: null, attempts: 0, reassignments: 0 }));
-  await roles.ledger('record plan').recordPlan({
-    runId,
-    plan,
-    planner,
-    tasks: plan.tasks.map((t) => ({ id: taskIds.get(t.id)!, key: t.id, title: t.title, spec: t, workflowId: taskWorkflowId(info.workflowId, t.id) })),
-  });
-
-  // ---- The Director's plan gate ----
-  if (options.autoApprove) {
-    await roles.ledger('auto-approved').recordDirectorAction({ runId, director, action: 'approve_plan', targetId: runId, reason: 'auto-approval chosen when the run was started' });
-  } else {
-    await setStatus('awaiting_approval');
-    await condition(() => gate !== null);
-    const answer: GateAnswer = gate!;
-    await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({
-      runId,
-      director: answer.by,
-      action: answer.kind === 'approve' ? 'approve_plan' : 'reject_plan',
-      targetId: runId,
-      reason: answer.reason,
-    });
-    if (answer.kind === 'reject') return finishEarly('rejected', answer.reason);
+  /** One planning call under the budget; a planner that cannot answer is routed around. */
+  private async askPlanner(planner: EmployeeSnapshot, feedback: string[], round: number) {
+    try {
+      return await underBudget(
+        () =>
+          roles.employee(planner.provider, 300_000, `${planner.id} plans (round ${round})`).planWithEmployee({
+            runId: this.runId,
+            employeeId: planner.id,
+            prd: this.input.prd,
+            feedback,
+            round: this.state.planAttempts,
+            budget: this.budget,
+          }),
+        async (message) => {
+          await this.pauseForBudget(`planning: ${message}`);
+          await condition(() => this.state.status !== 'budget_paused' || this.stopped !== null);
+          return this.stopped ? 'stop' : 'retry';
+        },
+      );
+    } catch (err) {
+      if (!isRouteAround(err) && !isTimeout(err)) throw err;
+      await roles.ledger('route around planner').recordEvent({
+        runId: this.runId,
+        action: 'plan.planner_unavailable',
+        severity: 'warning',
+        description: `${planner.id} could not plan: ${failureMessage(err)}; routing to another planner`,
+      });
+      return 'unavailable' as const;
+    }
   }
-  await setStatus('running');
 
-  // ---- The task DAG: children whose dependencies are accepted, at most maxParallel at once ----
-  const nodes: DagNode[] = plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn }));
-  const order = topologicalOrder(nodes);
-  const results = new Map<string, TaskRunResult>();
-  const accepted = new Set<string>();
-  const started = new Set<string>();
-  const inFlight = new Map<string, Promise<void>>();
-
-  const launch = async (key: string) => {
-    const task = plan!.tasks.find((t) => t.id === key)!;
-    const deps = transitiveDependencies(nodes, key);
-    started.add(key);
-    activeTasks.add(key);
-    const handle = await startChild(taskRun, {
-      workflowId: taskWorkflowId(info.workflowId, key),
-      taskQueue: QUEUES.manager,
-      args: [{ runId, taskId: taskIds.get(key)!, task, baseTaskIds: order.filter((k) => deps.has(k)).map((k) => taskIds.get(k)!), budget }],
-      staticSummary: `Task ${key}: ${task.title}`,
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.project, value: input.project },
-        { key: SEARCH_ATTRIBUTES.runId, value: runId },
-        { key: SEARCH_ATTRIBUTES.runStatus, value: 'running' },
-      ],
+  private async recordPlan(plan: Plan, planner: string): Promise<Schedule> {
+    const taskIds = new Map(plan.tasks.map((t) => [t.id, uuid4()] as const));
+    this.state.plan = plan;
+    this.state.tasks = plan.tasks.map((t) => ({
+      key: t.id,
+      title: t.title,
+      status: 'pending',
+      assignedTo: null,
+      attempts: 0,
+      reassignments: 0,
+      ...(this.generation > 1 ? { workflowId: this.taskWorkflowId(t.id) } : {}),
+    }));
+    await roles.ledger('record plan').recordPlan({
+      runId: this.runId,
+      plan,
+      planner,
+      tasks: plan.tasks.map((t) => ({
+        id: taskIds.get(t.id)!,
+        key: t.id,
+        title: t.title,
+        spec: t,
+        workflowId: this.taskWorkflowId(t.id),
+        ...(this.generation > 1 ? { generation: this.generation } : {}),
+      })),
     });
-    inFlight.set(
-      key,
-      handle.result().then(
-        (r) => {
+    const nodes = plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn }));
+    return { plan, nodes, order: topologicalOrder(nodes), taskIds };
+  }
+
+  // ---- Phase: the Director's plan gate ----
+  private async planGate(s: Schedule): Promise<RunReport | null> {
+    if (this.options.autoApprove) {
+      await roles.ledger('auto-approved').recordDirectorAction({
+        runId: this.runId,
+        director: this.options.director ?? 'director',
+        action: 'approve_plan',
+        targetId: this.runId,
+        reason: 'auto-approval chosen when the run was started',
+      });
+    } else {
+      await this.setStatus('awaiting_approval');
+      const answer = await this.gateAnswer();
+      await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({
+        runId: this.runId,
+        director: answer.by,
+        action: answer.kind === 'approve' ? 'approve_plan' : 'reject_plan',
+        targetId: this.runId,
+        reason: answer.reason,
+      });
+      if (answer.kind === 'reject') return this.finishEarly('rejected', answer.reason);
+    }
+    await this.setStatus('running');
+    return null;
+  }
+
+  private async gateAnswer(): Promise<GateAnswer> {
+    await condition(() => this.gate !== null);
+    const answer = this.gate!;
+    this.gate = null;
+    return answer;
+  }
+
+  // ---- Phase: the task DAG, children whose dependencies are accepted, at most maxParallel at once ----
+  private async runTasks(s: Schedule): Promise<{ tasks: TaskRunResult[] } | Finished> {
+    const results = new Map<string, TaskRunResult>();
+    const accepted = new Set<string>();
+    const started = new Set<string>();
+    const inFlight = new Map<string, Promise<void>>();
+    const launch = async (key: string) => {
+      const task = s.plan.tasks.find((t) => t.id === key)!;
+      const deps = dependenciesOf(s.nodes, key);
+      started.add(key);
+      const started_ = await this.startTask(task, s.taskIds.get(key)!, {
+        baseTaskIds: s.order.filter((k) => deps.has(k)).map((k) => s.taskIds.get(k)!),
+        directTaskIds: task.dependsOn.map((k) => s.taskIds.get(k)!),
+      });
+      inFlight.set(
+        key,
+        started_.result.then((r) => {
           results.set(key, r);
           if (r.status === 'accepted') accepted.add(key);
           inFlight.delete(key);
-          activeTasks.delete(key);
-        },
-        (err: unknown) => {
-          results.set(key, { taskKey: key, status: 'failed', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: [] });
-          state.escalations.push(`${key}: task workflow failed: ${err instanceof Error ? err.message : String(err)}`);
-          inFlight.delete(key);
-          activeTasks.delete(key);
-        },
-      ),
-    );
-  };
+        }),
+      );
+    };
 
-  for (;;) {
-    // No new work while the Director decides on the budget, and none after a stop.
-    if (state.status === 'budget_paused' && inFlight.size === 0) await condition(() => state.status !== 'budget_paused' || stopped !== null);
-    for (const key of readyTasks(nodes, accepted, started)) {
-      if (inFlight.size >= options.maxParallel || stopped || state.status === 'budget_paused') break;
-      await launch(key);
+    for (;;) {
+      // No new work while the Director decides on the budget, and none after a stop.
+      if (this.state.status === 'budget_paused' && inFlight.size === 0) await condition(() => this.state.status !== 'budget_paused' || this.stopped !== null);
+      for (const key of readyTasks(s.nodes, accepted, started)) {
+        if (inFlight.size >= this.options.maxParallel || this.stopped || this.state.status === 'budget_paused') break;
+        await launch(key);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
     }
-    if (inFlight.size === 0) break;
-    await Promise.race(inFlight.values());
-  }
 
-  const taskResults = plan.tasks.map(
-    (t) => results.get(t.id) ?? { taskKey: t.id, status: 'cancelled' as const, acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: [] },
-  );
-  if (accepted.size < plan.tasks.length) {
-    const missing = plan.tasks.filter((t) => !accepted.has(t.id)).map((t) => t.id);
-    const stop = stopOrder();
+    const tasks = s.plan.tasks.map((t) => results.get(t.id) ?? { ...emptyResult(t.id), status: 'cancelled' as const });
+    if (accepted.size === s.plan.tasks.length) return { tasks };
+    const missing = s.plan.tasks.filter((t) => !accepted.has(t.id)).map((t) => t.id);
+    const stop = this.stopped;
     const [status, reason]: [RunStatus, string] = stop
       ? ['cancelled', `stopped by ${stop.by} on budget: ${stop.reason}; tasks not accepted: ${missing.join(', ')}`]
       : ['failed', `tasks not accepted: ${missing.join(', ')}`];
-    const report = buildReport(state, status, reason, taskResults, null, null, await usageNow(), budget);
-    state.report = report;
-    await setStatus(status, report.reason, report);
+    return { finished: await this.finish(status, reason, tasks, null, null) };
+  }
+
+  /** Starts a task's workflow; once started, hands back the promise of its result. */
+  private async startTask(task: TaskSpec, taskId: string, extra: Pick<TaskRunInput, 'baseTaskIds' | 'directTaskIds' | 'repairsWorkspace'>): Promise<{ result: Promise<TaskRunResult> }> {
+    this.activeTasks.add(task.id);
+    const handle = await startChild(taskRun, {
+      workflowId: this.taskWorkflowId(task.id),
+      taskQueue: QUEUES.manager,
+      args: [{ runId: this.runId, taskId, task, budget: this.budget, maxRepairRounds: this.options.maxRepairRounds, ...extra }],
+      staticSummary: `Task ${task.id}: ${task.title}`,
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.project, value: this.input.project },
+        { key: SEARCH_ATTRIBUTES.runId, value: this.runId },
+        { key: SEARCH_ATTRIBUTES.runStatus, value: 'running' },
+      ],
+    });
+    const result = handle.result().then(
+      (r) => {
+        this.activeTasks.delete(task.id);
+        return r;
+      },
+      (err: unknown) => {
+        this.activeTasks.delete(task.id);
+        this.state.escalations.push(`${task.id}: task workflow failed: ${err instanceof Error ? err.message : String(err)}`);
+        return { ...emptyResult(task.id), status: 'failed' as const };
+      },
+    );
+    return { result };
+  }
+
+  // ---- Phase: the whole workspace's check; repaired, else the Director decides ----
+  private async verify(s: Schedule, tasks: TaskRunResult[]): Promise<RunReport | 'replan'> {
+    await this.setStatus('verifying');
+    let taskIds = s.order.map((k) => s.taskIds.get(k)!);
+    const box = roles.sandbox(s.plan.verification.timeoutMs, 'final verification');
+    const check = () => box.verifyWorkspace({ runId: this.runId, taskIds, command: s.plan.verification.command, timeoutMs: s.plan.verification.timeoutMs });
+    let verification = await check();
+    let override: Attribution | null = null;
+    let repairs = 0;
+    if (!verification.passed && patched('verification-repair')) {
+      while (!verification.passed && repairs < this.options.maxVerificationRepairs) {
+        repairs += 1;
+        const repaired = await this.repairWorkspace(s, repairs, verification, taskIds);
+        tasks.push(repaired.result);
+        if (repaired.result.status !== 'accepted') break;
+        taskIds = [...taskIds, repaired.taskId];
+        verification = await check();
+      }
+      if (!verification.passed) {
+        const decision = await this.escalateVerification(s, verification, repairs);
+        if (decision.kind === 'replan') return 'replan';
+        if (decision.kind === 'stop') {
+          const exported = await box.exportWorkspace({ runId: this.runId, taskIds });
+          return this.finish('cancelled', `stopped by ${decision.by} after the final verification failed: ${decision.reason}`, tasks, this.verificationOf(s, verification), exported.dir, repairs);
+        }
+        override = { by: decision.by, reason: decision.reason };
+      }
+    }
+    const exported = await box.exportWorkspace({ runId: this.runId, taskIds });
+    const status: RunStatus = verification.passed || override ? 'completed' : 'failed';
+    const reason = verification.passed ? null : override ? `accepted by ${override.by} despite a failing final verification (exit ${verification.exitCode}): ${override.reason}` : `final verification failed (exit ${verification.exitCode})`;
+    return this.finish(status, reason, tasks, this.verificationOf(s, verification), exported.dir, repairs, override);
+  }
+
+  /** A repair task of the Manager's, routed and governed like any task. */
+  private async repairWorkspace(s: Schedule, n: number, failed: VerificationResult, baseTaskIds: string[]): Promise<{ taskId: string; result: TaskRunResult }> {
+    const task = verificationRepairTask(s.plan, n, failed);
+    const taskId = uuid4();
+    await roles.ledger('open repair task').recordRepairTask({
+      runId: this.runId,
+      task: { id: taskId, key: task.id, title: task.title, spec: task, workflowId: this.taskWorkflowId(task.id), ...(this.generation > 1 ? { generation: this.generation } : {}) },
+      reason: `final verification failed (exit ${failed.exitCode}${failed.timedOut ? ', timed out' : ''})`,
+    });
+    this.state.tasks.push({ key: task.id, title: task.title, status: 'pending', assignedTo: null, attempts: 0, reassignments: 0, workflowId: this.taskWorkflowId(task.id) });
+    const result = await (await this.startTask(task, taskId, { baseTaskIds, directTaskIds: baseTaskIds, repairsWorkspace: true })).result;
+    return { taskId, result };
+  }
+
+  private async escalateVerification(s: Schedule, failed: VerificationResult, repairs: number): Promise<VerificationDecision> {
+    const why = `the final verification still fails after ${repairs} repair task(s) (exit ${failed.exitCode})`;
+    this.state.escalations.push(`verification: ${why}; waiting for the Director: accept, replan or stop`);
+    await this.setStatus('verification_escalated', why);
+    await condition(() => this.verificationAnswer !== null);
+    const d = this.verificationAnswer!;
+    this.verificationAnswer = null;
+    this.state.escalations = this.state.escalations.filter((e) => !e.startsWith('verification: '));
+    await roles.ledger(`Director ${d.kind}`).recordDirectorAction({
+      runId: this.runId,
+      director: d.by,
+      action: d.kind === 'accept' ? 'accept_failed_verification' : d.kind === 'replan' ? 'replan_after_verification' : 'stop_run',
+      targetId: this.runId,
+      reason: d.reason,
+      details: { command: s.plan.verification.command, exitCode: failed.exitCode, excerpt: tailOf(failed.excerpt, 1_000) },
+    });
+    if (d.kind === 'replan') {
+      this.planFeedback = [
+        `The previous plan's work failed the final verification \`${s.plan.verification.command}\` (exit ${failed.exitCode}); plan so that it passes. Its output ended with: ${tailOf(failed.excerpt, 1_000)}`,
+        `The Director asks: ${d.reason}`,
+      ];
+    }
+    return d;
+  }
+
+  private verificationOf(s: Schedule, v: VerificationResult): RunReport['verification'] {
+    return { command: s.plan.verification.command, passed: v.passed, exitCode: v.exitCode, excerpt: v.excerpt.slice(-1_000) };
+  }
+
+  // ---- Status and the report ----
+  private async setStatus(status: RunStatus, reason: string | null = null, report?: RunReport): Promise<void> {
+    this.state.status = status;
+    this.state.reason = reason;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: status }]);
+    await roles.ledger(`run ${status}`).recordRunStatus({ runId: this.runId, status, reason, report });
+  }
+
+  private finishEarly(status: RunStatus, reason: string): Promise<RunReport> {
+    return this.finish(status, reason, [], null, null);
+  }
+
+  private async finish(
+    status: RunStatus,
+    reason: string | null,
+    tasks: TaskRunResult[],
+    verification: RunReport['verification'],
+    workspaceDir: string | null,
+    verificationRepairs = 0,
+    verificationOverride: Attribution | null = null,
+  ): Promise<RunReport> {
+    const report = buildReport(this.state, status, reason, tasks, verification, workspaceDir, await this.usageNow(), this.budget);
+    const rounds = tasks.reduce((n, t) => n + t.attempts.reduce((m, a) => m + Math.max(0, (a.rounds ?? 1) - 1), 0), 0);
+    if (rounds > 0) report.repairRounds = rounds;
+    if (verificationRepairs > 0) report.verificationRepairs = verificationRepairs;
+    if (verificationOverride) report.verificationOverride = verificationOverride;
+    this.state.report = report;
+    await this.setStatus(status, reason, report);
     return report;
   }
 
-  // ---- Final verification of the whole workspace, then the report ----
-  await setStatus('verifying');
-  const orderedTaskIds = order.map((k) => taskIds.get(k)!);
-  const box = roles.sandbox(plan.verification.timeoutMs, 'final verification');
-  const verification = await box.verifyWorkspace({ runId, taskIds: orderedTaskIds, command: plan.verification.command, timeoutMs: plan.verification.timeoutMs });
-  const exported = await box.exportWorkspace({ runId, taskIds: orderedTaskIds });
-  const finalStatus: RunStatus = verification.passed ? 'completed' : 'failed';
-  const report = buildReport(
-    state,
-    finalStatus,
-    verification.passed ? null : `final verification failed (exit ${verification.exitCode})`,
-    taskResults,
-    { command: plan.verification.command, passed: verification.passed, exitCode: verification.exitCode, excerpt: verification.excerpt.slice(-1_000) },
-    exported.dir,
-    await usageNow(),
-    budget,
-  );
-  state.report = report;
-  await setStatus(finalStatus, report.reason, report);
-  return report;
+  /** Tokens and cost so far, from the record (runs recorded before this existed: none). */
+  private async usageNow(): Promise<RunUsage | null> {
+    return patched('run-usage') ? roles.ledger('usage').runUsage({ runId: this.runId }) : null;
+  }
+
+  private taskWorkflowId(taskKey: string): string {
+    return taskWorkflowId(this.info.workflowId, taskKey, this.generation);
+  }
+
+  private taskHandle(taskKey: string) {
+    return getExternalWorkflowHandle(this.taskWorkflowId(taskKey));
+  }
+}
+
+function emptyResult(taskKey: string): TaskRunResult {
+  return { taskKey, status: 'cancelled', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: [] };
 }
 
 function buildReport(
@@ -377,18 +607,4 @@ function buildReport(
     verification,
     workspaceDir,
   };
-}
-
-function transitiveDependencies(nodes: DagNode[], key: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (k: string) => {
-    for (const d of nodes.find((n) => n.id === k)?.dependsOn ?? []) {
-      if (!seen.has(d)) {
-        seen.add(d);
-        visit(d);
-      }
-    }
-  };
-  visit(key);
-  return seen;
 }

@@ -1,26 +1,22 @@
 /**
  * taskRun — one task of a plan, from routing to acceptance:
- *   route (pure) → employee → sandbox verification → auditor
+ *   route (pure) → attempt: rounds of employee → sandbox (→ repair with the failure shown,
+ *   bounded) → reviewer → Auditor on the last round
  *   → clean: score and accept
- *   → violations: HR, score, and reassign to the next eligible employee.
+ *   → violations: HR, score, and reassign to the next eligible employee, who is told what
+ *     went wrong before (never who).
  * When nobody eligible is left, the task escalates and waits for the Director.
+ *
+ * The state lives in a TaskWorkflow; each phase is a method.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  TimeoutFailure,
-  condition,
-  getExternalWorkflowHandle,
-  patched,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { chooseEmployee } from '../governance/routing.js';
-import { FailureType } from '../governance/failures.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
+import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
 import type { ReviewOpinion } from '../activities/employees/index.js';
+import type { AuditRequest } from '../activities/auditor/index.js';
 import type {
+  Attribution,
   AttemptSummary,
   EmployeeSnapshot,
   EscalationDecision,
@@ -31,303 +27,344 @@ import type {
 } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES, budgetExhaustedSignal, budgetUpdateSignal, directorDecisionSignal, taskProgressSignal, taskStatusQuery } from './definitions.js';
 import * as roles from './activity-proxies.js';
+import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
 
 export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
-  const { runId, taskId, task } = input;
-  const failedBy: string[] = [];
-  const attempts: AttemptSummary[] = [];
-  let decision: EscalationDecision | null = null;
-  const progress: TaskProgress & { escalation: string | null } = {
-    key: task.id,
-    title: task.title,
-    status: 'running',
-    assignedTo: null,
-    attempts: 0,
-    reassignments: 0,
-    escalation: null,
-  };
+  return new TaskWorkflow(input).run();
+}
 
-  setHandler(taskStatusQuery, () => progress);
-  setHandler(directorDecisionSignal, (d) => {
-    decision = d;
-  });
-  let budget = input.budget ?? null;
-  let budgetAnswer: { budget: RunBudget } | { stop: { by: string; reason: string } } | null = null;
-  // The run tells every running task; one not waiting keeps the answer for its next refusal.
-  setHandler(budgetUpdateSignal, (u) => {
-    if ('budget' in u) budget = u.budget;
-    budgetAnswer = u;
-  });
+type BudgetAnswer = { budget: RunBudget } | { stop: Attribution };
 
-  const parentId = workflowInfo().parent?.workflowId;
-  const report = async () => {
-    if (parentId) await getExternalWorkflowHandle(parentId).signal(taskProgressSignal, { ...progress });
-  };
-  const finish = async (result: TaskRunResult, description: string): Promise<TaskRunResult> => {
-    progress.status = result.status;
-    progress.escalation = null;
-    await roles.ledger(`task ${task.id} ${result.status}`).recordTaskStatus({
-      runId,
-      taskId,
-      taskKey: task.id,
-      status: result.status,
-      assignedTo: result.acceptedBy,
-      acceptedModelRunId: result.acceptedModelRunId,
-      description,
+/** What an attempt's rounds ended with: the last answer and what the sandbox saw of it. */
+interface RoundsOutcome {
+  modelRunId: string | null;
+  verification: VerificationResult | null;
+  employeeFailure: EmployeeFailure | null;
+  rounds: number;
+}
+
+class TaskWorkflow {
+  private readonly failedBy: string[] = [];
+  private readonly attempts: AttemptSummary[] = [];
+  private readonly progress: TaskProgress & { escalation: string | null };
+  private decision: EscalationDecision | null = null;
+  private budget: RunBudget | null;
+  private budgetAnswer: BudgetAnswer | null = null;
+  private readonly parentId = workflowInfo().parent?.workflowId;
+
+  constructor(private readonly input: TaskRunInput) {
+    this.budget = input.budget ?? null;
+    this.progress = {
+      key: input.task.id,
+      title: input.task.title,
+      status: 'running',
+      assignedTo: null,
+      attempts: 0,
+      reassignments: 0,
+      repairRounds: 0,
+      escalation: null,
+    };
+    setHandler(taskStatusQuery, () => this.progress);
+    setHandler(directorDecisionSignal, (d) => {
+      this.decision = d;
     });
-    await report();
-    return result;
-  };
+    // The run tells every running task; one not waiting keeps the answer for its next refusal.
+    setHandler(budgetUpdateSignal, (u) => {
+      if ('budget' in u) this.budget = u.budget;
+      this.budgetAnswer = u;
+    });
+  }
 
-  /**
-   * A model call under the run's budget. When the budget is spent the call is refused before it
-   * is made; the task tells the run, which pauses for the Director, and waits for the answer:
-   * a new budget (the same call is made again) or stop.
-   */
-  const underBudget = async <T>(call: () => Promise<T>): Promise<T | 'stopped'> => {
+  private get task() {
+    return this.input.task;
+  }
+
+  async run(): Promise<TaskRunResult> {
     for (;;) {
-      try {
-        return await call();
-      } catch (err) {
-        if (failureType(err) !== FailureType.BudgetExceeded) throw err;
-        // An answer that came while the refused call was under way: act on it at once.
-        if (budgetAnswer === null) {
-          const before = progress.status;
-          progress.status = 'paused';
-          if (parentId) await getExternalWorkflowHandle(parentId).signal(budgetExhaustedSignal, { taskKey: task.id, message: failureMessage(err) });
-          await report();
-          await condition(() => budgetAnswer !== null);
-          progress.status = before;
-        }
-        const answer: { budget: RunBudget } | { stop: { by: string; reason: string } } = budgetAnswer!;
-        budgetAnswer = null;
-        if ('stop' in answer) return 'stopped';
+      const roster = await roles.accountant('roster for routing').employeeRoster();
+      let employee = chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
+      if (!employee) {
+        const answer = await this.escalate(roster);
+        if ('taskKey' in answer) return answer;
+        employee = answer;
       }
+      const result = await this.attempt(employee, roster);
+      if (result) return result;
     }
-  };
-  const stopped = (by: string) =>
-    finish({ taskKey: task.id, status: 'cancelled', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts }, `stopped by ${by}: run budget reached`);
+  }
 
-  let directorChoice: EmployeeSnapshot | null = null;
-  for (;;) {
-    const roster = await roles.accountant('roster for routing').employeeRoster();
-    let chosen = directorChoice ?? chooseEmployee({ employees: roster, capability: task.capability, excluded: failedBy });
-    directorChoice = null;
+  // ---- Phase: nobody eligible is left, the human decides ----
+  private async escalate(roster: EmployeeSnapshot[]): Promise<EmployeeSnapshot | TaskRunResult> {
+    const { runId, taskId } = this.input;
+    this.progress.status = 'escalated';
+    this.progress.escalation = `no eligible ${this.task.capability} left (failed: ${this.failedBy.join(', ') || 'none'}); waiting for the Director`;
+    this.progress.assignedTo = null;
+    const description = this.progress.escalation;
+    // Runs before this change wrote the escalation twice (an event, then the status change).
+    if (!patched('one-escalation-event')) {
+      await roles.ledger('escalate to Director').recordEvent({ runId, taskId, action: 'task.escalated', severity: 'critical', description: `task ${this.task.id}: ${description}` });
+    }
+    await roles.ledger('escalate to Director').recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'escalated', assignedTo: null, description, severity: 'critical' });
+    await this.report();
 
-    if (!chosen) {
-      // Nobody eligible: the human decides. Invalid answers are recorded and waited past.
-      progress.status = 'escalated';
-      progress.escalation = `no eligible ${task.capability} left (failed: ${failedBy.join(', ') || 'none'}); waiting for the Director`;
-      progress.assignedTo = null;
-      await roles.ledger('escalate to Director').recordEvent({
+    // Invalid answers are recorded and waited past.
+    for (;;) {
+      await condition(() => this.decision !== null);
+      const d: EscalationDecision = this.decision!;
+      this.decision = null;
+      const invalid = validateDecision(d, roster, this.task.capability, this.attempts);
+      await roles.ledger(`Director ${d.kind}`).recordDirectorAction({
         runId,
-        taskId,
-        action: 'task.escalated',
-        severity: 'critical',
-        description: `task ${task.id}: ${progress.escalation}`,
+        director: d.by,
+        action: invalid ? `${d.kind}_refused` : `task_${d.kind}`,
+        targetId: taskId,
+        reason: invalid ? `${d.reason} — refused: ${invalid}` : d.reason,
+        details: { taskKey: this.task.id, decision: d },
       });
-      await roles.ledger().recordTaskStatus({ runId, taskId, taskKey: task.id, status: 'escalated', assignedTo: null, description: progress.escalation });
-      await report();
-
-      for (;;) {
-        await condition(() => decision !== null);
-        const d: EscalationDecision = decision!;
-        decision = null;
-        const invalid = validateDecision(d, roster, task.capability, attempts);
-        await roles.ledger(`Director ${d.kind}`).recordDirectorAction({
-          runId,
-          director: d.by,
-          action: invalid ? `${d.kind}_refused` : `task_${d.kind}`,
-          targetId: taskId,
-          reason: invalid ? `${d.reason} — refused: ${invalid}` : d.reason,
-          details: { taskKey: task.id, decision: d },
-        });
-        if (invalid) continue;
-        if (d.kind === 'cancel') {
-          return finish({ taskKey: task.id, status: 'cancelled', acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts }, `cancelled by ${d.by}: ${d.reason}`);
-        }
-        if (d.kind === 'accept') {
-          const last = attempts[attempts.length - 1]!;
-          return finish(
-            { taskKey: task.id, status: 'accepted', acceptedBy: last.employeeId, acceptedModelRunId: last.modelRunId, overriddenBy: d.by, attempts },
-            `accepted by Director override (${d.by}: ${d.reason}) despite ${last.violations.map((v) => v.type).join(', ')}`,
-          );
-        }
-        directorChoice = roster.find((e) => e.id === d.employeeId)!;
-        break;
+      if (invalid) continue;
+      if (d.kind === 'cancel') return this.finish(this.result('cancelled'), `cancelled by ${d.by}: ${d.reason}`);
+      if (d.kind === 'accept') {
+        const last = this.attempts[this.attempts.length - 1]!;
+        return this.finish(
+          { ...this.result('accepted'), acceptedBy: last.employeeId, acceptedModelRunId: last.modelRunId, overriddenBy: d.by },
+          `accepted by Director override (${d.by}: ${d.reason}) despite ${last.violations.map((v) => v.type).join(', ')}`,
+        );
       }
-      chosen = directorChoice;
-      directorChoice = null;
+      return roster.find((e) => e.id === d.employeeId)!;
     }
+  }
 
-    const employee = chosen!;
-    const attemptNo = attempts.length + 1;
-    progress.status = 'running';
-    progress.escalation = null;
-    progress.assignedTo = employee.id;
-    progress.attempts = attemptNo;
+  // ---- Phase: one employee's attempt, judged on its last round ----
+  private async attempt(employee: EmployeeSnapshot, roster: EmployeeSnapshot[]): Promise<TaskRunResult | null> {
+    const { runId, taskId } = this.input;
+    const attemptNo = this.attempts.length + 1;
+    Object.assign(this.progress, { status: 'running', escalation: null, assignedTo: employee.id, attempts: attemptNo });
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: employee.id }]);
-    await roles.ledger().recordTaskStatus({ runId, taskId, taskKey: task.id, status: 'running', assignedTo: employee.id, description: `attempt ${attemptNo} assigned to ${employee.id} (reputation ${employee.reputation})` });
-    await report();
+    await roles.ledger().recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'running', assignedTo: employee.id, description: `attempt ${attemptNo} assigned to ${employee.id} (reputation ${employee.reputation})` });
+    await this.report();
 
-    // 1. The employee works.
-    let modelRunId: string | null = null;
-    let employeeFailure: EmployeeFailure | null = null;
-    try {
-      const answer = await underBudget(() =>
-        roles.employee(employee.provider, task.timeLimitMs, `${employee.id} works on ${task.id}`).performTask({
-          runId,
-          taskId,
-          employeeId: employee.id,
-          task,
-          baseTaskIds: input.baseTaskIds,
-          budget,
-        }),
-      );
-      if (answer === 'stopped') return stopped('the Director');
-      modelRunId = answer.modelRunId;
-    } catch (err) {
-      const type = failureType(err);
-      if (type === FailureType.EmployeeUnavailable || type === FailureType.ProviderRejected || type === FailureType.EmployeeCallFailed) {
-        // Suspended since routing, refused by its provider (401, 404…), or unreachable after
-        // retries: recorded, and the task goes to someone else. Not a conduct violation.
-        failedBy.push(employee.id);
-        await roles.ledger('route around').recordEvent({
-          runId,
-          taskId,
-          action: 'task.employee_unavailable',
-          severity: 'warning',
-          description: `task ${task.id}: ${employee.id} could not take it (${type}): ${failureMessage(err)}; routing again`,
-        });
-        continue;
-      }
-      employeeFailure = { timedOut: isTimeout(err), message: failureMessage(err) };
-    }
+    const outcome = await this.rounds(employee, attemptNo);
+    if (outcome === 'stopped') return this.stopped();
+    if (outcome === 'unavailable') return null;
 
-    // 2. The sandbox runs the acceptance command on the workspace plus this output.
-    let verification: VerificationResult | null = null;
-    if (modelRunId) {
-      verification = await roles.sandbox(task.acceptance.timeoutMs, `verify ${task.id}`).verifyTaskOutput({
-        runId,
-        modelRunId,
-        baseTaskIds: input.baseTaskIds,
-        command: task.acceptance.command,
-        timeoutMs: task.acceptance.timeoutMs,
-      });
-    }
+    const review = outcome.modelRunId ? await this.review(employee, roster, outcome.modelRunId) : null;
+    if (review === 'stopped') return this.stopped();
 
-    // 3. An independent reviewer (never the author) may give an opinion: evidence, not a verdict.
-    let review: ReviewOpinion | null = null;
-    if (modelRunId && patched('reviewer-opinion')) {
-      const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
-      if (reviewer) {
-        let opinion: ReviewOpinion | 'stopped' | null = null;
-        try {
-          opinion = await underBudget(() =>
-            roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${task.id}`).reviewOutput({
-              runId,
-              taskId,
-              employeeId: reviewer.id,
-              authorId: employee.id,
-              task,
-              modelRunId: modelRunId!,
-              budget,
-            }),
-          );
-        } catch {
-          opinion = null; // no opinion is not a finding; the rules judge either way
-        }
-        if (opinion === 'stopped') return stopped('the Director');
-        review = opinion;
-      }
-    }
-
-    // 4. The Auditor judges.
-    const verdict = await roles.auditor(`audit ${task.id} by ${employee.id}`).auditAttempt({
-      runId,
-      taskId,
-      employeeId: employee.id,
-      modelRunId,
-      task,
-      verification,
-      employeeFailure,
-      baseTaskIds: input.baseTaskIds,
+    const verdict = await roles.auditor(`audit ${this.task.id} by ${employee.id}`).auditAttempt({
+      ...this.auditRequest(employee, outcome),
       review,
+      ...(outcome.rounds > 1 ? { rounds: outcome.rounds } : {}),
     });
     const summary: AttemptSummary = {
       attempt: attemptNo,
       employeeId: employee.id,
-      modelRunId,
+      modelRunId: outcome.modelRunId,
       clean: verdict.clean,
       violations: verdict.violations.map((v) => ({ type: v.type, message: v.message })),
       hrActions: [],
       score: null,
+      rounds: outcome.rounds,
+      ...(outcome.verification && !outcome.verification.passed ? { excerpt: tailOf(outcome.verification.excerpt || outcome.verification.skippedReason || '', 1_500) } : {}),
     };
-    attempts.push(summary);
+    this.attempts.push(summary);
+    const scoreRequest = { runId, taskId, taskKey: this.task.id, employeeId: employee.id, capability: this.task.capability, verdictId: verdict.verdictId, modelRunId: outcome.modelRunId, timeLimitMs: this.task.timeLimitMs, rounds: outcome.rounds };
 
     if (verdict.clean) {
-      const score = await roles.accountant(`score ${employee.id}`).scoreAttempt({
-        runId,
-        taskId,
-        taskKey: task.id,
-        employeeId: employee.id,
-        capability: task.capability,
-        accepted: true,
-        violations: [],
-        verdictId: verdict.verdictId,
-        modelRunId,
-        timeLimitMs: task.timeLimitMs,
-      });
-      summary.score = score.score;
-      return finish(
-        { taskKey: task.id, status: 'accepted', acceptedBy: employee.id, acceptedModelRunId: modelRunId, overriddenBy: null, attempts },
-        `accepted from ${employee.id} on attempt ${attemptNo}`,
+      summary.score = (await roles.accountant(`score ${employee.id}`).scoreAttempt({ ...scoreRequest, accepted: true, violations: [] })).score;
+      return this.finish(
+        { ...this.result('accepted'), acceptedBy: employee.id, acceptedModelRunId: outcome.modelRunId },
+        `accepted from ${employee.id} on attempt ${attemptNo}${outcome.rounds > 1 ? ` after ${outcome.rounds - 1} repair round(s)` : ''}`,
       );
     }
 
-    // 5. Violations: HR acts, the Accountant penalises, the task goes to someone else.
-    const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({
-      runId,
-      taskId,
-      taskKey: task.id,
-      employeeId: employee.id,
-      verdictId: verdict.verdictId,
-      violations: verdict.violations,
-    });
+    // Violations: HR acts, the Accountant penalises, the task goes to someone else.
+    const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({ runId, taskId, taskKey: this.task.id, employeeId: employee.id, verdictId: verdict.verdictId, violations: verdict.violations });
     summary.hrActions = hrResult.actions;
-    const score = await roles.accountant(`penalise ${employee.id}`).scoreAttempt({
-      runId,
-      taskId,
-      taskKey: task.id,
-      employeeId: employee.id,
-      capability: task.capability,
-      accepted: false,
-      violations: verdict.violations.map((v) => v.type),
-      verdictId: verdict.verdictId,
-      modelRunId,
-      timeLimitMs: task.timeLimitMs,
-    });
-    summary.score = score.score;
-    failedBy.push(employee.id);
-    progress.reassignments += 1;
+    summary.score = (await roles.accountant(`penalise ${employee.id}`).scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })).score;
+    this.failedBy.push(employee.id);
+    this.progress.reassignments += 1;
     await roles.ledger('reassign').recordEvent({
       runId,
       taskId,
       action: 'task.reassigning',
       severity: 'warning',
-      description: `task ${task.id}: ${employee.id} failed (${verdict.violations.map((v) => v.type).join(', ')}); reassigning`,
-      details: { failedBy: [...failedBy], hrActions: hrResult.actions, score: score.score },
+      description: `task ${this.task.id}: ${employee.id} failed (${verdict.violations.map((v) => v.type).join(', ')}); reassigning`,
+      details: { failedBy: [...this.failedBy], hrActions: hrResult.actions, score: summary.score },
     });
+    return null;
+  }
+
+  // ---- Phase: answer, verify, and repair while the failure is repairable ----
+  private async rounds(employee: EmployeeSnapshot, attemptNo: number): Promise<RoundsOutcome | 'stopped' | 'unavailable'> {
+    const maxRepairRounds = this.input.maxRepairRounds ?? 0;
+    let repair: RepairFeedback | null = null;
+    for (let round = 1; ; round++) {
+      const answer = await this.work(employee, attemptNo, round, repair);
+      if (answer === 'stopped' || answer === 'unavailable') return answer;
+      if ('failure' in answer) return { modelRunId: null, verification: null, employeeFailure: answer.failure, rounds: round };
+
+      const verification = await roles.sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`).verifyTaskOutput({
+        runId: this.input.runId,
+        taskId: this.input.taskId,
+        modelRunId: answer.modelRunId,
+        baseTaskIds: this.input.baseTaskIds,
+        command: this.task.acceptance.command,
+        timeoutMs: this.task.acceptance.timeoutMs,
+      });
+      const outcome = { modelRunId: answer.modelRunId, verification, employeeFailure: null, rounds: round };
+      if (verification.passed || round > maxRepairRounds || !patched('repair-rounds')) return outcome;
+
+      // The Auditor looks first: conduct (scope, assignment, unknown packages) is never repaired.
+      const inspection = await roles.auditor(`inspect ${this.task.id} round ${round}`).inspectRound({ ...this.auditRequest(employee, outcome), round });
+      if (!inspection.repairable) return outcome;
+      repair = {
+        round,
+        previousModelRunId: answer.modelRunId,
+        command: this.task.acceptance.command,
+        excerpt: tailOf(verification.excerpt || verification.skippedReason || ''),
+        findings: inspection.findings,
+      };
+      this.progress.repairRounds = (this.progress.repairRounds ?? 0) + 1;
+      await this.report();
+    }
+  }
+
+  /** One model call for the task, under the run's budget; routed around when it cannot be made. */
+  private async work(
+    employee: EmployeeSnapshot,
+    attemptNo: number,
+    round: number,
+    repair: RepairFeedback | null,
+  ): Promise<{ modelRunId: string } | { failure: EmployeeFailure } | 'stopped' | 'unavailable'> {
+    const { runId, taskId } = this.input;
+    try {
+      const answer = await underBudget(
+        () =>
+          roles.employee(employee.provider, this.task.timeLimitMs, `${employee.id} ${round > 1 ? `repairs (round ${round})` : 'works on'} ${this.task.id}`).performTask({
+            runId,
+            taskId,
+            employeeId: employee.id,
+            task: this.task,
+            baseTaskIds: this.input.baseTaskIds,
+            budget: this.budget,
+            ...(this.input.directTaskIds ? { directTaskIds: this.input.directTaskIds } : {}),
+            attempt: attemptNo,
+            round,
+            priorAttempts: this.priorAttempts(),
+            repair,
+          }),
+        (message) => this.waitForBudget(message),
+      );
+      return answer === 'stopped' ? 'stopped' : { modelRunId: answer.modelRunId };
+    } catch (err) {
+      if (!isRouteAround(err)) return { failure: { timedOut: isTimeout(err), message: failureMessage(err) } };
+      // Suspended since routing, refused by its provider (401, 404…), or unreachable after
+      // retries: recorded, and the task goes to someone else. Not a conduct violation.
+      this.failedBy.push(employee.id);
+      await roles.ledger('route around').recordEvent({
+        runId,
+        taskId,
+        action: 'task.employee_unavailable',
+        severity: 'warning',
+        description: `task ${this.task.id}: ${employee.id} could not take it: ${failureMessage(err)}; routing again`,
+      });
+      return 'unavailable';
+    }
+  }
+
+  /** An independent reviewer (never the author) may give an opinion: evidence, not a verdict. */
+  private async review(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], modelRunId: string): Promise<ReviewOpinion | 'stopped' | null> {
+    if (!patched('reviewer-opinion')) return null;
+    const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
+    if (!reviewer) return null;
+    try {
+      return await underBudget(
+        () =>
+          roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${this.task.id}`).reviewOutput({
+            runId: this.input.runId,
+            taskId: this.input.taskId,
+            employeeId: reviewer.id,
+            authorId: employee.id,
+            task: this.task,
+            modelRunId,
+            budget: this.budget,
+          }),
+        (message) => this.waitForBudget(message),
+      );
+    } catch {
+      return null; // no opinion is not a finding; the rules judge either way
+    }
+  }
+
+  /**
+   * The budget is spent: tell the run, which pauses for the Director, and wait for the answer.
+   * An answer that came while the refused call was under way is acted on at once.
+   */
+  private async waitForBudget(message: string): Promise<'retry' | 'stop'> {
+    if (this.budgetAnswer === null) {
+      const before = this.progress.status;
+      this.progress.status = 'paused';
+      if (this.parentId) await getExternalWorkflowHandle(this.parentId).signal(budgetExhaustedSignal, { taskKey: this.task.id, message });
+      await this.report();
+      await condition(() => this.budgetAnswer !== null);
+      this.progress.status = before;
+    }
+    const answer: BudgetAnswer = this.budgetAnswer!;
+    this.budgetAnswer = null;
+    return 'stop' in answer ? 'stop' : 'retry';
+  }
+
+  private auditRequest(employee: EmployeeSnapshot, outcome: RoundsOutcome): AuditRequest {
+    return {
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      employeeId: employee.id,
+      modelRunId: outcome.modelRunId,
+      task: this.task,
+      verification: outcome.verification,
+      employeeFailure: outcome.employeeFailure,
+      baseTaskIds: this.input.baseTaskIds,
+      ...(this.input.repairsWorkspace ? { repairsWorkspace: true } : {}),
+    };
+  }
+
+  /** What went wrong in earlier attempts, for the next employee: findings, never who. */
+  private priorAttempts(): PriorAttempt[] {
+    return this.attempts.filter((a) => !a.clean).map((a) => ({ attempt: a.attempt, findings: findingsOf(a.violations), excerpt: a.excerpt ?? '' }));
+  }
+
+  private result(status: TaskRunResult['status']): TaskRunResult {
+    return { taskKey: this.task.id, status, acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: this.attempts };
+  }
+
+  private stopped(): Promise<TaskRunResult> {
+    return this.finish(this.result('cancelled'), 'stopped by the Director: run budget reached');
+  }
+
+  private async finish(result: TaskRunResult, description: string): Promise<TaskRunResult> {
+    this.progress.status = result.status;
+    this.progress.escalation = null;
+    await roles.ledger(`task ${this.task.id} ${result.status}`).recordTaskStatus({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      taskKey: this.task.id,
+      status: result.status,
+      assignedTo: result.acceptedBy,
+      acceptedModelRunId: result.acceptedModelRunId,
+      description,
+    });
+    await this.report();
+    return result;
+  }
+
+  /** Live progress to the run, for its status query. */
+  private async report(): Promise<void> {
+    if (this.parentId) await getExternalWorkflowHandle(this.parentId).signal(taskProgressSignal, { ...this.progress });
   }
 }
 
 /** Why a Director decision cannot be carried out, or null when it can. */
-function validateDecision(
-  d: EscalationDecision,
-  roster: EmployeeSnapshot[],
-  capability: string,
-  attempts: AttemptSummary[],
-): string | null {
+function validateDecision(d: EscalationDecision, roster: EmployeeSnapshot[], capability: string, attempts: AttemptSummary[]): string | null {
   if (!d.by?.trim() || !d.reason?.trim()) return 'a decision needs who made it and why';
   if (d.kind === 'accept' && !attempts[attempts.length - 1]?.modelRunId) return 'there is no output to accept';
   if (d.kind === 'reassign') {
@@ -337,17 +374,4 @@ function validateDecision(
     if (!e.capabilities.includes(capability)) return `${e.id} lacks the ${capability} capability`;
   }
   return null;
-}
-
-function failureType(err: unknown): string | undefined {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type ?? undefined : undefined;
-}
-
-function isTimeout(err: unknown): boolean {
-  return (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) || failureType(err) === FailureType.EmployeeTimeout;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure) return err.cause?.message ?? err.message;
-  return err instanceof Error ? err.message : String(err);
 }

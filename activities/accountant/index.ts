@@ -39,6 +39,8 @@ export interface ScoreRequest {
   verdictId?: string | null;
   modelRunId?: string | null;
   timeLimitMs?: number;
+  /** Rounds the attempt took (older workflow versions: absent, one). */
+  rounds?: number;
 }
 
 export interface ScoreResult {
@@ -124,6 +126,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
           latencyMs: run?.latency_ms ?? null,
           timeLimitMs: req.timeLimitMs ?? 120_000,
           recentCleanRate: (cleanBefore + (clean ? 1 : 0)) / (recent.length + 1),
+          rounds: req.rounds,
         });
         const score = scorecardScore(components, req.violations);
         const after = nextReputation(before, score);
@@ -142,7 +145,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
             score,
             reputation_before: before,
             reputation_after: after,
-            details: JSON.stringify({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null }),
+            details: JSON.stringify({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
             components: JSON.stringify(components),
             tier,
           })

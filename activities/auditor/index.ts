@@ -12,7 +12,9 @@ import type { Violation } from '../../governance/types.js';
 import { activityRef, idempotencyKey, sha256 } from '../context.js';
 import { builtinModules } from 'node:module';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
+import { otherAcceptedTasks } from '../../db/repositories/runs.js';
 import type { ReviewOpinion } from '../employees/index.js';
+import { findingsOf, repairable, type Finding } from '../../governance/repair.js';
 
 export interface AuditRequest {
   runId: string;
@@ -26,6 +28,16 @@ export interface AuditRequest {
   baseTaskIds?: string[];
   /** An independent reviewer's opinion: recorded as evidence, never a violation by itself. */
   review?: ReviewOpinion | null;
+  /** Repair rounds the attempt used (1 = its first answer only). */
+  rounds?: number;
+  /** The Manager's own repair task after a failed final verification may change any file. */
+  repairsWorkspace?: boolean;
+}
+
+export interface RoundInspection {
+  /** Whether the same employee may repair these findings in another round. */
+  repairable: boolean;
+  findings: Finding[];
 }
 
 export interface AuditVerdict {
@@ -36,24 +48,55 @@ export interface AuditVerdict {
 
 export function createAuditorActivities(deps: { db: Db }) {
   const { db } = deps;
+
+  async function detect(req: AuditRequest): Promise<Violation[]> {
+    const output = req.modelRunId ? ((await getModelRun(db, req.modelRunId))?.output ?? null) : null;
+    const context = await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []);
+    return detectViolations(
+      {
+        task: req.task,
+        rawOutput: output,
+        verification: req.verification,
+        employeeFailure: req.employeeFailure,
+        context: req.repairsWorkspace ? { ...context, otherTasks: [] } : context,
+      },
+      sha256,
+    );
+  }
+
   return {
+    /**
+     * A round that did not pass, looked at before the employee is asked to repair it: the
+     * findings it will be shown, and whether it may repair them (conduct is never repaired).
+     * An event, not a verdict: the verdict is on the attempt's last round.
+     */
+    async inspectRound(req: AuditRequest & { round: number }): Promise<RoundInspection> {
+      const ref = activityRef();
+      const violations = await detect(req);
+      const inspection = { repairable: repairable(violations), findings: findingsOf(violations) };
+      await appendEvent(db, {
+        idempotencyKey: idempotencyKey(ref, 'event'),
+        actor: 'auditor',
+        action: 'audit.round_findings',
+        source: 'auditor',
+        severity: 'info',
+        description: `task ${req.task.id} by ${req.employeeId}, round ${req.round}: ${violations.map((v) => v.type).join(', ') || 'clean'}${inspection.repairable ? ' (repairable)' : ''}`,
+        runId: req.runId,
+        taskId: req.taskId,
+        workflowId: ref.workflowId,
+        activityId: ref.activityId,
+        details: { modelRunId: req.modelRunId, round: req.round, ...inspection },
+      });
+      return inspection;
+    },
+
     async auditAttempt(req: AuditRequest): Promise<AuditVerdict> {
       const ref = activityRef();
       const key = idempotencyKey(ref);
       const existing = await db.selectFrom('audit_verdicts').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
       if (existing) return { verdictId: existing.id, clean: existing.clean, violations: existing.violations as Violation[] };
 
-      const output = req.modelRunId ? ((await getModelRun(db, req.modelRunId))?.output ?? null) : null;
-      const violations = detectViolations(
-        {
-          task: req.task,
-          rawOutput: output,
-          verification: req.verification,
-          employeeFailure: req.employeeFailure,
-          context: await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []),
-        },
-        sha256,
-      );
+      const violations = await detect(req);
       const verdictId = randomUUID();
       await db.transaction().execute(async (tx) => {
         await tx
@@ -69,6 +112,7 @@ export function createAuditorActivities(deps: { db: Db }) {
             violations: JSON.stringify(violations),
             verification: req.verification ? JSON.stringify(req.verification) : null,
             review: req.review ? JSON.stringify(req.review) : null,
+            rounds: req.rounds ?? null,
           })
           .execute();
         await appendEvent(tx, {
@@ -90,6 +134,7 @@ export function createAuditorActivities(deps: { db: Db }) {
             modelRunId: req.modelRunId,
             violations: violations.map((v) => ({ type: v.type, message: v.message })),
             review: req.review ? { reviewer: req.review.reviewerId, verdict: req.review.verdict } : null,
+            rounds: req.rounds ?? 1,
           },
         });
       });
@@ -102,13 +147,7 @@ export type AuditorActivities = ReturnType<typeof createAuditorActivities>;
 
 /** What the detectors need to know about the rest of the run. */
 export async function auditContext(db: Db, runId: string, taskId: string, baseTaskIds: string[]): Promise<AuditContext> {
-  const others = await db
-    .selectFrom('task_queue')
-    .select(['id', 'task_key'])
-    .where('run_id', '=', runId)
-    .where('id', '!=', taskId)
-    .where('accepted_model_run_id', 'is not', null)
-    .execute();
+  const others = await otherAcceptedTasks(db, runId, taskId);
   const otherTasks = [];
   for (const t of others) otherTasks.push({ id: t.task_key, files: [...(await acceptedFiles(db, [t.id])).keys()] });
   return {

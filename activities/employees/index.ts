@@ -9,7 +9,7 @@ import type { Db } from '../../db/connect.js';
 import { employeeTerms, getEmployee, type EmployeeTerms } from '../../db/repositories/employees.js';
 import { runSpend } from '../../db/repositories/usage.js';
 import { recordModelRun } from '../../db/repositories/model-runs.js';
-import { acceptedFiles } from '../../db/repositories/workspace.js';
+import { workspaceFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import type { TaskSpec } from '../../governance/schemas.js';
 import type { EmployeeSnapshot } from '../../governance/types.js';
@@ -22,6 +22,9 @@ import { getModelRun } from '../../db/repositories/model-runs.js';
 import type { Completion, EmployeeProvider } from './provider.js';
 
 import type { RunBudget } from '../../governance/types.js';
+import { parseTaskOutput } from '../../governance/audit-rules.js';
+import { CHARS_PER_TOKEN, DEFAULT_CONTEXT_TOKENS, selectContext } from '../../governance/context.js';
+import { tailOf, type PriorAttempt, type RepairFeedback } from '../../governance/repair.js';
 
 export interface PlanRequest {
   budget?: RunBudget | null;
@@ -46,6 +49,15 @@ export interface TaskRequest {
   employeeId: string;
   task: TaskSpec;
   baseTaskIds: string[];
+  /** The tasks this one depends on directly (their files rank before the rest); absent: all. */
+  directTaskIds?: string[];
+  /** Which attempt (assignment) of the task this is, and which repair round of it. */
+  attempt?: number;
+  round?: number;
+  /** Earlier attempts' findings (informed reassignment): what went wrong, never who. */
+  priorAttempts?: PriorAttempt[];
+  /** A repair round: the previous answer and why it did not pass. */
+  repair?: RepairFeedback | null;
 }
 
 export interface ReviewRequest {
@@ -88,6 +100,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     promptVersion: string;
     taskKey: string | null;
     round: number;
+    /** Task calls: the attempt this round belongs to (recorded with the round). */
+    taskAttempt?: number;
     timeLimitMs: number;
     jsonSchema?: { name: string; schema: Record<string, unknown> };
     budget?: RunBudget | null;
@@ -128,6 +142,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       attempt: args.ref.attempt,
       prompt: args.prompt,
       promptVersion: args.promptVersion,
+      taskAttempt: args.taskAttempt ?? null,
+      round: args.taskAttempt !== undefined ? args.round : null,
     };
     let completion: Completion;
     // Heartbeat while the model thinks, so a lost worker is noticed in seconds, not at the time limit.
@@ -199,6 +215,29 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     return { modelRunId, text: completion.text };
   }
 
+  /**
+   * The task prompt: the code the task builds on within the employee's context budget, what
+   * earlier attempts got wrong, and for a repair round its own previous answer and the failure.
+   */
+  async function buildTaskPrompt(req: TaskRequest): Promise<string> {
+    const budgetChars = ((await employeeTerms(db, req.employeeId))?.contextTokens ?? DEFAULT_CONTEXT_TOKENS) * CHARS_PER_TOKEN;
+    let repair = null;
+    let used = 0;
+    if (req.repair) {
+      const raw = (await getModelRun(db, req.repair.previousModelRunId))?.output ?? '';
+      const parsed = parseTaskOutput(raw);
+      repair = { ...req.repair, previousFiles: parsed.ok ? parsed.output.files : null, previousRaw: tailOf(raw, 4_000) };
+      used = parsed.ok ? parsed.output.files.reduce((n, f) => n + f.content.length, 0) : repair.previousRaw.length;
+    }
+    const workspace = await workspaceFiles(db, req.baseTaskIds);
+    const context = selectContext(workspace, {
+      scope: req.task.scope,
+      directDependencies: new Set(req.directTaskIds ?? req.baseTaskIds),
+      budgetChars: Math.max(0, budgetChars - used),
+    });
+    return taskPrompt({ task: req.task, context, priorAttempts: req.priorAttempts ?? [], repair });
+  }
+
   async function activeEmployee(id: string): Promise<EmployeeSnapshot> {
     const employee = await getEmployee(db, id);
     if (!employee) {
@@ -261,17 +300,17 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     async performTask(req: TaskRequest): Promise<TaskResponse> {
       const ref = activityRef();
       const employee = await activeEmployee(req.employeeId);
-      const workspace = await acceptedFiles(db, req.baseTaskIds);
       const { modelRunId, text } = await callAndRecord({
         ref,
         runId: req.runId,
         taskId: req.taskId,
         employee,
         kind: 'task',
-        prompt: taskPrompt(req.task, [...workspace.keys()].sort()),
+        prompt: await buildTaskPrompt(req),
         promptVersion: TASK_PROMPT_VERSION,
         taskKey: req.task.id,
-        round: 1,
+        round: req.round ?? 1,
+        taskAttempt: req.attempt ?? 1,
         timeLimitMs: req.task.timeLimitMs,
         jsonSchema: taskOutputJsonSchema(),
         budget: req.budget,
@@ -286,7 +325,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         taskId: req.taskId,
         workflowId: ref.workflowId,
         activityId: ref.activityId,
-        details: { modelRunId, outputChars: text.length },
+        details: { modelRunId, outputChars: text.length, attempt: req.attempt ?? 1, round: req.round ?? 1 },
       });
       return { modelRunId, summary: text.slice(0, 200), outputChars: text.length };
     },

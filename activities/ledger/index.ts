@@ -123,10 +123,26 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       );
     },
 
-    async recordTaskStatus(t: { runId: string; taskId: string; taskKey: string; status: string; assignedTo?: string | null; acceptedModelRunId?: string | null; description: string }): Promise<void> {
+    /** One status change, one event (an escalation is critical: it waits on a person). */
+    async recordTaskStatus(t: {
+      runId: string;
+      taskId: string;
+      taskKey: string;
+      status: string;
+      assignedTo?: string | null;
+      acceptedModelRunId?: string | null;
+      description: string;
+      severity?: ManagerEvent['severity'];
+    }): Promise<void> {
       const final = ['accepted', 'cancelled', 'failed'].includes(t.status);
       await updateTask(db, t.taskId, { status: t.status, assignedAgent: t.assignedTo, acceptedModelRunId: t.acceptedModelRunId, completed: final });
-      await event({ runId: t.runId, taskId: t.taskId, action: `task.${t.status}`, description: `task ${t.taskKey}: ${t.description}` });
+      await event({ runId: t.runId, taskId: t.taskId, action: `task.${t.status}`, description: `task ${t.taskKey}: ${t.description}`, severity: t.severity });
+    },
+
+    /** The Manager's own repair task after a failed final verification: a task row like any. */
+    async recordRepairTask(r: { runId: string; task: NewTask; reason: string }): Promise<void> {
+      await insertTasks(db, r.runId, [r.task], idempotencyKey(activityRef()));
+      await event({ runId: r.runId, taskId: r.task.id, action: 'task.repair_opened', severity: 'warning', description: `repair task ${r.task.key} opened: ${r.reason}` });
     },
   };
 }

@@ -10,9 +10,13 @@ import { getModelRun } from '../../db/repositories/model-runs.js';
 import { parseTaskOutput, type VerificationResult } from '../../governance/audit-rules.js';
 import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
+import { recordVerification } from '../../db/repositories/verifications.js';
+import { activityRef, idempotencyKey } from '../context.js';
 
 export interface VerifyTaskRequest {
   runId: string;
+  /** The task (recorded with the verification; older workflow versions: absent). */
+  taskId?: string;
   modelRunId: string;
   baseTaskIds: string[];
   command: string;
@@ -56,27 +60,39 @@ export function unverifiable(files: { path: string }[]): string | null {
 export function createSandboxActivities(deps: { db: Db; workspacesDir: string }) {
   const { db } = deps;
 
+  /** Every verification is a row: each repair round's, not only the one the Auditor judges. */
+  async function recorded(
+    what: { runId: string; taskId: string | null; modelRunId: string | null; kind: 'task' | 'workspace'; command: string },
+    result: VerificationResult & { isolation: string[] },
+  ): Promise<VerificationResult & { isolation: string[] }> {
+    await recordVerification(db, { ...what, idempotencyKey: idempotencyKey(activityRef()), result });
+    return result;
+  }
+
+  async function verifyCandidate(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
+    const run = await getModelRun(db, req.modelRunId);
+    const parsed = parseTaskOutput(run?.output ?? '');
+    const skipped = parsed.ok ? unverifiable(parsed.output.files) : `the output is malformed: ${parsed.error}`;
+    if (!parsed.ok || skipped) {
+      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], isolation: [] };
+    }
+    const files = await acceptedFiles(db, req.baseTaskIds);
+    for (const f of parsed.output.files) files.set(f.path, f.content);
+    return verifyFiles(files, req.command, req.timeoutMs);
+  }
+
   return {
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
     async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
-      const run = await getModelRun(db, req.modelRunId);
-      const parsed = parseTaskOutput(run?.output ?? '');
-      if (!parsed.ok) {
-        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: `the output is malformed: ${parsed.error}`, refusedPaths: [], isolation: [] };
-      }
-      const skipped = unverifiable(parsed.output.files);
-      if (skipped) {
-        return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], isolation: [] };
-      }
-      const files = await acceptedFiles(db, req.baseTaskIds);
-      for (const f of parsed.output.files) files.set(f.path, f.content);
-      return verifyFiles(files, req.command, req.timeoutMs);
+      const result = await verifyCandidate(req);
+      return recorded({ runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command }, result);
     },
 
     /** The run's final check: the whole workspace, every accepted output layered in order. */
     async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<VerificationResult & { isolation: string[] }> {
       const files = await acceptedFiles(db, req.taskIds);
-      return verifyFiles(files, req.command, req.timeoutMs);
+      const result = await verifyFiles(files, req.command, req.timeoutMs);
+      return recorded({ runId: req.runId, taskId: null, modelRunId: null, kind: 'workspace', command: req.command }, result);
     },
 
     /** Writes the finished workspace under AURA_HOME/workspaces/<runId> for people to use. */

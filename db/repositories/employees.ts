@@ -14,6 +14,8 @@ export interface RegistryEntry {
   concurrency?: number;
   /** Calls per minute on the provider's queue (the strictest of its employees applies). */
   rateLimitPerMinute?: number;
+  /** How much workspace code a task prompt may carry for this employee, in tokens. */
+  contextTokens?: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProv
       price_output_per_mtok: e.pricePerMillionTokens?.output ?? 0,
       concurrency: e.concurrency ?? 2,
       rate_limit_per_minute: e.rateLimitPerMinute ?? null,
+      context_tokens: e.contextTokens ?? null,
       available: enabledProviders.includes(e.provider),
     };
     await db
@@ -83,9 +86,17 @@ export async function getEmployee(db: Db, id: string): Promise<EmployeeSnapshot 
 export interface EmployeeTerms {
   priceInputPerMTok: number;
   priceOutputPerMTok: number;
+  /** The registry's context budget in tokens, or null for the default. */
+  contextTokens: number | null;
 }
 
 export async function employeeTerms(db: Db, id: string): Promise<EmployeeTerms | null> {
-  const row = await db.selectFrom('employees').select(['price_input_per_mtok', 'price_output_per_mtok']).where('id', '=', id).executeTakeFirst();
-  return row ? { priceInputPerMTok: Number(row.price_input_per_mtok), priceOutputPerMTok: Number(row.price_output_per_mtok) } : null;
+  const row = await db
+    .selectFrom('employees')
+    .select(['price_input_per_mtok', 'price_output_per_mtok', 'context_tokens'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row
+    ? { priceInputPerMTok: Number(row.price_input_per_mtok), priceOutputPerMTok: Number(row.price_output_per_mtok), contextTokens: row.context_tokens }
+    : null;
 }

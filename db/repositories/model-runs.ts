@@ -17,6 +17,9 @@ export interface NewModelRun {
   latencyMs: number;
   finishReason: string | null;
   error: string | null;
+  /** Task calls: the attempt (one per assignment) and the repair round within it. */
+  taskAttempt?: number | null;
+  round?: number | null;
 }
 
 /** Inserts the call once; a retry with the same key returns the id written the first time. */
@@ -40,6 +43,8 @@ export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
       latency_ms: r.latencyMs,
       finish_reason: r.finishReason,
       error: r.error,
+      task_attempt: r.taskAttempt ?? null,
+      round: r.round ?? null,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')

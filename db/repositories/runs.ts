@@ -67,6 +67,8 @@ export interface NewTask {
   title: string;
   spec: unknown;
   workflowId: string;
+  /** 1, or the generation of a run the Director re-planned. */
+  generation?: number;
 }
 
 /** `idempotencyKey` is the writing activity's; each task row gets it with its key appended. */
@@ -85,9 +87,10 @@ export async function insertTasks(db: Db, runId: string, tasks: NewTask[], idemp
         spec: JSON.stringify(t.spec),
         workflow_id: t.workflowId,
         idempotency_key: `${idempotencyKey}/${t.key}`,
+        generation: t.generation ?? 1,
       })),
     )
-    .onConflict((oc) => oc.columns(['run_id', 'task_key']).doNothing())
+    .onConflict((oc) => oc.columns(['run_id', 'generation', 'task_key']).doNothing())
     .execute();
 }
 
@@ -125,4 +128,16 @@ export async function acceptedModelRuns(db: Db, taskIds: string[]): Promise<{ ta
     const mr = byId.get(id);
     return mr ? [{ taskId: id, modelRunId: mr }] : [];
   });
+}
+
+/** The run's other accepted tasks of the same generation as `taskId` (a re-plan starts afresh). */
+export async function otherAcceptedTasks(db: Db, runId: string, taskId: string): Promise<{ id: string; task_key: string }[]> {
+  return db
+    .selectFrom('task_queue')
+    .select(['id', 'task_key'])
+    .where('run_id', '=', runId)
+    .where('id', '!=', taskId)
+    .where('accepted_model_run_id', 'is not', null)
+    .where('generation', '=', (eb) => eb.selectFrom('task_queue as self').select('self.generation').where('self.id', '=', taskId))
+    .execute();
 }

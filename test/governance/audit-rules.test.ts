@@ -506,6 +506,8 @@ describe('detectViolations: hallucinated packages', () => {
         type: 'hallucination',
         message: 'src/a.js imports package "lodash", not among the task\'s allowed dependencies (none)',
         evidence: { excerpt: 'src/a.js: lodash', sha256: hash('src/a.js: lodash') },
+        // An unknown package is a matter of conduct: judged at once, never offered a repair round.
+        conduct: true,
       },
     ]);
   });

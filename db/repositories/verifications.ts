@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../connect.js';
+import type { VerificationResult } from '../../governance/audit-rules.js';
+
+export interface NewVerification {
+  idempotencyKey: string;
+  runId: string;
+  taskId: string | null;
+  modelRunId: string | null;
+  kind: 'task' | 'workspace';
+  command: string;
+  result: VerificationResult & { isolation: string[] };
+}
+
+/** Records what the sandbox saw, once per activity (a retry finds the row it wrote). */
+export async function recordVerification(db: Db, v: NewVerification): Promise<string> {
+  const r = v.result;
+  const inserted = await db
+    .insertInto('verifications')
+    .values({
+      id: randomUUID(),
+      idempotency_key: v.idempotencyKey,
+      run_id: v.runId,
+      task_id: v.taskId,
+      model_run_id: v.modelRunId,
+      kind: v.kind,
+      command: v.command,
+      ran: r.ran,
+      passed: r.passed,
+      exit_code: r.exitCode,
+      timed_out: r.timedOut,
+      duration_ms: Math.round(r.durationMs),
+      excerpt: r.excerpt,
+      skipped_reason: r.skippedReason,
+      isolation: JSON.stringify(r.isolation),
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  return (await db.selectFrom('verifications').select('id').where('idempotency_key', '=', v.idempotencyKey).executeTakeFirstOrThrow()).id;
+}
+
+export async function verificationsOfRun(db: Db, runId: string) {
+  return db.selectFrom('verifications').selectAll().where('run_id', '=', runId).orderBy('created_at').execute();
+}
