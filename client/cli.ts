@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
 import { openDatabase } from '../db/open.js';
@@ -15,6 +15,8 @@ import {
   UserError,
   approvePlan,
   connectClient,
+  decideVerification,
+  retryTransient,
   grantReplan,
   rejectPlan,
   raiseBudget,
@@ -76,7 +78,8 @@ function positiveInt(name: string) {
 async function follow(c: Client, runId: string, pollMs = 1_000): Promise<RunReport | null> {
   let last = '';
   for (;;) {
-    const p: RunProgress = await runStatus(c, runId);
+    // A Temporal restart or a lost connection is waited out with a note, up to two minutes.
+    const p: RunProgress = await retryTransient(() => runStatus(c, runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 120_000, what: `following run ${runId}` });
     const text = formatProgress(p);
     if (text !== last) {
       console.log(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -202,6 +205,18 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('verification')
+    .description('decide on a run whose final verification still fails after repair: accept it, re-plan, or stop')
+    .argument('<runId>')
+    .addArgument(new Argument('<decision>', 'what to do').choices(['accept', 'replan', 'stop']))
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, kind: 'accept' | 'replan' | 'stop', opts: { reason: string }) => {
+      const cfg = config();
+      await decideVerification(await client(cfg), runId, { kind, by: cfg.director, reason: opts.reason });
+      console.log(`run ${runId}: ${kind} sent`);
+    });
+
+  program
     .command('budget')
     .description('raise the budget of a run paused on it')
     .argument('<runId>')
@@ -231,7 +246,8 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .option('--json', 'print JSON', false)
     .action(async (runId: string, opts: { json: boolean }) => {
-      const p = await runStatus(await client(config()), runId);
+      const c = await client(config());
+      const p = await retryTransient(() => runStatus(c, runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 15_000, what: `status of run ${runId}` });
       if (opts.json) console.log(JSON.stringify(p, null, 2));
       else console.log(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
     });

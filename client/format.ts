@@ -11,7 +11,12 @@ export function formatProgress(p: RunProgress): string {
     lines.push('  waiting for the Director: aura approve <run> | aura reject <run> --reason "..."');
   }
   for (const t of p.tasks) {
-    lines.push(`  ${t.key.padEnd(6)} ${t.status.padEnd(9)} ${t.assignedTo ?? '-'}  attempts ${t.attempts}${t.reassignments ? `, reassigned ${t.reassignments}x` : ''}`);
+    lines.push(
+      `  ${t.key.padEnd(6)} ${t.status.padEnd(9)} ${t.assignedTo ?? '-'}  attempts ${t.attempts}${t.repairRounds ? `, repair rounds ${t.repairRounds}` : ''}${t.reassignments ? `, reassigned ${t.reassignments}x` : ''}`,
+    );
+  }
+  if (p.status === 'verification_escalated') {
+    lines.push('  waiting for the Director: aura verification <run> accept|replan|stop --reason "..."');
   }
   if (p.status === 'budget_paused' && p.budget) {
     lines.push(`  budget: ${p.budget.maxTokens} tokens / $${p.budget.maxCostUsd}; waiting for the Director: aura budget <run> --tokens N --cost USD --reason "..." | aura stop <run> --reason "..."`);
@@ -25,13 +30,14 @@ export function formatReport(r: RunReport): string {
   const lines = [
     `Report for run ${r.runId} (${r.project})`,
     `  status: ${r.status}${r.reason ? ` — ${r.reason}` : ''}`,
-    `  reassignments: ${r.reassignments}   incidents: ${r.incidents}`,
+    `  reassignments: ${r.reassignments}   incidents: ${r.incidents}   repair rounds: ${r.repairRounds ?? 0}${r.verificationRepairs ? `   repair tasks: ${r.verificationRepairs}` : ''}`,
   ];
   for (const t of r.tasks) {
     lines.push(`  task ${t.taskKey}: ${t.status}${t.acceptedBy ? ` by ${t.acceptedBy}` : ''}${t.overriddenBy ? ` (Director override by ${t.overriddenBy})` : ''}`);
     for (const a of t.attempts) {
       const verdict = a.clean ? 'clean' : a.violations.map((v) => v.type).join(', ');
-      lines.push(`    attempt ${a.attempt}: ${a.employeeId} — ${verdict}${a.hrActions.length ? `; HR: ${a.hrActions.join(', ')}` : ''}${a.score !== null ? `; score ${a.score}` : ''}`);
+      const rounds = a.rounds && a.rounds > 1 ? ` after ${a.rounds} rounds` : '';
+      lines.push(`    attempt ${a.attempt}: ${a.employeeId} — ${verdict}${rounds}${a.hrActions.length ? `; HR: ${a.hrActions.join(', ')}` : ''}${a.score !== null ? `; score ${a.score}` : ''}`);
       for (const v of a.violations) lines.push(`      ${v.type}: ${v.message}`);
     }
   }
@@ -42,6 +48,7 @@ export function formatReport(r: RunReport): string {
     }
   }
   if (r.verification) lines.push(`  final verification: "${r.verification.command}" ${r.verification.passed ? 'passed' : `FAILED (exit ${r.verification.exitCode})`}`);
+  if (r.verificationOverride) lines.push(`  accepted by the Director despite it: ${r.verificationOverride.by} (${r.verificationOverride.reason})`);
   if (r.workspaceDir) lines.push(`  workspace: ${r.workspaceDir}`);
   return lines.join('\n');
 }

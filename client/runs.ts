@@ -3,8 +3,9 @@
  * run's state first, so a wrong command fails with a clear message and changes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { EscalationDecision, PrdRunInput, RunBudget, RunOptions, RunProgress, RunReport } from '../governance/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import type { EscalationDecision, PrdRunInput, RunBudget, RunOptions, RunProgress, RunReport, VerificationDecision } from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
@@ -15,6 +16,7 @@ import {
   replanSignal,
   statusQuery,
   taskWorkflowId,
+  verificationDecisionSignal,
 } from '../workflows/definitions.js';
 
 export class UserError extends Error {
@@ -138,7 +140,15 @@ export async function resolveEscalation(client: Client, runId: string, taskKey: 
   const task = status.tasks.find((t) => t.key === taskKey);
   if (!task) throw new UserError(`run ${runId} has no task ${taskKey}`);
   if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
-  await client.workflow.getHandle(taskWorkflowId(toWorkflowId(runId), taskKey)).signal(directorDecisionSignal, decision);
+  await client.workflow.getHandle(task.workflowId ?? taskWorkflowId(toWorkflowId(runId), taskKey)).signal(directorDecisionSignal, decision);
+}
+
+/** The Director's answer when the final verification still fails after repair. */
+export async function decideVerification(client: Client, runId: string, decision: VerificationDecision): Promise<void> {
+  if (!['accept', 'replan', 'stop'].includes(decision.kind)) throw new UserError(`the decision is accept, replan or stop (got "${decision.kind}")`);
+  if (!decision.reason?.trim()) throw new UserError('a decision needs a reason (--reason "...")');
+  await requireStatus(client, runId, ['verification_escalated'], `${decision.kind} the failed verification`);
+  await client.workflow.getHandle(toWorkflowId(runId)).signal(verificationDecisionSignal, decision);
 }
 
 /** Raises the budget of a run paused on it; the paused tasks resume. */
@@ -161,4 +171,36 @@ export async function stopRun(client: Client, runId: string, by: string, reason:
 
 export async function waitForReport(client: Client, runId: string): Promise<RunReport> {
   return client.workflow.getHandle(toWorkflowId(runId)).result();
+}
+
+/**
+ * Errors that say "Temporal did not answer just now" (server restarting, connection lost, a
+ * query that timed out): worth asking again, never worth a stack trace.
+ */
+export function isTransientTemporalError(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return false;
+  const code = (err as { code?: unknown }).code ?? ((err as { cause?: { code?: unknown } }).cause?.code);
+  // gRPC: 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 13 INTERNAL, 14 UNAVAILABLE
+  if (typeof code === 'number' && [4, 8, 13, 14].includes(code)) return true;
+  const text = err instanceof Error ? `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}` : String(err);
+  return err instanceof ServiceError || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|connection (?:refused|reset|closed)|transport/i.test(text);
+}
+
+/**
+ * Calls `fn`, asking again after a transient Temporal error (with a short note through
+ * `note`), for at most `giveUpAfterMs`; then a clear error, not a stack trace.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, opts: { note: (line: string) => void; giveUpAfterMs: number; what: string }): Promise<T> {
+  const deadline = Date.now() + opts.giveUpAfterMs;
+  for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransientTemporalError(err)) throw err;
+      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      if (Date.now() + delay > deadline) throw new UserError(`${opts.what}: Temporal did not answer (${why}). Is the stack up ("aura up")?`);
+      opts.note(`Temporal did not answer (${why}); asking again in ${Math.round(delay / 100) / 10}s`);
+      await sleep(delay);
+    }
+  }
 }

@@ -62,6 +62,8 @@ export interface RunOptions {
   maxRepairRounds?: number;
   /** Repair tasks the Manager opens when the final verification fails (default 1). */
   maxVerificationRepairs?: number;
+  /** How long a planner may take for one plan, in ms (default 5 minutes); then another plans. */
+  planTimeLimitMs?: number;
 }
 
 /** Who decided, and why: every Director decision carries both. */

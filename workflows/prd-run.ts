@@ -64,6 +64,7 @@ export const RUN_DEFAULTS = {
   maxTasks: 20,
   maxRepairRounds: DEFAULT_MAX_REPAIR_ROUNDS,
   maxVerificationRepairs: DEFAULT_MAX_VERIFICATION_REPAIRS,
+  planTimeLimitMs: 300_000,
 } as const;
 
 type GateAnswer = Attribution & { kind: 'approve' | 'reject' | 'replan' };
@@ -296,13 +297,14 @@ class PrdRunWorkflow {
     try {
       return await underBudget(
         () =>
-          roles.employee(planner.provider, 300_000, `${planner.id} plans (round ${round})`).planWithEmployee({
+          roles.employee(planner.provider, this.options.planTimeLimitMs, `${planner.id} plans (round ${round})`).planWithEmployee({
             runId: this.runId,
             employeeId: planner.id,
             prd: this.input.prd,
             feedback,
             round: this.state.planAttempts,
             budget: this.budget,
+            timeLimitMs: this.options.planTimeLimitMs,
           }),
         async (message) => {
           await this.pauseForBudget(`planning: ${message}`);

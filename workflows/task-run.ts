@@ -153,7 +153,7 @@ class TaskWorkflow {
     const verdict = await roles.auditor(`audit ${this.task.id} by ${employee.id}`).auditAttempt({
       ...this.auditRequest(employee, outcome),
       review,
-      ...(outcome.rounds > 1 ? { rounds: outcome.rounds } : {}),
+      rounds: outcome.rounds,
     });
     const summary: AttemptSummary = {
       attempt: attemptNo,

@@ -33,6 +33,8 @@ export interface PlanRequest {
   prd: string;
   feedback: string[];
   round: number;
+  /** The planner's time limit (older workflow versions: absent, 5 minutes). */
+  timeLimitMs?: number;
 }
 
 export interface PlanResponse {
@@ -79,6 +81,7 @@ export interface ReviewOpinion {
 }
 
 const REVIEW_VERDICTS = ['approve', 'reject', 'unsure'] as const;
+export const DEFAULT_PLAN_TIME_LIMIT_MS = 300_000;
 
 export interface TaskResponse {
   modelRunId: string;
@@ -275,7 +278,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         promptVersion: PLAN_PROMPT_VERSION,
         taskKey: null,
         round: req.round,
-        timeLimitMs: 300_000,
+        timeLimitMs: req.timeLimitMs ?? DEFAULT_PLAN_TIME_LIMIT_MS,
         jsonSchema: planJsonSchema(),
         budget: req.budget,
       });
