@@ -5,49 +5,11 @@
  * seen T1's code. With repair rounds the run completes with no reassignment; without them the
  * task is reassigned (the next employee is told the findings, not who failed) and escalates.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveEscalation, submitRun, waitForReport } from '../client/runs.js';
-import { PROJECT_ROOT } from '../config/config.js';
+import { resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
 import type { RunReport } from '../governance/types.js';
-import { FakeModelServer } from './fixtures/fake-model-server.js';
-import { codingModel } from './fixtures/coding-model.js';
-import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
-import { runStatus } from '../client/runs.js';
-
-export const CODING_PRD = '# Word tally\n\nA module that tallies the words of a text, and a report of the most frequent words built on it.\n';
-export const CODING_EMPLOYEES = join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json');
-
-export async function startCodingEnv(): Promise<{ env: TestEnv; server: FakeModelServer; close(): Promise<void> }> {
-  const server = new FakeModelServer().setDefault(codingModel());
-  const started = await server.start();
-  const env = await startTestEnv({
-    workers: false,
-    env: { AURA_EMPLOYEES_FILE: CODING_EMPLOYEES, OPENAI_API_KEY: 'sk-test-coding-model', OPENAI_BASE_URL: `${started.url}/v1` },
-  });
-  await env.startWorkers(['manager', 'governance', 'sandbox', 'employee:openai']);
-  return {
-    env,
-    server,
-    close: async () => {
-      await env.teardown();
-      await started.close();
-    },
-  };
-}
-
-/** Task calls of a run in order, with their round, attempt and prompt. */
-export async function taskCalls(env: TestEnv, runId: string) {
-  return env.db
-    .selectFrom('model_runs')
-    .innerJoin('task_queue', 'task_queue.id', 'model_runs.task_id')
-    .select(['task_queue.task_key', 'model_runs.employee_id', 'model_runs.task_attempt', 'model_runs.round', 'model_runs.prompt', 'model_runs.prompt_version', 'model_runs.error', 'model_runs.input_tokens', 'model_runs.output_tokens'])
-    .where('model_runs.run_id', '=', runId)
-    .where('model_runs.kind', '=', 'task')
-    .where('model_runs.error', 'is', null)
-    .orderBy('model_runs.created_at')
-    .execute();
-}
+import { eventually, type TestEnv } from './helpers/env.js';
+import { CODING_PRD, startCodingEnv, taskCalls } from './helpers/coding-env.js';
 
 let world: Awaited<ReturnType<typeof startCodingEnv>>;
 let env: TestEnv;
@@ -116,7 +78,7 @@ describe('a run that needs context and a repair round', () => {
 
   it('routed planning around a refusing and a slow planner, each recorded', async () => {
     const events = await env.db.selectFrom('audit_events').select('description').where('run_id', '=', runId).where('action', '=', 'plan.planner_unavailable').orderBy('seq').execute();
-    expect(events.map((e) => e.description.split(':')[0])).toEqual(['oa-refusing-planner could not plan', 'oa-slow-planner could not plan']);
+    expect(events.map((e) => e.description?.split(':')[0])).toEqual(['oa-refusing-planner could not plan', 'oa-slow-planner could not plan']);
     const plans = await env.db.selectFrom('model_runs').select(['employee_id', 'error']).where('run_id', '=', runId).where('kind', '=', 'plan').orderBy('created_at').execute();
     expect(plans.map((p) => [p.employee_id, p.error === null])).toEqual([
       ['oa-refusing-planner', false], // 429, retried after its Retry-After
