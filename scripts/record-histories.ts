@@ -1,6 +1,9 @@
 /**
  * Records the workflow histories that the replay test keeps replaying: the sample PRD run
- * (with its re-plan, reassignment and final verification) and its T1 task workflow.
+ * (with its re-plan, reassignment and final verification) and its T1 task workflow. With a
+ * name ending in "-repair", a run of the coding model instead (test/fixtures/coding-model.ts,
+ * over the OpenAI wire protocol): planners routed around, a repair round in T1 and a repair
+ * task after a failed final verification.
  * Re-record only on purpose, e.g. when adding a new history next to the old ones; histories
  * of earlier versions must keep replaying, which is what `patched()` is for.
  *
@@ -19,6 +22,7 @@ import { installSdkLogger } from '../workers/logging.js';
 import { findTemporalCli } from '../client/temporal-cli.js';
 
 const name = process.argv[2] ?? 'v1';
+const coding = name.endsWith('-repair');
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -28,8 +32,17 @@ const freePort = () =>
   });
 
 installSdkLogger('WARN');
+let modelServer: { url: string; close(): Promise<void> } | null = null;
+if (coding) {
+  const { FakeModelServer } = await import('../test/fixtures/fake-model-server.js');
+  const { codingModel } = await import('../test/fixtures/coding-model.js');
+  modelServer = await new FakeModelServer().setDefault(codingModel()).start();
+}
 const config = loadConfig({
   ...process.env,
+  ...(modelServer
+    ? { OPENAI_API_KEY: 'sk-record', OPENAI_BASE_URL: `${modelServer.url}/v1`, AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json') }
+    : {}),
   AURA_HOME: mkdtempSync(join(tmpdir(), 'aura-record-')),
   AURA_TEMPORAL_PORT: String(await freePort()),
   AURA_TEMPORAL_UI_PORT: String(await freePort()),
@@ -40,9 +53,13 @@ const cli = findTemporalCli(config.temporal.cliPath);
 if (!cli) throw new Error('the temporal CLI is needed to export histories');
 const stack = await startStack(config, console.log, { databaseName: 'aura_record', recreateDatabase: true });
 try {
-  const { runId, workflowId } = await submitRun(stack.client, { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } });
+  const submission = coding
+    ? { prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nEdge cases: unicode\n', project: 'tally-record', options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 } }
+    : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } };
+  const { runId, workflowId } = await submitRun(stack.client, submission);
   const report = await waitForReport(stack.client, runId);
-  if (report.status !== 'completed' || report.reassignments < 1) throw new Error(`unexpected run: ${JSON.stringify(report)}`);
+  const expected = coding ? (report.repairRounds ?? 0) >= 1 && (report.verificationRepairs ?? 0) >= 1 : report.reassignments >= 1;
+  if (report.status !== 'completed' || !expected) throw new Error(`unexpected run: ${JSON.stringify(report)}`);
   for (const [file, id] of [
     [`prd-run-${name}.json`, workflowId],
     [`task-run-${name}.json`, `${workflowId}.task-T1`],
@@ -56,4 +73,5 @@ try {
   }
 } finally {
   await stack.stop();
+  await modelServer?.close();
 }

@@ -123,7 +123,7 @@ describe('a governed run of the sample PRD', () => {
   it('keeps prompts and outputs in model_runs, with ids only in workflow history', async () => {
     const runs = await env.db.selectFrom('model_runs').select(['kind', 'employee_id', 'output', 'prompt_version', 'input_tokens']).where('run_id', '=', runId).where('kind', '=', 'task').execute();
     expect(runs).toHaveLength(4);
-    expect(runs.every((r) => r.output && r.prompt_version === 'task/1' && (r.input_tokens ?? 0) > 0)).toBe(true);
+    expect(runs.every((r) => r.output && r.prompt_version === 'task/2' && (r.input_tokens ?? 0) > 0)).toBe(true);
     const history = await env.client.workflow.getHandle(`${workflowId}.task-T2`).fetchHistory();
     const json = JSON.stringify(history);
     // The CLI test file's content is in model_runs, not in the task workflow's history.

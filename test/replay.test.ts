@@ -23,6 +23,8 @@ describe('replay of recorded histories', () => {
   it('has recorded histories of both workflows', () => {
     expect(files.some((f) => f.startsWith('prd-run-'))).toBe(true);
     expect(files.some((f) => f.startsWith('task-run-'))).toBe(true);
+    // A run with a repair round and a repair task after a failed final verification.
+    expect(files).toEqual(expect.arrayContaining(['prd-run-v3-repair.json', 'task-run-v3-repair.json']));
   });
 
   for (const file of files) {
