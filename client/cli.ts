@@ -16,6 +16,7 @@ import {
   approvePlan,
   connectClient,
   decideVerification,
+  isTransientTemporalError,
   retryTransient,
   grantReplan,
   rejectPlan,
@@ -310,6 +311,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UserError || err instanceof ConfigError) {
       console.error(`aura: ${err.message}`);
       return 2;
+    }
+    if (isTransientTemporalError(err)) {
+      console.error(`aura: Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); try again, or check the stack ("aura up")`);
+      return 1;
     }
     console.error(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;

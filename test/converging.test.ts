@@ -5,7 +5,11 @@
  * seen T1's code. With repair rounds the run completes with no reassignment; without them the
  * task is reassigned (the next employee is told the findings, not who failed) and escalates.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../config/config.js';
 import { resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
@@ -74,6 +78,12 @@ describe('a run that needs context and a repair round', () => {
     expect(await env.db.selectFrom('incidents').select('id').where('run_id', '=', runId).execute()).toEqual([]);
     const findings = await env.db.selectFrom('audit_events').select('description').where('run_id', '=', runId).where('action', '=', 'audit.round_findings').execute();
     expect(findings.map((f) => f.description)).toEqual(['task T1 by oa-coder-a, round 1: failed_verification (repairable)']);
+  });
+
+  it('counts the repair round in aura scores', async () => {
+    const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['scores', '--json'], { env: env.childEnv, encoding: 'utf8' });
+    const scores = JSON.parse(out.stdout) as { employee: string; capability: string; repair_rounds: number; accepted: number; attempts: number }[];
+    expect(scores.find((s) => s.employee === 'oa-coder-a' && s.capability === 'coder')).toMatchObject({ repair_rounds: 1, accepted: 2, attempts: 2 });
   });
 
   it('routed planning around a refusing and a slow planner, each recorded', async () => {

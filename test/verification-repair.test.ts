@@ -5,7 +5,11 @@
  * like any task. When that cannot fix it either, the run escalates to the Director, whose
  * acceptance is a recorded override. When nobody can plan, the run ends failed with its reason.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../config/config.js';
 import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
@@ -82,6 +86,9 @@ describe('a final verification that the repair task cannot fix', () => {
     ]);
     const event = await env.db.selectFrom('audit_events').select('severity').where('run_id', '=', runId).where('action', '=', 'run.verification_escalated').execute();
     expect(event.length).toBe(1);
+    // The repair task's attempts were judged on their last round, and aura incidents says so.
+    const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['incidents', '--run', runId], { env: env.childEnv, encoding: 'utf8' });
+    expect(out.stdout.match(/acceptance command "node --test" exited with 1 \(after 3 rounds\)/g)).toHaveLength(2);
   });
 
   it('refuses a decision without a reason, and records the acceptance as an override', async () => {

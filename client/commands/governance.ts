@@ -9,6 +9,7 @@ import type { AuraConfig } from '../../config/config.js';
 import { openDatabase } from '../../db/open.js';
 import type { Db } from '../../db/connect.js';
 import { DirectorActionRefused, reinstateEmployee } from '../../db/repositories/director.js';
+import { repairRoundsByCapability } from '../../db/repositories/scores.js';
 import { UserError } from '../runs.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
@@ -46,8 +47,8 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .description("the Accountant's scorecards: reputation and tier per employee per capability")
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
-      const rows = await withDb(ctx, (db) =>
-        db
+      const [rows, repairRounds] = await withDb(ctx, async (db) => [
+        await db
           .selectFrom('employee_capabilities')
           .innerJoin('employees', 'employees.id', 'employee_capabilities.employee_id')
           .select([
@@ -63,13 +64,19 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
           .orderBy('employee_capabilities.capability')
           .orderBy('employee_capabilities.reputation', 'desc')
           .execute(),
-      );
-      const out = rows.map((r) => ({ ...r, reputation: Number(r.reputation), suspended_until: r.suspended_until ? new Date(r.suspended_until).toISOString() : null }));
+        await repairRoundsByCapability(db),
+      ] as const);
+      const out = rows.map((r) => ({
+        ...r,
+        reputation: Number(r.reputation),
+        suspended_until: r.suspended_until ? new Date(r.suspended_until).toISOString() : null,
+        repair_rounds: repairRounds.get(`${r.employee}/${r.capability}`) ?? 0,
+      }));
       if (opts.json) return console.log(JSON.stringify(out, null, 2));
-      console.log(`${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)}  status`);
+      console.log(`${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)} ${'repairs'.padStart(7)}  status`);
       for (const r of out) {
         console.log(
-          `${r.capability.padEnd(11)} ${r.employee.padEnd(24)} ${r.reputation.toFixed(2).padStart(10)}  ${r.tier.padEnd(10)} ${`${r.accepted}/${r.attempts}`.padStart(8)}  ${r.status}${r.suspended_until ? ` until ${r.suspended_until}` : ''}`,
+          `${r.capability.padEnd(11)} ${r.employee.padEnd(24)} ${r.reputation.toFixed(2).padStart(10)}  ${r.tier.padEnd(10)} ${`${r.accepted}/${r.attempts}`.padStart(8)} ${String(r.repair_rounds).padStart(7)}  ${r.status}${r.suspended_until ? ` until ${r.suspended_until}` : ''}`,
         );
       }
     });
@@ -85,6 +92,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
         let q = db
           .selectFrom('incidents')
           .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
+          .leftJoin('audit_verdicts', 'audit_verdicts.id', 'incidents.verdict_id')
           .select([
             'incidents.id',
             'incidents.reported_at',
@@ -98,6 +106,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
             'disciplinary_actions.policy_version',
             'disciplinary_actions.expires_at',
             'disciplinary_actions.enforced',
+            'audit_verdicts.rounds',
           ])
           .orderBy('incidents.reported_at');
         if (opts.employee) q = q.where('incidents.model_id', '=', opts.employee);
@@ -108,7 +117,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
       if (rows.length === 0) return console.log('no incidents');
       for (const r of rows) {
         console.log(`${new Date(r.reported_at).toISOString()}  ${r.employee}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`);
-        console.log(`    ${r.message}`);
+        console.log(`    ${r.message}${r.rounds && r.rounds > 1 ? ` (after ${r.rounds} rounds)` : ''}`);
         for (const e of r.evidence as { excerpt: string; sha256: string }[]) console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
       }
     });
