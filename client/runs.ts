@@ -106,6 +106,7 @@ function progressFromReport(report: RunReport): RunProgress {
       assignedTo: t.acceptedBy,
       attempts: t.attempts.length,
       reassignments: Math.max(0, t.attempts.length - 1),
+      repairRounds: t.attempts.reduce((n, a) => n + Math.max(0, (a.rounds ?? 1) - 1), 0),
     })),
   };
 }
