@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
+import { actionsWrittenUnder } from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
 import { activityRef, idempotencyKey } from '../context.js';
@@ -45,7 +46,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
           .executeTakeFirstOrThrow();
         const statusBefore = employee.status as EmployeeStatus;
 
-        const done = await tx.selectFrom('disciplinary_actions').select(['action']).where('idempotency_key', 'like', `${base}/%`).execute();
+        const done = await actionsWrittenUnder(tx, base);
         if (done.length > 0) {
           const actions = done.map((d) => d.action as DisciplinaryAction);
           return { actions, statusBefore, statusAfter: statusBefore, enforced: strict };

@@ -259,3 +259,31 @@ describe('validatePlan: no-model-named matches whole names only', () => {
     expect(broken.map((b) => b.rule)).toEqual(['no-model-named']);
   });
 });
+
+describe('plan rules: checks that check, scopes that scope, times that end', () => {
+  it.each(['exit 0', 'true', ':', '/bin/true', 'echo tests pass', 'node --test || true', 'node --test; exit 0', '  true ; '])(
+    'refuses the acceptance command %j',
+    (command) => {
+      expect(brokenOf(plan([task({ acceptance: { command } })]))).toContainEqual(expect.objectContaining({ rule: 'testable', taskId: 'T1' }));
+    },
+  );
+
+  it('refuses a trivial verification command, and accepts real ones', () => {
+    expect(brokenOf(plan([task()], { verification: { command: 'exit 0' } }))).toContainEqual(expect.objectContaining({ rule: 'testable' }));
+    for (const command of ['node --test', 'npm test', "grep -q '^## Usage' README.md", 'node --test && echo done']) {
+      expect(validatePlan(plan([task({ acceptance: { command } })], { verification: { command } }), limits).ok).toBe(true);
+    }
+  });
+
+  it('refuses a whole-workspace scope in a plan of several tasks, not in a plan of one', () => {
+    const two = plan([task({ scope: ['**'] }), task({ id: 'T2', scope: ['src/b.js'] })]);
+    expect(brokenOf(two)).toContainEqual(expect.objectContaining({ rule: 'scoped', taskId: 'T1', message: expect.stringContaining('whole workspace') }));
+    expect(validatePlan(plan([task({ scope: ['**'] })]), limits).ok).toBe(true);
+  });
+
+  it('refuses checks over 5 minutes and tasks over 30', () => {
+    expect(brokenOf(plan([task({ acceptance: { command: 'npm test', timeoutMs: 600_000 } })]))).toContainEqual(expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }));
+    expect(brokenOf(plan([task({ timeLimitMs: 3_600_000 })]))).toContainEqual(expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }));
+    expect(brokenOf(plan([task()], { verification: { command: 'npm test', timeoutMs: 600_000 } }))).toContainEqual(expect.objectContaining({ rule: 'bounded-time' }));
+  });
+});
