@@ -47,13 +47,22 @@ async function client(cfg: AuraConfig): Promise<Client> {
 
 /** Reads a PRD file, refusing a missing, unreadable, non-file or empty one. */
 export function readPrd(file: string): string {
-  let text: string;
+  let bytes: Buffer;
   try {
     if (!statSync(file).isFile()) throw new UserError(`PRD ${file} is not a file`);
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  // A PRD is text: a binary file (a NUL byte, or bytes that are not UTF-8) is refused whole.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new UserError(`PRD ${file} is not text: it has a NUL byte at offset ${nul} (is it a binary file?)`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UserError(`PRD ${file} is not UTF-8 text (save it as UTF-8)`);
   }
   if (!text.trim()) throw new UserError(`PRD ${file} is empty`);
   return text;

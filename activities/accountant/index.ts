@@ -21,6 +21,7 @@ import {
 } from '../../governance/scoring.js';
 import type { EmployeeSnapshot, ViolationType } from '../../governance/types.js';
 import { activityRef, idempotencyKey } from '../context.js';
+import { storableJson } from '../../db/storable.js';
 
 export const SCORECARD_POLICY_VERSION = 'scorecard/1';
 const RECENT_ATTEMPTS = 5;
@@ -145,8 +146,8 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
             score,
             reputation_before: before,
             reputation_after: after,
-            details: JSON.stringify({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
-            components: JSON.stringify(components),
+            details: storableJson({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
+            components: storableJson(components),
             tier,
           })
           .execute();
@@ -196,7 +197,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
               policy_version: SCORECARD_POLICY_VERSION,
               enforced: strict,
               run_id: req.runId,
-              evidence: JSON.stringify({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
+              evidence: storableJson({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
             })
             .execute();
           if (crossing === 'terminate' && strict) {

@@ -15,6 +15,7 @@ import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { otherAcceptedTasks } from '../../db/repositories/runs.js';
 import type { ReviewOpinion } from '../employees/index.js';
 import { findingsOf, repairable, type Finding } from '../../governance/repair.js';
+import { storableJson } from '../../db/storable.js';
 
 export interface AuditRequest {
   runId: string;
@@ -109,9 +110,9 @@ export function createAuditorActivities(deps: { db: Db }) {
             model_run_id: req.modelRunId,
             employee_id: req.employeeId,
             clean: violations.length === 0,
-            violations: JSON.stringify(violations),
-            verification: req.verification ? JSON.stringify(req.verification) : null,
-            review: req.review ? JSON.stringify(req.review) : null,
+            violations: storableJson(violations),
+            verification: req.verification ? storableJson(req.verification) : null,
+            review: req.review ? storableJson(req.review) : null,
             rounds: req.rounds ?? null,
           })
           .execute();

@@ -10,6 +10,7 @@ import { actionsWrittenUnder } from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
 import { activityRef, idempotencyKey } from '../context.js';
+import { storableJson } from '../../db/storable.js';
 
 export interface HrRequest {
   runId: string;
@@ -86,7 +87,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
               status: 'open',
               violation: d.violation,
               message: violation.message,
-              evidence: JSON.stringify(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
+              evidence: storableJson(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
               verdict_id: req.verdictId,
             })
             .execute();
@@ -104,7 +105,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
               enforced: strict,
               run_id: req.runId,
               expires_at: d.action === 'SUSPEND' ? suspendedUntil : null,
-              evidence: JSON.stringify({
+              evidence: storableJson({
                 incidentId,
                 verdictId: req.verdictId,
                 violations: req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence })),

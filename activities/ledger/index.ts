@@ -10,6 +10,7 @@ import type { Plan } from '../../governance/schemas.js';
 import type { RunBudget, RunReport, RunStatus, RunUsage, UsageLine } from '../../governance/types.js';
 import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/usage.js';
 import { activityRef, idempotencyKey } from '../context.js';
+import { storableJson } from '../../db/storable.js';
 
 export interface RunStarted {
   runId: string;
@@ -112,7 +113,7 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
           target_id: a.targetId,
           reason: a.reason,
           run_id: a.runId,
-          details: JSON.stringify(a.details ?? {}),
+          details: storableJson(a.details ?? {}),
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();

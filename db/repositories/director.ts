@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import { appendEvent } from './ledger.js';
+import { storableJson } from '../storable.js';
 
 export class DirectorActionRefused extends Error {
   override name = 'DirectorActionRefused';
@@ -29,7 +30,7 @@ export async function reinstateEmployee(db: Db, args: { employeeId: string; dire
         target_id: null,
         reason: args.reason,
         run_id: null,
-        details: JSON.stringify({ employeeId: args.employeeId, statusBefore: employee.status }),
+        details: storableJson({ employeeId: args.employeeId, statusBefore: employee.status }),
       })
       .execute();
     await appendEvent(tx, {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
+import { storableJson } from '../storable.js';
 
 export interface LedgerEvent {
   idempotencyKey: string;
@@ -34,7 +35,7 @@ export async function appendEvent(db: Db, e: LedgerEvent): Promise<void> {
       task_id: e.taskId ?? null,
       workflow_id: e.workflowId ?? null,
       activity_id: e.activityId ?? null,
-      details: JSON.stringify(e.details ?? {}),
+      details: storableJson(e.details ?? {}),
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .execute();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
+import { storableJson } from '../storable.js';
 
 export async function upsertProject(db: Db, name: string): Promise<string> {
   const row = await db
@@ -31,7 +32,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<void> {
       status: run.status,
       workflow_id: run.workflowId,
       prd: run.prd,
-      options: JSON.stringify(run.options),
+      options: storableJson(run.options),
       idempotency_key: run.idempotencyKey,
     })
     .onConflict((oc) => oc.column('id').doNothing())
@@ -53,8 +54,8 @@ export async function updateRun(db: Db, runId: string, u: RunUpdate): Promise<vo
       updated_at: new Date(),
       ...(u.status !== undefined ? { status: u.status } : {}),
       ...(u.reason !== undefined ? { status_reason: u.reason } : {}),
-      ...(u.plan !== undefined ? { plan: JSON.stringify(u.plan) } : {}),
-      ...(u.report !== undefined ? { report: JSON.stringify(u.report) } : {}),
+      ...(u.plan !== undefined ? { plan: storableJson(u.plan) } : {}),
+      ...(u.report !== undefined ? { report: storableJson(u.report) } : {}),
       ...(u.finished ? { finished_at: new Date() } : {}),
     })
     .where('id', '=', runId)
@@ -84,7 +85,7 @@ export async function insertTasks(db: Db, runId: string, tasks: NewTask[], idemp
         priority: tasks.length - i,
         task_key: t.key,
         title: t.title,
-        spec: JSON.stringify(t.spec),
+        spec: storableJson(t.spec),
         workflow_id: t.workflowId,
         idempotency_key: `${idempotencyKey}/${t.key}`,
         generation: t.generation ?? 1,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import type { VerificationResult } from '../../governance/audit-rules.js';
+import { storableJson } from '../storable.js';
 
 export interface NewVerification {
   idempotencyKey: string;
@@ -32,7 +33,7 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
       duration_ms: Math.round(r.durationMs),
       excerpt: r.excerpt,
       skipped_reason: r.skippedReason,
-      isolation: JSON.stringify(r.isolation),
+      isolation: storableJson(r.isolation),
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
