@@ -12,11 +12,14 @@ import type { SandboxActivities } from '../activities/sandbox/index.js';
 import { FailureType } from '../governance/failures.js';
 import { QUEUES } from './definitions.js';
 
-/** Governance writes are small and idempotent: retry them until the database answers. */
+/**
+ * Governance writes are small and idempotent: retried while the database comes back (about four
+ * minutes), never for ever. Then the task records an infrastructure incident and escalates.
+ */
 const governanceOptions = {
   taskQueue: QUEUES.governance,
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
 } as const;
 
 export function ledger(summary?: string) {

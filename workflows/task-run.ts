@@ -9,7 +9,7 @@
  *
  * The state lives in a TaskWorkflow; each phase is a method.
  */
-import { condition, getExternalWorkflowHandle, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { chooseEmployee } from '../governance/routing.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
 import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
@@ -80,24 +80,28 @@ class TaskWorkflow {
   }
 
   async run(): Promise<TaskRunResult> {
+    // The Director's choice after an infrastructure escalation, taken on the next round.
+    let next: EmployeeSnapshot | null = null;
     for (;;) {
       const roster = await roles.accountant('roster for routing').employeeRoster();
-      let employee = chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
+      let employee = next ?? chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
+      next = null;
       if (!employee) {
         const answer = await this.escalate(roster);
         if ('taskKey' in answer) return answer;
         employee = answer;
       }
       const result = await this.attempt(employee, roster);
-      if (result) return result;
+      if (result && 'taskKey' in result) return result;
+      next = result;
     }
   }
 
   // ---- Phase: nobody eligible is left, the human decides ----
-  private async escalate(roster: EmployeeSnapshot[]): Promise<EmployeeSnapshot | TaskRunResult> {
+  private async escalate(roster: EmployeeSnapshot[], why?: string): Promise<EmployeeSnapshot | TaskRunResult> {
     const { runId, taskId } = this.input;
     this.progress.status = 'escalated';
-    this.progress.escalation = `no eligible ${this.task.capability} left (failed: ${this.failedBy.join(', ') || 'none'}); waiting for the Director`;
+    this.progress.escalation = `${why ?? `no eligible ${this.task.capability} left (failed: ${this.failedBy.join(', ') || 'none'})`}; waiting for the Director`;
     this.progress.assignedTo = null;
     const description = this.progress.escalation;
     // Runs before this change wrote the escalation twice (an event, then the status change).
@@ -135,14 +139,37 @@ class TaskWorkflow {
   }
 
   // ---- Phase: one employee's attempt, judged on its last round ----
-  private async attempt(employee: EmployeeSnapshot, roster: EmployeeSnapshot[]): Promise<TaskRunResult | null> {
+  /** The task's result; null to route again; an employee the Director named after a fault. */
+  private async attempt(employee: EmployeeSnapshot, roster: EmployeeSnapshot[]): Promise<TaskRunResult | EmployeeSnapshot | null> {
     const { runId, taskId } = this.input;
     const attemptNo = this.attempts.length + 1;
     Object.assign(this.progress, { status: 'running', escalation: null, assignedTo: employee.id, attempts: attemptNo });
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: employee.id }]);
     await roles.ledger().recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'running', assignedTo: employee.id, description: `attempt ${attemptNo} assigned to ${employee.id} (reputation ${employee.reputation})` });
     await this.report();
+    try {
+      return await this.judgedAttempt(employee, roster, attemptNo);
+    } catch (err) {
+      // The machine failed, not the model: the database, the sandbox or a worker gave up after
+      // its bounded retries. Recorded as an infrastructure incident; the Director decides.
+      if (!(err instanceof ActivityFailure) || isCancellation(err) || !patched('infrastructure-escalation')) throw err;
+      return this.infrastructureFault(employee, roster, err);
+    }
+  }
 
+  private async infrastructureFault(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], err: ActivityFailure): Promise<TaskRunResult | EmployeeSnapshot> {
+    const message = failureMessage(err);
+    const activity = err.activityType ?? 'an activity';
+    try {
+      await roles.ledger('infrastructure incident').recordInfrastructureIncident({ runId: this.input.runId, taskId: this.input.taskId, taskKey: this.task.id, employeeId: employee.id, activity, message });
+    } catch {
+      // The record itself is out of reach: the escalation below still waits for the Director.
+    }
+    return this.escalate(roster, `infrastructure failure in ${activity} (not the employee's fault): ${message}`);
+  }
+
+  private async judgedAttempt(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], attemptNo: number): Promise<TaskRunResult | null> {
+    const { runId, taskId } = this.input;
     const outcome = await this.rounds(employee, attemptNo);
     if (outcome === 'stopped') return this.stopped();
     if (outcome === 'unavailable') return null;
@@ -257,7 +284,10 @@ class TaskWorkflow {
       );
       return answer === 'stopped' ? 'stopped' : { modelRunId: answer.modelRunId };
     } catch (err) {
-      if (!isRouteAround(err)) return { failure: { timedOut: isTimeout(err), message: failureMessage(err) } };
+      if (isTimeout(err)) return { failure: { timedOut: true, message: failureMessage(err) } };
+      // Anything but a timeout or a provider's refusal is the machine's fault, not the model's.
+      if (!isRouteAround(err) && patched('infrastructure-escalation')) throw err;
+      if (!isRouteAround(err)) return { failure: { timedOut: false, message: failureMessage(err) } };
       // Suspended since routing, refused by its provider (401, 404…), or unreachable after
       // retries: recorded, and the task goes to someone else. Not a conduct violation.
       this.failedBy.push(employee.id);

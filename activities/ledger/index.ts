@@ -9,7 +9,8 @@ import { insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewT
 import type { Plan } from '../../governance/schemas.js';
 import type { RunBudget, RunReport, RunStatus, RunUsage, UsageLine } from '../../governance/types.js';
 import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/usage.js';
-import { activityRef, idempotencyKey } from '../context.js';
+import { activityRef, idempotencyKey, sha256 } from '../context.js';
+import { insertInfrastructureIncident } from '../../db/repositories/incidents.js';
 import { storableJson } from '../../db/storable.js';
 
 export interface RunStarted {
@@ -138,6 +139,22 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       const final = ['accepted', 'cancelled', 'failed'].includes(t.status);
       await updateTask(db, t.taskId, { status: t.status, assignedAgent: t.assignedTo, acceptedModelRunId: t.acceptedModelRunId, completed: final });
       await event({ runId: t.runId, taskId: t.taskId, action: `task.${t.status}`, description: `task ${t.taskKey}: ${t.description}`, severity: t.severity });
+    },
+
+    /**
+     * A fault of the machine (database, sandbox, a worker) that ended an attempt: an incident
+     * with no employee on it, so HR never counts it against a model.
+     */
+    async recordInfrastructureIncident(r: { runId: string; taskId: string; taskKey: string; employeeId: string; activity: string; message: string }): Promise<void> {
+      const ref = activityRef();
+      await insertInfrastructureIncident(db, {
+        idempotencyKey: idempotencyKey(ref, 'incident'),
+        runId: r.runId,
+        taskId: r.taskId,
+        message: `${r.activity} failed while ${r.employeeId} worked on task ${r.taskKey}: ${r.message}`,
+        evidence: [{ excerpt: r.message.slice(0, 600), sha256: sha256(r.message) }],
+      });
+      await event({ runId: r.runId, taskId: r.taskId, action: 'task.infrastructure_failure', severity: 'critical', description: `task ${r.taskKey}: ${r.activity} failed (not ${r.employeeId}'s fault): ${r.message}` });
     },
 
     /** The Manager's own repair task after a failed final verification: a task row like any. */

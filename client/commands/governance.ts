@@ -116,7 +116,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return console.log('no incidents');
       for (const r of rows) {
-        console.log(`${new Date(r.reported_at).toISOString()}  ${r.employee}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`);
+        console.log(`${new Date(r.reported_at).toISOString()}  ${r.employee ?? '(infrastructure, no employee)'}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`);
         console.log(`    ${r.message}${r.rounds && r.rounds > 1 ? ` (after ${r.rounds} rounds)` : ''}`);
         for (const e of r.evidence as { excerpt: string; sha256: string }[]) console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
       }
