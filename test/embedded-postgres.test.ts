@@ -59,8 +59,8 @@ interface Started {
   child: ChildProcess;
   url: string;
   output: () => string;
-  /** SIGTERM; resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM; resolves with the exit code, or the signal's name when it ended by a signal. */
+  stop(): Promise<number | string | null>;
 }
 
 function startServer(command: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Started> {
@@ -69,7 +69,7 @@ function startServer(command: string[], opts: { cwd: string; env?: NodeJS.Proces
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no READY after 90 s:\n${out}`)), 90_000);
     const check = () => {
@@ -93,6 +93,41 @@ function startServer(command: string[], opts: { cwd: string; env?: NodeJS.Proces
       reject(new Error(`the server script exited with ${code}:\n${out}`));
     });
   });
+}
+
+/**
+ * Runs the server script and sends it SIGTERM the moment its output first matches `when`, in
+ * the same callback that sees it (no later than a caller that reads READY and stops it at once).
+ */
+function signalAt(command: string[], when: RegExp, opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ exit: number | string | null; output: string }> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let sent = false;
+  const add = (b: Buffer) => {
+    out += b.toString();
+    if (!sent && when.test(out)) {
+      sent = true;
+      child.kill('SIGTERM');
+    }
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ exit: code ?? signal, output: out })));
+}
+
+/** Processes whose command line mentions `path` (a postgres left running on that data). */
+function processesOn(path: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 async function query(url: string, sql: string): Promise<unknown[]> {
@@ -192,6 +227,18 @@ describe('embedded PostgreSQL', () => {
     expect(existsSync(dirname(pgdata))).toBe(false);
     expect(existsSync(`${dataDir}.location`)).toBe(false);
     expect(readdirSync(join(system, 'postgres-data')).sort()).toEqual(['00000000000000bb']);
+
+    // SIGTERM the instant READY shows, and SIGTERM while it is still starting: either way it
+    // stops the server, removes the ephemeral data and exits 0 (not killed by the signal,
+    // leaving PostgreSQL running on its own).
+    for (const [when, starting] of [[/READY /, false], [/\[embedded-postgres\]/, true]] as const) {
+      const { exit, output } = await signalAt(command('--ephemeral'), when, { cwd: checkout, env });
+      expect(exit, output).toBe(0);
+      if (starting) expect(output).not.toContain('READY');
+      expect(processesOn(pgdata)).toEqual([]);
+      expect(existsSync(dirname(pgdata))).toBe(false);
+      expect(existsSync(`${dataDir}.location`)).toBe(false);
+    }
   });
 
   it('as an unprivileged user: runs as that user from node_modules, data in the requested folder', async () => {
