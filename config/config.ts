@@ -112,7 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])] ?? null)})`),
+      // The variable and what is wrong, never its value: it may be a key or a password.
+      parsed.error.issues.map((i) => {
+        const value = env[String(i.path[0])];
+        return `${String(i.path[0] ?? '?')}: ${i.message} (${value === undefined ? 'not set' : `value not shown, ${value.length} characters`})`;
+      }),
     );
   }
   const e = parsed.data;

@@ -46,7 +46,7 @@ describe('aura CLI: bad input', () => {
     ['a folder as PRD', () => ['submit', '.'], /PRD \. is not a file/],
     ['a binary PRD (a NUL byte)', () => (writeFileSync(join(dir, 'binary.md'), Buffer.from('# PRD\n\u0000\u0001\u0002', 'utf8')), ['submit', 'binary.md']), /PRD binary\.md is not text: it has a NUL byte at offset 6/],
     ['a PRD that is not UTF-8', () => (writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])), ['submit', 'latin1.md']), /PRD latin1\.md is not UTF-8 text/],
-    ['a verification decision that is not one', () => ['verification', unknownRun, 'maybe', '--reason', 'x'], /argument 'maybe' is invalid/],
+    ['a verification decision that is not one', () => ['verification', unknownRun, 'maybe', '--reason', 'x'], /command-argument value 'maybe' is invalid for argument 'decision'. Allowed choices are accept, replan, stop/],
     ['a bad --max-parallel', () => ['submit', SAMPLE_PRD_FILE, '--max-parallel', '0'], /--max-parallel must be a positive whole number/],
     ['status of an unknown run', () => ['status', unknownRun], /unknown run: 00000000-0000-4000-8000-000000000000/],
     ['approving an unknown run', () => ['approve', unknownRun], /unknown run/],
@@ -63,8 +63,9 @@ describe('aura CLI: bad input', () => {
   it('stops on bad configuration, naming the variable', () => {
     const r = aura(['status', unknownRun], { AUDIT_LOG_RETENTION_DAYS: 'a year', ENABLE_STRICT_POLICY: 'maybe' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/AUDIT_LOG_RETENTION_DAYS: .*\(got "a year"\)/);
-    expect(r.stderr).toMatch(/ENABLE_STRICT_POLICY: must be true or false \(got "maybe"\)/);
+    expect(r.stderr).toMatch(/AUDIT_LOG_RETENTION_DAYS: .*\(value not shown, 6 characters\)/);
+    expect(r.stderr).toMatch(/ENABLE_STRICT_POLICY: must be true or false \(value not shown, 5 characters\)/);
+    expect(r.stderr).not.toMatch(/a year|maybe/);
   });
 
   it('started no workflow for any of them', async () => {
