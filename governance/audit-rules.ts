@@ -5,6 +5,9 @@
  */
 import { taskOutputSchema, type TaskOutput, type TaskSpec } from './schemas.js';
 import { matchesAnyGlob, unsafePathReason } from './glob.js';
+import { importSpecifiers } from './imports.js';
+
+export { importSpecifiers } from './imports.js';
 import type { Violation, ViolationType } from './types.js';
 
 export interface VerificationResult {
@@ -19,6 +22,8 @@ export interface VerificationResult {
   skippedReason: string | null;
   /** Paths the sandbox refused to write (unsafe), if any. */
   refusedPaths: string[];
+  /** What the command left outside the workspace (`/tmp/x`), as the sandbox saw it; absent in older results. */
+  outsideWrites?: string[];
 }
 
 export interface EmployeeFailure {
@@ -48,6 +53,8 @@ export interface AuditInput {
 export type Hasher = (text: string) => string;
 
 const EXCERPT_LIMIT = 600;
+/** An output past this many characters is refused unread: no detector runs over it. */
+export const MAX_OUTPUT_CHARS = 8_000_000;
 
 export function excerpt(text: string, limit = EXCERPT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
@@ -81,6 +88,10 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   }
 
   const raw = input.rawOutput ?? '';
+  if (raw.length > MAX_OUTPUT_CHARS) {
+    add('malformed_output', `the output has ${raw.length} characters, over the limit of ${MAX_OUTPUT_CHARS}: not read`, raw.slice(0, EXCERPT_LIMIT));
+    return violations;
+  }
   for (const key of routingKeys(raw)) {
     add('self_assignment', `the output tries to set "${key}": employees never change their assignment, scope or other tasks`, `"${key}": ${excerpt(JSON.stringify((JSON.parse(raw) as Record<string, unknown>)[key]) ?? '', 200)}`);
   }
@@ -104,6 +115,13 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     } else if (owner) {
       add('scope_drift', `changes "${file.path}", a file accepted from task ${owner.id}`, file.path);
     }
+  }
+
+  // Source is text: a NUL byte or a lone surrogate in a file is binary, or broken output.
+  for (const file of output.files) {
+    const nul = file.content.indexOf('\u0000');
+    if (nul >= 0) add('malformed_output', `${file.path} holds a NUL byte at character ${nul}: files are text`, file.content.slice(Math.max(0, nul - 40), nul + 40));
+    else if (!(file.content as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', `${file.path} is not valid Unicode text`, file.content.slice(0, 200));
   }
 
   // Hallucination: references to things that do not exist or are not allowed.
@@ -137,6 +155,11 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   if (stillRefused.length > 0) {
     // Safe paths the sandbox could not write (e.g. a file and a folder of the same name).
     add('malformed_output', `files could not be written: ${stillRefused.join(', ')}`, stillRefused.join('\n'));
+  }
+  const outside = v?.outsideWrites ?? [];
+  if (outside.length > 0) {
+    // The code under test wrote where no task may: conduct, not a slip to repair.
+    add('scope_drift', `the acceptance command left files outside the workspace: ${outside.join(', ')}`, outside.join('\n'), true);
   }
   if (v) {
     if (v.timedOut) {
@@ -187,80 +210,6 @@ function routingKeys(raw: string): string[] {
   } catch {
     return [];
   }
-}
-
-/**
- * Module specifiers of static imports, re-exports, require(), import() and createRequire()(),
- * wherever they stand on a line. Comments are dropped and string literals masked first, so a
- * "//" or "/*" inside a string, or an import written inside a string, fools nothing.
- */
-export function importSpecifiers(source: string): string[] {
-  const { code, strings } = maskSource(source);
-  const S = '"\u00a7(\\d+)\u00a7"';
-  const specs = new Set<string>();
-  for (const re of [
-    new RegExp(`\\bimport\\s+(?:[\\w*{}\\s,$]+\\s+from\\s+)?${S}`, 'g'),
-    new RegExp(`\\bexport\\s+(?:\\*|\\{[^}]*\\})(?:\\s+as\\s+\\w+)?\\s+from\\s+${S}`, 'g'),
-    new RegExp(`\\brequire\\s*\\(\\s*${S}\\s*\\)`, 'g'),
-    new RegExp(`\\bimport\\s*\\(\\s*${S}\\s*\\)`, 'g'),
-    new RegExp(`\\bcreateRequire\\s*\\([^()]*(?:\\([^()]*\\)[^()]*)*\\)\\s*\\(\\s*${S}\\s*\\)`, 'g'),
-  ]) {
-    for (const m of code.matchAll(re)) specs.add(strings[Number(m[1])]!);
-  }
-  return [...specs];
-}
-
-/**
- * Source with comments removed and every string literal replaced by a numbered token. A `/`
- * after an operator or opening bracket starts a regular expression literal, skipped whole.
- */
-function maskSource(source: string): { code: string; strings: string[] } {
-  const strings: string[] = [];
-  let code = '';
-  let i = 0;
-  const n = source.length;
-  const lastSignificant = () => code.trimEnd().slice(-1);
-  while (i < n) {
-    const ch = source[i]!;
-    const next = source[i + 1];
-    if (ch === '/' && next === '/') {
-      while (i < n && source[i] !== '\n') i++;
-    } else if (ch === '/' && next === '*') {
-      const close = source.indexOf('*/', i + 2);
-      i = close < 0 ? n : close + 2;
-      code += ' ';
-    } else if (ch === '"' || ch === "'" || ch === '`') {
-      let j = i + 1;
-      let text = '';
-      while (j < n && source[j] !== ch) {
-        if (source[j] === '\\') {
-          text += source[j + 1] ?? '';
-          j += 2;
-        } else {
-          text += source[j];
-          j++;
-        }
-      }
-      strings.push(text);
-      code += `"\u00a7${strings.length - 1}\u00a7"`;
-      i = j + 1;
-    } else if (ch === '/' && (lastSignificant() === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant()))) {
-      let j = i + 1;
-      let inClass = false;
-      while (j < n && source[j] !== '\n' && (source[j] !== '/' || inClass)) {
-        if (source[j] === '\\') j++;
-        else if (source[j] === '[') inClass = true;
-        else if (source[j] === ']') inClass = false;
-        j++;
-      }
-      code += ' /re/ ';
-      i = j + 1;
-    } else {
-      code += ch;
-      i++;
-    }
-  }
-  return { code, strings };
 }
 
 function isBuiltin(spec: string, builtins: string[] | undefined): boolean {

@@ -35,6 +35,9 @@ export function matchesAnyGlob(path: string, globs: readonly string[]): boolean 
 export function unsafePathReason(path: string): string | null {
   if (path.length === 0) return 'empty path';
   if (path.includes('\0')) return 'path contains a NUL byte';
+  // Control characters and lone surrogates: no file name a person can read or a tool can trust.
+  if (/[\u0001-\u001f\u007f]/.test(path)) return 'path contains a control character';
+  if (!(path as string & { isWellFormed(): boolean }).isWellFormed()) return 'path is not valid Unicode';
   if (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path)) return 'absolute path';
   if (path.includes('\\')) return 'backslash in path';
   const segments = path.split('/');

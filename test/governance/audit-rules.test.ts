@@ -806,3 +806,31 @@ describe("detectViolations: node's spec reporter saying no test ran", () => {
     expect(v.map((x) => x.type)).toEqual(['failed_verification']);
   });
 });
+
+describe('detectViolations: hostile output is judged, in linear time, never a crash', () => {
+  it('a NUL byte or a lone surrogate in a file is malformed output (repairable, not conduct)', () => {
+    const nul = check([src('src/a.js', 'const x = 1;\u0000\u0001binary')]);
+    expect(nul).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'src/a.js holds a NUL byte at character 12: files are text' })]);
+    expect(nul[0]!.conduct).toBeUndefined();
+    expect(types(check([src('src/b.js', 'const s = "\ud800";')]))).toEqual(['malformed_output']);
+  });
+
+  it('a control character or invalid Unicode in a path is an unsafe path (scope drift)', () => {
+    expect(check([src('src/a\u0007.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path contains a control character') })]);
+    expect(check([src('src/\udc00.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path is not valid Unicode') })]);
+  });
+
+  it('an output over the size limit is refused unread', () => {
+    const raw = JSON.stringify({ summary: 's', files: [{ path: 'src/a.js', content: 'x'.repeat(8_000_001) }] });
+    const v = detectViolations({ task: openTask, rawOutput: raw, verification: null, employeeFailure: null, context: ctx() }, hash);
+    expect(v).toEqual([expect.objectContaining({ type: 'malformed_output', message: expect.stringMatching(/^the output has \d+ characters, over the limit of 8000000: not read$/) })]);
+  });
+
+  it('reads imports out of megabytes of repeated keywords and brackets (each pattern that was quadratic)', () => {
+    // ~930,000 characters: under the schema's 1,000,000 per file, so the detectors do read it.
+    const hostile = ['import '.repeat(30_000), 'export {'.repeat(25_000), 'import {'.repeat(25_000), '(\n/'.repeat(60_000), 'createRequire('.repeat(10_000)].join('\n');
+    const tail = "\nimport real from 'real-pkg';\n";
+    const v = check([src('src/a.js', hostile + tail)]);
+    expect(v.map((x) => x.message)).toContain('src/a.js imports package "real-pkg", not among the task\'s allowed dependencies (none)');
+  });
+});
