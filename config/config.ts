@@ -68,6 +68,7 @@ const envSchema = z.object({
   AURA_EMPLOYEES_FILE: z.preprocess(emptyToUndefined, z.string().default('config/employees.json')),
   AURA_SCRIPT_FILE: z.preprocess(emptyToUndefined, z.string().default('samples/wordfreq/script.json')),
   AURA_DIRECTOR: optionalString,
+  AURA_SANDBOX_UNSAFE: bool(false),
 });
 
 export interface AuraConfig {

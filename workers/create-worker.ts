@@ -17,6 +17,7 @@ import type { EmployeeProvider } from '../activities/employees/provider.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';
 import { createSandboxActivities } from '../activities/sandbox/index.js';
+import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import { QUEUES } from '../workflows/definitions.js';
 
@@ -100,6 +101,11 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
     });
   }
   if (role === 'sandbox') {
+    // The sandbox is probed once, here rather than on the first verification, and a worker
+    // that cannot isolate generated code says so at start.
+    const mode = sandboxMode();
+    if (mode === 'refused') console.warn(`[aura-worker] sandbox: generated code will NOT be run: ${isolationSupport().problem}. Install bubblewrap (see docs/governance.md, "The sandbox").`);
+    if (mode === 'unsafe') console.warn(`[aura-worker] sandbox: UNSAFE: generated code runs without isolation (AURA_SANDBOX_UNSAFE; ${isolationSupport().problem}).`);
     return Worker.create({
       ...common,
       taskQueue: QUEUES.sandbox,

@@ -36,6 +36,10 @@ export async function verifyFiles(files: Map<string, string>, command: string, t
   try {
     const refused = await writeFiles(dir, files);
     const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
+    if (r.skippedReason !== null) {
+      // No sandbox could isolate the code: it was not run (fail closed).
+      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: r.skippedReason, refusedPaths: refused, outsideWrites: [], isolation: r.isolation };
+    }
     return {
       ran: true,
       passed: r.exitCode === 0 && !r.timedOut && !r.outputLimited,
@@ -45,6 +49,7 @@ export async function verifyFiles(files: Map<string, string>, command: string, t
       excerpt: tail(r.output, 2_000) + (r.outputLimited ? '\n(stopped: output limit reached)' : ''),
       skippedReason: null,
       refusedPaths: refused,
+      outsideWrites: r.outsideWrites,
       isolation: r.isolation,
     };
   } finally {
@@ -74,7 +79,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     const parsed = parseTaskOutput(run?.output ?? '');
     const skipped = parsed.ok ? unverifiable(parsed.output.files) : `the output is malformed: ${parsed.error}`;
     if (!parsed.ok || skipped) {
-      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], isolation: [] };
+      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], outsideWrites: [], isolation: [] };
     }
     const files = await acceptedFiles(db, req.baseTaskIds);
     for (const f of parsed.output.files) files.set(f.path, f.content);

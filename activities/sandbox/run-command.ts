@@ -1,21 +1,31 @@
 /**
- * Runs one shell command over a folder of generated code, locked down as far as the host
- * allows, and says which locks applied:
- * - as root with namespaces allowed (the usual worker): a new PID, mount and network
- *   namespace; the folder bind-mounted at /mnt and private tmpfs over /tmp, /var/tmp and
- *   /dev/shm; the command runs as a user id of its own (no account, no groups), so nothing
- *   outside the folder can be written and its process limit is its own, not shared with
- *   other sandboxes; no network at all; killing the namespace's first process kills every
- *   process in it.
- * - always: its own process group killed at the wall-clock limit; prlimit on CPU seconds,
- *   data memory (RLIMIT_DATA: heap and private mappings; address-space reservations such as
- *   WebAssembly's guard regions stay possible), file size and (with its own user id) process
- *   count; at most `killAfterOutputBytes` of output; a minimal environment.
+ * Runs one shell command over a folder of generated code inside a bubblewrap sandbox, and says
+ * which locks applied. The same sandbox whether the worker is root or not:
+ * - own user, PID, IPC, network, mount, UTS and cgroup namespaces (`bwrap --unshare-all`): no
+ *   network but loopback, no host process visible or signalable, no host IPC objects; nothing
+ *   outlives the run (the PID namespace dies with its first process, which dies with the
+ *   worker too: `--die-with-parent`);
+ * - a minimal read-only file system: /usr (and the /bin, /lib… links or folders as on the
+ *   host), the node binary, /etc/ld.so.cache and /etc/alternatives, a generated passwd, group,
+ *   hosts and nsswitch.conf; a fresh /proc and /dev. No checkout, no /home, /root, /run, /var;
+ * - the workspace copy, bind-mounted at /workspace, is the only writable host folder; /tmp and
+ *   /dev/shm are fresh empty folders of this run, and what the command leaves there is
+ *   reported (`outsideWrites`);
+ * - an unprivileged user without capabilities: as root the worker first drops to a user id of
+ *   the sandbox's own (`setpriv`), then starts bwrap; otherwise bwrap runs as the worker's user;
+ * - limits: prlimit inside (CPU seconds, data memory, file size, no core dumps, and processes,
+ *   counted within the sandbox's own user namespace); cgroup v2 memory.max, pids.max and
+ *   cpu.max where a delegated cgroup v2 with those controllers is writable; wall clock, output
+ *   and a kill of the whole process group as before; a minimal environment.
+ *
+ * Fails closed: when bwrap cannot build the sandbox (not installed, user namespaces refused)
+ * the command is not run at all, unless AURA_SANDBOX_UNSAFE=1, which runs it with limits
+ * but no isolation and says so on every verdict.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chown, readdir, lstat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { userInfo } from 'node:os';
+import { accessSync, chmodSync, chownSync, constants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { tmpdir, userInfo } from 'node:os';
 import { heartbeat } from '../context.js';
 
 export interface CommandLimits {
@@ -24,6 +34,8 @@ export interface CommandLimits {
   memoryBytes: number;
   maxProcesses: number;
   maxFileBytes: number;
+  /** CPUs' worth of time per period (cgroup v2 cpu.max, where it applies). */
+  cpus: number;
   /** Bytes of stdout+stderr kept (the tail); past `killAfterOutputBytes` the run is stopped. */
   keepOutputBytes: number;
   killAfterOutputBytes: number;
@@ -35,6 +47,7 @@ export const DEFAULT_LIMITS: CommandLimits = {
   memoryBytes: 2 * 1024 ** 3,
   maxProcesses: 256,
   maxFileBytes: 64 * 1024 ** 2,
+  cpus: 1,
   keepOutputBytes: 16_384,
   killAfterOutputBytes: 8 * 1024 ** 2,
 };
@@ -47,17 +60,33 @@ export interface CommandResult {
   durationMs: number;
   output: string;
   isolation: string[];
+  /** Why the command was not run at all (no sandbox could isolate it), else null. */
+  skippedReason: string | null;
+  /** What the command left outside the workspace, as paths inside the sandbox (`/tmp/x`). */
+  outsideWrites: string[];
 }
 
-interface Support {
+/** What this host's sandbox can do (probed once). */
+export interface SandboxSupport {
+  /** bwrap builds the sandbox (as the user it runs as). */
   jail: boolean;
-  unshareNet: boolean;
+  /** Why it cannot, or null. */
+  problem: string | null;
+  /** e.g. "bubblewrap 0.8.0". */
+  bwrapVersion: string | null;
+  /** The worker is root: each run drops to a user id of its own. */
+  root: boolean;
   prlimit: boolean;
+  /** A cgroup v2 folder to create each run's group in, or null and why not. */
+  cgroup: { parent: string | null; why: string };
 }
+
+/** What a run will do: isolate, refuse, or (the operator's explicit choice) run unisolated. */
+export type SandboxMode = 'bwrap' | 'refused' | 'unsafe';
 
 /**
- * User ids handed to sandboxes, one per run in turn: high, unused by any account, and each
- * sandbox's process limit (RLIMIT_NPROC is counted per user id) is then its own.
+ * User ids handed to sandboxes as root, one per run in turn: high and unused by any account,
+ * so nothing of the host belongs to them.
  */
 const SANDBOX_UID_BASE = 1_700_000;
 const SANDBOX_UID_SPAN = 60_000;
@@ -67,62 +96,252 @@ function sandboxUid(): number {
   return SANDBOX_UID_BASE + nextUid;
 }
 
-let probed: Support | null = null;
+const INSTALL_HINT =
+  'install bubblewrap (apt-get install bubblewrap) or allow unprivileged user namespaces (user.max_user_namespaces > 0; ' +
+  'kernel.unprivileged_userns_clone=1 where it exists; in a container, a seccomp/AppArmor profile that permits them), ' +
+  'or set AURA_SANDBOX_UNSAFE=1 to run generated code without isolation';
 
-/** Which isolation this host permits (checked once: containers often forbid namespaces). */
-export function isolationSupport(): Support {
+/** AURA_SANDBOX_UNSAFE as the configuration reads booleans. */
+export function unsafeModeRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['true', '1', 'yes'].includes((env.AURA_SANDBOX_UNSAFE ?? '').trim());
+}
+
+/** Isolated when bwrap works; otherwise unsafe only when the operator asked for it. */
+export function sandboxMode(env: NodeJS.ProcessEnv = process.env): SandboxMode {
+  if (isolationSupport().jail) return 'bwrap';
+  return unsafeModeRequested(env) ? 'unsafe' : 'refused';
+}
+
+let probed: SandboxSupport | null = null;
+let useDisableUserns = false;
+/** Absolute paths, found once on the worker's PATH. */
+const tools: { bwrap: string | null; setpriv: string | null } = { bwrap: null, setpriv: null };
+
+/** Which isolation this host permits, checked once by building a real sandbox. */
+export function isolationSupport(): SandboxSupport {
   if (probed) return probed;
-  const works = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
   const root = userInfo().uid === 0;
-  const jail =
-    root &&
-    works('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /mnt && test -d /mnt']) &&
-    works('setpriv', [`--reuid=${SANDBOX_UID_BASE}`, `--regid=${SANDBOX_UID_BASE}`, '--clear-groups', '--', 'true']);
-  probed = {
-    jail,
-    unshareNet: jail || works('unshare', ['-n', 'true']),
-    prlimit: works('prlimit', ['--cpu=5', 'true']),
-  };
+  const prlimit = spawnSync('prlimit', ['--cpu=5', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  const cgroup = probeCgroup();
+  const bwrap = (tools.bwrap = onPath('bwrap'));
+  tools.setpriv = onPath('setpriv');
+  let problem: string | null = null;
+  let bwrapVersion: string | null = null;
+  if (!bwrap) {
+    problem = 'bubblewrap (bwrap) is not installed';
+  } else if (root && !tools.setpriv) {
+    problem = 'setpriv (util-linux) is not installed: a root worker needs it to drop to the sandbox user';
+  } else {
+    bwrapVersion = spawnSync(bwrap, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() || 'bubblewrap';
+    const help = spawnSync(bwrap, ['--help'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
+    // Nested user namespaces would let the code reach more kernel surface: refused where bwrap can.
+    const attempts = help.includes('--disable-userns') ? [true, false] : [false];
+    for (const disable of attempts) {
+      useDisableUserns = disable;
+      problem = trialRun(bwrap, root);
+      if (problem === null) break;
+    }
+  }
+  probed = { jail: problem === null, problem, bwrapVersion, root, prlimit, cgroup };
   return probed;
 }
 
-/** Runs inside the namespaces as root, then drops to the sandbox user. */
-const JAIL_SCRIPT = [
-  'set -e',
-  'work="$1"; uid="$2"; gid="$3"; shift 3',
-  'mount --bind "$work" /mnt',
-  'for d in /tmp /var/tmp /dev/shm; do if [ -d "$d" ]; then mount -t tmpfs -o size=256m,mode=1777 tmpfs "$d"; fi; done',
-  'cd /mnt',
-  'exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- "$@"',
-].join('\n');
+/** Builds a sandbox and runs a check in it; returns what went wrong, or null. */
+function trialRun(bwrap: string, root: boolean): string | null {
+  const run = prepareRun(root ? sandboxUid() : null);
+  try {
+    const argv = [...run.prefix, bwrap, ...bwrapArgs(run), '/bin/sh', '-c', 'test -w /workspace && test -w /tmp && test ! -e /root && test -r /proc/self/status'];
+    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: run.workspace, encoding: 'utf8', timeout: 15_000, env: OUTER_ENV });
+    if (r.status === 0) return null;
+    const said = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim().split('\n').slice(-3).join(' ');
+    return `bubblewrap cannot build the sandbox${root ? ` as uid ${run.uid}` : ''}: ${said || `exit ${r.status}`}`;
+  } finally {
+    run.cleanup();
+  }
+}
+
+/** The environment bwrap itself starts with (/proc/1/environ inside shows it): nothing secret. */
+const OUTER_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/**
+ * Where a run's folders go (the workspace copy too): the temporary folder, unless the worker is
+ * root and the sandbox user could not reach it (bwrap opens what it binds as that user).
+ */
+export function sandboxTempBase(): string {
+  if (userInfo().uid !== 0) return tmpdir();
+  return [tmpdir(), '/tmp', '/var/tmp'].find(reachableByAnyone) ?? tmpdir();
+}
+
+function reachableByAnyone(path: string): boolean {
+  try {
+    let at = realpathSync(path);
+    for (;;) {
+      if ((statSync(at).mode & 0o001) === 0) return false;
+      if (at === '/') return true;
+      at = dirname(at);
+    }
+  } catch {
+    return false;
+  }
+}
+
+interface Run {
+  uid: number;
+  dir: string;
+  tmp: string;
+  shm: string;
+  etc: string;
+  workspace: string;
+  /** setpriv as root; nothing otherwise. */
+  prefix: string[];
+  cleanup: () => void;
+}
+
+/**
+ * This run's own folders outside the workspace: the /tmp and /dev/shm it sees, and the few
+ * generated /etc files. As root, all of it (and the workspace) belongs to the sandbox user.
+ */
+function prepareRun(uid: number | null, workspace?: string): Run {
+  const dir = mkdtempSync(join(sandboxTempBase(), 'aura-sandbox-run-'));
+  const tmp = join(dir, 'tmp');
+  const shm = join(dir, 'shm');
+  const etc = join(dir, 'etc');
+  const ws = workspace ?? join(dir, 'workspace');
+  for (const d of [tmp, shm, etc]) mkdirSync(d, { mode: 0o700 });
+  if (!workspace) mkdirSync(ws, { mode: 0o700 });
+  const id = uid ?? userInfo().uid;
+  const gid = uid ?? userInfo().gid;
+  const others = id === 65_534 ? '' : 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
+  writeFileSync(join(etc, 'passwd'), `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${id}:${gid}:aura sandbox:/workspace:/bin/sh\n${others}`);
+  writeFileSync(join(etc, 'group'), `root:x:0:\nsandbox:x:${gid}:\n${gid === 65_534 ? '' : 'nogroup:x:65534:\n'}`);
+  writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost aura-sandbox\n::1 localhost ip6-localhost ip6-loopback\n');
+  writeFileSync(join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n');
+  if (uid !== null) chownTreeSync(dir, uid, uid);
+  return { uid: id, dir, tmp, shm, etc, workspace: ws, prefix: uid !== null ? dropTo(uid) : [], cleanup: () => forceRemove(dir) };
+}
+
+/** As root: become the sandbox's user (no groups, no way back) before anything else runs. */
+function dropTo(uid: number): string[] {
+  return [tools.setpriv ?? 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--'];
+}
+
+/** Everything bwrap is told, in order: namespaces, environment, the file system. */
+function bwrapArgs(run: Run): string[] {
+  const node = realpathSync(process.execPath);
+  const a = [
+    '--unshare-all',
+    '--unshare-user',
+    ...(useDisableUserns ? ['--disable-userns'] : []),
+    '--die-with-parent',
+    '--new-session',
+    '--hostname', 'aura-sandbox',
+    '--clearenv',
+    '--setenv', 'PATH', `${dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
+    '--setenv', 'HOME', '/workspace',
+    '--setenv', 'TMPDIR', '/tmp',
+    '--setenv', 'LANG', 'C.UTF-8',
+    '--setenv', 'CI', 'true',
+    '--ro-bind', '/usr', '/usr',
+  ];
+  for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    let st;
+    try {
+      st = lstatSync(top);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) a.push('--symlink', readlinkSync(top), top);
+    else if (st.isDirectory()) a.push('--ro-bind', top, top);
+  }
+  for (const path of ['/etc/ld.so.cache', '/etc/alternatives']) a.push('--ro-bind-try', path, path);
+  for (const file of ['passwd', 'group', 'hosts', 'nsswitch.conf']) a.push('--ro-bind', join(run.etc, file), `/etc/${file}`);
+  // The node binary alone (not its folder's neighbours) when it lives outside /usr.
+  if (!node.startsWith('/usr/')) a.push('--ro-bind', node, node);
+  a.push(
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--bind', run.workspace, '/workspace',
+    '--bind', run.tmp, '/tmp',
+    '--bind', run.shm, '/dev/shm',
+    '--remount-ro', '/',
+    '--remount-ro', '/dev',
+    '--chdir', '/workspace',
+  );
+  return a;
+}
 
 export async function runCommand(command: string, cwd: string, limits: CommandLimits = DEFAULT_LIMITS): Promise<CommandResult> {
   const support = isolationSupport();
+  const mode = sandboxMode();
   const isolation: string[] = [];
+  if (mode === 'refused') {
+    const reason = `the sandbox refused to run generated code: ${support.problem}; ${INSTALL_HINT}`;
+    return { exitCode: null, signal: null, timedOut: false, outputLimited: false, durationMs: 0, output: '', isolation: [`REFUSED: ${support.problem}`], skippedReason: reason, outsideWrites: [] };
+  }
+
+  const bwrap = mode === 'bwrap';
+  const uid = support.root ? sandboxUid() : null;
   const inner: string[] = [];
+  // Inside bwrap, RLIMIT_NPROC counts the sandbox's own user namespace only; outside, only a
+  // user id of its own keeps other processes of the user out of the count.
+  const nproc = bwrap || uid !== null;
   if (support.prlimit) {
     inner.push('prlimit', `--cpu=${limits.cpuSeconds}`, `--data=${limits.memoryBytes}`, `--fsize=${limits.maxFileBytes}`, '--core=0');
-    // RLIMIT_NPROC counts every process of the user: only meaningful for a user id of its own.
-    if (support.jail) inner.push(`--nproc=${limits.maxProcesses}`);
+    if (nproc) inner.push(`--nproc=${limits.maxProcesses}`);
     inner.push('--');
-    isolation.push(`cpu ${limits.cpuSeconds}s, memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes${support.jail ? `, ${limits.maxProcesses} processes` : ''}`);
-  } else {
-    isolation.push('resource limits: NONE (prlimit is not available)');
   }
   inner.push('/bin/sh', '-c', command);
 
   let argv: string[];
-  if (support.jail) {
-    const uid = sandboxUid();
-    await chownTree(cwd, uid, uid);
-    argv = ['unshare', '--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', JAIL_SCRIPT, 'aura-jail', cwd, String(uid), String(uid), ...inner];
-    isolation.push('network: none (own network namespace)', `filesystem: only the workspace copy is writable (runs as uid ${uid}, private /tmp)`, 'processes: own PID namespace, all killed at the limit');
-  } else if (support.unshareNet) {
-    argv = ['unshare', '-n', '--', ...inner];
-    isolation.push('network: none (own network namespace)', 'filesystem: NOT confined (runs as this user; run the sandbox worker as root or as a dedicated user)');
+  let run: Run | null = null;
+  let cgroup: string | null = null;
+  let env: NodeJS.ProcessEnv;
+  if (bwrap) {
+    if (uid !== null) chownTreeSync(cwd, uid, uid);
+    run = prepareRun(uid, cwd);
+    cgroup = makeCgroup(support.cgroup.parent, limits);
+    argv = [...(cgroup ? enterCgroup(cgroup) : []), ...run.prefix, tools.bwrap!, ...bwrapArgs(run), ...inner];
+    env = OUTER_ENV;
+    isolation.push(
+      `sandbox: ${support.bwrapVersion}: own user, PID, IPC, network, mount, UTS and (where the kernel has one) cgroup namespaces${useDisableUserns ? ', no nested user namespaces' : ''}; every process dies with it`,
+      'network: none (own network namespace, loopback only)',
+      'filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); the workspace copy (/workspace) is the only writable host folder; /tmp and /dev/shm are fresh per run and what is left there is reported',
+      uid !== null ? `user: uid ${uid}, the sandbox's own, without capabilities` : `user: the worker's uid ${run.uid}, without capabilities, in its own user namespace`,
+    );
   } else {
-    argv = inner;
-    isolation.push('network: NOT isolated (namespaces are not permitted on this host)', 'filesystem: NOT confined (runs as this user)');
+    if (uid !== null) chownTreeSync(cwd, uid, uid);
+    argv = [...(uid !== null ? dropTo(uid) : []), ...inner];
+    env = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: cwd, TMPDIR: cwd, LANG: 'C.UTF-8', CI: 'true', NODE_OPTIONS: '' };
+    isolation.push(
+      `UNSAFE: no isolation (AURA_SANDBOX_UNSAFE): ${support.problem}`,
+      `network, host files and processes: NOT isolated (runs as ${uid !== null ? `uid ${uid}, without privileges` : 'the worker\'s user'})`,
+    );
+  }
+  if (support.prlimit) {
+    isolation.push(`limits: cpu ${limits.cpuSeconds}s, data memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes, no core dumps${nproc ? `, ${limits.maxProcesses} processes` : ''} (prlimit)`);
+  } else {
+    isolation.push('limits: NONE from prlimit (prlimit is not available)');
+  }
+  if (bwrap) {
+    isolation.push(
+      cgroup
+        ? `cgroup v2: memory.max ${limits.memoryBytes} bytes, pids.max ${limits.maxProcesses}, cpu.max ${limits.cpus} CPU`
+        : `cgroup v2 limits: not applied (${support.cgroup.why})`,
+    );
   }
   isolation.push(`wall clock: ${limits.wallClockMs}ms, output: ${limits.killAfterOutputBytes} bytes`);
 
@@ -131,14 +350,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     cwd,
     detached: true, // its own process group: the whole tree is killed at the limit
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-      HOME: support.jail ? '/mnt' : cwd,
-      TMPDIR: support.jail ? '/tmp' : cwd,
-      LANG: 'C.UTF-8',
-      CI: 'true',
-      NODE_OPTIONS: '',
-    },
+    env,
   });
 
   let kept = Buffer.alloc(0);
@@ -183,25 +395,217 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   killTree(); // leftovers in the group die too
   child.stdout!.destroy();
   child.stderr!.destroy();
+  const oomKills = cgroup ? await removeCgroup(cgroup) : 0;
 
-  return {
-    exitCode: code,
-    signal,
-    timedOut,
-    outputLimited,
-    durationMs: Date.now() - started,
-    output: kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : ''),
-    isolation,
-  };
+  let outsideWrites: string[] = [];
+  if (run) {
+    outsideWrites = [...leftIn(run.tmp, '/tmp'), ...leftIn(run.shm, '/dev/shm')];
+    run.cleanup();
+  }
+  let output = kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : '');
+  if (oomKills > 0) output += `\n(the sandbox's cgroup memory limit killed ${oomKills} process(es))`;
+
+  return { exitCode: code, signal, timedOut, outputLimited, durationMs: Date.now() - started, output, isolation, skippedReason: null, outsideWrites };
 }
 
-async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  await chown(dir, uid, gid);
-  for (const entry of await readdir(dir)) {
+const MAX_REPORTED_WRITES = 100;
+
+/** What was left in one of the run's folders, as paths inside the sandbox: files, links, empty folders. */
+function leftIn(hostDir: string, shownAs: string): string[] {
+  const found: string[] = [];
+  let more = 0;
+  const walk = (dir: string, shown: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      try {
+        chmodSync(dir, 0o700); // the code may have locked its own folder
+        entries = readdirSync(dir);
+      } catch {
+        entries = [];
+      }
+    }
+    for (const name of entries.sort()) {
+      const path = join(dir, name);
+      const at = `${shown}/${name}`;
+      let isDir = false;
+      try {
+        isDir = lstatSync(path).isDirectory();
+      } catch {
+        /* vanished */
+      }
+      const before = found.length + more;
+      if (isDir) walk(path, at);
+      if (!isDir || found.length + more === before) {
+        if (found.length < MAX_REPORTED_WRITES) found.push(at);
+        else more++;
+      }
+    }
+  };
+  walk(hostDir, shownAs);
+  if (more > 0) found.push(`${shownAs}/… (${more} more)`);
+  return found;
+}
+
+function forceRemove(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    // Folders the code made unreadable to its own user: open them up, then remove.
+    const open = (d: string) => {
+      try {
+        chmodSync(d, 0o700);
+        for (const e of readdirSync(d)) if (lstatSync(join(d, e)).isDirectory()) open(join(d, e));
+      } catch {
+        /* best effort */
+      }
+    };
+    open(dir);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+// ---- cgroup v2 --------------------------------------------------------------------------
+
+const CG_CONTROLLERS = ['memory', 'pids', 'cpu'];
+let cgroupSerial = 0;
+
+/**
+ * A cgroup v2 folder this worker may create sub-groups in with the memory, pids and cpu
+ * controllers: its own cgroup or its parent, when delegated (writable) and able to enable
+ * them for sub-groups. The worker itself is never moved.
+ */
+export function probeCgroup(files = { mountinfo: '/proc/self/mountinfo', cgroup: '/proc/self/cgroup' }): { parent: string | null; why: string } {
+  let mount: string | null = null;
+  try {
+    for (const line of readFileSync(files.mountinfo, 'utf8').split('\n')) {
+      const [before, after] = line.split(' - ');
+      if (after?.startsWith('cgroup2 ')) {
+        mount = before!.split(' ')[4]!.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+        break;
+      }
+    }
+  } catch {
+    /* no /proc */
+  }
+  if (!mount) return { parent: null, why: 'no cgroup v2 hierarchy is mounted (a cgroup v1 host)' };
+  let rel: string | undefined;
+  try {
+    rel = readFileSync(files.cgroup, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+  } catch {
+    /* no /proc */
+  }
+  if (rel === undefined) return { parent: null, why: 'this process is in no cgroup v2 group' };
+  const own = rel === '/' ? mount : join(mount, rel);
+  const candidates = rel === '/' ? [own] : [own, dirname(own)];
+  const reasons: string[] = [];
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim().split(/\s+/);
+    } catch {
+      return [];
+    }
+  };
+  for (const dir of candidates) {
+    const missing = CG_CONTROLLERS.filter((c) => !read(join(dir, 'cgroup.controllers')).includes(c));
+    if (missing.length > 0) {
+      reasons.push(`${dir} has no ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}${mount.endsWith('/unified') ? ': cgroup v1 holds them' : ''}`);
+      continue;
+    }
+    try {
+      for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control']) accessSync(join(dir, f), constants.W_OK);
+    } catch {
+      reasons.push(`${dir} is not delegated to this user`);
+      continue;
+    }
+    const off = CG_CONTROLLERS.filter((c) => !read(join(dir, 'cgroup.subtree_control')).includes(c));
+    try {
+      if (off.length > 0) writeFileSync(join(dir, 'cgroup.subtree_control'), off.map((c) => `+${c}`).join(' '));
+    } catch (err) {
+      reasons.push(`${dir} cannot give its sub-groups ${off.join(', ')} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      continue;
+    }
+    const trial = join(dir, `aura-sandbox-probe-${process.pid}`);
+    try {
+      mkdirSync(trial);
+      for (const f of ['memory.max', 'pids.max', 'cpu.max']) accessSync(join(trial, f), constants.W_OK);
+      return { parent: dir, why: '' };
+    } catch (err) {
+      reasons.push(`${dir}: a sub-group cannot be made (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    } finally {
+      try {
+        rmdirSync(trial);
+      } catch {
+        /* never made */
+      }
+    }
+  }
+  return { parent: null, why: reasons.join('; ') };
+}
+
+/** This run's group with its limits, or null (the run then goes without cgroup limits). */
+function makeCgroup(parent: string | null, limits: CommandLimits): string | null {
+  if (!parent) return null;
+  const dir = join(parent, `aura-sandbox-${process.pid}-${++cgroupSerial}`);
+  try {
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+    try {
+      writeFileSync(join(dir, 'memory.swap.max'), '0');
+    } catch {
+      /* no swap accounting */
+    }
+    writeFileSync(join(dir, 'pids.max'), String(limits.maxProcesses));
+    writeFileSync(join(dir, 'cpu.max'), `${Math.max(1_000, Math.round(limits.cpus * 100_000))} 100000`);
+    return dir;
+  } catch {
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* never made */
+    }
+    return null;
+  }
+}
+
+/** A shell that moves itself into the group, then becomes the rest of the command line. */
+function enterCgroup(dir: string): string[] {
+  return ['/bin/sh', '-c', 'echo $$ > "$1/cgroup.procs" || { echo "aura: cannot enter cgroup $1" >&2; exit 125; }; shift; exec "$@"', 'aura-cgroup', dir];
+}
+
+/** Kills whatever is left in the group and removes it; returns how many processes its memory limit killed. */
+async function removeCgroup(dir: string): Promise<number> {
+  const events = (() => {
+    try {
+      return readFileSync(join(dir, 'memory.events'), 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+  } catch {
+    /* kernels before 5.14: the PID namespace is gone already */
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(dir);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return Number(/^oom_kill (\d+)$/m.exec(events)?.[1] ?? 0);
+}
+
+function chownTreeSync(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
+  for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
-    const st = await lstat(path);
+    const st = lstatSync(path);
     if (st.isSymbolicLink()) continue;
-    await chown(path, uid, gid);
-    if (st.isDirectory()) await chownTree(path, uid, gid);
+    chownSync(path, uid, gid);
+    if (st.isDirectory()) chownTreeSync(path, uid, gid);
   }
 }

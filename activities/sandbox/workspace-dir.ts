@@ -3,12 +3,13 @@
  * too): whatever an output asks for, nothing is written outside the folder.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { unsafePathReason } from '../../governance/glob.js';
+import { sandboxTempBase } from './run-command.js';
 
+/** A fresh folder the sandbox can bind (as root: one the sandbox user can reach). */
 export async function makeTempDir(prefix = 'aura-sandbox-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  return mkdtemp(join(sandboxTempBase(), prefix));
 }
 
 export async function removeDir(dir: string): Promise<void> {
