@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the npm dependencies when they are missing or older than package-lock.json.
-# (The Temporal CLI is found or built by the code that starts it: client/temporal-cli.ts.)
+# Installs the npm dependencies when they are missing or older than package-lock.json, and
+# bubblewrap (the verification sandbox's isolation) when it is missing: as root with apt-get,
+# otherwise it says what to install. (The Temporal CLI is found or built by the code that
+# starts it: client/temporal-cli.ts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +24,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm install --no-audit --no-fund
   # npm may add other platforms' optional entries to the lock: stamp what it left.
   sha256sum package-lock.json | cut -d' ' -f1 > "$stamp"
+fi
+
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[aura] installing bubblewrap (the verification sandbox runs generated code in it)…"
+    if ! { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; }; then
+      echo "[aura] note: could not install bubblewrap; the sandbox will refuse to run generated code until it is installed" >&2
+    fi
+  else
+    echo "[aura] note: bubblewrap (bwrap) is not installed: the verification sandbox will refuse to run generated code." >&2
+    echo "[aura]       Install it, e.g. 'sudo apt-get install bubblewrap' (Debian/Ubuntu) or 'sudo dnf install bubblewrap'." >&2
+  fi
 fi
