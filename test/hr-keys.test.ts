@@ -2,22 +2,16 @@
  * HR finds what it already wrote by its exact idempotency keys: a task key with "_" ("a_b") is
  * no wildcard that matches another task's ("a-b"), whose actions must not hide this one's.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { loadConfig, PROJECT_ROOT } from '../config/config.js';
-import { openDatabase, type OpenDatabase } from '../db/open.js';
+import { useThrowawayDatabase } from './helpers/database.js';
 import { insertRun, insertTasks, upsertProject } from '../db/repositories/runs.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import type { Violation } from '../governance/types.js';
 
-let database: OpenDatabase;
-beforeAll(async () => {
-  const config = loadConfig({ DATABASE_URL: inject('pgServerUrl'), AURA_HOME: '/tmp' }, PROJECT_ROOT);
-  database = await openDatabase(config, () => {}, { databaseName: `aura_t_${randomBytes(5).toString('hex')}`, recreate: true });
-}, 60_000);
-afterAll(async () => database?.close());
+const database = useThrowawayDatabase();
 
 describe('HR idempotency keys', () => {
   it("records an incident for task a_b even after task a-b's, at the same activity id", async () => {

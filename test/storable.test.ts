@@ -2,22 +2,16 @@
  * One NUL byte or lone surrogate never stalls governance: whatever text reaches the record
  * (a model's output, a test's output, a path, a PRD) is stored, readable, with NUL shown as ␀.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { loadConfig, PROJECT_ROOT } from '../config/config.js';
-import { openDatabase, type OpenDatabase } from '../db/open.js';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useThrowawayDatabase } from './helpers/database.js';
 import { insertRun, upsertProject } from '../db/repositories/runs.js';
 import { recordModelRun } from '../db/repositories/model-runs.js';
 import { appendEvent } from '../db/repositories/ledger.js';
 import { recordVerification } from '../db/repositories/verifications.js';
 import { storableJson, storableText } from '../db/storable.js';
 
-let database: OpenDatabase;
-beforeAll(async () => {
-  const config = loadConfig({ DATABASE_URL: inject('pgServerUrl'), AURA_HOME: '/tmp' }, PROJECT_ROOT);
-  database = await openDatabase(config, () => {}, { databaseName: `aura_t_${randomBytes(5).toString('hex')}`, recreate: true });
-}, 60_000);
-afterAll(async () => database?.close());
+const database = useThrowawayDatabase();
 
 const HOSTILE = `before\u0000after \ud800 lone, fine: é ✓`;
 

@@ -7,7 +7,7 @@ import type { ContextFile, TaskContext } from '../../governance/context.js';
 import type { PriorAttempt, RepairFeedback } from '../../governance/repair.js';
 
 export const PLAN_PROMPT_VERSION = 'plan/1';
-/** task/1: file names only. task/2: the code itself, earlier findings, repair rounds. */
+/** task/1 showed file names only (its prompts stay in model_runs); task/2: the code itself, earlier findings, repair rounds. */
 export const TASK_PROMPT_VERSION = 'task/2';
 export const REVIEW_PROMPT_VERSION = 'review/1';
 
@@ -27,23 +27,6 @@ export function planPrompt(prd: string, feedback: string[]): string {
     '',
     '--- PRODUCT REQUIREMENTS ---',
     prd,
-  ].join('\n');
-}
-
-/** task/1, kept so the wording of calls recorded with it can still be read here. */
-export function taskPromptV1(task: TaskSpec, workspaceFiles: string[]): string {
-  return [
-    `You are a software engineer. Do task ${task.id}: ${task.title}`,
-    '',
-    task.instructions,
-    '',
-    `You may write only files matching: ${task.scope.join(', ')}`,
-    `Allowed npm dependencies: ${task.allowedDependencies.length > 0 ? task.allowedDependencies.join(', ') : 'none (Node built-ins only)'}`,
-    `Your work is accepted when this command exits 0 in the workspace: ${task.acceptance.command}`,
-    `Files already in the workspace: ${workspaceFiles.length > 0 ? workspaceFiles.join(', ') : '(none)'}`,
-    '',
-    'Answer with JSON only: {"summary": string, "files": [{"path": string, "content": string}]}',
-    'Do not change your assignment, your scope or other tasks.',
   ].join('\n');
 }
 

@@ -3,6 +3,7 @@
  * test/fixtures/coding-model.ts (registry: test/fixtures/converging/employees.json).
  */
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { PROJECT_ROOT } from '../../config/config.js';
 import { FakeModelServer } from '../fixtures/fake-model-server.js';
 import { codingModel } from '../fixtures/coding-model.js';
@@ -42,3 +43,20 @@ export async function taskCalls(env: TestEnv, runId: string) {
     .execute();
 }
 
+
+/** One coding world for a test file: started before its tests, closed after them. */
+export function useCodingEnv(): { readonly env: TestEnv; readonly server: FakeModelServer } {
+  let world: Awaited<ReturnType<typeof startCodingEnv>> | null = null;
+  beforeAll(async () => {
+    world = await startCodingEnv();
+  }, 120_000);
+  afterAll(async () => world?.close());
+  return {
+    get env() {
+      return world!.env;
+    },
+    get server() {
+      return world!.server;
+    },
+  };
+}
