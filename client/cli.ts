@@ -76,6 +76,14 @@ function nonNegative(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 10) throw new UserError(`${name} must be a whole number from 0 to 10 (got "${v}")`);
+    return n;
+  };
+}
+
 function positiveInt(name: string) {
   return (v: string) => {
     const n = Number(v);
@@ -135,7 +143,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-parallel <n>', 'tasks run at once').argParser(positiveInt('--max-parallel')))
     .addOption(new Option('--max-tokens <n>', 'token budget of the run (default AURA_RUN_TOKEN_BUDGET)').argParser(positiveInt('--max-tokens')))
     .addOption(new Option('--max-cost <usd>', 'cost budget of the run in USD (default AURA_RUN_COST_BUDGET_USD)').argParser(nonNegative('--max-cost')))
-    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number; maxTokens?: number; maxCost?: number }) => {
+    .addOption(new Option('--max-repair-rounds <n>', 'repair rounds an employee gets within one attempt (default 2; 0: none)').argParser(nonNegativeInt('--max-repair-rounds')))
+    .addOption(new Option('--max-verification-repairs <n>', 'repair tasks after a failed final verification (default 1)').argParser(nonNegativeInt('--max-verification-repairs')))
+    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number; maxTokens?: number; maxCost?: number; maxRepairRounds?: number; maxVerificationRepairs?: number }) => {
       const prd = readPrd(file);
       const cfg = config();
       const c = await client(cfg);
@@ -147,6 +157,8 @@ export function buildProgram(): Command {
           autoApprove: opts.autoApprove,
           director: cfg.director,
           ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
+          ...(opts.maxRepairRounds !== undefined ? { maxRepairRounds: opts.maxRepairRounds } : {}),
+          ...(opts.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: opts.maxVerificationRepairs } : {}),
           budget: { maxTokens: opts.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: opts.maxCost ?? cfg.runBudget.maxCostUsd },
         },
       });

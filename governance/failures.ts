@@ -13,6 +13,8 @@ export const FailureType = {
   ProviderRejected: 'ProviderRejected',
   /** The run's token or cost budget is spent: the run pauses for the Director. */
   BudgetExceeded: 'BudgetExceeded',
+  /** No sandbox can isolate generated code on this worker: an infrastructure fault, never the employee's. */
+  SandboxUnavailable: 'SandboxUnavailable',
   /** Input a person gave is unusable (e.g. a workspace that does not exist). */
   BadInput: 'BadInput',
 } as const;

@@ -48,6 +48,7 @@ describe('aura CLI: bad input', () => {
     ['a PRD that is not UTF-8', () => (writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])), ['submit', 'latin1.md']), /PRD latin1\.md is not UTF-8 text/],
     ['a verification decision that is not one', () => ['verification', unknownRun, 'maybe', '--reason', 'x'], /command-argument value 'maybe' is invalid for argument 'decision'. Allowed choices are accept, replan, stop/],
     ['a bad --max-parallel', () => ['submit', SAMPLE_PRD_FILE, '--max-parallel', '0'], /--max-parallel must be a positive whole number/],
+    ['a bad --max-repair-rounds', () => ['submit', SAMPLE_PRD_FILE, '--max-repair-rounds', '-1'], /--max-repair-rounds must be a whole number from 0 to 10/],
     ['status of an unknown run', () => ['status', unknownRun], /unknown run: 00000000-0000-4000-8000-000000000000/],
     ['approving an unknown run', () => ['approve', unknownRun], /unknown run/],
     ['a rejection without --reason', () => ['reject', unknownRun], /required option '--reason <text>' not specified/],

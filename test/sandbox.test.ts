@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, isolationSupport, probeCgroup, runCommand, sandboxMode, type CommandLimits, type CommandResult } from '../activities/sandbox/run-command.js';
-import { verifyFiles } from '../activities/sandbox/index.js';
+import { failIfRefused, verifyFiles } from '../activities/sandbox/index.js';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
 import { detectViolations, type VerificationResult } from '../governance/audit-rules.js';
 import { sha256 } from '../activities/context.js';
@@ -374,6 +374,10 @@ describe('failing closed', () => {
     expect(v.skippedReason).toMatch(/install bubblewrap \(apt-get install bubblewrap\) or allow unprivileged user namespaces/);
     expect(v.isolation[0]).toMatch(/^REFUSED: /);
     expect(existsSync(marker), 'the command ran anyway').toBe(false);
+    // In a run, such a refusal fails the sandbox activity without retry: an infrastructure
+    // fault for the Director, never a failed verification charged to the employee.
+    expect(() => failIfRefused(v)).toThrow(expect.objectContaining({ type: 'SandboxUnavailable', nonRetryable: true }));
+    expect(failIfRefused({ ...v, ran: true, isolation: ['network: none'] }).ran).toBe(true);
   }, 60_000);
 
   it('runs unisolated only when AURA_SANDBOX_UNSAFE=1, and every verdict says so', async () => {

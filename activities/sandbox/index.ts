@@ -11,6 +11,8 @@ import { parseTaskOutput, type VerificationResult } from '../../governance/audit
 import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../../governance/failures.js';
 import { activityRef, idempotencyKey } from '../context.js';
 
 export interface VerifyTaskRequest {
@@ -57,6 +59,18 @@ export async function verifyFiles(files: Map<string, string>, command: string, t
   }
 }
 
+/**
+ * A verification the sandbox refused to run (no isolation on this worker) is the machine's
+ * fault: the activity fails without retry, and the task records an infrastructure incident
+ * instead of charging the employee.
+ */
+export function failIfRefused<T extends VerificationResult & { isolation: string[] }>(result: T): T {
+  if (!result.ran && result.isolation.some((i) => i.startsWith('REFUSED'))) {
+    throw ApplicationFailure.create({ type: FailureType.SandboxUnavailable, message: result.skippedReason ?? 'the sandbox refused to run', nonRetryable: true });
+  }
+  return result;
+}
+
 /** Why an output cannot be verified at all, or null. */
 export function unverifiable(files: { path: string }[]): string | null {
   return files.length === 0 ? 'the output has no files: nothing to verify' : null;
@@ -89,14 +103,14 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
   return {
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
     async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
-      const result = await verifyCandidate(req);
+      const result = failIfRefused(await verifyCandidate(req));
       return recorded({ runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command }, result);
     },
 
     /** The run's final check: the whole workspace, every accepted output layered in order. */
     async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<VerificationResult & { isolation: string[] }> {
       const files = await acceptedFiles(db, req.taskIds);
-      const result = await verifyFiles(files, req.command, req.timeoutMs);
+      const result = failIfRefused(await verifyFiles(files, req.command, req.timeoutMs));
       return recorded({ runId: req.runId, taskId: null, modelRunId: null, kind: 'workspace', command: req.command }, result);
     },
 
