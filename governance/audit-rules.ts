@@ -92,8 +92,8 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     add('malformed_output', `the output has ${raw.length} characters, over the limit of ${MAX_OUTPUT_CHARS}: not read`, raw.slice(0, EXCERPT_LIMIT));
     return violations;
   }
-  for (const key of routingKeys(raw)) {
-    add('self_assignment', `the output tries to set "${key}": employees never change their assignment, scope or other tasks`, `"${key}": ${excerpt(JSON.stringify((JSON.parse(raw) as Record<string, unknown>)[key]) ?? '', 200)}`);
+  for (const [key, value] of routingKeys(raw)) {
+    add('self_assignment', `the output tries to set "${key}": employees never change their assignment, scope or other tasks`, `"${key}": ${excerpt(shown(value), 200)}`);
   }
   const parsed = parseTaskOutput(raw);
   if (!parsed.ok) {
@@ -202,13 +202,25 @@ const NOTHING_RAN = /^# tests 0$|^\u2139 tests 0$|\b0 passing\b|\bno tests? (?:f
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 const RESOLVE_SUFFIXES = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.jsx', '.tsx', '.json', '/index.js', '/index.mjs', '/index.ts'];
 
-function routingKeys(raw: string): string[] {
+/** The routing keys an output sets, with their values (the output parsed once). */
+function routingKeys(raw: string): [string, unknown][] {
+  let json: unknown;
   try {
-    const json: unknown = JSON.parse(raw);
-    if (!json || typeof json !== 'object' || Array.isArray(json)) return [];
-    return ROUTING_OUTPUT_KEYS.filter((k) => k in json);
+    json = JSON.parse(raw);
   } catch {
     return [];
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return [];
+  const record = json as Record<string, unknown>;
+  return ROUTING_OUTPUT_KEYS.filter((k) => k in record).map((k) => [k, record[k]]);
+}
+
+/** A value as JSON for evidence; one nested too deeply to stringify (JSON.parse takes any depth) is named, not shown. */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return Array.isArray(value) ? '[…] (nested too deeply to show)' : '{…} (nested too deeply to show)';
   }
 }
 

@@ -820,6 +820,17 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
     expect(check([src('src/\udc00.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path is not valid Unicode') })]);
   });
 
+  it('a routing key holding 100,000 nested arrays or objects is self-assignment, not a stack overflow', () => {
+    // JSON.parse takes any depth; JSON.stringify of the value for the evidence overflowed the stack.
+    const files = JSON.stringify([src('src/a.js', 'export const a = 1;')]);
+    for (const deep of ['['.repeat(100_000) + ']'.repeat(100_000), '{"n":'.repeat(100_000) + 'null' + '}'.repeat(100_000)]) {
+      const raw = `{"plan": ${deep}, "summary": "done", "files": ${files}}`;
+      const v = detectViolations({ task: openTask, rawOutput: raw, verification: verification({ excerpt: '# tests 1' }), employeeFailure: null, context: ctx() }, hash);
+      expect(v).toEqual([expect.objectContaining({ type: 'self_assignment', message: expect.stringContaining('"plan"') })]);
+      expect(v[0]!.evidence.excerpt).toMatch(/^"plan": (?:\[…\]|\{…\}) \(nested too deeply to show\)$/);
+    }
+  });
+
   it('an output over the size limit is refused unread', () => {
     const raw = JSON.stringify({ summary: 's', files: [{ path: 'src/a.js', content: 'x'.repeat(8_000_001) }] });
     const v = detectViolations({ task: openTask, rawOutput: raw, verification: null, employeeFailure: null, context: ctx() }, hash);
