@@ -118,6 +118,10 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   }
 
   // Source is text: a NUL byte or a lone surrogate in a file is binary, or broken output.
+  // So is the summary, which people read (and which is stored with ␀ and � in their place).
+  const summaryNul = output.summary.indexOf('\u0000');
+  if (summaryNul >= 0) add('malformed_output', `the summary holds a NUL byte at character ${summaryNul}: it is text`, output.summary.slice(Math.max(0, summaryNul - 40), summaryNul + 40));
+  else if (!(output.summary as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', 'the summary is not valid Unicode text', output.summary.slice(0, 200));
   for (const file of output.files) {
     const nul = file.content.indexOf('\u0000');
     if (nul >= 0) add('malformed_output', `${file.path} holds a NUL byte at character ${nul}: files are text`, file.content.slice(Math.max(0, nul - 40), nul + 40));

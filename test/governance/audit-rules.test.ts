@@ -815,6 +815,13 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
     expect(types(check([src('src/b.js', 'const s = "\ud800";')]))).toEqual(['malformed_output']);
   });
 
+  it('a NUL byte or a lone surrogate in the summary is malformed output too', () => {
+    const file = src('src/a.js', 'export const a = 1;');
+    expect(check([file], { summary: 'Done.\u0000' })).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'the summary holds a NUL byte at character 5: it is text' })]);
+    expect(check([file], { summary: 'Done \ud800' })).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'the summary is not valid Unicode text' })]);
+    expect(check([file], { summary: 'Done: é ✓ 😀' })).toEqual([]);
+  });
+
   it('a control character or invalid Unicode in a path is an unsafe path (scope drift)', () => {
     expect(check([src('src/a\u0007.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path contains a control character') })]);
     expect(check([src('src/\udc00.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path is not valid Unicode') })]);
