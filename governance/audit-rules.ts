@@ -53,6 +53,8 @@ export interface AuditInput {
 export type Hasher = (text: string) => string;
 
 const EXCERPT_LIMIT = 600;
+/** Import findings listed one by one in a verdict, at most; the rest are counted in one more. */
+export const MAX_IMPORT_FINDINGS = 50;
 /** An output past this many characters is refused unread: no detector runs over it. */
 export const MAX_OUTPUT_CHARS = 8_000_000;
 
@@ -128,24 +130,40 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     else if (!(file.content as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', `${file.path} is not valid Unicode text`, file.content.slice(0, 200));
   }
 
-  // Hallucination: references to things that do not exist or are not allowed.
+  // Hallucination: references to things that do not exist or are not allowed. Listed one by one
+  // up to a cap, the rest counted in one more: a verdict must stay small enough to carry and store
+  // (200,000 distinct unknown packages made a 54 MB verdict, over Temporal's payload limit).
   const known = new Set([...(ctx?.workspaceFiles ?? []), ...output.files.map((f) => f.path)]);
+  const unlisted: string[] = [];
+  let listed = 0;
+  let unlistedConduct = false;
+  const addImport = (message: string, evidenceText: string, conduct = false) => {
+    if (listed++ < MAX_IMPORT_FINDINGS) add('hallucination', message, evidenceText, conduct);
+    else {
+      unlisted.push(evidenceText);
+      unlistedConduct ||= conduct;
+    }
+  };
   for (const file of output.files) {
     if (!SOURCE_FILE.test(file.path)) continue;
     for (const spec of importSpecifiers(file.content)) {
+      const shownSpec = excerpt(spec, 200);
       if (spec.startsWith('./') || spec.startsWith('../')) {
         if (!resolvesTo(file.path, spec, known)) {
-          add('hallucination', `${file.path} imports "${spec}", which exists neither in the workspace nor in the output`, `${file.path}: ${spec}`);
+          addImport(`${file.path} imports "${shownSpec}", which exists neither in the workspace nor in the output`, `${file.path}: ${spec}`);
         }
       } else if (spec.startsWith('/') || spec.startsWith('file:')) {
-        add('hallucination', `${file.path} imports "${spec}", an absolute path outside the workspace`, `${file.path}: ${spec}`, true);
+        addImport(`${file.path} imports "${shownSpec}", an absolute path outside the workspace`, `${file.path}: ${spec}`, true);
       } else if (!isBuiltin(spec, ctx?.builtinModules)) {
         const pkg = packageName(spec);
         if (!input.task.allowedDependencies.includes(pkg)) {
-          add('hallucination', `${file.path} imports package "${pkg}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`, true);
+          addImport(`${file.path} imports package "${excerpt(pkg, 200)}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`, true);
         }
       }
     }
+  }
+  if (unlisted.length > 0) {
+    add('hallucination', `and ${unlisted.length} more imports of modules that do not exist or are not allowed (the first ${MAX_IMPORT_FINDINGS} are listed)`, unlisted.join('\n'), unlistedConduct);
   }
 
   const v = input.verification;

@@ -838,6 +838,19 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
     }
   });
 
+  it('lists the first 50 bad imports one by one and counts the rest in one more (a verdict stays small)', () => {
+    let content = '';
+    for (let i = 0; i < 20_000; i++) content += `require("pkg${i}");\n`;
+    const v = check([src('src/a.cjs', content), src('src/b.js', `import x from "${'y'.repeat(5_000)}";`)]);
+    expect(v).toHaveLength(51);
+    expect(v.slice(0, 50).every((x) => x.type === 'hallucination' && x.conduct === true)).toBe(true);
+    expect(v[50]).toEqual(expect.objectContaining({ type: 'hallucination', conduct: true, message: 'and 19951 more imports of modules that do not exist or are not allowed (the first 50 are listed)' }));
+    expect(JSON.stringify(v).length).toBeLessThan(100_000);
+    // A long specifier is cut in the message (the evidence hash still names all of it).
+    const long = check([src('src/b.js', `import x from "${'y'.repeat(5_000)}";`)]);
+    expect(long[0]!.message.length).toBeLessThan(400);
+  });
+
   it('an output over the size limit is refused unread', () => {
     const raw = JSON.stringify({ summary: 's', files: [{ path: 'src/a.js', content: 'x'.repeat(8_000_001) }] });
     const v = detectViolations({ task: openTask, rawOutput: raw, verification: null, employeeFailure: null, context: ctx() }, hash);
