@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, matchesAnyGlob, unsafePathReason } from '../../governance/glob.js';
+import { globToRegExp, matchesAnyGlob, matchesGlob, unsafePathReason } from '../../governance/glob.js';
 
 const matches = (glob: string, path: string) => globToRegExp(glob).test(path);
 
@@ -68,6 +68,32 @@ describe('matchesAnyGlob', () => {
 
   it('is false for an empty list of globs', () => {
     expect(matchesAnyGlob('src/a.ts', [])).toBe(false);
+  });
+});
+
+describe('matchesGlob', () => {
+  it('agrees with the regular expression on every small glob and path', () => {
+    // A fixed sequence of random globs and paths over the characters that matter.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const globParts = ['a', 'b', '/', '.', '*', '**', '**/', '?', '\\'];
+    const pathParts = ['a', 'b', '/', '.', '\n', '\u2028', '\\', 'ab/'];
+    for (let i = 0; i < 30_000; i++) {
+      const glob = Array.from({ length: rand(7) }, () => globParts[rand(globParts.length)]).join('');
+      const path = Array.from({ length: rand(9) }, () => pathParts[rand(pathParts.length)]).join('');
+      expect(matchesGlob(path, glob), JSON.stringify({ glob, path })).toBe(globToRegExp(glob).test(path));
+    }
+  });
+
+  it('takes linear time where the regular expression backtracks for ever', () => {
+    const started = performance.now();
+    expect(matchesAnyGlob(`lib/${'a/'.repeat(245)}y.js`, [`lib/${'**/'.repeat(10)}x.js`])).toBe(false);
+    expect(matchesAnyGlob(`lib/${'a'.repeat(480)}.js`, [`lib/${'*a'.repeat(10)}*b`])).toBe(false);
+    expect(matchesAnyGlob(`lib/${'a/'.repeat(245)}x.js`, [`lib/${'**/'.repeat(10)}x.js`])).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 
