@@ -100,6 +100,7 @@ export interface ModelRunsTable {
   created_at: Timestamp;
   task_attempt: number | null;
   round: number | null;
+  output_altered: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface AuditVerdictsTable {

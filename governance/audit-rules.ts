@@ -45,6 +45,8 @@ export interface AuditInput {
   task: TaskSpec;
   /** The employee's raw output text (null when the call failed). */
   rawOutput: string | null;
+  /** The output as answered held a NUL or invalid Unicode; `rawOutput` is its storable copy. */
+  rawOutputAltered?: boolean;
   verification: VerificationResult | null;
   employeeFailure: EmployeeFailure | null;
   context?: AuditContext;
@@ -90,6 +92,10 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   }
 
   const raw = input.rawOutput ?? '';
+  if (input.rawOutputAltered) {
+    // What the model answered is not text: judged as it was written, whatever the copy parses to.
+    add('malformed_output', 'the output holds a NUL byte or invalid Unicode (stored with ␀ / � in their place): answers are text', raw.slice(0, EXCERPT_LIMIT));
+  }
   if (raw.length > MAX_OUTPUT_CHARS) {
     add('malformed_output', `the output has ${raw.length} characters, over the limit of ${MAX_OUTPUT_CHARS}: not read`, raw.slice(0, EXCERPT_LIMIT));
     return violations;
@@ -181,7 +187,8 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   const outside = v?.outsideWrites ?? [];
   if (outside.length > 0) {
     // The code under test wrote where no task may: conduct, not a slip to repair.
-    add('scope_drift', `the acceptance command left files outside the workspace: ${outside.join(', ')}`, outside.join('\n'), true);
+    const shown = outside.slice(0, 10).map((p) => (p.length > 200 ? `${p.slice(0, 200)}…` : p));
+    add('scope_drift', `the acceptance command left files outside the workspace: ${shown.join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}`, outside.join('\n'), true);
   }
   if (v) {
     if (v.timedOut) {

@@ -66,12 +66,11 @@ describe.skipIf(refused !== null)(`fuzz: ${COUNT} hostile outputs through the Au
     expect(r.byCategory.symlink!.sandboxRuns).toBeGreaterThan(0);
   }, 240_000);
 
-  // Known gap: db/storable.ts rewrites a raw NUL (␀) or lone surrogate (�) before the sandbox and
-  // the Auditor read the output back, so such an output is judged on other text than the model's.
-  it.fails(`known gap, until it is closed: ${Object.keys(KNOWN_GAPS).join('; ')}`, async () => {
+  it('judges a raw NUL or lone surrogate as what the model wrote, not as its stored copy', async () => {
     const r = await fuzzed();
-    const gaps = r.results.filter((x) => x.knownGap);
-    expect(gaps.length).toBeGreaterThan(0);
-    expect(described(r, (x) => x.knownGap && !(x.recorded && x.violations > 0))).toBe('');
+    expect(Object.keys(KNOWN_GAPS)).toEqual([]);
+    const raw = r.results.filter((x) => /raw (NUL|lone surrogate)/.test(x.variant));
+    expect(raw.length).toBeGreaterThan(0);
+    expect(described(r, (x) => /raw (NUL|lone surrogate)/.test(x.variant) && !(x.recorded && x.violations > 0))).toBe('');
   }, 240_000);
 });

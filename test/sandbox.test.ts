@@ -9,14 +9,14 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, isolationSupport, probeCgroup, runCommand, sandboxMode, type CommandLimits, type CommandResult } from '../activities/sandbox/run-command.js';
+import { DEFAULT_LIMITS, isolationSupport, probeCgroup, runCommand, sandboxMode, sandboxTempBase, type CommandLimits, type CommandResult } from '../activities/sandbox/run-command.js';
 import { failIfRefused, verifyFiles } from '../activities/sandbox/index.js';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
 import { detectViolations, type VerificationResult } from '../governance/audit-rules.js';
@@ -282,6 +282,19 @@ describe(`the sandbox as this test's worker (${isRoot ? 'root' : `uid ${process.
     if (support.prlimit) expect(result.output, 'the process limit was reached').toMatch(/Cannot fork|Resource temporarily unavailable/);
     expect(await hostProcesses(marker), 'bomb processes outlived the run').toBe('');
   }, 60_000);
+
+  it.skipIf(!isolated)(titled('cleans up trees thousands of folders deep, in the workspace and in /tmp, without failing the run', whyNotIsolated), async () => {
+    const base = sandboxTempBase();
+    const before = new Set(readdirSync(base));
+    const deep = "import { mkdirSync } from 'node:fs';\nfor (const root of ['.', '/tmp']) { process.chdir(root); for (let i = 0; i < 3000; i++) { mkdirSync('d'); process.chdir('d'); } }\nconsole.log('deep done');\n";
+    const result = await verifyFiles(new Map([['deep.mjs', deep]]), 'node deep.mjs', 60_000);
+    expect(result.ran).toBe(true);
+    expect(result.excerpt).toContain('deep done');
+    expect(result.outsideWrites).toHaveLength(1);
+    expect(result.outsideWrites![0]).toMatch(/^\/tmp\/d(\/d)+$/);
+    const left = readdirSync(base).filter((e) => !before.has(e) && e.startsWith('aura-'));
+    expect(left, 'sandbox folders left on the host').toEqual([]);
+  }, 120_000);
 
   it.skipIf(!isolated)(titled('contains a memory bomb', whyNotIsolated), async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));

@@ -51,12 +51,14 @@ export function createAuditorActivities(deps: { db: Db }) {
   const { db } = deps;
 
   async function detect(req: AuditRequest): Promise<Violation[]> {
-    const output = req.modelRunId ? ((await getModelRun(db, req.modelRunId))?.output ?? null) : null;
+    const run = req.modelRunId ? await getModelRun(db, req.modelRunId) : undefined;
+    const output = run?.output ?? null;
     const context = await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []);
     return detectViolations(
       {
         task: req.task,
         rawOutput: output,
+        rawOutputAltered: run?.output_altered ?? false,
         verification: req.verification,
         employeeFailure: req.employeeFailure,
         context: req.repairsWorkspace ? { ...context, otherTasks: [] } : context,

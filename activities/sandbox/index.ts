@@ -91,7 +91,11 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
   async function verifyCandidate(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
     const run = await getModelRun(db, req.modelRunId);
     const parsed = parseTaskOutput(run?.output ?? '');
-    const skipped = parsed.ok ? unverifiable(parsed.output.files) : `the output is malformed: ${parsed.error}`;
+    const skipped = run?.output_altered
+      ? 'the output is not text (a NUL byte or invalid Unicode): nothing of it is run'
+      : parsed.ok
+        ? unverifiable(parsed.output.files)
+        : `the output is malformed: ${parsed.error}`;
     if (!parsed.ok || skipped) {
       return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], outsideWrites: [], isolation: [] };
     }

@@ -448,22 +448,22 @@ function leftIn(hostDir: string, shownAs: string): string[] {
   return found;
 }
 
-function forceRemove(dir: string): void {
+/**
+ * Removes a folder the generated code may have shaped to resist it: thousands of levels deep
+ * (Node's recursive rm overflows its stack), or made unreadable to its own user. `rm` and
+ * `chmod` walk any depth; a folder that still resists is reported, never thrown: cleaning up
+ * is not the verification, and must not fail it (or re-run the code on a retry).
+ */
+export function forceRemove(dir: string): void {
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    return;
   } catch {
-    // Folders the code made unreadable to its own user: open them up, then remove.
-    const open = (d: string) => {
-      try {
-        chmodSync(d, 0o700);
-        for (const e of readdirSync(d)) if (lstatSync(join(d, e)).isDirectory()) open(join(d, e));
-      } catch {
-        /* best effort */
-      }
-    };
-    open(dir);
-    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    /* deep or locked: the tools below */
   }
+  spawnSync('chmod', ['-R', 'u+rwx', dir], { stdio: 'ignore', timeout: 120_000 });
+  const r = spawnSync('rm', ['-rf', '--one-file-system', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) console.error(`[aura] sandbox: could not remove ${dir}: ${(r.stderr || String(r.error ?? '')).trim().slice(0, 300)}`);
 }
 
 // ---- cgroup v2 --------------------------------------------------------------------------

@@ -2,18 +2,19 @@
  * Lays files out in a fresh folder. Paths are checked again here (the Auditor checks them
  * too): whatever an output asks for, nothing is written outside the folder.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { unsafePathReason } from '../../governance/glob.js';
-import { sandboxTempBase } from './run-command.js';
+import { forceRemove, sandboxTempBase } from './run-command.js';
 
 /** A fresh folder the sandbox can bind (as root: one the sandbox user can reach). */
 export async function makeTempDir(prefix = 'aura-sandbox-'): Promise<string> {
   return mkdtemp(join(sandboxTempBase(), prefix));
 }
 
+/** Removes a sandbox folder whatever the code left in it; never throws (see forceRemove). */
 export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  forceRemove(dir);
 }
 
 /** Writes the files; returns the paths it refused. */

@@ -12,6 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- Which attempt (one per assignment) and which repair round of it a task call belongs to.
     ALTER TABLE model_runs ADD COLUMN task_attempt INT;
     ALTER TABLE model_runs ADD COLUMN round INT;
+    -- The output as answered held a NUL or invalid Unicode, stored as ␀ / �: not text.
+    ALTER TABLE model_runs ADD COLUMN output_altered BOOLEAN NOT NULL DEFAULT false;
     -- How much workspace code an employee is shown, in tokens (null: the default).
     ALTER TABLE employees ADD COLUMN context_tokens INT;
     -- Repair rounds the attempt used before the Auditor judged it.

@@ -1,4 +1,5 @@
 import type { Db } from '../connect.js';
+import { storableText } from '../storable.js';
 
 export interface NewModelRun {
   id: string;
@@ -45,6 +46,9 @@ export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
       error: r.error,
       task_attempt: r.taskAttempt ?? null,
       round: r.round ?? null,
+      // Storage turns a NUL into ␀ and a lone surrogate into �: say that it did, so the
+      // Auditor judges what the model wrote, not the readable copy.
+      output_altered: r.output !== null && storableText(r.output) !== r.output,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
