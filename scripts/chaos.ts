@@ -81,6 +81,6 @@ try {
 }
 const t = totals(results);
 console.log('');
-console.log(formatTotals(t, results.reduce((n, r) => n + r.faults.filter((f) => f.atMs !== null).length, 0)));
+console.log(formatTotals(t));
 console.log(`seed ${seed}; ${((Date.now() - started) / 60_000).toFixed(1)} minutes${values.keep || !t.ok ? `; workers' logs in ${world.dir}` : ''}`);
 process.exit(t.ok && results.length === trials ? 0 : 1);
