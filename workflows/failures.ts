@@ -12,6 +12,11 @@ export function isTimeout(err: unknown): boolean {
   return (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) || failureType(err) === FailureType.EmployeeTimeout;
 }
 
+/** The employee's own time limit, enforced inside its activity: the one timeout that is the model's. */
+export function isEmployeeTimeout(err: unknown): boolean {
+  return failureType(err) === FailureType.EmployeeTimeout;
+}
+
 export function failureMessage(err: unknown): string {
   if (err instanceof ActivityFailure) return err.cause?.message ?? err.message;
   return err instanceof Error ? err.message : String(err);

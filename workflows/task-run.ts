@@ -27,7 +27,7 @@ import type {
 } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES, budgetExhaustedSignal, budgetUpdateSignal, directorDecisionSignal, taskProgressSignal, taskStatusQuery } from './definitions.js';
 import * as roles from './activity-proxies.js';
-import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
+import { failureMessage, isEmployeeTimeout, isRouteAround, isTimeout, underBudget } from './failures.js';
 
 export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   return new TaskWorkflow(input).run();
@@ -284,7 +284,8 @@ class TaskWorkflow {
       );
       return answer === 'stopped' ? 'stopped' : { modelRunId: answer.modelRunId };
     } catch (err) {
-      if (isTimeout(err)) return { failure: { timedOut: true, message: failureMessage(err) } };
+      // A heartbeat or start-to-close timeout means the worker was lost: the machine's fault.
+      if (isEmployeeTimeout(err) || (isTimeout(err) && !patched('lost-worker-is-infrastructure'))) return { failure: { timedOut: true, message: failureMessage(err) } };
       // Anything but a timeout or a provider's refusal is the machine's fault, not the model's.
       if (!isRouteAround(err) && patched('infrastructure-escalation')) throw err;
       if (!isRouteAround(err)) return { failure: { timedOut: false, message: failureMessage(err) } };

@@ -110,13 +110,31 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     budget?: RunBudget | null;
   }): Promise<{ modelRunId: string; text: string }> {
     const successKey = idempotencyKey(args.ref);
+    const logAnswer = (modelRunId: string, text: string) =>
+      db
+        .insertInto('agent_activity_logs')
+        .values({
+          id: randomUUID(),
+          agent_id: args.employee.id,
+          task_id: args.taskId,
+          run_id: args.runId,
+          message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${text.length} characters, model run ${modelRunId})`,
+          severity: 'info',
+          idempotency_key: successKey,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
     // A retry after a crash reuses the completed call instead of paying for it twice.
     const done = await db
       .selectFrom('model_runs')
       .select(['id', 'output'])
       .where('idempotency_key', '=', successKey)
       .executeTakeFirst();
-    if (done) return { modelRunId: done.id, text: done.output ?? '' };
+    if (done) {
+      // The call was answered before a crash: its log line may not have been written yet.
+      await logAnswer(done.id, done.output ?? '');
+      return { modelRunId: done.id, text: done.output ?? '' };
+    }
 
     // The run's budget is checked before every call: crossing it pauses the run for the Director.
     if (args.budget && args.runId) {
@@ -202,19 +220,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       finishReason: completion.finishReason,
       error: null,
     });
-    await db
-      .insertInto('agent_activity_logs')
-      .values({
-        id: randomUUID(),
-        agent_id: args.employee.id,
-        task_id: args.taskId,
-        run_id: args.runId,
-        message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${completion.text.length} characters, model run ${modelRunId})`,
-        severity: 'info',
-        idempotency_key: successKey,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .execute();
+    await logAnswer(modelRunId, completion.text);
     return { modelRunId, text: completion.text };
   }
 
