@@ -23,7 +23,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +37,9 @@ import { isTransientTemporalError, submitRun } from '../../client/runs.js';
 import type { RunReport } from '../../governance/types.js';
 import { FakeModelServer, requestPrompt, type Responder } from '../fixtures/fake-model-server.js';
 import { codingModel } from '../fixtures/coding-model.js';
+import { freePort } from './free-port.js';
+
+export { freePort } from './free-port.js';
 
 // ---- faults and trials ------------------------------------------------------------------------
 
@@ -167,16 +169,6 @@ function round(n: number, digits: number): number {
 
 // ---- the world ----------------------------------------------------------------------------------
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 const PG_USER = 'aura_chaos';
 const PG_PASSWORD = 'aura_chaos';

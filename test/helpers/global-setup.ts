@@ -6,13 +6,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureTemporalCli, INSTALL_HINT } from '../../client/temporal-cli.js';
 import { spawn } from 'node:child_process';
 import { PROJECT_ROOT } from '../../config/config.js';
 import { WORKFLOWS_PATH } from '../../workers/create-worker.js';
+import { freePort } from './free-port.js';
+
+export { freePort } from './free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -55,16 +57,6 @@ export default async function setup(project: TestProject) {
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function startPostgresProcess(dataDir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test', '--ephemeral'], {
