@@ -45,10 +45,13 @@ export function employee(provider: string, timeLimitMs: number, summary?: string
     taskQueue: QUEUES.employee(provider),
     startToCloseTimeout: timeLimitMs + 30_000,
     heartbeatTimeout: '10 seconds',
+    // The provider's own failures are capped at three inside the activity (MODEL_CALL_ATTEMPTS);
+    // these attempts also ride out a database or worker fault of a few minutes.
     retry: {
       initialInterval: '2 seconds',
       backoffCoefficient: 2,
-      maximumAttempts: 3,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 12,
       nonRetryableErrorTypes: [FailureType.EmployeeTimeout, FailureType.EmployeeUnavailable, FailureType.ProviderRejected, FailureType.BudgetExceeded, FailureType.BadInput],
     },
     summary,

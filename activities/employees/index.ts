@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../../db/connect.js';
 import { employeeTerms, getEmployee, type EmployeeTerms } from '../../db/repositories/employees.js';
 import { runSpend } from '../../db/repositories/usage.js';
-import { recordModelRun } from '../../db/repositories/model-runs.js';
+import { countCallFailures, recordModelRun } from '../../db/repositories/model-runs.js';
 import { workspaceFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import type { TaskSpec } from '../../governance/schemas.js';
@@ -82,6 +82,8 @@ export interface ReviewOpinion {
 
 const REVIEW_VERDICTS = ['approve', 'reject', 'unsure'] as const;
 export const DEFAULT_PLAN_TIME_LIMIT_MS = 300_000;
+/** Failed answers from a provider before a call is given up (the task then goes elsewhere). */
+export const MODEL_CALL_ATTEMPTS = 3;
 
 export interface TaskResponse {
   modelRunId: string;
@@ -200,10 +202,14 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         // 400/401/403/404: asking again will not help; the Manager routes the task elsewhere.
         throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message, nonRetryable: true });
       }
-      // 429, 5xx, connection errors: retried with backoff, honouring Retry-After.
+      // 429, 5xx, connection errors: retried with backoff, honouring Retry-After, up to
+      // MODEL_CALL_ATTEMPTS answers from the provider. The activity's own retries go further, so
+      // a database or worker fault (which writes no error row) does not use the model's up.
+      const failures = await countCallFailures(db, successKey);
       throw ApplicationFailure.create({
         type: FailureType.EmployeeCallFailed,
-        message,
+        message: failures >= MODEL_CALL_ATTEMPTS ? `${message} (${failures} attempts failed)` : message,
+        nonRetryable: failures >= MODEL_CALL_ATTEMPTS,
         nextRetryDelay: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
       });
     } finally {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 import { storableText } from '../storable.js';
 
@@ -70,4 +71,14 @@ export async function getModelRunOutputs(db: Db, ids: string[]): Promise<Map<str
   if (ids.length === 0) return new Map();
   const rows = await db.selectFrom('model_runs').select(['id', 'output']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, r.output]));
+}
+
+/** Failed answers recorded for one model call (its error rows are keyed `${successKey}/attempt-N/error`). */
+export async function countCallFailures(db: Db, successKey: string): Promise<number> {
+  const row = await db
+    .selectFrom('model_runs')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where(sql<boolean>`starts_with(idempotency_key, ${`${successKey}/attempt-`})`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
