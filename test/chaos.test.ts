@@ -13,8 +13,7 @@ import { ChaosWorld, formatTrial, planTrials, runBaseline, runTrial, total, type
 
 const SEED = 20_251_201;
 // Every worker kind killed once, PostgreSQL and Temporal restarted once, in three runs. The
-// PostgreSQL restart strikes while a verification runs (the sandbox's retries ride out several
-// seconds); a model call in flight rides out only about six (scripts/chaos.ts restarts it at any
+// PostgreSQL restart strikes while a verification runs (scripts/chaos.ts restarts it at any
 // moment, for longer).
 const LAYOUTS: TrialLayout[] = [
   { prd: 'wordfreq', targets: ['employee:scripted', { target: 'postgres', during: 'sandbox' }, 'manager'] },
