@@ -163,8 +163,6 @@ export interface AuditEventsTable {
   workflow_id: string | null;
   activity_id: string | null;
   details: Json<Record<string, unknown>>;
-  prev_hash: string | null;
-  hash: string | null;
 }
 
 export interface DirectorActionsTable {
@@ -226,6 +224,63 @@ export interface ScoresTable {
   tier: string | null;
 }
 
+export interface LedgerHeadTable {
+  chain: string;
+  seq: string;
+  hash: Buffer;
+}
+
+export interface LedgerEntriesTable {
+  seq: string;
+  at: Date;
+  entry: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+  row_table: string;
+  row_key: string;
+  row_hash: Buffer;
+  run_id: string | null;
+}
+
+export interface LedgerCheckpointsTable {
+  id: string;
+  chain: Generated<string>;
+  from_seq: ColumnType<string, string | number, never>;
+  to_seq: ColumnType<string, string | number, never>;
+  root_hash: Buffer;
+  last_hash: Buffer;
+  key_id: string;
+  public_key: string;
+  body: string;
+  signature: string;
+  created_at: Generated<Date>;
+}
+
+export interface RetentionPurgesTable {
+  id: string;
+  director_id: string;
+  reason: string;
+  before: Date;
+  from_seq: string;
+  horizon_seq: string;
+  horizon_hash: string;
+  checkpoint_id: string;
+  merkle_root: string;
+  counts: Json<Record<string, number>>;
+  created_at: Generated<Date>;
+}
+
+export interface AuraSettingsTable {
+  key: string;
+  value: string;
+  updated_at: Generated<Date>;
+}
+
+export interface LedgerTablesTable {
+  table_name: string;
+  key_columns: string[];
+}
+
 export interface Database {
   projects: ProjectsTable;
   orchestra_runs: OrchestraRunsTable;
@@ -241,4 +296,10 @@ export interface Database {
   disciplinary_actions: DisciplinaryActionsTable;
   scores: ScoresTable;
   verifications: VerificationsTable;
+  ledger_head: LedgerHeadTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
+  retention_purges: RetentionPurgesTable;
+  aura_settings: AuraSettingsTable;
+  ledger_tables: LedgerTablesTable;
 }
