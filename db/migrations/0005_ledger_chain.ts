@@ -214,6 +214,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
 
   await createPurgeFunction(db);
+  // SECURITY DEFINER functions run as the owner: nobody else may call the ones that write the
+  // chain; the purge is granted to the application role by the code that sets up its rights.
+  await sql`
+    REVOKE ALL ON FUNCTION aura_ledger_append(text, text, uuid, bytea, text) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION aura_ledger_record() FROM PUBLIC;
+    REVOKE ALL ON FUNCTION aura_ledger_carry(bigint) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION aura_retention_purge(uuid, timestamptz, bigint, text, text, text) FROM PUBLIC;
+  `.execute(db);
 
   // Every row already in the record gets its first entry, in table order.
   for (const [table, key] of Object.entries(GOVERNED)) {
