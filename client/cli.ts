@@ -30,6 +30,7 @@ import { startStack } from './stack.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -305,6 +306,7 @@ export function buildProgram(): Command {
 
   registerGovernanceCommands(program, { config, log });
   registerModelCommands(program, { config });
+  registerLedgerCommands(program, { config, log, client });
 
   const db = program.command('db').description('database maintenance');
   db.command('migrate')

@@ -17,6 +17,9 @@ import type { EmployeeProvider } from '../activities/employees/provider.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';
 import { createSandboxActivities } from '../activities/sandbox/index.js';
+import { createRetentionActivities } from '../activities/retention/index.js';
+import { startCheckpointer } from '../integrity/checkpointer.js';
+import { loadOrCreateSigningKey, type SigningKey } from '../integrity/signing.js';
 import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import { QUEUES } from '../workflows/definitions.js';
@@ -78,6 +81,27 @@ export function providerWorkerOptions(provider: string, config: AuraConfig): { m
   };
 }
 
+/** The ledger's signing key, created on first use (embedded setups); loaded once per worker. */
+function ledgerKey(config: AuraConfig): () => SigningKey {
+  let key: SigningKey | null = null;
+  return () => (key ??= loadOrCreateSigningKey(config.ledger.keyFile));
+}
+
+/** The governance worker signs ledger checkpoints while it runs (integrity/checkpointer.ts). */
+function withCheckpointer(worker: Worker, db: Db, config: AuraConfig, key: () => SigningKey): Worker {
+  const run = worker.run.bind(worker);
+  worker.run = async () => {
+    const policy = { everyEntries: config.ledger.checkpointEveryEntries, everyMinutes: config.ledger.checkpointEveryMinutes };
+    const stop = startCheckpointer(db, key, policy, (line) => console.log(`[aura-worker] ${line}`));
+    try {
+      return await run();
+    } finally {
+      await stop();
+    }
+  };
+  return worker;
+}
+
 export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<Worker> {
   const { connection, namespace, db, config } = deps;
   const common = { connection, namespace };
@@ -89,7 +113,8 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
     });
   }
   if (role === 'governance') {
-    return Worker.create({
+    const signingKey = ledgerKey(config);
+    const worker = await Worker.create({
       ...common,
       taskQueue: QUEUES.governance,
       activities: {
@@ -97,8 +122,10 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
         ...createAuditorActivities({ db }),
         ...createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: config.strictPolicy }),
         ...createAccountantActivities({ db, strict: config.strictPolicy }),
+        ...createRetentionActivities({ db, signingKey }),
       },
     });
+    return withCheckpointer(worker, db, config, signingKey);
   }
   if (role === 'sandbox') {
     // The sandbox is probed once, here rather than on the first verification, and a worker

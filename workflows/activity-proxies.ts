@@ -9,6 +9,7 @@ import type { EmployeeActivities } from '../activities/employees/index.js';
 import type { HrActivities } from '../activities/hr/index.js';
 import type { LedgerActivities } from '../activities/ledger/index.js';
 import type { SandboxActivities } from '../activities/sandbox/index.js';
+import type { RetentionActivities } from '../activities/retention/index.js';
 import { FailureType } from '../governance/failures.js';
 import { QUEUES } from './definitions.js';
 
@@ -33,6 +34,15 @@ export function hr(summary?: string) {
 }
 export function accountant(summary?: string) {
   return proxyActivities<AccountantActivities>({ ...governanceOptions, summary });
+}
+/** The retention purge: verifying and purging a large record may take minutes. */
+export function retention(summary?: string) {
+  return proxyActivities<RetentionActivities>({
+    ...governanceOptions,
+    startToCloseTimeout: '30 minutes',
+    retry: { ...governanceOptions.retry, nonRetryableErrorTypes: ['RetentionRefused'] },
+    summary,
+  });
 }
 
 /**

@@ -6,26 +6,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkOutput, parseTask, UnusableInput } from '../../activities/auditor/check.js';
 import type { AuraConfig } from '../../config/config.js';
-import { openDatabase } from '../../db/open.js';
-import type { Db } from '../../db/connect.js';
 import { DirectorActionRefused, reinstateEmployee } from '../../db/repositories/director.js';
 import { repairRoundsByCapability } from '../../db/repositories/scores.js';
 import { UserError } from '../runs.js';
+import { withDb } from './with-db.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
-
-/**
- * The database as it is: no migration, no registry sync (the workers own those; this CLI may
- * run with other provider settings than they do).
- */
-async function withDb<T>(ctx: Ctx, fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openDatabase(ctx.config(), () => {}, { migrate: false });
-  try {
-    return await fn(database.db);
-  } finally {
-    await database.close();
-  }
-}
 
 function readJsonFile(file: string, what: string): unknown {
   let text: string;

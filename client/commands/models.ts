@@ -12,7 +12,7 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
       const cfg = ctx.config();
-      // No migration or registry sync here: the workers own those (see governance.ts' withDb).
+      // No migration or registry sync here: the workers own those (see with-db.ts).
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
         const employees = await listEmployees(database.db, { includeUnavailable: true });

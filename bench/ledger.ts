@@ -1,0 +1,120 @@
+/**
+ * Ledger benchmark, on the embedded defaults (a scratch database `aura_bench_ledger`):
+ * 1. appends per second with 8 concurrent writers, one governance fact per transaction and
+ *    four per transaction (what an HR decision writes: incident, action, employee, event);
+ * 2. `verifyLedger` over 1,000,000 entries (made in bulk: rows with the triggers off, their
+ *    digests by PostgreSQL, the chain computed here exactly as the trigger does).
+ * Prints each figure beside its goal; writes bench/results-ledger.json.
+ * Usage: node --import tsx bench/ledger.ts [--entries N] [--seconds S]
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { loadConfig, loadDotEnv, PROJECT_ROOT } from '../config/config.js';
+import { createDb, type Db } from '../db/connect.js';
+import { openDatabase } from '../db/open.js';
+import { appendEvent } from '../db/repositories/ledger.js';
+import { chainHead } from '../db/repositories/chain.js';
+import { verifyLedger } from '../integrity/verify.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const ENTRIES = flag('--entries', 1_000_000);
+const SECONDS = flag('--seconds', 10);
+const WRITERS = 8;
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+async function appendsPerSecond(db: Db, perTransaction: number): Promise<number> {
+  const deadline = Date.now() + SECONDS * 1000;
+  let facts = 0;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      while (Date.now() < deadline) {
+        await db.transaction().execute(async (tx) => {
+          for (let i = 0; i < perTransaction; i++) {
+            await appendEvent(tx, { idempotencyKey: `bench/${randomUUID()}`, actor: `writer-${w}`, action: 'bench.append', description: 'a governance fact of ordinary size', details: { writer: w, i } });
+          }
+        });
+        facts += perTransaction;
+      }
+    }),
+  );
+  return facts / SECONDS;
+}
+
+/** Bulk rows and their chain, as the trigger would have written them, in batches. */
+async function bulkChain(owner: Db, n: number): Promise<void> {
+  const head = await chainHead(owner);
+  let prev = head.hash;
+  let seq = head.seq;
+  const batch = 20_000;
+  for (let done = 0; done < n; done += batch) {
+    const size = Math.min(batch, n - done);
+    const rows = await owner.transaction().execute(async (tx) => {
+      await sql`SET LOCAL session_replication_role = replica`.execute(tx);
+      await sql`SET LOCAL timezone = 'UTC'`.execute(tx);
+      const result = await sql<{ id: string; digest: Buffer; at: Date }>`
+        INSERT INTO audit_events (id, source, severity, description, actor, action, details)
+        SELECT gen_random_uuid(), 'bench', 'info', 'bulk fact ' || g, 'bench', 'bench.bulk', jsonb_build_object('n', g)
+        FROM generate_series(1, ${size}) g
+        RETURNING id, pg_catalog.sha256(convert_to(to_jsonb(audit_events)::text, 'UTF8')) AS digest, clock_timestamp() AS at`.execute(tx);
+      const seqs: string[] = [], ats: Date[] = [], entries: string[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [], keys: string[] = [], digests: Buffer[] = [];
+      for (const r of result.rows) {
+        const at = r.at.toISOString().replace('Z', '000Z');
+        const entry = `{"at":"${at}","op":"insert","row":"${r.id}","rowHash":"${r.digest.toString('hex')}","run":null,"table":"audit_events"}`;
+        const hash = createHash('sha256').update(prev).update(entry, 'utf8').digest();
+        seq++;
+        seqs.push(String(seq)); ats.push(r.at); entries.push(entry); prevs.push(prev); hashes.push(hash); keys.push(r.id); digests.push(r.digest);
+        prev = hash;
+      }
+      await sql`
+        INSERT INTO ledger_entries (seq, at, entry, prev_hash, hash, row_table, row_key, row_hash)
+        SELECT s, a, e, p, h, 'audit_events', k, d
+        FROM unnest(${seqs}::bigint[], ${ats}::timestamptz[], ${entries}::text[], ${prevs}::bytea[], ${hashes}::bytea[], ${keys}::text[], ${digests}::bytea[])
+          AS u(s, a, e, p, h, k, d)`.execute(tx);
+      await sql`UPDATE ledger_head SET seq = ${seq}, hash = ${prev} WHERE chain = 'governance'`.execute(tx);
+      return result.rows.length;
+    });
+    if ((done / batch) % 10 === 0) log(`  bulk chain: ${done + rows} / ${n}`);
+  }
+}
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const database = await openDatabase(config, log, { databaseName: 'aura_bench_ledger', recreate: true });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), writers: WRITERS, seconds: SECONDS };
+  try {
+    const single = await appendsPerSecond(database.db, 1);
+    log(`appends/s, 8 writers, 1 fact per transaction: ${single.toFixed(0)} (goal ≥ 2000: ratio ${(single / 2000).toFixed(2)})`);
+    const grouped = await appendsPerSecond(database.db, 4);
+    log(`appends/s, 8 writers, 4 facts per transaction: ${grouped.toFixed(0)} (goal ≥ 2000: ratio ${(grouped / 2000).toFixed(2)})`);
+    Object.assign(results, { appendsPerSecondSingle: Math.round(single), appendsPerSecondGrouped: Math.round(grouped) });
+    const small = await verifyLedger(database.db);
+    if (!small.intact) throw new Error(`the appended chain does not verify: ${small.firstBad?.detail}`);
+
+    const owner = createDb(database.ownerUrl ?? database.url, 2);
+    try {
+      const have = (await chainHead(owner)).seq;
+      const t0 = Date.now();
+      await bulkChain(owner, Math.max(0, ENTRIES - have));
+      log(`made ${ENTRIES} entries in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } finally {
+      await owner.destroy();
+    }
+    const report = await verifyLedger(database.db);
+    if (!report.intact) throw new Error(`the bulk chain does not verify: ${report.firstBad?.detail}`);
+    const seconds = report.ms / 1000;
+    log(`verify ${report.entries} entries (chain, checkpoints, ${report.rows} tables of rows): ${seconds.toFixed(1)} s (goal ≤ 10 s: ratio ${(seconds / 10).toFixed(2)})`);
+    Object.assign(results, { verifyEntries: report.entries, verifySeconds: Number(seconds.toFixed(2)) });
+  } finally {
+    await database.close();
+  }
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results-ledger.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,212 @@
+/**
+ * The hash chain's rows: entries (appended by the database's own triggers, read here), the
+ * chain head, signed checkpoints, retention purge receipts and the owner-only settings.
+ * Digests of governed rows are computed by PostgreSQL exactly as the ledger trigger does
+ * (`sha256(to_jsonb(row)::text)` in UTC), so a row changed behind the ledger shows.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../connect.js';
+
+export interface LedgerEntryRow {
+  seq: number;
+  at: Date;
+  entry: string;
+  prevHash: Buffer;
+  hash: Buffer;
+  rowTable: string;
+  rowKey: string;
+  rowHash: Buffer;
+}
+
+export interface CheckpointRow {
+  id: string;
+  fromSeq: number;
+  toSeq: number;
+  rootHash: Buffer;
+  lastHash: Buffer;
+  keyId: string;
+  publicKey: string;
+  body: string;
+  signature: string;
+  createdAt: Date;
+}
+
+export interface PurgeReceiptRow {
+  id: string;
+  directorId: string;
+  reason: string;
+  before: Date;
+  fromSeq: number;
+  horizonSeq: number;
+  horizonHash: string;
+  checkpointId: string;
+  merkleRoot: string;
+  counts: Record<string, number>;
+  createdAt: Date;
+}
+
+export async function chainHead(db: Db): Promise<{ seq: number; hash: Buffer }> {
+  const row = await db.selectFrom('ledger_head').select(['seq', 'hash']).where('chain', '=', 'governance').executeTakeFirstOrThrow();
+  return { seq: Number(row.seq), hash: row.hash };
+}
+
+/** Entries with fromSeq ≤ seq ≤ toSeq, in seq order, fetched a page at a time. */
+export async function* entriesBetween(db: Db, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, page = 20_000): AsyncGenerator<LedgerEntryRow> {
+  let after = fromSeq - 1;
+  for (;;) {
+    const rows = await db
+      .selectFrom('ledger_entries')
+      .select(['seq', 'at', 'entry', 'prev_hash', 'hash', 'row_table', 'row_key', 'row_hash'])
+      .where('seq', '>', String(after))
+      .where('seq', '<=', String(toSeq))
+      .orderBy('seq')
+      .limit(page)
+      .execute();
+    for (const r of rows) {
+      yield { seq: Number(r.seq), at: r.at, entry: r.entry, prevHash: r.prev_hash, hash: r.hash, rowTable: r.row_table, rowKey: r.row_key, rowHash: r.row_hash };
+    }
+    if (rows.length < page) return;
+    after = Number(rows[rows.length - 1]!.seq);
+  }
+}
+
+export async function entryAt(db: Db, seq: number): Promise<LedgerEntryRow | null> {
+  for await (const e of entriesBetween(db, seq, seq, 1)) return e;
+  return null;
+}
+
+export async function lowestEntrySeq(db: Db): Promise<number | null> {
+  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.min('seq').as('seq')).executeTakeFirst();
+  return row?.seq == null ? null : Number(row.seq);
+}
+
+/** The newest entry written strictly before `before` (the purge horizon candidate). */
+export async function lastEntryBefore(db: Db, before: Date): Promise<number | null> {
+  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', before).executeTakeFirst();
+  return row?.seq == null ? null : Number(row.seq);
+}
+
+export async function governedTables(db: Db): Promise<{ table: string; keyColumns: string[] }[]> {
+  const rows = await db.selectFrom('ledger_tables').select(['table_name', 'key_columns']).orderBy('table_name').execute();
+  return rows.map((r) => ({ table: r.table_name, keyColumns: r.key_columns }));
+}
+
+export interface RowMismatch {
+  table: string;
+  key: string;
+  /** The row's newest ledger entry; null when the row has none (written behind the ledger). */
+  seq: number | null;
+  recorded: string | null;
+  current: string | null;
+}
+
+/**
+ * Rows of one governed table whose current digest differs from their newest entry's: changed,
+ * deleted (recorded, now missing) or never recorded. Entries at or below `horizon` are gone.
+ */
+export async function rowMismatches(db: Db, table: string, keyColumns: string[]): Promise<RowMismatch[]> {
+  const keyExpr = sql.raw(keyColumns.map((c) => `coalesce(to_jsonb(t)->>${quote(c)}, '')`).join(` || '/' || `));
+  return db.transaction().execute(async (tx) => {
+    await sql`SET LOCAL timezone = 'UTC'`.execute(tx);
+    const result = await sql<{ key: string; seq: string | null; recorded: string | null; current: string | null }>`
+      SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(l.row_hash, 'hex') AS recorded, encode(d.digest, 'hex') AS current
+      FROM (SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
+            WHERE row_table = ${table} ORDER BY row_key, seq DESC) l
+      FULL JOIN (SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(to_jsonb(t)::text, 'UTF8')) AS digest
+                 FROM ${sql.table(table)} t) d ON d.k = l.row_key
+      WHERE l.row_hash IS DISTINCT FROM d.digest
+      ORDER BY l.seq NULLS LAST, 1
+      LIMIT 1000`.execute(tx);
+    return result.rows.map((r) => ({ table, key: r.key, seq: r.seq === null ? null : Number(r.seq), recorded: r.recorded, current: r.current }));
+  });
+}
+
+function quote(literal: string): string {
+  return `'${literal.replace(/'/g, "''")}'`;
+}
+
+function toCheckpoint(r: {
+  id: string; from_seq: string; to_seq: string; root_hash: Buffer; last_hash: Buffer; key_id: string;
+  public_key: string; body: string; signature: string; created_at: Date;
+}): CheckpointRow {
+  return {
+    id: r.id, fromSeq: Number(r.from_seq), toSeq: Number(r.to_seq), rootHash: r.root_hash, lastHash: r.last_hash,
+    keyId: r.key_id, publicKey: r.public_key, body: r.body, signature: r.signature, createdAt: r.created_at,
+  };
+}
+
+export async function checkpoints(db: Db): Promise<CheckpointRow[]> {
+  const rows = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').orderBy('to_seq').execute();
+  return rows.map(toCheckpoint);
+}
+
+export async function latestCheckpoint(db: Db): Promise<CheckpointRow | null> {
+  const row = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').orderBy('to_seq', 'desc').limit(1).executeTakeFirst();
+  return row ? toCheckpoint(row) : null;
+}
+
+export async function checkpointEndingAt(db: Db, toSeq: number): Promise<CheckpointRow | null> {
+  const row = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').where('to_seq', '=', String(toSeq)).executeTakeFirst();
+  return row ? toCheckpoint(row) : null;
+}
+
+export type NewCheckpoint = Omit<CheckpointRow, 'createdAt'>;
+
+/**
+ * Runs `build` under a transaction-scoped advisory lock, so two checkpointers never sign
+ * overlapping ranges, and inserts what it returns (nothing when it returns null).
+ */
+export async function withCheckpointLock(db: Db, build: (tx: Db) => Promise<NewCheckpoint | null>): Promise<NewCheckpoint | null> {
+  return db.transaction().execute(async (tx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext('aura.ledger.checkpoint'))`.execute(tx);
+    const cp = await build(tx);
+    if (cp) {
+      await tx
+        .insertInto('ledger_checkpoints')
+        .values({
+          id: cp.id, from_seq: cp.fromSeq, to_seq: cp.toSeq, root_hash: cp.rootHash, last_hash: cp.lastHash,
+          key_id: cp.keyId, public_key: cp.publicKey, body: cp.body, signature: cp.signature,
+        })
+        .execute();
+    }
+    return cp;
+  });
+}
+
+export async function purgeReceipts(db: Db): Promise<PurgeReceiptRow[]> {
+  const rows = await db.selectFrom('retention_purges').selectAll().orderBy('horizon_seq').execute();
+  return rows.map((r) => ({
+    id: r.id, directorId: r.director_id, reason: r.reason, before: r.before, fromSeq: Number(r.from_seq),
+    horizonSeq: Number(r.horizon_seq), horizonHash: r.horizon_hash, checkpointId: r.checkpoint_id,
+    merkleRoot: r.merkle_root, counts: r.counts, createdAt: r.created_at,
+  }));
+}
+
+export interface PurgeRequest {
+  id: string;
+  before: Date;
+  horizonSeq: number;
+  reason: string;
+  directorId: string;
+  merkleRoot: string;
+}
+
+/** The owner's purge function: it refuses anything inside retention or past a signed checkpoint. */
+export async function purgeThrough(db: Db, p: PurgeRequest): Promise<Record<string, number>> {
+  const result = await sql<{ counts: Record<string, number> }>`
+    SELECT aura_retention_purge(${p.id}::uuid, ${p.before}::timestamptz, ${p.horizonSeq}::bigint, ${p.reason}, ${p.directorId}, ${p.merkleRoot}) AS counts
+  `.execute(db);
+  return result.rows[0]!.counts;
+}
+
+export async function purgeReceipt(db: Db, id: string): Promise<PurgeReceiptRow | null> {
+  return (await purgeReceipts(db)).find((r) => r.id === id) ?? null;
+}
+
+/** The ledger's clock (now, plus the offset a test database may set) and the retention floor. */
+export async function retentionClock(db: Db): Promise<{ now: Date; retentionDays: number }> {
+  const result = await sql<{ now: Date; days: string }>`
+    SELECT aura_now() AS now, (SELECT value FROM aura_settings WHERE key = 'retention_days') AS days`.execute(db);
+  const row = result.rows[0]!;
+  return { now: row.now, retentionDays: Number(row.days) };
+}

@@ -1,0 +1,263 @@
+/**
+ * The hash-chained record: tampering by a superuser with triggers off is found and named,
+ * concurrent writers keep one chain, a crash mid-append leaves no gap, and checkpoints (stored
+ * and exported) catch a consistent rewrite.
+ */
+import { randomBytes, randomUUID, createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { loadConfig, PROJECT_ROOT } from '../config/config.js';
+import { createDb, type Db } from '../db/connect.js';
+import { openDatabase, type OpenDatabase } from '../db/open.js';
+import { appendEvent } from '../db/repositories/ledger.js';
+import { chainHead } from '../db/repositories/chain.js';
+import { createCheckpoint, exportCheckpoint, readCheckpointFile } from '../integrity/checkpoint.js';
+import { loadOrCreateSigningKey } from '../integrity/signing.js';
+import { verifyLedger, type ProblemKind } from '../integrity/verify.js';
+
+let database: OpenDatabase;
+let db: Db;
+let su: Db;
+let superUrl: string;
+const dir = mkdtempSync(join(tmpdir(), 'aura-ledger-'));
+const key = loadOrCreateSigningKey(join(dir, 'key.pem'));
+
+beforeAll(async () => {
+  const serverUrl = inject('pgServerUrl');
+  const name = `aura_t_${randomBytes(5).toString('hex')}`;
+  const config = loadConfig({ DATABASE_URL: serverUrl, AURA_HOME: dir }, PROJECT_ROOT);
+  database = await openDatabase(config, () => {}, { databaseName: name, recreate: true });
+  db = database.db;
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  superUrl = url.toString();
+  su = createDb(superUrl, 2);
+}, 60_000);
+
+afterAll(async () => {
+  await su?.destroy();
+  await database?.close();
+});
+
+async function note(text: string, runId: string | null = null): Promise<string> {
+  const id = `note-${randomUUID()}`;
+  await appendEvent(db, { idempotencyKey: id, actor: 'test', action: 'test.note', description: text, runId });
+  return id;
+}
+
+/** As a superuser with every trigger off (session_replication_role = replica). */
+async function behindTheLedger(statements: string): Promise<void> {
+  await su.transaction().execute(async (tx) => {
+    await sql`SET LOCAL session_replication_role = replica`.execute(tx);
+    await sql.raw(statements).execute(tx);
+  });
+}
+
+async function asSuperuser(fn: (tx: Db) => Promise<unknown>): Promise<void> {
+  await su.transaction().execute(async (tx) => {
+    await sql`SET LOCAL session_replication_role = replica`.execute(tx);
+    await fn(tx);
+  });
+}
+
+async function entryOf(table: string, key: string): Promise<number> {
+  const r = await su.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', table).where('row_key', '=', key).executeTakeFirstOrThrow();
+  return Number(r.seq);
+}
+
+async function eventId(idempotencyKey: string): Promise<string> {
+  return (await db.selectFrom('audit_events').select('id').where('idempotency_key', '=', idempotencyKey).executeTakeFirstOrThrow()).id;
+}
+
+async function expectIntact(): Promise<void> {
+  const report = await verifyLedger(db);
+  expect(report.problems).toEqual([]);
+  expect(report.intact).toBe(true);
+}
+
+async function expectTampered(kind: ProblemKind, seq: number | null): Promise<void> {
+  const report = await verifyLedger(db);
+  expect(report.intact).toBe(false);
+  expect(report.firstBad).toMatchObject({ kind, seq });
+}
+
+describe('the ledger chain', () => {
+  it('records every governance write, verifies intact, and signs a checkpoint whose export verifies', async () => {
+    const before = (await chainHead(db)).seq;
+    for (let i = 0; i < 5; i++) await note(`note ${i}`);
+    await db.updateTable('employees').set({ reputation: '61.50' }).where('id', '=', 'scripted-ada').execute();
+    expect((await chainHead(db)).seq).toBe(before + 6);
+    await expectIntact();
+    const cp = await createCheckpoint(db, key);
+    expect(cp).toMatchObject({ toSeq: before + 6 });
+    const file = join(dir, 'anchor.json');
+    writeFileSync(file, JSON.stringify(exportCheckpoint(cp!)));
+    const report = await verifyLedger(db, { anchor: readCheckpointFile(file) });
+    expect(report.intact).toBe(true);
+    expect(report.anchor?.checked).toBe('chain hash and Merkle root');
+  });
+
+  it('names a governance row edited behind the ledger, and is intact again once it is put back', async () => {
+    const k = await note('the original words');
+    const id = await eventId(k);
+    const seq = await entryOf('audit_events', id);
+    await behindTheLedger(`UPDATE audit_events SET description = 'rewritten' WHERE id = '${id}'`);
+    await expectTampered('row_changed', seq);
+    await behindTheLedger(`UPDATE audit_events SET description = 'the original words' WHERE id = '${id}'`);
+    await expectIntact();
+  });
+
+  it("names an employee's status changed behind the ledger", async () => {
+    await db.updateTable('employees').set({ status: 'suspended' }).where('id', '=', 'scripted-bob').execute();
+    const seq = await entryOf('employees', 'scripted-bob');
+    await behindTheLedger(`UPDATE employees SET status = 'active' WHERE id = 'scripted-bob'`);
+    await expectTampered('row_changed', seq);
+    await behindTheLedger(`UPDATE employees SET status = 'suspended' WHERE id = 'scripted-bob'`);
+    await expectIntact();
+  });
+
+  it('names a deleted governance row, and a row inserted with no entry', async () => {
+    const k = await note('to be deleted');
+    const id = await eventId(k);
+    const seq = await entryOf('audit_events', id);
+    const saved = await su.selectFrom('audit_events').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    await behindTheLedger(`DELETE FROM audit_events WHERE id = '${id}'`);
+    await expectTampered('row_deleted', seq);
+    await asSuperuser((tx) => tx.insertInto('audit_events').values({ ...saved, details: JSON.stringify(saved.details) }).execute());
+    await expectIntact();
+
+    const forged = randomUUID();
+    await behindTheLedger(`INSERT INTO incidents (id, violation, message, evidence, model_id) VALUES ('${forged}', 'timeout', 'forged', '{}', 'scripted-ada')`);
+    const report = await verifyLedger(db);
+    expect(report.intact).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'row_unrecorded', seq: null, detail: expect.stringContaining(forged) })]);
+    await behindTheLedger(`DELETE FROM incidents WHERE id = '${forged}'`);
+    await expectIntact();
+  });
+
+  it('names an edited entry, a deleted entry (a gap), an inserted entry and two entries swapped', async () => {
+    await note('a');
+    await note('b');
+    const head = (await chainHead(db)).seq;
+    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '=', String(head - 1)).executeTakeFirstOrThrow();
+    const restore = async () => {
+      await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${head - 1}`);
+      await asSuperuser((tx) => tx.insertInto('ledger_entries').values([saved, last]).execute());
+    };
+    const last = await su.selectFrom('ledger_entries').selectAll().where('seq', '=', String(head)).executeTakeFirstOrThrow();
+
+    await behindTheLedger(`UPDATE ledger_entries SET entry = replace(entry, '"op":"insert"', '"op":"update"') WHERE seq = ${head - 1}`);
+    await expectTampered('entry_edited', head - 1);
+    await restore();
+    await expectIntact();
+
+    await behindTheLedger(`DELETE FROM ledger_entries WHERE seq = ${head - 1}`);
+    await expectTampered('gap', head - 1);
+    await restore();
+    await expectIntact();
+
+    // An entry slipped in between: everything after it moves up one.
+    await behindTheLedger(
+      `UPDATE ledger_entries SET seq = seq + 1000000 WHERE seq >= ${head - 1};
+       UPDATE ledger_entries SET seq = seq - 1000000 + 1 WHERE seq >= ${head - 1 + 1000000};
+       INSERT INTO ledger_entries SELECT ${head - 1}, at, entry, prev_hash, hash, row_table, row_key, row_hash, run_id
+         FROM ledger_entries WHERE seq = ${head - 2};`,
+    );
+    await expectTampered('chain_broken', head - 1);
+    await restore();
+    await expectIntact();
+
+    await behindTheLedger(
+      `UPDATE ledger_entries SET seq = -1 WHERE seq = ${head - 1};
+       UPDATE ledger_entries SET seq = ${head - 1} WHERE seq = ${head};
+       UPDATE ledger_entries SET seq = ${head} WHERE seq = -1;`,
+    );
+    await expectTampered('chain_broken', head - 1);
+    await restore();
+    await expectIntact();
+  });
+
+  it('a consistent rewrite of the chain (hashes recomputed, head moved) is caught by the signed checkpoint and the exported anchor', async () => {
+    await note('signed soon');
+    const cp = (await createCheckpoint(db, key))!;
+    const anchor = join(dir, 'anchor-rewrite.json');
+    writeFileSync(anchor, JSON.stringify(exportCheckpoint(cp)));
+    const target = cp.toSeq - 1;
+    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '>=', String(target)).orderBy('seq').execute();
+    const headBefore = await su.selectFrom('ledger_head').selectAll().executeTakeFirstOrThrow();
+    // Rewrite: edit one entry and recompute every hash after it, as an insider who knows the scheme.
+    let prev = saved[0]!.prev_hash;
+    const rewritten = saved.map((e, i) => {
+      const entry = i === 0 ? e.entry.replace('"op":"insert"', '"op":"update"') : e.entry;
+      const hash = createHash('sha256').update(prev).update(entry, 'utf8').digest();
+      const row = { ...e, entry, prev_hash: prev, hash };
+      prev = hash;
+      return row;
+    });
+    await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${target}`);
+    await asSuperuser(async (tx) => {
+      await tx.insertInto('ledger_entries').values(rewritten).execute();
+      await tx.updateTable('ledger_head').set({ hash: prev }).execute();
+    });
+    const report = await verifyLedger(db, { anchor: readCheckpointFile(anchor) });
+    expect(report.intact).toBe(false);
+    expect(report.problems.map((p) => p.kind)).toEqual(expect.arrayContaining(['checkpoint_invalid', 'anchor_mismatch']));
+    expect(report.problems.every((p) => p.kind !== 'entry_edited' && p.kind !== 'chain_broken')).toBe(true);
+    await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${target}`);
+    await asSuperuser(async (tx) => {
+      await tx.insertInto('ledger_entries').values(saved).execute();
+      await tx.updateTable('ledger_head').set({ hash: headBefore.hash }).execute();
+    });
+    await expectIntact();
+  });
+});
+
+describe('concurrency and crashes', () => {
+  it('8 concurrent writers make one unbroken chain', async () => {
+    const before = (await chainHead(db)).seq;
+    await Promise.all(Array.from({ length: 8 }, (_, w) => (async () => {
+      for (let i = 0; i < 50; i++) await note(`writer ${w} note ${i}`);
+    })()));
+    const head = await chainHead(db);
+    expect(head.seq).toBe(before + 400);
+    const seqs = await su.selectFrom('ledger_entries').select('seq').where('seq', '>', String(before)).orderBy('seq').execute();
+    expect(seqs.map((s) => Number(s.seq))).toEqual(Array.from({ length: 400 }, (_, i) => before + 1 + i));
+  });
+
+  it('a writer killed while waiting to append leaves no entry, no gap and no duplicate', async () => {
+    const before = (await chainHead(db)).seq;
+    const holder = new pg.Client({ connectionString: superUrl });
+    const writer = new pg.Client({ connectionString: superUrl });
+    await holder.connect();
+    await writer.connect();
+    writer.on('error', () => {});
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT * FROM ledger_head WHERE chain = 'governance' FOR UPDATE`);
+      const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO audit_events (id, description, actor, action) VALUES ('${randomUUID()}', 'doomed', 'test', 'test.crash')`);
+      const commit = writer.query('COMMIT').catch((err: Error) => err);
+      // The commit runs the deferred ledger trigger, which now waits on the head's lock.
+      for (let i = 0; i < 50; i++) {
+        const waiting = await sql`SELECT 1 FROM pg_stat_activity WHERE pid = ${pid} AND wait_event_type = 'Lock'`.execute(su);
+        if (waiting.rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await sql`SELECT pg_terminate_backend(${pid})`.execute(su);
+      expect(await commit).toBeInstanceOf(Error);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+      await writer.end().catch(() => {});
+    }
+    expect((await chainHead(db)).seq).toBe(before);
+    expect(await su.selectFrom('audit_events').select('id').where('description', '=', 'doomed').execute()).toEqual([]);
+    await note('after the crash');
+    expect((await chainHead(db)).seq).toBe(before + 1);
+  });
+});
