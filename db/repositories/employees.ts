@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 import type { EmployeeSnapshot, EmployeeStatus } from '../../governance/types.js';
 import { INITIAL_REPUTATION } from '../../governance/scoring.js';
@@ -18,6 +19,8 @@ export interface RegistryEntry {
   contextTokens?: number;
 }
 
+const SYNCED = ['provider', 'model', 'capabilities', 'price_input_per_mtok', 'price_output_per_mtok', 'concurrency', 'rate_limit_per_minute', 'context_tokens', 'available'];
+
 /**
  * Brings the registry file into the tables: new employees and new capabilities are added,
  * the provider, model and capabilities of known ones follow the file; status and reputation
@@ -25,7 +28,13 @@ export interface RegistryEntry {
  */
 export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProviders: string[]): Promise<void> {
   // Only the registry in use, with a configured provider, is routed to; the rest stay on record.
-  await db.updateTable('employees').set({ available: false }).where('id', 'not in', entries.length > 0 ? entries.map((e) => e.id) : ['']).execute();
+  // Rows change only when something changed: every change is a ledger entry.
+  await db
+    .updateTable('employees')
+    .set({ available: false })
+    .where('id', 'not in', entries.length > 0 ? entries.map((e) => e.id) : [''])
+    .where('available', '=', true)
+    .execute();
   for (const e of entries) {
     const initial = e.initialReputation ?? INITIAL_REPUTATION;
     const terms = {
@@ -45,7 +54,7 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProv
           model: eb.ref('excluded.model'),
           capabilities: eb.ref('excluded.capabilities'),
           ...terms,
-        })),
+        })).where(sql<boolean>`(${sql.raw(SYNCED.map((c) => `employees.${c}`).join(', '))}) IS DISTINCT FROM (${sql.raw(SYNCED.map((c) => `excluded.${c}`).join(', '))})`),
       )
       .execute();
     for (const capability of e.capabilities) {
