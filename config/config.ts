@@ -4,7 +4,7 @@
  * names the variable and what is wrong with it.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
 
@@ -21,16 +21,25 @@ const bool = (fallback: boolean) =>
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   );
 
+const postgresUrl = z.preprocess(
+  emptyToUndefined,
+  z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+);
+const atLeastOne = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(fallback));
+
 const envSchema = z.object({
-  DATABASE_URL: z.preprocess(
-    emptyToUndefined,
-    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
-  ),
+  DATABASE_URL: postgresUrl,
+  DATABASE_OWNER_URL: postgresUrl,
   POSTGRES_HOST: optionalString,
   POSTGRES_PORT: port(5432),
   POSTGRES_DB: z.preprocess(emptyToUndefined, z.string().default('aura_orchestra')),
   POSTGRES_USER: z.preprocess(emptyToUndefined, z.string().default('aura_admin')),
   POSTGRES_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me')),
+  POSTGRES_APP_USER: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a role name: lowercase letters, digits and _, at most 63').default('aura_app'),
+  ),
+  POSTGRES_APP_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me_app')),
   AURA_EMBEDDED_POSTGRES_PORT: port(54329),
 
   TEMPORAL_ADDRESS: z.preprocess(
@@ -62,6 +71,9 @@ const envSchema = z.object({
 
   AUDIT_LOG_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).default(365)),
   ENABLE_STRICT_POLICY: bool(true),
+  AURA_LEDGER_KEY_FILE: optionalString,
+  AURA_CHECKPOINT_EVERY_ENTRIES: atLeastOne(1_000),
+  AURA_CHECKPOINT_EVERY_MINUTES: atLeastOne(10),
 
   AURA_HOME: z.preprocess(emptyToUndefined, z.string().default('.aura')),
   AURA_SYSTEM_DIR: optionalString,
@@ -78,7 +90,20 @@ export interface AuraConfig {
   home: string;
   /** As root, where the embedded PostgreSQL keeps its binaries and data (null: /var/lib/aura). */
   systemDir: string | null;
-  database: { url: string | null; embeddedPort: number; user: string; password: string; name: string };
+  database: {
+    /** The application's connection (DATABASE_URL, or built from POSTGRES_HOST and friends); null: embedded. */
+    url: string | null;
+    /** The tables' owner (DATABASE_OWNER_URL): migrations, the application role's rights, owner-only settings. */
+    ownerUrl: string | null;
+    embeddedPort: number;
+    /** The owner's name and password on the embedded server. */
+    user: string;
+    password: string;
+    name: string;
+    /** The application role, created by the owner when no DATABASE_URL names one (embedded, or DATABASE_OWNER_URL alone). */
+    appUser: string;
+    appPassword: string;
+  };
   temporal: { address: string | null; namespace: string; cliPath: string | null; port: number; uiPort: number };
   manager: { port: number; apiKey: string | null };
   providers: {
@@ -94,6 +119,8 @@ export interface AuraConfig {
   runBudget: { maxTokens: number; maxCostUsd: number };
   auditLogRetentionDays: number;
   strictPolicy: boolean;
+  /** The ledger's signing key and how often a checkpoint is signed. */
+  ledger: { keyFile: string; checkpointEveryEntries: number; checkpointEveryMinutes: number };
   employeesFile: string;
   scriptFile: string;
   director: string;
@@ -125,16 +152,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     ? `postgres://${encodeURIComponent(e.POSTGRES_USER)}:${encodeURIComponent(e.POSTGRES_PASSWORD)}@${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${encodeURIComponent(e.POSTGRES_DB)}`
     : null;
   const at = (p: string) => resolve(root, p);
+  const home = at(e.AURA_HOME);
   return {
     root,
-    home: at(e.AURA_HOME),
+    home,
     systemDir: e.AURA_SYSTEM_DIR ? at(e.AURA_SYSTEM_DIR) : null,
     database: {
       url: e.DATABASE_URL ?? fromParts,
+      ownerUrl: e.DATABASE_OWNER_URL ?? null,
       embeddedPort: e.AURA_EMBEDDED_POSTGRES_PORT,
       user: e.POSTGRES_USER,
       password: e.POSTGRES_PASSWORD,
       name: e.POSTGRES_DB,
+      appUser: e.POSTGRES_APP_USER,
+      appPassword: e.POSTGRES_APP_PASSWORD,
     },
     temporal: {
       address: e.TEMPORAL_ADDRESS ?? null,
@@ -155,6 +186,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     runBudget: { maxTokens: e.AURA_RUN_TOKEN_BUDGET, maxCostUsd: e.AURA_RUN_COST_BUDGET_USD },
     auditLogRetentionDays: e.AUDIT_LOG_RETENTION_DAYS,
     strictPolicy: e.ENABLE_STRICT_POLICY,
+    ledger: {
+      keyFile: e.AURA_LEDGER_KEY_FILE ? at(e.AURA_LEDGER_KEY_FILE) : join(home, 'ledger', 'signing-key.pem'),
+      checkpointEveryEntries: e.AURA_CHECKPOINT_EVERY_ENTRIES,
+      checkpointEveryMinutes: e.AURA_CHECKPOINT_EVERY_MINUTES,
+    },
     employeesFile: at(e.AURA_EMPLOYEES_FILE),
     scriptFile: at(e.AURA_SCRIPT_FILE),
     director: e.AURA_DIRECTOR ?? safeUserName(),
