@@ -1,85 +1,254 @@
 /**
  * Opens the application database: DATABASE_URL (or POSTGRES_HOST and friends) when set, else
  * the embedded PostgreSQL under AURA_HOME, started here unless another Aura process already
- * runs it. Migrations are applied and the employee registry synced before anyone uses it.
+ * runs it. Two roles: the tables' owner (DATABASE_OWNER_URL; on the embedded server
+ * POSTGRES_USER) migrates, sets the application role's rights and the owner-only settings, and
+ * is let go; the returned `db` is the application role (DATABASE_URL; on the embedded server,
+ * or with DATABASE_OWNER_URL alone, POSTGRES_APP_USER, created when missing). With
+ * DATABASE_URL alone, that one role does everything, as before, and a warning says what it
+ * could do to the record. See docs/operations.md.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import pg from 'pg';
 import { z } from 'zod';
 import type { AuraConfig } from '../config/config.js';
 import { createDb, type Db } from './connect.js';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { migrateToLatest } from './migrate.js';
 import { syncRegistry, type RegistryEntry } from './repositories/employees.js';
+import {
+  currentRole, ensureLoginRole, excessRights, grantApplicationRights, resetLoginRole, roleRights, syncRetentionDays,
+} from './repositories/roles.js';
 
 export interface OpenDatabase {
+  /** The application role's connection. */
   db: Db;
+  /** The application role's URL: what a worker or CLI started from here uses as DATABASE_URL. */
   url: string;
+  /** The owner's URL (DATABASE_OWNER_URL for a child process); null when one role does everything. */
+  ownerUrl: string | null;
   embedded: boolean;
   close(): Promise<void>;
 }
 
-export async function openDatabase(
-  config: AuraConfig,
-  log: (line: string) => void,
-  opts: { databaseName?: string; recreate?: boolean; migrate?: boolean } = {},
-): Promise<OpenDatabase> {
-  let serverUrl: URL; // any database on the server; only the path changes below
-  let stopEmbedded: (() => Promise<void>) | null = null;
-  if (config.database.url) {
-    serverUrl = new URL(config.database.url);
-  } else {
-    const port = config.database.embeddedPort;
-    if (await portAnswers(port)) {
-      log(`using the embedded PostgreSQL already running on 127.0.0.1:${port}`);
-    } else {
-      log(`starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${join(config.home, 'postgres')})`);
-      const pg = await startEmbeddedPostgres({
-        dataDir: join(config.home, 'postgres'),
-        port,
-        user: config.database.user,
-        password: config.database.password,
-        database: 'postgres',
-        systemDir: config.systemDir,
-        log,
-      });
-      stopEmbedded = pg.stop;
-    }
-    serverUrl = new URL(`postgres://127.0.0.1:${port}/postgres`);
-    serverUrl.username = encodeURIComponent(config.database.user);
-    serverUrl.password = encodeURIComponent(config.database.password);
-  }
-  const name = opts.databaseName ?? (config.database.url ? decodeURIComponent(serverUrl.pathname.slice(1)) : config.database.name);
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const url = new URL(serverUrl);
-  url.pathname = `/${encodeURIComponent(name)}`;
-  let db: Db | null = null;
+type Log = (line: string) => void;
+interface OpenOptions {
+  databaseName?: string;
+  recreate?: boolean;
+  migrate?: boolean;
+}
+
+/** Where the roles connect (any database on the server: only the path changes later). */
+interface Server {
+  owner: URL | null;
+  app: URL;
+  /** The application role to create (or whose password to update) as the owner. */
+  createApp: { user: string; password: string } | null;
+  embedded: boolean;
+  stop: (() => Promise<void>) | null;
+}
+
+export async function openDatabase(config: AuraConfig, log: Log, opts: OpenOptions = {}): Promise<OpenDatabase> {
+  const server = await locateServer(config, log);
   try {
-    if (opts.recreate) await dropDatabase(admin.toString(), name);
-    if (opts.recreate || opts.databaseName || !config.database.url) await ensureDatabase(admin.toString(), name);
-    db = createDb(url.toString());
-    if (opts.migrate !== false) {
-      const applied = await migrateToLatest(db);
-      if (applied.length > 0) log(`database ${name} migrated: ${applied.join(', ')}`);
-      await syncRegistry(db, loadRegistry(config.employeesFile), config.providers.enabled);
+    const name = databaseName(config, server, opts);
+    const admin = inDatabase(server.owner ?? server.app, 'postgres');
+    if (opts.recreate) await dropDatabase(admin, name);
+    if (opts.recreate || opts.databaseName || server.embedded) await ensureDatabase(admin, name);
+    const ownerUrl = server.owner ? inDatabase(server.owner, name) : null;
+    const url = inDatabase(server.app, name);
+    const db = ownerUrl ? await openAsOwner(config, log, opts, { ownerUrl, url, createApp: server.createApp }) : createDb(url);
+    try {
+      if (!ownerUrl && opts.migrate !== false) await prepareAlone(db, config, log);
+      if (opts.migrate !== false) await syncRegistry(db, loadRegistry(config.employeesFile), config.providers.enabled);
+      await warnOfExcessRights(db, ownerUrl === null, log);
+    } catch (err) {
+      await db.destroy();
+      throw err;
     }
+    const stop = server.stop;
+    return {
+      db,
+      url,
+      ownerUrl,
+      embedded: stop !== null,
+      close: async () => {
+        await db.destroy();
+        await stop?.();
+      },
+    };
   } catch (err) {
-    await db?.destroy();
-    await stopEmbedded?.();
+    await server.stop?.();
     throw err;
   }
-  const opened = db;
-  return {
-    db: opened,
-    url: url.toString(),
-    embedded: stopEmbedded !== null,
-    close: async () => {
-      await opened.destroy();
-      await stopEmbedded?.();
-    },
-  };
+}
+
+async function locateServer(config: AuraConfig, log: Log): Promise<Server> {
+  const { url, ownerUrl, appUser, appPassword } = config.database;
+  if (url || ownerUrl) {
+    const owner = ownerUrl ? new URL(ownerUrl) : null;
+    const app = url ? new URL(url) : withUser(owner!, appUser, appPassword);
+    const createApp = url ? null : { user: appUser, password: appPassword };
+    return twoRolesOrOne({ owner, app, createApp, embedded: false, stop: null });
+  }
+  const port = config.database.embeddedPort;
+  let stop: (() => Promise<void>) | null = null;
+  if (await portAnswers(port)) {
+    log(`using the embedded PostgreSQL already running on 127.0.0.1:${port}`);
+  } else {
+    log(`starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${join(config.home, 'postgres')})`);
+    const { user, password } = config.database;
+    const started = await startEmbeddedPostgres({
+      dataDir: join(config.home, 'postgres'), port, user, password, database: 'postgres', systemDir: config.systemDir, log,
+    });
+    stop = started.stop;
+  }
+  const owner = withUser(new URL(`postgres://127.0.0.1:${port}/postgres`), config.database.user, config.database.password);
+  const app = withUser(owner, appUser, appPassword);
+  return twoRolesOrOne({ owner, app, createApp: { user: appUser, password: appPassword }, embedded: true, stop });
+}
+
+/** The same role named twice is one role: it does everything, as with DATABASE_URL alone. */
+function twoRolesOrOne(server: Server): Server {
+  if (server.owner && decodeURIComponent(server.owner.username) === decodeURIComponent(server.app.username)) {
+    return { ...server, owner: null, app: server.owner, createApp: null };
+  }
+  return server;
+}
+
+function withUser(url: URL, user: string, password: string): URL {
+  const copy = new URL(url);
+  copy.username = encodeURIComponent(user);
+  copy.password = encodeURIComponent(password);
+  return copy;
+}
+
+function inDatabase(url: URL, name: string): string {
+  const copy = new URL(url);
+  copy.pathname = `/${encodeURIComponent(name)}`;
+  return copy.toString();
+}
+
+function databaseName(config: AuraConfig, server: Server, opts: OpenOptions): string {
+  if (opts.databaseName) return opts.databaseName;
+  if (server.embedded) return config.database.name;
+  const named = (u: URL) => decodeURIComponent(u.pathname.slice(1));
+  if (server.owner && config.database.url && named(server.owner) !== named(server.app)) {
+    throw new Error('DATABASE_URL and DATABASE_OWNER_URL name different databases: they must name the same one');
+  }
+  return named(server.owner ?? server.app);
+}
+
+/**
+ * As the owner: migrate, make sure the application role can log in, give it its rights, write
+ * the owner-only settings; then the owner's pool is closed and the application's returned.
+ */
+async function openAsOwner(
+  config: AuraConfig,
+  log: Log,
+  opts: OpenOptions,
+  roles: { ownerUrl: string; url: string; createApp: Server['createApp'] },
+): Promise<Db> {
+  const owner = createDb(roles.ownerUrl, 3);
+  let db: Db | null = null;
+  try {
+    const migrate = opts.migrate !== false;
+    if (migrate) await applyMigrations(owner, log);
+    if (roles.createApp) await ensureApplicationLogin(owner, roles.url, roles.createApp, log);
+    db = createDb(roles.url);
+    const appRole = await currentRole(db).catch((err) => {
+      const message = `the application role cannot connect (${(err as Error).message}); create it as docs/operations.md shows`;
+      throw Object.assign(new Error(message), { cause: err });
+    });
+    await grantApplicationRights(owner, appRole).catch((err) => {
+      const message = `could not set the rights of the application role ${appRole}: ${(err as Error).message}`;
+      throw Object.assign(new Error(message), { cause: err });
+    });
+    if (migrate) await retentionSetting(owner, config, log);
+    return db;
+  } catch (err) {
+    await db?.destroy();
+    throw err;
+  } finally {
+    await owner.destroy();
+  }
+}
+
+async function applyMigrations(db: Db, log: Log): Promise<void> {
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) log(`database migrated: ${applied.join(', ')}`);
+}
+
+/** Creates the application role when missing; gives it the configured password when it cannot log in with it. */
+export async function ensureApplicationLogin(owner: Db, url: string, app: { user: string; password: string }, log: Log): Promise<void> {
+  if (await ensureLoginRole(owner, app.user, app.password)) {
+    log(`created the application role ${app.user}`);
+    return;
+  }
+  const refused = await loginRefused(url);
+  if (refused) {
+    await resetLoginRole(owner, app.user, app.password);
+    log(`the application role ${app.user} could not log in (${refused}): its login and password are set again`);
+  }
+}
+
+/** Why PostgreSQL refuses this URL's login (wrong password, no LOGIN), or null when it accepts it. */
+async function loginRefused(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return null;
+  } catch (err) {
+    if (String((err as { code?: string }).code ?? '').startsWith('28')) return (err as Error).message;
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function retentionSetting(owner: Db, config: AuraConfig, log: Log): Promise<void> {
+  const was = await syncRetentionDays(owner, config.auditLogRetentionDays);
+  if (was !== null) log(`retention set to ${config.auditLogRetentionDays} days (was ${was})`);
+}
+
+/** DATABASE_URL alone: its role migrates and writes the settings, as far as it may. */
+async function prepareAlone(db: Db, config: AuraConfig, log: Log): Promise<void> {
+  try {
+    await applyMigrations(db, log);
+  } catch (err) {
+    if (!mustBeOwner(err)) throw err;
+    throw new Error(`${(err as Error).message}: migrations need the tables' owner; set DATABASE_OWNER_URL (see docs/operations.md)`);
+  }
+  try {
+    await retentionSetting(db, config, log);
+  } catch (err) {
+    if (!mustBeOwner(err)) throw err;
+    log(
+      `AUDIT_LOG_RETENTION_DAYS (${config.auditLogRetentionDays}) differs from the database's retention, ` +
+        'and only the owner may change it: set DATABASE_OWNER_URL',
+    );
+  }
+}
+
+function mustBeOwner(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  return (cause as { code?: string }).code === '42501' || /permission denied|must be owner/.test(String((err as Error).message));
+}
+
+/** One warning line when the application's role could change or disable the record. */
+async function warnOfExcessRights(db: Db, alone: boolean, log: Log): Promise<void> {
+  const rights = await roleRights(db);
+  const problems = excessRights(rights);
+  if (problems.length === 0) return;
+  const fix = alone
+    ? 'keep the owner for migrations in DATABASE_OWNER_URL and give DATABASE_URL a role of its own'
+    : 'give DATABASE_URL a role of its own, not the owner';
+  log(
+    `WARNING: the application runs as database role ${rights.role}, which ${problems.join('; ')}: ` +
+      `it could change or disable the governance record. To fix it, ${fix} (docs/operations.md)`,
+  );
 }
 
 const registrySchema = z.object({
