@@ -144,10 +144,12 @@ describe('a governed run of the sample PRD', () => {
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE on the governance record', async () => {
-    await expect(sql`UPDATE audit_events SET description = 'x'`.execute(env.db)).rejects.toThrow(/append-only/);
-    await expect(sql`DELETE FROM incidents`.execute(env.db)).rejects.toThrow(/append-only/);
-    await expect(sql`TRUNCATE disciplinary_actions`.execute(env.db)).rejects.toThrow(/append-only/);
-    await expect(sql`DELETE FROM scores`.execute(env.db)).rejects.toThrow(/append-only/);
+    // The application's role has no such right; the triggers refuse even the tables' owner.
+    await expect(sql`UPDATE audit_events SET description = 'x'`.execute(env.db)).rejects.toThrow(/permission denied/);
+    await expect(sql`UPDATE audit_events SET description = 'x'`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM incidents`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
+    await expect(sql`TRUNCATE disciplinary_actions`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM scores`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
   });
 
   it('exports a workspace whose tests pass when run by hand', () => {

@@ -14,7 +14,8 @@ const world = useCodingEnv();
 
 describe('an infrastructure fault during a task', () => {
   it('is an infrastructure incident and an escalation, never a violation of the employee', async () => {
-    await sql`ALTER TABLE verifications RENAME TO verifications_away`.execute(world.env.db);
+    // Only the tables' owner may alter them; the application role may not.
+    await sql`ALTER TABLE verifications RENAME TO verifications_away`.execute(world.env.ownerDb);
     let renamedBack = false;
     try {
       const { runId } = await submitRun(world.env.client, { prd: CODING_PRD, project: 'infra', options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 } });
@@ -36,14 +37,14 @@ describe('an infrastructure fault during a task', () => {
       ]);
 
       // Mended: the Director sends the task back to the same employee, and the run completes.
-      await sql`ALTER TABLE verifications_away RENAME TO verifications`.execute(world.env.db);
+      await sql`ALTER TABLE verifications_away RENAME TO verifications`.execute(world.env.ownerDb);
       renamedBack = true;
       await resolveEscalation(world.env.client, runId, 'T1', { kind: 'reassign', employeeId: 'oa-coder-a', by: 'tester', reason: 'the database is back' });
       const report = await waitForReport(world.env.client, runId);
       expect(report.status).toBe('completed');
       expect(report.incidents).toBe(0);
     } finally {
-      if (!renamedBack) await sql`ALTER TABLE verifications_away RENAME TO verifications`.execute(world.env.db);
+      if (!renamedBack) await sql`ALTER TABLE verifications_away RENAME TO verifications`.execute(world.env.ownerDb);
     }
   }, 240_000);
 });

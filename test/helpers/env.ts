@@ -1,7 +1,8 @@
 /**
  * One test file's world: its own Temporal dev server (in memory), its own database on the
  * shared PostgreSQL server, and — unless asked otherwise — every worker in this process,
- * built by the same code the platform runs.
+ * built by the same code the platform runs. The server's role owns the tables; workers, the
+ * CLI and `db` run as the application role, as in production (`ownerDb` is the owner).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,15 +13,19 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig, PROJECT_ROOT, type AuraConfig } from '../../config/config.js';
 import { openDatabase, type OpenDatabase } from '../../db/open.js';
-import type { Db } from '../../db/connect.js';
+import { createDb, type Db } from '../../db/connect.js';
 import { startDevServer } from '../../client/temporal-server.js';
 import { createWorker, type QueueRole } from '../../workers/create-worker.js';
 import { installSdkLogger } from '../../workers/logging.js';
 
 export interface TestEnv {
   config: AuraConfig;
+  /** The application role's connection. */
   db: Db;
   databaseUrl: string;
+  /** The tables' owner: for what only the owner may do (schema changes, owner-only settings). */
+  ownerDb: Db;
+  ownerUrl: string;
   temporalAddress: string;
   client: Client;
   /** Environment variables that point a child process (worker, CLI) at this world. */
@@ -38,13 +43,15 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
   const databaseName = `aura_t_${randomBytes(5).toString('hex')}`;
   const serverUrl = inject('pgServerUrl');
   const envVars: Record<string, string> = {
-    DATABASE_URL: serverUrl,
+    DATABASE_OWNER_URL: serverUrl,
     AURA_HOME: home,
     TEMPORAL_CLI_PATH: inject('temporalCli'),
     ...opts.env,
   };
   const config = loadConfig({ ...envVars }, PROJECT_ROOT);
   const database: OpenDatabase = await openDatabase(config, () => {}, { databaseName, recreate: true });
+  const ownerUrl = database.ownerUrl!;
+  const ownerDb = createDb(ownerUrl, 2);
 
   const server = await startDevServer({ cliPath: config.temporal.cliPath, dbFile: null, namespace: 'default', log: () => {} });
   const connection = await NativeConnection.connect({ address: server.address });
@@ -55,9 +62,10 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
     ...process.env,
     ...envVars,
     DATABASE_URL: database.url,
+    DATABASE_OWNER_URL: ownerUrl,
     TEMPORAL_ADDRESS: server.address,
   };
-  const workerConfig = loadConfig({ ...envVars, DATABASE_URL: database.url }, PROJECT_ROOT);
+  const workerConfig = loadConfig({ ...envVars, DATABASE_URL: database.url, DATABASE_OWNER_URL: ownerUrl }, PROJECT_ROOT);
 
   let workers: Worker[] = [];
   let running: Promise<unknown> = Promise.resolve();
@@ -65,6 +73,8 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
     config: workerConfig,
     db: database.db,
     databaseUrl: database.url,
+    ownerDb,
+    ownerUrl,
     temporalAddress: server.address,
     client,
     childEnv,
@@ -86,6 +96,7 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
       await clientConnection.close();
       await connection.close();
       await server.stop();
+      await ownerDb.destroy();
       await database.close();
       await rm(home, { recursive: true, force: true });
     },

