@@ -3,12 +3,12 @@
  * chain hash at its end, as RFC 8785 canonical JSON signed with the ledger's Ed25519 key.
  * Stored in the database, and exported as a small JSON file the Director keeps elsewhere.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import {
-  chainHead, entriesBetween, latestCheckpoint, purgeReceipts, withCheckpointLock, type CheckpointRow, type NewCheckpoint,
+  chainHead, entriesBetween, prevHashAt, sealLedger, latestCheckpoint, purgeReceipts, withCheckpointLock, type CheckpointRow, type NewCheckpoint,
 } from '../db/repositories/chain.js';
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
@@ -48,6 +48,7 @@ export class UnusableCheckpoint extends Error {
  * head). Refuses to sign a range whose chain does not hold. Null when there is nothing new.
  */
 export async function createCheckpoint(db: Db, key: SigningKey, opts: { upTo?: number } = {}): Promise<CheckpointRow | null> {
+  await sealLedger(db);
   const cp = await withCheckpointLock(db, async (tx) => {
     const last = await latestCheckpoint(tx);
     const receipts = await purgeReceipts(tx);
@@ -77,17 +78,19 @@ export async function createCheckpoint(db: Db, key: SigningKey, opts: { upTo?: n
   return cp ? { ...cp, createdAt: new Date() } : null;
 }
 
-/** Merkle root and end hash of entries fromSeq..toSeq, checking the chain links as it goes. */
+/** Merkle root and end hash of entries fromSeq..toSeq, checking the chain holds as it goes. */
 async function rangeRoot(db: Db, fromSeq: number, toSeq: number): Promise<{ root: Buffer; lastHash: Buffer }> {
   const tree = new MerkleBuilder();
   let expect = fromSeq;
-  let prev: Buffer | null = null;
+  const start = await prevHashAt(db, fromSeq);
+  let prev = start === null ? null : Buffer.from(start, 'hex');
   for await (const e of entriesBetween(db, fromSeq, toSeq)) {
-    if (e.seq !== expect || (prev && !prev.equals(e.prevHash))) {
+    const hash = prev ? createHash('sha256').update(prev).update(e.entry, 'utf8').digest('hex') : null;
+    if (e.seq !== expect || hash !== e.hash) {
       throw new Error(`refusing to sign: the chain does not hold at entry ${e.seq} (run \`aura ledger verify\`)`);
     }
     tree.add(e.entry);
-    prev = e.hash;
+    prev = Buffer.from(e.hash, 'hex');
     expect++;
   }
   if (!prev || expect !== toSeq + 1) throw new Error(`refusing to sign: entries ${expect}–${toSeq} are missing`);

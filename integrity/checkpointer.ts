@@ -1,10 +1,11 @@
 /**
- * Signs checkpoints as the record grows: every `everyEntries` new entries, or every
+ * Seals pending ledger entries every tick (a writer that commits while another holds the chain
+ * head leaves its entry pending), and signs checkpoints as the record grows: every `everyEntries` new entries, or every
  * `everyMinutes` when anything new was written since the last one. Runs beside the
  * governance worker; a failure is logged and tried again at the next tick.
  */
 import type { Db } from '../db/connect.js';
-import { chainHead, latestCheckpoint } from '../db/repositories/chain.js';
+import { chainHead, latestCheckpoint, sealLedger } from '../db/repositories/chain.js';
 import { checkpointSummary, createCheckpoint } from './checkpoint.js';
 import type { SigningKey } from './signing.js';
 
@@ -23,11 +24,12 @@ export async function checkpointDue(db: Db, policy: CheckpointPolicy, now = new 
   return since >= policy.everyMinutes * 60_000;
 }
 
-export function startCheckpointer(db: Db, key: () => SigningKey, policy: CheckpointPolicy, log: (line: string) => void, tickMs = 15_000): () => Promise<void> {
+export function startCheckpointer(db: Db, key: () => SigningKey, policy: CheckpointPolicy, log: (line: string) => void, tickMs = 2_000): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = async () => {
     try {
+      await sealLedger(db);
       if (await checkpointDue(db, policy)) {
         const cp = await createCheckpoint(db, key());
         if (cp) log(`ledger: signed ${checkpointSummary(cp)}`);

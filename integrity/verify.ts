@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connect.js';
 import {
-  chainHead, checkpoints, entriesBetween, governedTables, purgeReceipts, rowMismatches, type CheckpointRow, type LedgerEntryRow,
+  chainHead, checkpoints, sealLedger, entriesBetween, prevHashAt, governedTables, purgeReceipts, rowMismatches, type CheckpointRow, type LedgerEntryRow,
 } from '../db/repositories/chain.js';
 import { isCanonical } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
@@ -52,13 +52,20 @@ const ZERO = Buffer.alloc(32);
 export async function verifyLedger(db: Db, opts: { anchor?: ExportedCheckpoint } = {}): Promise<VerifyReport> {
   const started = Date.now();
   const problems: Problem[] = [];
+  await sealLedger(db);
   const head = await chainHead(db);
   const receipts = await purgeReceipts(db);
   const last = receipts[receipts.length - 1];
   const horizon = last ? last.horizonSeq : 0;
   const all = await checkpoints(db);
   const live = all.filter((c) => c.toSeq > horizon);
-  const chain = await walkChain(db, horizon, last ? Buffer.from(last.horizonHash, 'hex') : ZERO, live, problems);
+  // The row digests are PostgreSQL's work and the chain is ours: both at once.
+  const rowProblems: Problem[] = [];
+  const [chain, rows] = await Promise.all([
+    walkChain(db, horizon, last ? Buffer.from(last.horizonHash, 'hex') : ZERO, live, problems),
+    checkRows(db, horizon, rowProblems),
+  ]);
+  problems.push(...rowProblems);
   if (chain.lastSeq !== head.seq || !chain.lastHash.equals(head.hash)) {
     problems.push({
       kind: 'head_mismatch',
@@ -68,7 +75,6 @@ export async function verifyLedger(db: Db, opts: { anchor?: ExportedCheckpoint }
   }
   for (const cp of all) problems.push(...checkCheckpoint(cp, chain.roots.get(cp.id), chain.hashes, horizon));
   for (const r of receipts) problems.push(...checkReceipt(r, all));
-  const rows = await checkRows(db, horizon, problems);
   const anchor = opts.anchor ? await checkAnchor(db, opts.anchor, horizon, receipts, all, problems) : null;
   problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
   return {
@@ -91,18 +97,18 @@ interface ChainWalk {
   lastHash: Buffer;
   /** Merkle roots recomputed for the checkpoints whose whole range was seen. */
   roots: Map<string, Buffer>;
-  /** Chain hash at each checkpoint's end. */
-  hashes: Map<number, Buffer>;
+  /** Chain hash (hex) at each checkpoint's end. */
+  hashes: Map<number, string>;
 }
 
 async function walkChain(db: Db, horizon: number, horizonHash: Buffer, live: CheckpointRow[], problems: Problem[]): Promise<ChainWalk> {
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
   const ends = new Map(live.map((c) => [c.toSeq, c]));
-  const open = new Map<string, MerkleBuilder>();
   const starts = new Map(live.map((c) => [c.fromSeq, c]));
+  const open = new Map<string, MerkleBuilder>();
   for await (const e of entriesBetween(db, horizon + 1)) {
     walk.count++;
-    checkEntry(e, walk, problems);
+    await checkEntry(db, e, walk, problems);
     const starting = starts.get(e.seq);
     if (starting) open.set(starting.id, new MerkleBuilder());
     for (const b of open.values()) b.add(e.entry);
@@ -114,37 +120,68 @@ async function walkChain(db: Db, horizon: number, horizonHash: Buffer, live: Che
       open.delete(ending.id);
     }
     walk.lastSeq = e.seq;
-    walk.lastHash = e.hash;
   }
   return walk;
 }
 
-function checkEntry(e: LedgerEntryRow, walk: ChainWalk, problems: Problem[]): void {
+/**
+ * The entry's hash must be sha256(previous entry's hash ‖ its bytes). When it is not, the stored
+ * prev_hash tells which: another predecessor (inserted, reordered) or other bytes (edited).
+ */
+async function checkEntry(db: Db, e: LedgerEntryRow, walk: ChainWalk, problems: Problem[]): Promise<void> {
   if (e.seq !== walk.lastSeq + 1) {
     const missing = e.seq - walk.lastSeq - 1;
     problems.push({ kind: 'gap', seq: walk.lastSeq + 1, detail: `entries ${walk.lastSeq + 1}–${e.seq - 1} are missing (${missing})` });
   }
-  if (!e.prevHash.equals(walk.lastHash)) {
-    problems.push({
-      kind: 'chain_broken',
-      seq: e.seq,
-      detail: `entry ${e.seq} does not follow entry ${walk.lastSeq}: its prev_hash is not that entry's hash (inserted, reordered or rewritten)`,
-    });
+  const expected = createHash('sha256').update(walk.lastHash).update(e.entry, 'utf8').digest();
+  if (expected.toString('hex') !== e.hash) {
+    const prev = await prevHashAt(db, e.seq);
+    if (prev !== walk.lastHash.toString('hex')) {
+      problems.push({
+        kind: 'chain_broken',
+        seq: e.seq,
+        detail: `entry ${e.seq} does not follow entry ${walk.lastSeq}: its prev_hash is not that entry's hash (inserted, reordered or rewritten)`,
+      });
+    } else {
+      problems.push({ kind: 'entry_edited', seq: e.seq, detail: `entry ${e.seq}'s bytes no longer give its hash: the entry was edited` });
+    }
   }
-  const expected = createHash('sha256').update(e.prevHash).update(e.entry, 'utf8').digest();
-  if (!expected.equals(e.hash)) {
-    problems.push({ kind: 'entry_edited', seq: e.seq, detail: `entry ${e.seq}'s bytes no longer give its hash: the entry was edited` });
-  }
+  walk.lastHash = Buffer.from(e.hash, 'hex');
   checkEntryBody(e, problems);
 }
 
+/** The keys of an entry as the trigger writes them, in RFC 8785 order. */
+const ENTRY_KEYS = ['at', 'op', 'row', 'rowHash', 'run', 'table'];
+
+/**
+ * The entry's body when its text is canonical, else null. An entry of the trigger's shape (six
+ * keys, strings or null) is canonical iff re-serialising it gives the same text (RFC 8785 writes
+ * strings exactly as JSON.stringify does); anything else goes through the full canonicaliser.
+ */
+function canonicalBody(text: string): Record<string, unknown> | null {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const keys = Object.keys(body);
+  const simple = keys.length === ENTRY_KEYS.length && keys.every((k, i) => k === ENTRY_KEYS[i]) &&
+    keys.every((k) => body[k] === null || typeof body[k] === 'string');
+  if (!simple) return isCanonical(text) ? body : null;
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}"${keys[i]}":${JSON.stringify(body[keys[i]!])}`;
+  return `${out}}` === text ? body : null;
+}
+
 function checkEntryBody(e: LedgerEntryRow, problems: Problem[]): void {
-  if (!isCanonical(e.entry)) {
+  const body = canonicalBody(e.entry);
+  if (!body) {
     problems.push({ kind: 'not_canonical', seq: e.seq, detail: `entry ${e.seq} is not canonical JSON (RFC 8785)` });
     return;
   }
-  const body = JSON.parse(e.entry) as { table?: unknown; row?: unknown; rowHash?: unknown };
-  if (body.table !== e.rowTable || body.row !== e.rowKey || body.rowHash !== e.rowHash.toString('hex')) {
+  if (body.table !== e.rowTable || body.row !== e.rowKey || body.rowHash !== e.rowHash) {
     problems.push({
       kind: 'entry_columns_changed',
       seq: e.seq,
@@ -153,11 +190,11 @@ function checkEntryBody(e: LedgerEntryRow, problems: Problem[]): void {
   }
 }
 
-function checkCheckpoint(cp: CheckpointRow, root: Buffer | undefined, hashes: Map<number, Buffer>, horizon: number): Problem[] {
+function checkCheckpoint(cp: CheckpointRow, root: Buffer | undefined, hashes: Map<number, string>, horizon: number): Problem[] {
   const problems = checkpointProblems(cp).map((detail) => ({ kind: 'checkpoint_invalid' as const, seq: cp.toSeq, detail }));
   if (cp.toSeq <= horizon) return problems;
   const hash = hashes.get(cp.toSeq);
-  if (!hash || !hash.equals(cp.lastHash)) {
+  if (hash !== cp.lastHash.toString('hex')) {
     problems.push({ kind: 'checkpoint_invalid', seq: cp.toSeq, detail: `entry ${cp.toSeq} is not the entry checkpoint ${cp.id} signed` });
   }
   if (cp.fromSeq > horizon && (!root || !root.equals(cp.rootHash))) {
@@ -218,12 +255,12 @@ async function checkAnchor(
     return { toSeq: body.toSeq, keyId: body.keyId, checked: receipt ? 'purge horizon' : 'signature only (purged)' };
   }
   const roots = new MerkleBuilder();
-  let lastHash: Buffer | null = null;
+  let lastHash: string | null = null;
   for await (const e of entriesBetween(db, Math.max(body.fromSeq, horizon + 1), body.toSeq)) {
     roots.add(e.entry);
     lastHash = e.hash;
   }
-  if (!lastHash || lastHash.toString('hex') !== body.lastHash) bad(`entry ${body.toSeq} is not the entry the anchor signed: history was rewritten`);
+  if (lastHash !== body.lastHash) bad(`entry ${body.toSeq} is not the entry the anchor signed: history was rewritten`);
   if (body.fromSeq > horizon && roots.root().toString('hex') !== body.rootHash) {
     bad(`entries ${body.fromSeq}–${body.toSeq} no longer give the anchor's Merkle root`);
   }

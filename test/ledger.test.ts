@@ -14,7 +14,7 @@ import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { createDb, type Db } from '../db/connect.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
 import { appendEvent } from '../db/repositories/ledger.js';
-import { chainHead } from '../db/repositories/chain.js';
+import { chainHead, sealLedger } from '../db/repositories/chain.js';
 import { createCheckpoint, exportCheckpoint, readCheckpointFile } from '../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../integrity/signing.js';
 import { verifyLedger, type ProblemKind } from '../integrity/verify.js';
@@ -222,42 +222,53 @@ describe('concurrency and crashes', () => {
     await Promise.all(Array.from({ length: 8 }, (_, w) => (async () => {
       for (let i = 0; i < 50; i++) await note(`writer ${w} note ${i}`);
     })()));
+    await sealLedger(db);
     const head = await chainHead(db);
     expect(head.seq).toBe(before + 400);
     const seqs = await su.selectFrom('ledger_entries').select('seq').where('seq', '>', String(before)).orderBy('seq').execute();
     expect(seqs.map((s) => Number(s.seq))).toEqual(Array.from({ length: 400 }, (_, i) => before + 1 + i));
   });
 
-  it('a writer killed while waiting to append leaves no entry, no gap and no duplicate', async () => {
+  it('a writer killed before its commit leaves nothing; a sealer killed mid-seal leaves its entries pending for the next: no gap, no duplicate', async () => {
     const before = (await chainHead(db)).seq;
     const holder = new pg.Client({ connectionString: superUrl });
     const writer = new pg.Client({ connectionString: superUrl });
-    await holder.connect();
-    await writer.connect();
-    writer.on('error', () => {});
+    const sealer = new pg.Client({ connectionString: superUrl });
+    for (const c of [holder, writer, sealer]) {
+      await c.connect();
+      c.on('error', () => {});
+    }
+    const pending = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ledger_pending`.execute(su)).rows[0]!.n);
+    const kill = async (c: pg.Client) => {
+      const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      return async () => void (await sql`SELECT pg_terminate_backend(${pid})`.execute(su));
+    };
     try {
-      await holder.query('BEGIN');
-      await holder.query(`SELECT * FROM ledger_head WHERE chain = 'governance' FOR UPDATE`);
-      const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const killWriter = await kill(writer);
       await writer.query('BEGIN');
       await writer.query(`INSERT INTO audit_events (id, description, actor, action) VALUES ('${randomUUID()}', 'doomed', 'test', 'test.crash')`);
-      const commit = writer.query('COMMIT').catch((err: Error) => err);
-      // The commit runs the deferred ledger trigger, which now waits on the head's lock.
-      for (let i = 0; i < 50; i++) {
-        const waiting = await sql`SELECT 1 FROM pg_stat_activity WHERE pid = ${pid} AND wait_event_type = 'Lock'`.execute(su);
-        if (waiting.rows.length > 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await sql`SELECT pg_terminate_backend(${pid})`.execute(su);
-      expect(await commit).toBeInstanceOf(Error);
+      await killWriter();
+      expect(await pending()).toBe(0);
+
+      // A writer that commits while the head is locked leaves its entry pending.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT * FROM ledger_head WHERE chain = 'governance' FOR UPDATE`);
+      await note('committed while the head was locked');
+      expect(await pending()).toBe(1);
       await holder.query('ROLLBACK');
+      // A sealer dies after chaining it, before its commit.
+      const killSealer = await kill(sealer);
+      await sealer.query('BEGIN');
+      expect((await sealer.query('SELECT aura_ledger_seal(true) AS n')).rows[0].n).toBe('1');
+      await killSealer();
     } finally {
-      await holder.end();
-      await writer.end().catch(() => {});
+      for (const c of [holder, writer, sealer]) await c.end().catch(() => {});
     }
+    expect(await pending()).toBe(1);
     expect((await chainHead(db)).seq).toBe(before);
-    expect(await su.selectFrom('audit_events').select('id').where('description', '=', 'doomed').execute()).toEqual([]);
-    await note('after the crash');
+    expect(await sealLedger(db)).toBe(1);
     expect((await chainHead(db)).seq).toBe(before + 1);
+    expect(await su.selectFrom('audit_events').select('id').where('description', '=', 'doomed').execute()).toEqual([]);
+    await expectIntact();
   });
 });

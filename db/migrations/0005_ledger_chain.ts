@@ -1,12 +1,14 @@
 /**
  * 0005 — a record nobody can rewrite without it showing.
  *
- * Every insert or update of a governance table appends one entry to `ledger_entries`, chained
- * by hash: `hash = sha256(prev_hash ‖ entry)`, where `entry` is RFC 8785 canonical JSON (only
- * strings and null, keys in order) naming the table, the row's key, its run and the sha256 of
- * the row as PostgreSQL renders it (`to_jsonb(row)::text` in UTC). The append runs in a
- * deferred constraint trigger, at commit, under the chain-head row's lock: concurrent writers
- * are serialized, a rolled-back transaction leaves no entry, and `seq` has no gap.
+ * Every insert or update of a governance table writes one entry: RFC 8785 canonical JSON (only
+ * strings and null, keys in order) naming the table, the row's key, its run and the sha256 of the
+ * row as PostgreSQL renders it (`to_jsonb(row)::text` in UTC). At commit, a deferred constraint
+ * trigger seals pending entries into `ledger_entries` under the chain-head row's lock, chained by
+ * hash: `hash = sha256(prev_hash ‖ entry)`. A writer that finds the lock taken commits without
+ * waiting and its entry is sealed by the holder's successor (or `aura_ledger_seal`, which the
+ * verifier, the checkpointer and the purge call first), so concurrent writers commit side by
+ * side and are chained in batches. A rolled-back transaction leaves no entry; `seq` has no gap.
  * The trigger functions run as the tables' owner (SECURITY DEFINER), so the application role
  * needs no right on the ledger tables but SELECT.
  *
@@ -63,7 +65,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       row_hash BYTEA NOT NULL,
       run_id UUID
     );
-    CREATE INDEX ledger_entries_row_idx ON ledger_entries (row_table, row_key, seq);
+    -- Entries written by committed transactions and not chained yet (sealed within moments).
+    CREATE TABLE ledger_pending (
+      id BIGSERIAL PRIMARY KEY,
+      at TIMESTAMPTZ NOT NULL,
+      entry TEXT NOT NULL,
+      row_table TEXT NOT NULL,
+      row_key TEXT NOT NULL,
+      row_hash BYTEA NOT NULL,
+      run_id UUID
+    );
+    CREATE INDEX ledger_entries_row_idx ON ledger_entries (row_table, row_key, seq) INCLUDE (row_hash);
     CREATE INDEX ledger_entries_run_idx ON ledger_entries (run_id, seq);
 
     CREATE TABLE ledger_checkpoints (
@@ -124,31 +136,65 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       SELECT pg_catalog.sha256(convert_to(r::text, 'UTF8'));
     $$;
 
-    CREATE FUNCTION aura_ledger_append(p_table text, p_key text, p_run uuid, p_row_hash bytea, p_op text)
-    RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public SET timezone = 'UTC' AS $$
-    DECLARE
-      h ledger_head%ROWTYPE;
-      t timestamptz;
-      e text;
-      nh bytea;
-    BEGIN
-      SELECT * INTO h FROM ledger_head WHERE chain = 'governance' FOR UPDATE;
-      t := clock_timestamp();
-      -- RFC 8785: keys sorted, no spaces; every value a JSON string (or null), escaped as JSON does.
-      e := '{"at":' || to_json(to_char(t, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+    -- The entry's bytes. RFC 8785: keys sorted, no spaces; every value a JSON string or null,
+    -- escaped exactly as JSON.stringify escapes it.
+    CREATE FUNCTION aura_ledger_entry(p_at timestamptz, p_op text, p_key text, p_row_hash bytea, p_run uuid, p_table text)
+    RETURNS text LANGUAGE sql IMMUTABLE SET timezone = 'UTC' AS $$
+      SELECT '{"at":' || to_json(to_char(p_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
         || ',"op":' || to_json(p_op)::text
         || ',"row":' || to_json(p_key)::text
         || ',"rowHash":' || to_json(encode(p_row_hash, 'hex'))::text
         || ',"run":' || coalesce(to_json(p_run::text)::text, 'null')
         || ',"table":' || to_json(p_table)::text || '}';
-      nh := sha256(h.hash || convert_to(e, 'UTF8'));
-      INSERT INTO ledger_entries (seq, at, entry, prev_hash, hash, row_table, row_key, row_hash, run_id)
-        VALUES (h.seq + 1, t, e, h.hash, nh, p_table, p_key, p_row_hash, p_run);
-      UPDATE ledger_head SET seq = h.seq + 1, hash = nh WHERE chain = 'governance';
-      RETURN h.seq + 1;
+    $$;
+
+    -- Chains every pending entry, in the order they were written, under the head's lock. With
+    -- p_wait false it gives way when another transaction holds the lock (that one, or the next,
+    -- seals what is left): writers then commit side by side and are chained in batches.
+    CREATE FUNCTION aura_ledger_seal(p_wait boolean) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public AS $$
+    DECLARE
+      h ledger_head%ROWTYPE;
+      p ledger_pending%ROWTYPE;
+      v_seq bigint;
+      v_hash bytea;
+      n bigint := 0;
+    BEGIN
+      IF p_wait THEN
+        SELECT * INTO h FROM ledger_head WHERE chain = 'governance' FOR UPDATE;
+      ELSE
+        SELECT * INTO h FROM ledger_head WHERE chain = 'governance' FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN RETURN 0; END IF;
+      END IF;
+      v_seq := h.seq;
+      v_hash := h.hash;
+      FOR p IN SELECT * FROM ledger_pending ORDER BY id LOOP
+        v_seq := v_seq + 1;
+        INSERT INTO ledger_entries (seq, at, entry, prev_hash, hash, row_table, row_key, row_hash, run_id)
+          VALUES (v_seq, p.at, p.entry, v_hash, sha256(v_hash || convert_to(p.entry, 'UTF8')), p.row_table, p.row_key, p.row_hash, p.run_id)
+          RETURNING hash INTO v_hash;
+        DELETE FROM ledger_pending WHERE id = p.id;
+        n := n + 1;
+      END LOOP;
+      IF n > 0 THEN
+        UPDATE ledger_head SET seq = v_seq, hash = v_hash WHERE chain = 'governance';
+      END IF;
+      RETURN n;
     END $$;
 
+    -- Writes one entry and chains it at once (the backfill and the purge's carried rows).
+    CREATE FUNCTION aura_ledger_append(p_table text, p_key text, p_run uuid, p_row_hash bytea, p_op text)
+    RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public AS $$
+    DECLARE
+      t timestamptz := clock_timestamp();
+    BEGIN
+      INSERT INTO ledger_pending (at, entry, row_table, row_key, row_hash, run_id)
+        VALUES (t, aura_ledger_entry(t, p_op, p_key, p_row_hash, p_run, p_table), p_table, p_key, p_row_hash, p_run);
+      RETURN aura_ledger_seal(true);
+    END $$;
+
+    -- Row trigger: the row's entry, pending until its transaction commits and is sealed.
     CREATE FUNCTION aura_ledger_record() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, public SET timezone = 'UTC' AS $$
     DECLARE
@@ -156,12 +202,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       k text := '';
       i int;
       run uuid;
+      t timestamptz := clock_timestamp();
+      d bytea;
     BEGIN
       FOR i IN 0 .. TG_NARGS - 1 LOOP
         k := k || CASE WHEN i > 0 THEN '/' ELSE '' END || coalesce(r->>TG_ARGV[i], '');
       END LOOP;
       run := CASE WHEN TG_TABLE_NAME = 'orchestra_runs' THEN (r->>'id')::uuid ELSE (r->>'run_id')::uuid END;
-      PERFORM aura_ledger_append(TG_TABLE_NAME::text, k, run, aura_row_digest(r), lower(TG_OP));
+      d := aura_row_digest(r);
+      INSERT INTO ledger_pending (at, entry, row_table, row_key, row_hash, run_id)
+        VALUES (t, aura_ledger_entry(t, lower(TG_OP), k, d, run, TG_TABLE_NAME::text), TG_TABLE_NAME::text, k, d, run);
+      RETURN NULL;
+    END $$;
+
+    -- At commit: seal what is pending, unless another transaction is sealing right now.
+    CREATE FUNCTION aura_ledger_seal_at_commit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public AS $$
+    BEGIN
+      PERFORM aura_ledger_seal(false);
       RETURN NULL;
     END $$;
 
@@ -182,10 +240,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   for (const [table, key] of Object.entries(GOVERNED)) {
     const args = sql.raw(key.map((c) => `'${c}'`).join(', '));
     await sql`
-      CREATE CONSTRAINT TRIGGER ${sql.raw(`${table}_ledger`)}
+      CREATE TRIGGER ${sql.raw(`${table}_ledger`)}
+        AFTER INSERT OR UPDATE ON ${sql.table(table)}
+        FOR EACH ROW EXECUTE FUNCTION aura_ledger_record(${args});
+      CREATE CONSTRAINT TRIGGER ${sql.raw(`${table}_ledger_seal`)}
         AFTER INSERT OR UPDATE ON ${sql.table(table)}
         DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW EXECUTE FUNCTION aura_ledger_record(${args});
+        FOR EACH ROW EXECUTE FUNCTION aura_ledger_seal_at_commit();
     `.execute(db);
   }
   for (const table of ['retention_purges', 'ledger_checkpoints']) {
@@ -219,6 +280,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     REVOKE ALL ON FUNCTION aura_ledger_append(text, text, uuid, bytea, text) FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_ledger_record() FROM PUBLIC;
+    REVOKE ALL ON FUNCTION aura_ledger_seal_at_commit() FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_ledger_carry(bigint) FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_retention_purge(uuid, timestamptz, bigint, text, text, text) FROM PUBLIC;
   `.execute(db);
@@ -262,7 +324,7 @@ async function createPurgeFunction(db: Kysely<unknown>): Promise<void> {
         RAISE EXCEPTION 'refused: % is inside the % days of retention (nothing after % may be removed)',
           p_before, days, aura_now() - make_interval(days => days) USING ERRCODE = 'check_violation';
       END IF;
-      PERFORM 1 FROM ledger_head WHERE chain = 'governance' FOR UPDATE;
+      PERFORM aura_ledger_seal(true);
       SELECT * INTO last_purge FROM retention_purges ORDER BY horizon_seq DESC LIMIT 1;
       from_seq := coalesce(last_purge.horizon_seq, 0) + 1;
       SELECT * INTO cp FROM ledger_checkpoints WHERE chain = 'governance' AND to_seq = p_horizon;

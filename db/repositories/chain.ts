@@ -7,15 +7,14 @@
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 
+/** An entry as the verifier reads it: hashes in hex (cheaper to fetch than bytes). */
 export interface LedgerEntryRow {
   seq: number;
-  at: Date;
   entry: string;
-  prevHash: Buffer;
-  hash: Buffer;
+  hash: string;
   rowTable: string;
   rowKey: string;
-  rowHash: Buffer;
+  rowHash: string;
 }
 
 export interface CheckpointRow {
@@ -45,34 +44,39 @@ export interface PurgeReceiptRow {
   createdAt: Date;
 }
 
+/**
+ * Chains every entry still pending (written by a transaction that committed while another held
+ * the chain head); waits for the head's lock. Returns how many it sealed.
+ */
+export async function sealLedger(db: Db): Promise<number> {
+  const result = await sql<{ n: string }>`SELECT aura_ledger_seal(true) AS n`.execute(db);
+  return Number(result.rows[0]!.n);
+}
+
 export async function chainHead(db: Db): Promise<{ seq: number; hash: Buffer }> {
   const row = await db.selectFrom('ledger_head').select(['seq', 'hash']).where('chain', '=', 'governance').executeTakeFirstOrThrow();
   return { seq: Number(row.seq), hash: row.hash };
 }
 
 /** Entries with fromSeq ≤ seq ≤ toSeq, in seq order, fetched a page at a time. */
-export async function* entriesBetween(db: Db, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, page = 20_000): AsyncGenerator<LedgerEntryRow> {
+export async function* entriesBetween(db: Db, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, page = 50_000): AsyncGenerator<LedgerEntryRow> {
   let after = fromSeq - 1;
   for (;;) {
-    const rows = await db
-      .selectFrom('ledger_entries')
-      .select(['seq', 'at', 'entry', 'prev_hash', 'hash', 'row_table', 'row_key', 'row_hash'])
-      .where('seq', '>', String(after))
-      .where('seq', '<=', String(toSeq))
-      .orderBy('seq')
-      .limit(page)
-      .execute();
+    const { rows } = await sql<{ seq: string; entry: string; hash: string; row_table: string; row_key: string; row_hash: string }>`
+      SELECT seq, entry, encode(hash, 'hex') AS hash, row_table, row_key, encode(row_hash, 'hex') AS row_hash
+      FROM ledger_entries WHERE seq > ${after} AND seq <= ${toSeq} ORDER BY seq LIMIT ${page}`.execute(db);
     for (const r of rows) {
-      yield { seq: Number(r.seq), at: r.at, entry: r.entry, prevHash: r.prev_hash, hash: r.hash, rowTable: r.row_table, rowKey: r.row_key, rowHash: r.row_hash };
+      yield { seq: Number(r.seq), entry: r.entry, hash: r.hash, rowTable: r.row_table, rowKey: r.row_key, rowHash: r.row_hash };
     }
     if (rows.length < page) return;
     after = Number(rows[rows.length - 1]!.seq);
   }
 }
 
-export async function entryAt(db: Db, seq: number): Promise<LedgerEntryRow | null> {
-  for await (const e of entriesBetween(db, seq, seq, 1)) return e;
-  return null;
+/** The stored prev_hash of one entry (hex), or null when there is no such entry. */
+export async function prevHashAt(db: Db, seq: number): Promise<string | null> {
+  const row = await db.selectFrom('ledger_entries').select('prev_hash').where('seq', '=', String(seq)).executeTakeFirst();
+  return row ? row.prev_hash.toString('hex') : null;
 }
 
 export async function lowestEntrySeq(db: Db): Promise<number | null> {
@@ -105,15 +109,20 @@ export interface RowMismatch {
  * deleted (recorded, now missing) or never recorded. Entries at or below `horizon` are gone.
  */
 export async function rowMismatches(db: Db, table: string, keyColumns: string[]): Promise<RowMismatch[]> {
-  const keyExpr = sql.raw(keyColumns.map((c) => `coalesce(to_jsonb(t)->>${quote(c)}, '')`).join(` || '/' || `));
+  // A key column's text is what to_jsonb(row)->>column gives for the key types used (text, uuid).
+  const keyExpr = sql.raw(keyColumns.map((c) => `coalesce(t.${ident(c)}::text, '')`).join(` || '/' || `));
   return db.transaction().execute(async (tx) => {
     await sql`SET LOCAL timezone = 'UTC'`.execute(tx);
+    await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
     const result = await sql<{ key: string; seq: string | null; recorded: string | null; current: string | null }>`
+      WITH l AS MATERIALIZED (
+        SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
+        WHERE row_table = ${table} ORDER BY row_key DESC, seq DESC
+      ), d AS MATERIALIZED (
+        SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(to_jsonb(t)::text, 'UTF8')) AS digest FROM ${sql.table(table)} t
+      )
       SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(l.row_hash, 'hex') AS recorded, encode(d.digest, 'hex') AS current
-      FROM (SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
-            WHERE row_table = ${table} ORDER BY row_key, seq DESC) l
-      FULL JOIN (SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(to_jsonb(t)::text, 'UTF8')) AS digest
-                 FROM ${sql.table(table)} t) d ON d.k = l.row_key
+      FROM l FULL JOIN d ON d.k = l.row_key
       WHERE l.row_hash IS DISTINCT FROM d.digest
       ORDER BY l.seq NULLS LAST, 1
       LIMIT 1000`.execute(tx);
@@ -121,8 +130,9 @@ export async function rowMismatches(db: Db, table: string, keyColumns: string[])
   });
 }
 
-function quote(literal: string): string {
-  return `'${literal.replace(/'/g, "''")}'`;
+function ident(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a column name: ${name}`);
+  return name;
 }
 
 function toCheckpoint(r: {
