@@ -29,7 +29,8 @@ const key = loadOrCreateSigningKey(join(dir, 'key.pem'));
 beforeAll(async () => {
   const serverUrl = inject('pgServerUrl');
   const name = `aura_t_${randomBytes(5).toString('hex')}`;
-  const config = loadConfig({ DATABASE_URL: serverUrl, AURA_HOME: dir }, PROJECT_ROOT);
+  // The application role writes (as in production); the suite server's superuser tampers.
+  const config = loadConfig({ DATABASE_OWNER_URL: serverUrl, AURA_HOME: dir }, PROJECT_ROOT);
   database = await openDatabase(config, () => {}, { databaseName: name, recreate: true });
   db = database.db;
   const url = new URL(serverUrl);

@@ -8,10 +8,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { PROJECT_ROOT } from '../config/config.js';
-import { createDb, type Db } from '../db/connect.js';
 import { insertRun, updateRun, upsertProject } from '../db/repositories/runs.js';
 import { appendEvent } from '../db/repositories/ledger.js';
 import { chainHead, purgeThrough } from '../db/repositories/chain.js';
@@ -20,17 +19,12 @@ import { startTestEnv, type TestEnv } from './helpers/env.js';
 
 const run = promisify(execFile);
 let env: TestEnv;
-let owner: Db;
 
 beforeAll(async () => {
   env = await startTestEnv();
-  const url = new URL(inject('pgServerUrl'));
-  url.pathname = new URL(env.databaseUrl).pathname;
-  owner = createDb(url.toString(), 2);
 }, 180_000);
 
 afterAll(async () => {
-  await owner?.destroy();
   await env?.teardown();
 });
 
@@ -86,7 +80,7 @@ describe('retention purge', () => {
     const unfinished = randomUUID();
     await insertRun(env.db, { id: unfinished, projectId: await upsertProject(env.db, 'retention'), workflowId: `prd-run-${unfinished}`, prd: 'p', options: {}, status: 'running', idempotencyKey: `ret/${unfinished}` });
     // The test clock: the ledger's "now" moves 400 days on (an owner-only setting, itself chained).
-    await sql`UPDATE aura_settings SET value = '400 days' WHERE key = 'clock_offset'`.execute(owner);
+    await sql`UPDATE aura_settings SET value = '400 days' WHERE key = 'clock_offset'`.execute(env.ownerDb);
     const before = iso(new Date(Date.now() + 30 * 86_400_000));
     const purged = await aura('retention', 'purge', '--before', before, '--reason', 'yearly clean-up', '--json');
     expect(purged.out).not.toMatch(/Error/);

@@ -152,7 +152,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- p_wait false it gives way when another transaction holds the lock (that one, or the next,
     -- seals what is left): writers then commit side by side and are chained in batches.
     CREATE FUNCTION aura_ledger_seal(p_wait boolean) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public AS $$
+    SET search_path = pg_catalog, public, pg_temp AS $$
     DECLARE
       h ledger_head%ROWTYPE;
       p ledger_pending%ROWTYPE;
@@ -185,7 +185,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- Writes one entry and chains it at once (the backfill and the purge's carried rows).
     CREATE FUNCTION aura_ledger_append(p_table text, p_key text, p_run uuid, p_row_hash bytea, p_op text)
     RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public AS $$
+    SET search_path = pg_catalog, public, pg_temp AS $$
     DECLARE
       t timestamptz := clock_timestamp();
     BEGIN
@@ -196,7 +196,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     -- Row trigger: the row's entry, pending until its transaction commits and is sealed.
     CREATE FUNCTION aura_ledger_record() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public SET timezone = 'UTC' AS $$
+    SET search_path = pg_catalog, public, pg_temp SET timezone = 'UTC' AS $$
     DECLARE
       r jsonb := to_jsonb(NEW);
       k text := '';
@@ -217,7 +217,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     -- At commit: seal what is pending, unless another transaction is sealing right now.
     CREATE FUNCTION aura_ledger_seal_at_commit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public AS $$
+    SET search_path = pg_catalog, public, pg_temp AS $$
     BEGIN
       PERFORM aura_ledger_seal(false);
       RETURN NULL;
@@ -302,7 +302,7 @@ async function createPurgeFunction(db: Kysely<unknown>): Promise<void> {
     CREATE FUNCTION aura_retention_purge(p_id uuid, p_before timestamptz, p_horizon bigint, p_reason text,
                                          p_director text, p_merkle_root text)
     RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public SET timezone = 'UTC' SET aura.retention_purge = 'on' AS $$
+    SET search_path = pg_catalog, public, pg_temp SET timezone = 'UTC' SET aura.retention_purge = 'on' AS $$
     DECLARE
       days int := (SELECT value::int FROM aura_settings WHERE key = 'retention_days');
       cp ledger_checkpoints%ROWTYPE;
@@ -377,7 +377,7 @@ async function createPurgeFunction(db: Kysely<unknown>): Promise<void> {
 
     -- Every row whose entries were all purged gets a fresh entry ("carry") with its digest now.
     CREATE FUNCTION aura_ledger_carry(p_horizon bigint) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public SET timezone = 'UTC' AS $$
+    SET search_path = pg_catalog, public, pg_temp SET timezone = 'UTC' AS $$
     DECLARE
       g record;
       rec record;
