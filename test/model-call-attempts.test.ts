@@ -22,9 +22,13 @@ const failing: EmployeeProvider = {
   },
 };
 
+/** The retries of one activity: one workflow execution (its run id), one activity id. */
+const execution = randomUUID();
+
 async function attempt(workflowId: string, n: number, runId: string): Promise<ApplicationFailure> {
   const activities = createEmployeeActivities({ db: database.db, provider: failing });
-  const env = new MockActivityEnvironment({ workflowExecution: { workflowId, runId: randomUUID() }, activityId: '5', attempt: n });
+  const info = { workflowExecution: { workflowId, runId: execution }, activityType: 'planWithEmployee', activityId: '5', attempt: n };
+  const env = new MockActivityEnvironment(info);
   const err = await env.run(activities.planWithEmployee, { runId, employeeId: 'scripted-planner', prd: '# PRD', feedback: [], round: 1 }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
@@ -44,7 +48,12 @@ describe('model call attempts', () => {
     const third = await attempt(wf, 5, runId);
     expect([third.type, third.nonRetryable]).toEqual(['EmployeeCallFailed', true]);
     expect(third.message).toMatch(/\(3 attempts failed\)$/);
-    const rows = await database.db.selectFrom('model_runs').select(['attempt', 'error']).where('idempotency_key', 'like', `${wf}/5/attempt-%`).orderBy('attempt').execute();
+    const rows = await database.db
+      .selectFrom('model_runs')
+      .select(['attempt', 'error'])
+      .where('idempotency_key', 'like', `${wf}/${execution}/planWithEmployee/5/attempt-%`)
+      .orderBy('attempt')
+      .execute();
     expect(rows.map((r) => r.attempt)).toEqual([1, 4, 5]);
   });
 });

@@ -20,7 +20,8 @@ import {
   type Tier,
 } from '../../governance/scoring.js';
 import type { EmployeeSnapshot, ViolationType } from '../../governance/types.js';
-import { activityRef, idempotencyKey } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
+import { findByKey, inTransaction, insertOnce } from '../../db/repositories/idempotent.js';
 import { storableJson } from '../../db/storable.js';
 
 export const SCORECARD_POLICY_VERSION = 'scorecard/1';
@@ -56,7 +57,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
   const { db } = deps;
   const strict = deps.strict ?? true;
   const now = deps.now ?? (() => new Date());
-  return {
+  return conflictsAsFailures({
     /**
      * Every employee with status and reputations: what routing decides on. A suspension whose
      * expiry has passed ends here, recorded in the ledger.
@@ -87,8 +88,8 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
     async scoreAttempt(req: ScoreRequest): Promise<ScoreResult> {
       const ref = activityRef();
       const key = idempotencyKey(ref);
-      return db.transaction().execute(async (tx) => {
-        const done = await tx.selectFrom('scores').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+      return inTransaction(db, async (tx) => {
+        const done = await findByKey(tx, 'scores', key);
         if (done) {
           return { score: Number(done.score), reputationBefore: Number(done.reputation_before), reputationAfter: Number(done.reputation_after), tier: (done.tier ?? undefined) as Tier | undefined };
         }
@@ -134,23 +135,20 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         const tier = tierFor(after);
         const crossing = thresholdCrossing(before, after);
 
-        await tx
-          .insertInto('scores')
-          .values({
-            id: randomUUID(),
-            idempotency_key: key,
-            employee_id: req.employeeId,
-            run_id: req.runId,
-            task_id: req.taskId,
-            capability: req.capability,
-            score,
-            reputation_before: before,
-            reputation_after: after,
-            details: storableJson({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
-            components: storableJson(components),
-            tier,
-          })
-          .execute();
+        await insertOnce(tx, 'scores', {
+          id: randomUUID(),
+          idempotency_key: key,
+          employee_id: req.employeeId,
+          run_id: req.runId,
+          task_id: req.taskId,
+          capability: req.capability,
+          score,
+          reputation_before: before,
+          reputation_after: after,
+          details: storableJson({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
+          components: storableJson(components),
+          tier,
+        });
         await tx
           .insertInto('employee_capabilities')
           .values({ employee_id: req.employeeId, capability: req.capability, reputation: after, tier, attempts: 1, accepted: req.accepted ? 1 : 0 })
@@ -185,21 +183,18 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         if (crossing === 'warn' || crossing === 'terminate') {
           const action = crossing === 'terminate' ? 'TERMINATE' : 'WARNING';
           const threshold = crossing === 'terminate' ? THRESHOLDS.terminate : THRESHOLDS.warn;
-          await tx
-            .insertInto('disciplinary_actions')
-            .values({
-              id: randomUUID(),
-              idempotency_key: `${key}/threshold`,
-              model_id: req.employeeId,
-              action,
-              reason: `${req.capability} reputation ${after} fell below ${threshold}`,
-              severity: crossing === 'terminate' ? 5 : 2,
-              policy_version: SCORECARD_POLICY_VERSION,
-              enforced: strict,
-              run_id: req.runId,
-              evidence: storableJson({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
-            })
-            .execute();
+          await insertOnce(tx, 'disciplinary_actions', {
+            id: randomUUID(),
+            idempotency_key: `${key}/threshold`,
+            model_id: req.employeeId,
+            action,
+            reason: `${req.capability} reputation ${after} fell below ${threshold}`,
+            severity: crossing === 'terminate' ? 5 : 2,
+            policy_version: SCORECARD_POLICY_VERSION,
+            enforced: strict,
+            run_id: req.runId,
+            evidence: storableJson({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
+          });
           if (crossing === 'terminate' && strict) {
             await tx.updateTable('employees').set({ status: 'terminated', suspended_until: null }).where('id', '=', req.employeeId).execute();
           }
@@ -227,7 +222,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         return { score, reputationBefore: before, reputationAfter: after, tier, crossing };
       });
     },
-  };
+  });
 }
 
 export type AccountantActivities = ReturnType<typeof createAccountantActivities>;

@@ -9,7 +9,8 @@ import { appendEvent } from '../../db/repositories/ledger.js';
 import { detectViolations, type AuditContext, type EmployeeFailure, type VerificationResult } from '../../governance/audit-rules.js';
 import type { TaskSpec } from '../../governance/schemas.js';
 import type { Violation } from '../../governance/types.js';
-import { activityRef, idempotencyKey, sha256 } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey, sha256 } from '../context.js';
+import { findByKey, inTransaction, insertOnce } from '../../db/repositories/idempotent.js';
 import { builtinModules } from 'node:module';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { otherAcceptedTasks } from '../../db/repositories/runs.js';
@@ -67,7 +68,7 @@ export function createAuditorActivities(deps: { db: Db }) {
     );
   }
 
-  return {
+  return conflictsAsFailures({
     /**
      * A round that did not pass, looked at before the employee is asked to repair it: the
      * findings it will be shown, and whether it may repair them (conduct is never repaired).
@@ -96,28 +97,25 @@ export function createAuditorActivities(deps: { db: Db }) {
     async auditAttempt(req: AuditRequest): Promise<AuditVerdict> {
       const ref = activityRef();
       const key = idempotencyKey(ref);
-      const existing = await db.selectFrom('audit_verdicts').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+      const existing = await findByKey(db, 'audit_verdicts', key);
       if (existing) return { verdictId: existing.id, clean: existing.clean, violations: existing.violations as Violation[] };
 
       const violations = await detect(req);
-      const verdictId = randomUUID();
-      await db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('audit_verdicts')
-          .values({
-            id: verdictId,
-            idempotency_key: key,
-            run_id: req.runId,
-            task_id: req.taskId,
-            model_run_id: req.modelRunId,
-            employee_id: req.employeeId,
-            clean: violations.length === 0,
-            violations: storableJson(violations),
-            verification: req.verification ? storableJson(req.verification) : null,
-            review: req.review ? storableJson(req.review) : null,
-            rounds: req.rounds ?? null,
-          })
-          .execute();
+      return inTransaction(db, async (tx) => {
+        // A concurrent attempt of this activity may have written the same verdict first: its id stands.
+        const { id: verdictId } = await insertOnce(tx, 'audit_verdicts', {
+          id: randomUUID(),
+          idempotency_key: key,
+          run_id: req.runId,
+          task_id: req.taskId,
+          model_run_id: req.modelRunId,
+          employee_id: req.employeeId,
+          clean: violations.length === 0,
+          violations: storableJson(violations),
+          verification: req.verification ? storableJson(req.verification) : null,
+          review: req.review ? storableJson(req.review) : null,
+          rounds: req.rounds ?? null,
+        });
         await appendEvent(tx, {
           idempotencyKey: idempotencyKey(ref, 'event'),
           actor: 'auditor',
@@ -140,10 +138,10 @@ export function createAuditorActivities(deps: { db: Db }) {
             rounds: req.rounds ?? 1,
           },
         });
+        return { verdictId, clean: violations.length === 0, violations };
       });
-      return { verdictId, clean: violations.length === 0, violations };
     },
-  };
+  });
 }
 
 export type AuditorActivities = ReturnType<typeof createAuditorActivities>;

@@ -13,7 +13,8 @@ import { workspaceFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import type { TaskSpec } from '../../governance/schemas.js';
 import type { EmployeeSnapshot } from '../../governance/types.js';
-import { activityRef, cancellationSignal, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
+import { activityRef, cancellationSignal, conflictsAsFailures, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
+import { findByKey, insertOnce } from '../../db/repositories/idempotent.js';
 import { FailureType } from '../../governance/failures.js';
 import { PLAN_PROMPT_VERSION, REVIEW_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, reviewPrompt, taskPrompt } from './prompts.js';
 import { planJsonSchema, taskOutputJsonSchema } from './json-schema.js';
@@ -113,25 +114,17 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
   }): Promise<{ modelRunId: string; text: string }> {
     const successKey = idempotencyKey(args.ref);
     const logAnswer = (modelRunId: string, text: string) =>
-      db
-        .insertInto('agent_activity_logs')
-        .values({
-          id: randomUUID(),
-          agent_id: args.employee.id,
-          task_id: args.taskId,
-          run_id: args.runId,
-          message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${text.length} characters, model run ${modelRunId})`,
-          severity: 'info',
-          idempotency_key: successKey,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute();
+      insertOnce(db, 'agent_activity_logs', {
+        id: randomUUID(),
+        agent_id: args.employee.id,
+        task_id: args.taskId,
+        run_id: args.runId,
+        message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${text.length} characters, model run ${modelRunId})`,
+        severity: 'info',
+        idempotency_key: successKey,
+      });
     // A retry after a crash reuses the completed call instead of paying for it twice.
-    const done = await db
-      .selectFrom('model_runs')
-      .select(['id', 'output'])
-      .where('idempotency_key', '=', successKey)
-      .executeTakeFirst();
+    const done = await findByKey(db, 'model_runs', successKey);
     if (done) {
       // The call was answered before a crash: its log line may not have been written yet.
       await logAnswer(done.id, done.output ?? '');
@@ -276,7 +269,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     return employee;
   }
 
-  return {
+  return conflictsAsFailures({
     async planWithEmployee(req: PlanRequest): Promise<PlanResponse> {
       const ref = activityRef();
       const employee = await activeEmployee(req.employeeId);
@@ -381,7 +374,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       }
       return { reviewerId: employee.id, modelRunId, verdict, comments };
     },
-  };
+  });
 }
 
 const REVIEW_JSON_SCHEMA = {

@@ -9,7 +9,8 @@ import { appendEvent } from '../../db/repositories/ledger.js';
 import { actionsWrittenUnder } from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
-import { activityRef, idempotencyKey } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
+import { inTransaction, insertOnce } from '../../db/repositories/idempotent.js';
 import { storableJson } from '../../db/storable.js';
 
 export interface HrRequest {
@@ -33,11 +34,11 @@ const DAY_MS = 86_400_000;
 export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boolean; now?: () => Date }) {
   const { db, policy, strict } = deps;
   const now = deps.now ?? (() => new Date());
-  return {
+  return conflictsAsFailures({
     async applyPolicy(req: HrRequest): Promise<HrResult> {
       const ref = activityRef();
       const base = idempotencyKey(ref);
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         // Serialise decisions about one employee: parallel tasks must not both read "first offense".
         const employee = await tx
           .selectFrom('employees')
@@ -74,44 +75,37 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
 
         for (const [i, d] of decisions.entries()) {
           const violation = req.violations.find((v) => v.type === d.violation)!;
-          const incidentId = randomUUID();
-          await tx
-            .insertInto('incidents')
-            .values({
-              id: incidentId,
-              idempotency_key: `${base}/incident/${i}`,
-              model_id: req.employeeId,
-              task_id: req.taskId,
-              run_id: req.runId,
-              severity: d.severity,
-              status: 'open',
-              violation: d.violation,
-              message: violation.message,
-              evidence: storableJson(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
-              verdict_id: req.verdictId,
-            })
-            .execute();
-          await tx
-            .insertInto('disciplinary_actions')
-            .values({
-              id: randomUUID(),
-              idempotency_key: `${base}/action/${i}`,
-              model_id: req.employeeId,
-              action: d.action,
-              reason: d.reason,
-              incident_id: incidentId,
-              severity: d.severity,
-              policy_version: policy.version,
-              enforced: strict,
-              run_id: req.runId,
-              expires_at: d.action === 'SUSPEND' ? suspendedUntil : null,
-              evidence: storableJson({
-                incidentId,
-                verdictId: req.verdictId,
-                violations: req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence })),
-              }),
-            })
-            .execute();
+          const incident = await insertOnce(tx, 'incidents', {
+            id: randomUUID(),
+            idempotency_key: `${base}/incident/${i}`,
+            model_id: req.employeeId,
+            task_id: req.taskId,
+            run_id: req.runId,
+            severity: d.severity,
+            status: 'open',
+            violation: d.violation,
+            message: violation.message,
+            evidence: storableJson(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
+            verdict_id: req.verdictId,
+          });
+          await insertOnce(tx, 'disciplinary_actions', {
+            id: randomUUID(),
+            idempotency_key: `${base}/action/${i}`,
+            model_id: req.employeeId,
+            action: d.action,
+            reason: d.reason,
+            incident_id: incident.id,
+            severity: d.severity,
+            policy_version: policy.version,
+            enforced: strict,
+            run_id: req.runId,
+            expires_at: d.action === 'SUSPEND' ? suspendedUntil : null,
+            evidence: storableJson({
+              incidentId: incident.id,
+              verdictId: req.verdictId,
+              violations: req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence })),
+            }),
+          });
         }
 
         const actions = decisions.map((d) => d.action);
@@ -141,7 +135,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
         return { actions, statusBefore, statusAfter: next, enforced: strict };
       });
     },
-  };
+  });
 }
 
 export type HrActivities = ReturnType<typeof createHrActivities>;

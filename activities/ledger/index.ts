@@ -2,16 +2,15 @@
  * The Manager's record keeper (queue `aura-governance`): run and task state in Postgres, and an
  * audit event for every step. Workflows decide; these activities only write what was decided.
  */
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import { insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewTask } from '../../db/repositories/runs.js';
 import type { Plan } from '../../governance/schemas.js';
 import type { RunBudget, RunReport, RunStatus, RunUsage, UsageLine } from '../../governance/types.js';
 import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/usage.js';
-import { activityRef, idempotencyKey, sha256 } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey, sha256 } from '../context.js';
 import { insertInfrastructureIncident } from '../../db/repositories/incidents.js';
-import { storableJson } from '../../db/storable.js';
+import { insertDirectorAction } from '../../db/repositories/director.js';
 
 export interface RunStarted {
   runId: string;
@@ -58,7 +57,7 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
     });
   }
 
-  return {
+  return conflictsAsFailures({
     /** Records the start; returns the configured defaults the run did not set itself. */
     async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null }> {
       const ref = activityRef();
@@ -103,21 +102,9 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
     },
 
     async recordDirectorAction(a: DirectorActionRecord): Promise<void> {
-      const ref = activityRef();
-      await db
-        .insertInto('director_actions')
-        .values({
-          id: randomUUID(),
-          idempotency_key: idempotencyKey(ref),
-          director_id: a.director,
-          action: a.action,
-          target_id: a.targetId,
-          reason: a.reason,
-          run_id: a.runId,
-          details: storableJson(a.details ?? {}),
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute();
+      const key = idempotencyKey(activityRef());
+      const { director, action, targetId, reason, runId } = a;
+      await insertDirectorAction(db, { idempotencyKey: key, director, action, targetId, reason, runId, details: a.details ?? {} });
       await event(
         { runId: a.runId, taskId: a.targetId, action: `director.${a.action}`, description: `${a.director}: ${a.action}${a.reason ? ` (${a.reason})` : ''}`, details: a.details },
         a.director,
@@ -162,7 +149,7 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       await insertTasks(db, r.runId, [r.task], idempotencyKey(activityRef()));
       await event({ runId: r.runId, taskId: r.task.id, action: 'task.repair_opened', severity: 'warning', description: `repair task ${r.task.key} opened: ${r.reason}` });
     },
-  };
+  });
 }
 
 export type LedgerActivities = ReturnType<typeof createLedgerActivities>;

@@ -13,7 +13,7 @@ import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../governance/failures.js';
-import { activityRef, idempotencyKey } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
 
 export interface VerifyTaskRequest {
   runId: string;
@@ -104,7 +104,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     return verifyFiles(files, req.command, req.timeoutMs);
   }
 
-  return {
+  return conflictsAsFailures({
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
     async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
       const result = failIfRefused(await verifyCandidate(req));
@@ -127,7 +127,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
       const refused = await writeFiles(dir, files);
       return { dir, files: files.size - refused.length };
     },
-  };
+  });
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

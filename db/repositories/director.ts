@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import { appendEvent } from './ledger.js';
 import { storableJson } from '../storable.js';
+import { inTransaction, insertOnce } from './idempotent.js';
 
 export class DirectorActionRefused extends Error {
   override name = 'DirectorActionRefused';
@@ -14,25 +15,21 @@ export class DirectorActionRefused extends Error {
 /** Lifts a suspension or a termination. Only the Director does this, and it is recorded. */
 export async function reinstateEmployee(db: Db, args: { employeeId: string; director: string; reason: string }): Promise<{ statusBefore: string }> {
   if (!args.reason.trim()) throw new DirectorActionRefused('a reinstatement needs a reason');
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const employee = await tx.selectFrom('employees').select(['status', 'suspended_until']).where('id', '=', args.employeeId).forUpdate().executeTakeFirst();
     if (!employee) throw new DirectorActionRefused(`unknown employee: ${args.employeeId}`);
     if (employee.status === 'active') throw new DirectorActionRefused(`${args.employeeId} is already active`);
     await tx.updateTable('employees').set({ status: 'active', suspended_until: null, updated_at: new Date() }).where('id', '=', args.employeeId).execute();
     const key = `director/reinstate/${args.employeeId}/${randomUUID()}`;
-    await tx
-      .insertInto('director_actions')
-      .values({
-        id: randomUUID(),
-        idempotency_key: key,
-        director_id: args.director,
-        action: 'reinstate_employee',
-        target_id: null,
-        reason: args.reason,
-        run_id: null,
-        details: storableJson({ employeeId: args.employeeId, statusBefore: employee.status }),
-      })
-      .execute();
+    await insertDirectorAction(tx, {
+      idempotencyKey: key,
+      director: args.director,
+      action: 'reinstate_employee',
+      targetId: null,
+      reason: args.reason,
+      runId: null,
+      details: { employeeId: args.employeeId, statusBefore: employee.status },
+    });
     await appendEvent(tx, {
       idempotencyKey: `${key}/event`,
       actor: args.director,
@@ -43,5 +40,29 @@ export async function reinstateEmployee(db: Db, args: { employeeId: string; dire
       details: { employeeId: args.employeeId, statusBefore: employee.status },
     });
     return { statusBefore: employee.status };
+  });
+}
+
+export interface NewDirectorAction {
+  idempotencyKey: string;
+  director: string;
+  action: string;
+  targetId: string | null;
+  reason: string;
+  runId: string | null;
+  details: Record<string, unknown>;
+}
+
+/** One `director_actions` row, once per idempotency key. */
+export async function insertDirectorAction(db: Db, a: NewDirectorAction): Promise<void> {
+  await insertOnce(db, 'director_actions', {
+    id: randomUUID(),
+    idempotency_key: a.idempotencyKey,
+    director_id: a.director,
+    action: a.action,
+    target_id: a.targetId,
+    reason: a.reason,
+    run_id: a.runId,
+    details: storableJson(a.details),
   });
 }

@@ -1,10 +1,12 @@
 /**
  * The audit ledger: one append-only `audit_events` row per step, written once per idempotency
- * key (a retried activity finds its row already there and writes nothing).
+ * key (a retried activity finds its row already there and writes nothing; a different event
+ * under the same key is refused as a conflict, see idempotent.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import { storableJson } from '../storable.js';
+import { insertOnce } from './idempotent.js';
 
 export interface LedgerEvent {
   idempotencyKey: string;
@@ -21,22 +23,18 @@ export interface LedgerEvent {
 }
 
 export async function appendEvent(db: Db, e: LedgerEvent): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: randomUUID(),
-      idempotency_key: e.idempotencyKey,
-      source: e.source ?? 'manager',
-      severity: e.severity ?? 'info',
-      description: e.description,
-      actor: e.actor,
-      action: e.action,
-      run_id: e.runId ?? null,
-      task_id: e.taskId ?? null,
-      workflow_id: e.workflowId ?? null,
-      activity_id: e.activityId ?? null,
-      details: storableJson(e.details ?? {}),
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute();
+  await insertOnce(db, 'audit_events', {
+    id: randomUUID(),
+    idempotency_key: e.idempotencyKey,
+    source: e.source ?? 'manager',
+    severity: e.severity ?? 'info',
+    description: e.description,
+    actor: e.actor,
+    action: e.action,
+    run_id: e.runId ?? null,
+    task_id: e.taskId ?? null,
+    workflow_id: e.workflowId ?? null,
+    activity_id: e.activityId ?? null,
+    details: storableJson(e.details ?? {}),
+  });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 import { storableText } from '../storable.js';
+import { insertOnce } from './idempotent.js';
 
 export interface NewModelRun {
   id: string;
@@ -24,11 +25,15 @@ export interface NewModelRun {
   round?: number | null;
 }
 
-/** Inserts the call once; a retry with the same key returns the id written the first time. */
+/**
+ * Inserts the call once; a retry with the same key returns the id written the first time. The
+ * activity's attempt number and the latency are not compared: they are a retry's own.
+ */
 export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
-  const inserted = await db
-    .insertInto('model_runs')
-    .values({
+  const row = await insertOnce(
+    db,
+    'model_runs',
+    {
       id: r.id,
       idempotency_key: r.idempotencyKey,
       run_id: r.runId,
@@ -50,17 +55,10 @@ export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
       // Storage turns a NUL into ␀ and a lone surrogate into �: say that it did, so the
       // Auditor judges what the model wrote, not the readable copy.
       output_altered: r.output !== null && storableText(r.output) !== r.output,
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return inserted.id;
-  const existing = await db
-    .selectFrom('model_runs')
-    .select('id')
-    .where('idempotency_key', '=', r.idempotencyKey)
-    .executeTakeFirstOrThrow();
-  return existing.id;
+    },
+    { ignore: ['id', 'attempt', 'latency_ms'] },
+  );
+  return row.id;
 }
 
 export async function getModelRun(db: Db, id: string) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import { storableJson } from '../storable.js';
+import { insertOnce } from './idempotent.js';
 
 export async function upsertProject(db: Db, name: string): Promise<string> {
   const row = await db
@@ -22,21 +23,22 @@ export interface NewRun {
   idempotencyKey: string;
 }
 
+/**
+ * The run row, once per run id: a reset workflow records its start again under a key of its
+ * own, and finds the row (its status has moved on since; the rest must be the same).
+ */
 export async function insertRun(db: Db, run: NewRun): Promise<void> {
-  await db
-    .insertInto('orchestra_runs')
-    .values({
-      id: run.id,
-      project_id: run.projectId,
-      manager_id: 'prdRun',
-      status: run.status,
-      workflow_id: run.workflowId,
-      prd: run.prd,
-      options: storableJson(run.options),
-      idempotency_key: run.idempotencyKey,
-    })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+  const row = {
+    id: run.id,
+    project_id: run.projectId,
+    manager_id: 'prdRun',
+    status: run.status,
+    workflow_id: run.workflowId,
+    prd: run.prd,
+    options: storableJson(run.options),
+    idempotency_key: run.idempotencyKey,
+  };
+  await insertOnce(db, 'orchestra_runs', row, { by: ['id'], ignore: ['status', 'idempotency_key'] });
 }
 
 export interface RunUpdate {
@@ -72,27 +74,27 @@ export interface NewTask {
   generation?: number;
 }
 
-/** `idempotencyKey` is the writing activity's; each task row gets it with its key appended. */
+/**
+ * `idempotencyKey` is the writing activity's; each task row gets it with its key appended. A
+ * task is one row per run, generation and key: the same task again is found; another task id
+ * for it (a plan recorded again by a reset workflow) is a conflict, never a dropped row.
+ */
 export async function insertTasks(db: Db, runId: string, tasks: NewTask[], idempotencyKey: string): Promise<void> {
-  if (tasks.length === 0) return;
-  await db
-    .insertInto('task_queue')
-    .values(
-      tasks.map((t, i) => ({
-        id: t.id,
-        run_id: runId,
-        status: 'pending',
-        priority: tasks.length - i,
-        task_key: t.key,
-        title: t.title,
-        spec: storableJson(t.spec),
-        workflow_id: t.workflowId,
-        idempotency_key: `${idempotencyKey}/${t.key}`,
-        generation: t.generation ?? 1,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['run_id', 'generation', 'task_key']).doNothing())
-    .execute();
+  for (const [i, t] of tasks.entries()) {
+    const row = {
+      id: t.id,
+      run_id: runId,
+      status: 'pending',
+      priority: tasks.length - i,
+      task_key: t.key,
+      title: t.title,
+      spec: storableJson(t.spec),
+      workflow_id: t.workflowId,
+      idempotency_key: `${idempotencyKey}/${t.key}`,
+      generation: t.generation ?? 1,
+    };
+    await insertOnce(db, 'task_queue', row, { by: ['run_id', 'generation', 'task_key'], ignore: ['status', 'idempotency_key'] });
+  }
 }
 
 export interface TaskUpdate {

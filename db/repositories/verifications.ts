@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
 import type { VerificationResult } from '../../governance/audit-rules.js';
 import { storableJson } from '../storable.js';
+import { insertOnce } from './idempotent.js';
 
 export interface NewVerification {
   idempotencyKey: string;
@@ -13,12 +14,17 @@ export interface NewVerification {
   result: VerificationResult & { isolation: string[] };
 }
 
-/** Records what the sandbox saw, once per activity (a retry finds the row it wrote). */
+/**
+ * Records what the sandbox saw, once per activity (a retry finds the row it wrote). The duration
+ * and the output excerpt are not compared with a retry's: they differ between two runs of the
+ * same command (timings in a test runner's output); the outcome must not.
+ */
 export async function recordVerification(db: Db, v: NewVerification): Promise<string> {
   const r = v.result;
-  const inserted = await db
-    .insertInto('verifications')
-    .values({
+  const row = await insertOnce(
+    db,
+    'verifications',
+    {
       id: randomUUID(),
       idempotency_key: v.idempotencyKey,
       run_id: v.runId,
@@ -34,12 +40,10 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
       excerpt: r.excerpt,
       skipped_reason: r.skippedReason,
       isolation: storableJson(r.isolation),
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return inserted.id;
-  return (await db.selectFrom('verifications').select('id').where('idempotency_key', '=', v.idempotencyKey).executeTakeFirstOrThrow()).id;
+    },
+    { ignore: ['id', 'duration_ms', 'excerpt'] },
+  );
+  return row.id;
 }
 
 export async function verificationsOfRun(db: Db, runId: string) {
