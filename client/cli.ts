@@ -30,7 +30,10 @@ import { startStack } from './stack.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
-import { registerLedgerCommands } from './commands/ledger.js';
+import { formatVerify, registerLedgerCommands } from './commands/ledger.js';
+import { createCheckpoint } from '../integrity/checkpoint.js';
+import { loadOrCreateSigningKey } from '../integrity/signing.js';
+import { verifyLedger } from '../integrity/verify.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -293,6 +296,10 @@ export function buildProgram(): Command {
         const report = await follow(stack.client, runId);
         if (report) console.log(`\n${formatReport(report)}`);
         if (report?.status !== 'completed') process.exitCode = 1;
+        const checkpoint = await createCheckpoint(stack.database.db, loadOrCreateSigningKey(cfg.ledger.keyFile));
+        const record = await verifyLedger(stack.database.db);
+        log(`the record: ${formatVerify(record).split('\n')[0]}${checkpoint ? `; signed checkpoint to entry ${checkpoint.toSeq}` : ''}`);
+        if (!record.intact) process.exitCode = 1;
         if (opts.keep) {
           log(`still running for inspection${stack.uiUrl ? ` at ${stack.uiUrl}` : ''}; Ctrl-C stops`);
           await waitForCtrlC();
