@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
@@ -20,6 +20,7 @@ import { QUEUES, taskWorkflowId } from '../workflows/definitions.js';
 import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type ResetRequest = temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest;
 
 const PRD = readFileSync(SAMPLE_PRD_FILE, 'utf8');
 const OPTIONS = { autoApprove: true, director: 'test-director' };
@@ -63,7 +64,9 @@ interface Step {
 /** The activities an execution and its children completed after `afterEventId`, with their key prefixes. */
 async function completedSteps(workflowId: string, runId: string, afterEventId = 0): Promise<Step[]> {
   const events = await history(workflowId, runId);
-  const scheduled = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [n(e.eventId), e.activityTaskScheduledEventAttributes!]));
+  const scheduled = new Map(
+    events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [n(e.eventId), e.activityTaskScheduledEventAttributes!]),
+  );
   const steps: Step[] = [];
   for (const e of events) {
     const done = e.activityTaskCompletedEventAttributes;
@@ -89,19 +92,30 @@ async function expectRowsOfEveryStep(steps: Step[]): Promise<void> {
   for (const step of steps) {
     const table = KEYED_ROW[step.type];
     if (table) expect(await keysOf(table as 'model_runs'), `${step.prefix} in ${table}`).toContain(step.prefix);
-    if (EVENT_WRITERS.has(step.type)) expect(events.some((k) => k.startsWith(`${step.prefix}/`)), `${step.prefix} in audit_events`).toBe(true);
+    if (!EVENT_WRITERS.has(step.type)) continue;
+    expect(events.some((k) => k.startsWith(`${step.prefix}/`)), `${step.prefix} in audit_events`).toBe(true);
   }
 }
 
-async function countFor(runId: string): Promise<{ events: number; modelRuns: number }> {
-  const events = await env.db.selectFrom('audit_events').select(sql<string>`count(*)`.as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow();
-  const modelRuns = await env.db.selectFrom('model_runs').select(sql<string>`count(*)`.as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow();
-  return { events: Number(events.n), modelRuns: Number(modelRuns.n) };
+interface Counts {
+  events: number;
+  modelRuns: number;
 }
 
-async function countWithKeyPart(table: 'audit_events' | 'model_runs', part: string): Promise<number> {
-  const row = await env.db.selectFrom(table).select(sql<string>`count(*)`.as('n')).where(sql<boolean>`strpos(idempotency_key, ${part}) > 0`).executeTakeFirstOrThrow();
+async function count(table: 'audit_events' | 'model_runs', where: RawBuilder<boolean>): Promise<number> {
+  const row = await env.db.selectFrom(table).select(sql<string>`count(*)`.as('n')).where(where).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Rows of an orchestra run. */
+async function countFor(runId: string): Promise<Counts> {
+  return { events: await count('audit_events', sql`run_id = ${runId}`), modelRuns: await count('model_runs', sql`run_id = ${runId}`) };
+}
+
+/** Rows written by the activities of one workflow execution (its run id is in their keys). */
+async function countOfExecution(executionRunId: string): Promise<Counts> {
+  const part = sql<boolean>`strpos(idempotency_key, ${`/${executionRunId}/`}) > 0`;
+  return { events: await count('audit_events', part), modelRuns: await count('model_runs', part) };
 }
 
 /** The workflow task that started the first task: resetting to it re-runs every task. */
@@ -111,8 +125,7 @@ function firstChildStartPoint(events: HistoryEvent[]): number {
 }
 
 async function conflictEvents(): Promise<number> {
-  const row = await env.db.selectFrom('audit_events').select(sql<string>`count(*)`.as('n')).where('action', '=', 'idempotency.conflict').executeTakeFirstOrThrow();
-  return Number(row.n);
+  return count('audit_events', sql`action = 'idempotency.conflict'`);
 }
 
 describe('rows of a reset workflow and of a re-used workflow id', () => {
@@ -128,11 +141,12 @@ describe('rows of a reset workflow and of a re-used workflow id', () => {
     const firstSteps = await completedSteps(workflowId, firstExecution);
 
     const resetPoint = firstChildStartPoint(await history(workflowId, firstExecution));
-    const reset: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse = await env.client.workflowService.resetWorkflowExecution({
+    const reset = await env.client.workflowService.resetWorkflowExecution({
       namespace: 'default',
       workflowExecution: { workflowId, runId: firstExecution },
       reason: 'test: re-run the tasks',
-      workflowTaskFinishEventId: resetPoint as unknown as temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest['workflowTaskFinishEventId'], // a number encodes as int64
+      // A number encodes as int64 too.
+      workflowTaskFinishEventId: resetPoint as unknown as ResetRequest['workflowTaskFinishEventId'],
       requestId: randomUUID(),
     });
     const resetExecution = reset.runId!;
@@ -140,12 +154,12 @@ describe('rows of a reset workflow and of a re-used workflow id', () => {
     expect(again.status).toBe('completed');
 
     const after = await countFor(runId);
-    const added = { events: await countWithKeyPart('audit_events', `/${resetExecution}/`), modelRuns: await countWithKeyPart('model_runs', `/${resetExecution}/`) };
     const resetSteps = await completedSteps(workflowId, resetExecution, resetPoint);
-    const childRuns = new Set(resetSteps.map((s) => s.prefix.split('/')[1]).filter((r) => r !== resetExecution));
-    for (const child of childRuns) {
-      added.events += await countWithKeyPart('audit_events', `/${child}/`);
-      added.modelRuns += await countWithKeyPart('model_runs', `/${child}/`);
+    const added = { events: 0, modelRuns: 0 };
+    for (const execution of new Set(resetSteps.map((s) => s.prefix.split('/')[1]!))) {
+      const rows = await countOfExecution(execution);
+      added.events += rows.events;
+      added.modelRuns += rows.modelRuns;
     }
     // Every task ran again: new model calls and events, none of them lost to the first run's keys.
     expect(resetSteps.filter((s) => s.type === 'performTask').length).toBeGreaterThanOrEqual(3);
@@ -161,7 +175,7 @@ describe('rows of a reset workflow and of a re-used workflow id', () => {
     const started = (await history(childId, first.runId))[0]!.workflowExecutionStartedEventAttributes!;
     const input = defaultPayloadConverter.fromPayload<TaskRunInput>(started.input!.payloads![0]!);
     const before = await countFor(runId);
-    const firstRows = { events: await countWithKeyPart('audit_events', `/${first.runId}/`), modelRuns: await countWithKeyPart('model_runs', `/${first.runId}/`) };
+    const firstRows = await countOfExecution(first.runId);
 
     // Its activity ids start at 1 again: with keys of workflow id and activity id only, every row would be the first run's.
     const handle = await env.client.workflow.start('taskRun', { taskQueue: QUEUES.manager, workflowId: childId, args: [input] });
@@ -172,12 +186,16 @@ describe('rows of a reset workflow and of a re-used workflow id', () => {
     expect(steps.map((s) => s.prefix.split('/')[3])).toContain('1');
     expect(steps.map((s) => s.type)).toEqual(expect.arrayContaining(['performTask', 'verifyTaskOutput', 'auditAttempt', 'scoreAttempt']));
     await expectRowsOfEveryStep(steps);
-    const added = { events: await countWithKeyPart('audit_events', `/${handle.firstExecutionRunId}/`), modelRuns: await countWithKeyPart('model_runs', `/${handle.firstExecutionRunId}/`) };
+    const added = await countOfExecution(handle.firstExecutionRunId);
     expect(added.modelRuns).toBeGreaterThanOrEqual(1);
     expect(await countFor(runId)).toEqual({ events: before.events + added.events, modelRuns: before.modelRuns + added.modelRuns });
     // The first run's rows are all still there.
-    expect({ events: await countWithKeyPart('audit_events', `/${first.runId}/`), modelRuns: await countWithKeyPart('model_runs', `/${first.runId}/`) }).toEqual(firstRows);
-    const task = await env.db.selectFrom('task_queue').select(['status', 'accepted_model_run_id']).where('id', '=', input.taskId).executeTakeFirstOrThrow();
+    expect(await countOfExecution(first.runId)).toEqual(firstRows);
+    const task = await env.db
+      .selectFrom('task_queue')
+      .select(['status', 'accepted_model_run_id'])
+      .where('id', '=', input.taskId)
+      .executeTakeFirstOrThrow();
     expect(task.status).toBe('accepted');
     expect(task.accepted_model_run_id).toBe(result.acceptedModelRunId);
     expect(await conflictEvents()).toBe(0);
@@ -236,7 +254,8 @@ describe('insertOnce', () => {
     ]);
     expect(rows[0]!.id).toBe(first.id);
     expect(rows[0]!.description).toBe('the first');
-    expect(rows[1]!.details).toMatchObject({ existingDigest: conflict.existingDigest, newDigest: conflict.newDigest, columns: ['description'] });
+    const { existingDigest, newDigest } = conflict;
+    expect(rows[1]!.details).toMatchObject({ existingDigest, newDigest, columns: ['description'] });
   });
 
   it('records a conflict raised inside a transaction after the rollback', async () => {
@@ -255,15 +274,17 @@ describe('insertOnce', () => {
 
   it('reaches the workflow as a non-retryable IdempotencyConflict failure', async () => {
     const ledger = createLedgerActivities({ db: env.db });
-    const info = { workflowExecution: { workflowId: `once-${randomUUID()}`, runId: randomUUID() }, activityType: 'recordEvent', activityId: '3', attempt: 1 };
+    const workflowExecution = { workflowId: `once-${randomUUID()}`, runId: randomUUID() };
+    const info = { workflowExecution, activityType: 'recordEvent', activityId: '3', attempt: 1 };
     const runId = randomUUID();
     await new MockActivityEnvironment(info).run(ledger.recordEvent, { runId, action: 'test.step', description: 'the first' });
     const retry = { ...info, attempt: 2 };
     await new MockActivityEnvironment(retry).run(ledger.recordEvent, { runId, action: 'test.step', description: 'the first' });
-    const err = await new MockActivityEnvironment(retry).run(ledger.recordEvent, { runId, action: 'test.step', description: 'changed' }).catch((e: unknown) => e);
+    const changed = { runId, action: 'test.step', description: 'changed' };
+    const err = await new MockActivityEnvironment(retry).run(ledger.recordEvent, changed).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect([(err as ApplicationFailure).type, (err as ApplicationFailure).nonRetryable]).toEqual(['IdempotencyConflict', true]);
-    const prefix = `${info.workflowExecution.workflowId}/${info.workflowExecution.runId}/recordEvent/3/`;
+    const prefix = `${workflowExecution.workflowId}/${workflowExecution.runId}/recordEvent/3/`;
     expect((await rowsUnder(prefix)).map((r) => r.action)).toEqual(['test.step', 'idempotency.conflict']);
   });
 });
