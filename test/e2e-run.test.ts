@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { submitRun, waitForReport } from '../client/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import { verifyLedger } from '../integrity/verify.js';
 import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
 
 let env: TestEnv;
@@ -150,6 +151,35 @@ describe('a governed run of the sample PRD', () => {
     await expect(sql`DELETE FROM incidents`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
     await expect(sql`TRUNCATE disciplinary_actions`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
     await expect(sql`DELETE FROM scores`.execute(env.ownerDb)).rejects.toThrow(/append-only/);
+  });
+
+  it("verifies the run's record, and names the entry of each row a superuser changes behind it", async () => {
+    const intact = await verifyLedger(env.db);
+    expect(intact.problems).toEqual([]);
+    const ofRun = await env.db.selectFrom('ledger_entries').select('seq').where('run_id', '=', runId).execute();
+    expect(ofRun.length).toBeGreaterThan(20);
+    const behind = (statements: string) =>
+      env.ownerDb.transaction().execute(async (tx) => {
+        await sql`SET LOCAL session_replication_role = replica`.execute(tx);
+        await sql.raw(statements).execute(tx);
+      });
+    const newest = async (table: string, key: string) =>
+      Number((await env.db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', table).where('row_key', '=', key).executeTakeFirstOrThrow()).seq);
+    const incident = await env.db.selectFrom('incidents').select('id').where('run_id', '=', runId).executeTakeFirstOrThrow();
+    const action = await env.db.selectFrom('disciplinary_actions').select(['id', 'model_id']).where('run_id', '=', runId).executeTakeFirstOrThrow();
+    const cases: [string, string, string, string][] = [
+      ['incidents', incident.id, 'row_changed', `UPDATE incidents SET message = 'nothing happened' WHERE id = '${incident.id}'`],
+      ['disciplinary_actions', action.id, 'row_deleted', `DELETE FROM disciplinary_actions WHERE id = '${action.id}'`],
+      ['employees', action.model_id!, 'row_changed', `UPDATE employees SET status = 'active', reputation = 99 WHERE id = '${action.model_id}'`],
+    ];
+    for (const [table, key, kind, tamper] of cases) {
+      const seq = await newest(table, key);
+      await behind(`CREATE TABLE kept AS SELECT * FROM ${table} WHERE id = '${key}'; ${tamper}`);
+      const report = await verifyLedger(env.db);
+      expect(report.firstBad, `${table} ${key}`).toMatchObject({ kind, seq });
+      await behind(`DELETE FROM ${table} WHERE id = '${key}'; INSERT INTO ${table} SELECT * FROM kept; DROP TABLE kept`);
+      expect((await verifyLedger(env.db)).problems).toEqual([]);
+    }
   });
 
   it('exports a workspace whose tests pass when run by hand', () => {
