@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { actionsWrittenUnder } from '../../db/repositories/hr.js';
+import { actionsWrittenUnder, incidentHistory } from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
 import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
@@ -54,13 +54,8 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
           return { actions, statusBefore, statusAfter: statusBefore, enforced: strict };
         }
 
-        // Incidents count while they are kept (AUDIT_LOG_RETENTION_DAYS), with the action taken on each.
-        const history = await tx
-          .selectFrom('incidents')
-          .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
-          .select(['incidents.violation', 'incidents.reported_at', 'disciplinary_actions.action'])
-          .where('incidents.model_id', '=', req.employeeId)
-          .execute();
+        // Incidents count while they are kept: inside AUDIT_LOG_RETENTION_DAYS.
+        const history = await incidentHistory(tx, req.employeeId);
         const at = now();
         const decisions = decideActions(
           req.violations.map((v) => v.type),
