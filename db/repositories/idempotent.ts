@@ -16,8 +16,9 @@ type AnyDb = Kysely<Record<string, Row>>;
 
 export interface IdempotencyConflict {
   table: string;
-  /** The key the write asked for, and the key under which the conflict itself is recorded. */
+  /** The key the write asked for. */
   key: string;
+  /** The conflict's own event key: `key` + ':conflict:' + the new payload's digest. */
   conflictKey: string;
   /** The compared columns whose values differ. */
   columns: string[];
