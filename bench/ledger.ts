@@ -61,7 +61,7 @@ async function bulkChain(owner: Db, n: number): Promise<void> {
         INSERT INTO audit_events (id, source, severity, description, actor, action, details)
         SELECT gen_random_uuid(), 'bench', 'info', 'bulk fact ' || g, 'bench', 'bench.bulk', jsonb_build_object('n', g)
         FROM generate_series(1, ${size}) g
-        RETURNING id, pg_catalog.sha256(convert_to(to_jsonb(audit_events)::text, 'UTF8')) AS digest, clock_timestamp() AS at`.execute(tx);
+        RETURNING id, pg_catalog.sha256(convert_to(row_to_json(audit_events)::text, 'UTF8')) AS digest, clock_timestamp() AS at`.execute(tx);
       const seqs: string[] = [], ats: Date[] = [], entries: string[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [], keys: string[] = [], digests: Buffer[] = [];
       for (const r of result.rows) {
         const at = r.at.toISOString().replace('Z', '000Z');

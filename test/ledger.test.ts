@@ -217,6 +217,38 @@ describe('the ledger chain', () => {
   });
 });
 
+describe('entries and migrations', () => {
+  it('names an entry rewritten into JSON that is not canonical, even with its hashes recomputed', async () => {
+    await note('to be re-spelled');
+    const head = (await chainHead(db)).seq;
+    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '=', String(head)).executeTakeFirstOrThrow();
+    const spaced = saved.entry.replace('"op":', '"op": ');
+    const hash = createHash('sha256').update(saved.prev_hash).update(spaced, 'utf8').digest();
+    await asSuperuser(async (tx) => {
+      await tx.updateTable('ledger_entries').set({ entry: spaced, hash }).where('seq', '=', String(head)).execute();
+      await tx.updateTable('ledger_head').set({ hash }).execute();
+    });
+    await expectTampered('not_canonical', head);
+    await asSuperuser(async (tx) => {
+      await tx.updateTable('ledger_entries').set({ entry: saved.entry, hash: saved.hash }).where('seq', '=', String(head)).execute();
+      await tx.updateTable('ledger_head').set({ hash: saved.hash }).execute();
+    });
+    await expectIntact();
+  });
+
+  it('a migration that adds a column records the rows again, and the record verifies', async () => {
+    await note('before the new column');
+    await sql`ALTER TABLE audit_events ADD COLUMN reviewed_by TEXT DEFAULT 'nobody'`.execute(su);
+    const before = await verifyLedger(db);
+    expect(before.firstBad?.kind).toBe('row_changed');
+    const rerecorded = await sql<{ n: string }>`SELECT aura_ledger_rerecord('audit_events') AS n`.execute(su);
+    expect(Number(rerecorded.rows[0]!.n)).toBeGreaterThan(0);
+    await expectIntact();
+    const ops = await db.selectFrom('ledger_entries').select('entry').where('row_table', '=', 'audit_events').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    expect(JSON.parse(ops.entry).op).toBe('migrate');
+  });
+});
+
 describe('concurrency and crashes', () => {
   it('8 concurrent writers make one unbroken chain', async () => {
     const before = (await chainHead(db)).seq;

@@ -3,7 +3,7 @@
  *
  * Every insert or update of a governance table writes one entry: RFC 8785 canonical JSON (only
  * strings and null, keys in order) naming the table, the row's key, its run and the sha256 of the
- * row as PostgreSQL renders it (`to_jsonb(row)::text` in UTC). At commit, a deferred constraint
+ * row as PostgreSQL renders it (`row_to_json(row)::text` in UTC). At commit, a deferred constraint
  * trigger seals pending entries into `ledger_entries` under the chain-head row's lock, chained by
  * hash: `hash = sha256(prev_hash ‖ entry)`. A writer that finds the lock taken commits without
  * waiting and its entry is sealed by the holder's successor (or `aura_ledger_seal`, which the
@@ -131,8 +131,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       SELECT now() + coalesce((SELECT value::interval FROM aura_settings WHERE key = 'clock_offset'), interval '0');
     $$;
 
-    -- The row's digest as the ledger records it: sha256 of PostgreSQL's JSON of the row, in UTC.
-    CREATE FUNCTION aura_row_digest(r jsonb) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    -- The row's digest as the ledger records it: sha256 of PostgreSQL's JSON of the row
+    -- (row_to_json: every column in table order), in UTC.
+    CREATE FUNCTION aura_row_digest(r json) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
       SELECT pg_catalog.sha256(convert_to(r::text, 'UTF8'));
     $$;
 
@@ -209,7 +210,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         k := k || CASE WHEN i > 0 THEN '/' ELSE '' END || coalesce(r->>TG_ARGV[i], '');
       END LOOP;
       run := CASE WHEN TG_TABLE_NAME = 'orchestra_runs' THEN (r->>'id')::uuid ELSE (r->>'run_id')::uuid END;
-      d := aura_row_digest(r);
+      d := aura_row_digest(row_to_json(NEW));
       INSERT INTO ledger_pending (at, entry, row_table, row_key, row_hash, run_id)
         VALUES (t, aura_ledger_entry(t, lower(TG_OP), k, d, run, TG_TABLE_NAME::text), TG_TABLE_NAME::text, k, d, run);
       RETURN NULL;
@@ -282,6 +283,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     REVOKE ALL ON FUNCTION aura_ledger_record() FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_ledger_seal_at_commit() FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_ledger_carry(bigint) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION aura_ledger_rerecord(text) FROM PUBLIC;
     REVOKE ALL ON FUNCTION aura_retention_purge(uuid, timestamptz, bigint, text, text, text) FROM PUBLIC;
   `.execute(db);
 
@@ -291,8 +293,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     const runExpr = sql.raw(table === 'orchestra_runs' ? `(to_jsonb(t)->>'id')::uuid` : `(to_jsonb(t)->>'run_id')::uuid`);
     await sql`SET LOCAL timezone = 'UTC'`.execute(db);
     await sql`
-      SELECT aura_ledger_append(${table}, k, run, aura_row_digest(r), 'insert')
-      FROM (SELECT to_jsonb(t) AS r, ${keyExpr} AS k, ${runExpr} AS run FROM ${sql.table(table)} t ORDER BY 2) rows;
+      SELECT aura_ledger_append(${table}, k, run, aura_row_digest(j), 'insert')
+      FROM (SELECT row_to_json(t) AS j, ${keyExpr} AS k, ${runExpr} AS run FROM ${sql.table(table)} t ORDER BY 2) rows;
     `.execute(db);
   }
 }
@@ -385,19 +387,45 @@ async function createPurgeFunction(db: Kysely<unknown>): Promise<void> {
     BEGIN
       FOR g IN SELECT table_name AS tbl, key_columns FROM ledger_tables ORDER BY table_name LOOP
         FOR rec IN EXECUTE format(
-          'SELECT r, k, run FROM (SELECT to_jsonb(t) AS r, %s AS k, %s AS run FROM %I t) x '
+          'SELECT j, k, run FROM (SELECT row_to_json(t) AS j, %s AS k, %s AS run FROM %I t) x '
           'WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.row_table = %L AND l.row_key = x.k) ORDER BY k',
           aura_key_expr(g.key_columns),
-          CASE WHEN g.tbl = 'orchestra_runs' THEN '(to_jsonb(t)->>''id'')::uuid' ELSE '(to_jsonb(t)->>''run_id'')::uuid' END,
+          aura_run_expr(g.tbl),
           g.tbl, g.tbl) LOOP
-          PERFORM aura_ledger_append(g.tbl::text, rec.k, rec.run, aura_row_digest(rec.r), 'carry');
+          PERFORM aura_ledger_append(g.tbl::text, rec.k, rec.run, aura_row_digest(rec.j), 'carry');
           total := total + 1;
         END LOOP;
       END LOOP;
       RETURN total;
     END $$;
 
-    -- The SQL expression of a row's ledger key, from its trigger's arguments.
+    -- Records every row of one governed table again (op "migrate"): for a migration that adds,
+    -- drops or rewrites a column, which changes the rows' digests.
+    CREATE FUNCTION aura_ledger_rerecord(p_table text) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public, pg_temp SET timezone = 'UTC' AS $$
+    DECLARE
+      keys text[];
+      rec record;
+      total bigint := 0;
+    BEGIN
+      SELECT key_columns INTO keys FROM ledger_tables WHERE table_name = p_table;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not in the ledger', p_table;
+      END IF;
+      FOR rec IN EXECUTE format('SELECT row_to_json(t) AS j, %s AS k, %s AS run FROM %I t ORDER BY 2',
+                                aura_key_expr(keys), aura_run_expr(p_table), p_table) LOOP
+        PERFORM aura_ledger_append(p_table, rec.k, rec.run, aura_row_digest(rec.j), 'migrate');
+        total := total + 1;
+      END LOOP;
+      RETURN total;
+    END $$;
+
+    -- The SQL expression of a row's run: a run's own id, else its run_id column.
+    CREATE FUNCTION aura_run_expr(p_table text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+      SELECT CASE WHEN p_table = 'orchestra_runs' THEN '(to_jsonb(t)->>''id'')::uuid' ELSE '(to_jsonb(t)->>''run_id'')::uuid' END;
+    $$;
+
+    -- The SQL expression of a row's ledger key, from its key columns.
     CREATE FUNCTION aura_key_expr(key_columns text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
       SELECT string_agg(format('coalesce(to_jsonb(t)->>%L, '''')', a), ' || ''/'' || ' ORDER BY i)
       FROM unnest(key_columns) WITH ORDINALITY AS u(a, i);

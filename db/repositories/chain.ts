@@ -2,7 +2,7 @@
  * The hash chain's rows: entries (appended by the database's own triggers, read here), the
  * chain head, signed checkpoints, retention purge receipts and the owner-only settings.
  * Digests of governed rows are computed by PostgreSQL exactly as the ledger trigger does
- * (`sha256(to_jsonb(row)::text)` in UTC), so a row changed behind the ledger shows.
+ * (`sha256(row_to_json(row)::text)` in UTC), so a row changed behind the ledger shows.
  */
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
@@ -119,7 +119,7 @@ export async function rowMismatches(db: Db, table: string, keyColumns: string[])
         SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
         WHERE row_table = ${table} ORDER BY row_key DESC, seq DESC
       ), d AS MATERIALIZED (
-        SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(to_jsonb(t)::text, 'UTF8')) AS digest FROM ${sql.table(table)} t
+        SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(row_to_json(t)::text, 'UTF8')) AS digest FROM ${sql.table(table)} t
       )
       SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(l.row_hash, 'hex') AS recorded, encode(d.digest, 'hex') AS current
       FROM l FULL JOIN d ON d.k = l.row_key
