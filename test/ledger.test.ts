@@ -91,10 +91,12 @@ describe('the ledger chain', () => {
     const before = (await chainHead(db)).seq;
     for (let i = 0; i < 5; i++) await note(`note ${i}`);
     await db.updateTable('employees').set({ reputation: '61.50' }).where('id', '=', 'scripted-ada').execute();
-    expect((await chainHead(db)).seq).toBe(before + 6);
+    // A key with a space, a character past U+FFFF and an accent reads back whole.
+    await db.insertInto('employee_capabilities').values({ employee_id: 'scripted-ada', capability: 'pack 📦 café', reputation: 50 }).execute();
+    expect((await chainHead(db)).seq).toBe(before + 7);
     await expectIntact();
     const cp = await createCheckpoint(db, key);
-    expect(cp).toMatchObject({ toSeq: before + 6 });
+    expect(cp).toMatchObject({ toSeq: before + 7 });
     const file = join(dir, 'anchor.json');
     writeFileSync(file, JSON.stringify(exportCheckpoint(cp!)));
     const report = await verifyLedger(db, { anchor: readCheckpointFile(file) });
