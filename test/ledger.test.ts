@@ -99,7 +99,7 @@ describe('the ledger chain', () => {
     expect(cp).toMatchObject({ toSeq: before + 7 });
     const file = join(dir, 'anchor.json');
     writeFileSync(file, JSON.stringify(exportCheckpoint(cp!)));
-    const report = await verifyLedger(db, { anchor: readCheckpointFile(file) });
+    const report = await verifyLedger(db, { anchor: readCheckpointFile(file), merkle: true });
     expect(report.intact).toBe(true);
     expect(report.anchor?.checked).toBe('chain hash and Merkle root');
   });
@@ -206,9 +206,13 @@ describe('the ledger chain', () => {
       await tx.insertInto('ledger_entries').values(rewritten).execute();
       await tx.updateTable('ledger_head').set({ hash: prev }).execute();
     });
-    const report = await verifyLedger(db, { anchor: readCheckpointFile(anchor) });
+    const report = await verifyLedger(db, { anchor: readCheckpointFile(anchor), merkle: true });
     expect(report.intact).toBe(false);
     expect(report.problems.map((p) => p.kind)).toEqual(expect.arrayContaining(['checkpoint_invalid', 'anchor_mismatch']));
+    expect(report.problems.some((p) => p.detail.includes('no longer give the Merkle root checkpoint'))).toBe(true);
+    // Without recomputing the roots, the signed end hash alone still catches the rewrite.
+    const quick = await verifyLedger(db);
+    expect(quick.problems.some((p) => p.kind === 'checkpoint_invalid' && p.seq === cp.toSeq)).toBe(true);
     expect(report.problems.every((p) => p.kind !== 'entry_edited' && p.kind !== 'chain_broken')).toBe(true);
     await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${target}`);
     await asSuperuser(async (tx) => {

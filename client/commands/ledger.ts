@@ -26,10 +26,11 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
     .command('verify')
     .description('recompute the chain, the signed checkpoints and every row; exit 0 intact, 1 tampered, 2 unusable input')
     .option('--from-checkpoint <file>', 'also check an exported checkpoint kept outside the database')
+    .option('--merkle', "also recompute every stored checkpoint's Merkle root (slower; the chain hash already binds them)", false)
     .option('--json', 'print JSON', false)
-    .action(async (opts: { fromCheckpoint?: string; json: boolean }) => {
+    .action(async (opts: { fromCheckpoint?: string; merkle: boolean; json: boolean }) => {
       const anchor = opts.fromCheckpoint ? readAnchor(opts.fromCheckpoint) : undefined;
-      const report = await withDb(ctx, (db) => verifyLedger(db, { anchor }));
+      const report = await withDb(ctx, (db) => verifyLedger(db, { anchor, merkle: opts.merkle }));
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
       if (!report.intact) process.exitCode = 1;
     });
