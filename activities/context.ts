@@ -7,6 +7,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { IdempotencyConflictError } from '../db/repositories/idempotent.js';
+import { FailureType } from '../governance/failures.js';
 
 export interface ActivityRef {
   workflowId: string;
@@ -19,7 +20,7 @@ export interface ActivityRef {
 }
 
 /** The failure type of a write refused because its key already holds a different row. */
-export const IDEMPOTENCY_CONFLICT = 'IdempotencyConflict';
+export const IDEMPOTENCY_CONFLICT = FailureType.IdempotencyConflict;
 
 export function activityRef(): ActivityRef {
   const info = Context.current().info;

@@ -17,5 +17,7 @@ export const FailureType = {
   SandboxUnavailable: 'SandboxUnavailable',
   /** Input a person gave is unusable (e.g. a workspace that does not exist). */
   BadInput: 'BadInput',
+  /** A row's idempotency key was already written with another payload: recorded, never retried. */
+  IdempotencyConflict: 'IdempotencyConflict',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

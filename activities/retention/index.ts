@@ -14,7 +14,7 @@ import { createCheckpoint } from '../../integrity/checkpoint.js';
 import { MerkleBuilder } from '../../integrity/merkle.js';
 import type { SigningKey } from '../../integrity/signing.js';
 import { verifyLedger } from '../../integrity/verify.js';
-import { activityRef, idempotencyKey } from '../context.js';
+import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
 
 export interface PurgeRequestInput {
   purgeId: string;
@@ -45,7 +45,7 @@ export function refused(message: string): ApplicationFailure {
 
 export function createRetentionActivities(deps: { db: Db; signingKey: () => SigningKey }) {
   const { db } = deps;
-  return {
+  return conflictsAsFailures({
     async recordPurgeRequest(r: PurgeRequestInput): Promise<void> {
       await appendEvent(db, {
         idempotencyKey: idempotencyKey(activityRef(), 'purge-request', r.purgeId),
@@ -98,7 +98,7 @@ export function createRetentionActivities(deps: { db: Db; signingKey: () => Sign
       const cp = await createCheckpoint(db, deps.signingKey());
       return cp?.toSeq ?? null;
     },
-  };
+  });
 }
 
 /**
