@@ -76,7 +76,7 @@ describe('aura submit --follow while the Temporal server restarts', () => {
     home = await mkdtemp(join(tmpdir(), 'aura-transient-'));
     port = await freePort();
     await startServer();
-    const config = loadConfig({ DATABASE_URL: inject('pgServerUrl'), AURA_HOME: home, TEMPORAL_CLI_PATH: inject('temporalCli') }, PROJECT_ROOT);
+    const config = loadConfig({ DATABASE_OWNER_URL: inject('pgServerUrl'), AURA_HOME: home, TEMPORAL_CLI_PATH: inject('temporalCli') }, PROJECT_ROOT);
     database = await openDatabase(config, () => {}, { databaseName: `aura_t_${randomBytes(5).toString('hex')}`, recreate: true });
     // Only the Manager's worker: the run stays in planning (its first activity waits for a
     // governance worker), and its status query is answered.

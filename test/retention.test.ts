@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,4 +110,33 @@ describe('retention purge', () => {
     expect(verify.out).toMatch(/^INTACT/m);
     expect(verify.code).toBe(0);
   }, 180_000);
+});
+
+describe('aura ledger', () => {
+  it('checkpoint --out exports an anchor that verify accepts (exit 0); a tampered record exits 1 naming the entry; an unusable anchor exits 2', async () => {
+    const anchor = join(env.config.home, 'anchor.json');
+    const signed = await aura('ledger', 'checkpoint', '--out', anchor);
+    expect(signed.out).toMatch(/exported to/);
+    expect(signed.code).toBe(0);
+    const ok = await aura('ledger', 'verify', '--from-checkpoint', anchor);
+    expect(ok.out).toMatch(/^INTACT/m);
+    expect(ok.out).toMatch(/anchor: checkpoint to entry \d+/);
+    expect(ok.code).toBe(0);
+
+    // After the purge the employees were carried into fresh entries: reset one behind the ledger.
+    const seq = (await env.db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', 'employees').where('row_key', '=', 'scripted-ada').executeTakeFirstOrThrow()).seq;
+    await env.ownerDb.transaction().execute(async (tx) => {
+      await sql`SET LOCAL session_replication_role = replica`.execute(tx);
+      await sql`UPDATE employees SET reputation = 99 WHERE id = 'scripted-ada'`.execute(tx);
+    });
+    const bad = await aura('ledger', 'verify', '--json');
+    expect(bad.code).toBe(1);
+    const report = JSON.parse(bad.out.slice(bad.out.indexOf('{'))) as { intact: boolean; firstBad: { kind: string; seq: number } };
+    expect(report).toMatchObject({ intact: false, firstBad: { kind: 'row_changed', seq: Number(seq) } });
+
+    writeFileSync(join(env.config.home, 'forged.json'), JSON.stringify({ ...JSON.parse(readFileSync(anchor, 'utf8')), signature: 'AAAA' }));
+    const unusable = await aura('ledger', 'verify', '--from-checkpoint', join(env.config.home, 'forged.json'));
+    expect(unusable.out).toMatch(/signature does not verify/);
+    expect(unusable.code).toBe(2);
+  }, 120_000);
 });

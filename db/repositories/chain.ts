@@ -64,20 +64,23 @@ export async function chainHead(db: Db): Promise<{ seq: number; hash: Buffer }> 
  * million entries parse in a third less time than as six columns.
  */
 export async function* entriesBetween(db: Db, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, page = 50_000): AsyncGenerator<LedgerEntryRow> {
-  let after = fromSeq - 1;
-  for (;;) {
-    const { rows } = await sql<{ l: string }>`
+  const fetchAfter = (after: number) =>
+    sql<{ l: string }>`
       SELECT seq::text || ' ' || encode(hash, 'hex') || ' ' || encode(row_hash, 'hex') || ' ' || length(row_table) || ' '
              || row_table || ${UTF16_LENGTH} || ' ' || row_key || entry AS l
       FROM ledger_entries WHERE seq > ${after} AND seq <= ${toSeq} ORDER BY seq LIMIT ${page}`.execute(db);
-    let last = after;
-    for (const { l } of rows) {
-      const e = parseLine(l);
-      last = e.seq;
-      yield e;
+  let next = fetchAfter(fromSeq - 1);
+  for (;;) {
+    const { rows } = await next;
+    const entries = rows.map(({ l }) => parseLine(l));
+    const full = rows.length === page;
+    // The next page is on its way while this one is read.
+    if (full) {
+      next = fetchAfter(entries[entries.length - 1]!.seq);
+      next.catch(() => {}); // a reader that stops early leaves it unread; a reader that goes on sees its error
     }
-    if (rows.length < page) return;
-    after = last;
+    yield* entries;
+    if (!full) return;
   }
 }
 
