@@ -415,7 +415,7 @@ export class ChaosWorld {
     const home = join(this.dir, name);
     await mkdir(home, { recursive: true });
     const vars: Record<string, string> = {
-      DATABASE_URL: this.postgres.serverUrl('postgres'),
+      DATABASE_OWNER_URL: this.postgres.serverUrl('postgres'),
       TEMPORAL_ADDRESS: this.temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       AURA_HOME: home,
@@ -429,9 +429,10 @@ export class ChaosWorld {
     await database.close();
     // Only what this world says: no key, database or server of the caller's leaks in.
     const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|POSTGRES_|TEMPORAL_|AURA_|OPENAI_|GEMINI_|OLLAMA_|ENABLE_STRICT)/.test(k)),
+      Object.entries(process.env).filter(([k]) => !/^(DATABASE_|POSTGRES_|TEMPORAL_|AURA_|OPENAI_|GEMINI_|OLLAMA_|ENABLE_STRICT)/.test(k)),
     );
-    return { databaseUrl: database.url, workerEnv: { ...inherited, ...vars, DATABASE_URL: database.url } };
+    // Workers run as the application role, the owner beside it, as a deployment of both does.
+    return { databaseUrl: database.url, workerEnv: { ...inherited, ...vars, DATABASE_OWNER_URL: database.ownerUrl!, DATABASE_URL: database.url } };
   }
 
   /** Stops everything; the folder (workers' logs) stays with `keep` (here or at start). */
