@@ -10,6 +10,11 @@
  *   node --import tsx scripts/record-histories.ts [name]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { createDb } from '../db/connect.js';
+import { QUEUES } from '../workflows/definitions.js';
+import { retentionPurgeWorkflowId } from '../workflows/retention-purge.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -66,12 +71,35 @@ try {
   ] as const) {
     // The CLI writes the history in the proto3 JSON form that the SDK's replayer reads.
     const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], { encoding: 'utf8' });
-    // The workflow id is kept beside the history: replay must use the same one.
-    const history = JSON.parse(json);
-    writeFileSync(join(PROJECT_ROOT, 'test', 'histories', file), `${JSON.stringify({ workflowId: id, history }, null, 1)}\n`);
-    console.log(`recorded ${id} → test/histories/${file} (${history.events.length} events)`);
+    save(file, id, JSON.parse(json));
   }
+  if (!coding) await recordPurge();
 } finally {
   await stack.stop();
   await modelServer?.close();
+}
+
+function save(file: string, id: string, history: { events: unknown[] }): void {
+  // The workflow id is kept beside the history: replay must use the same one.
+  writeFileSync(join(PROJECT_ROOT, 'test', 'histories', file), `${JSON.stringify({ workflowId: id, history }, null, 1)}\n`);
+  console.log(`recorded ${id} → test/histories/${file} (${history.events.length} events)`);
+}
+
+/** A retention purge through every step: the ledger's clock is moved on past retention first. */
+async function recordPurge(): Promise<void> {
+  const owner = createDb(stack.database.ownerUrl ?? stack.database.url, 1);
+  try {
+    await sql`UPDATE aura_settings SET value = '400 days' WHERE key = 'clock_offset'`.execute(owner);
+    const purgeId = randomUUID();
+    const id = retentionPurgeWorkflowId(purgeId);
+    const before = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const result = await stack.client.workflow.execute('retentionPurge', {
+      taskQueue: QUEUES.manager, workflowId: id, args: [{ purgeId, before, reason: 'recording', director: 'recorder' }],
+    });
+    if (result.horizonSeq === null) throw new Error('the purge found nothing to purge');
+    const json = execFileSync(cli!, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], { encoding: 'utf8' });
+    save(`retention-purge-${name}.json`, id, JSON.parse(json));
+  } finally {
+    await owner.destroy();
+  }
 }

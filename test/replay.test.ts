@@ -25,6 +25,8 @@ describe('replay of recorded histories', () => {
     expect(files.some((f) => f.startsWith('task-run-'))).toBe(true);
     // A run with a repair round and a repair task after a failed final verification.
     expect(files).toEqual(expect.arrayContaining(['prd-run-v3-repair.json', 'task-run-v3-repair.json']));
+    // A retention purge through every step (request, horizon, purge, checkpoint after).
+    expect(files).toContain('retention-purge-v4.json');
   });
 
   for (const file of files) {
