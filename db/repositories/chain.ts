@@ -113,11 +113,6 @@ export async function prevHashAt(db: Db, seq: number): Promise<string | null> {
   return row ? row.prev_hash.toString('hex') : null;
 }
 
-export async function lowestEntrySeq(db: Db): Promise<number | null> {
-  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.min('seq').as('seq')).executeTakeFirst();
-  return row?.seq == null ? null : Number(row.seq);
-}
-
 /** The newest entry written strictly before `before` (the purge horizon candidate). */
 export async function lastEntryBefore(db: Db, before: Date): Promise<number | null> {
   const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', before).executeTakeFirst();
@@ -186,11 +181,6 @@ export async function checkpoints(db: Db): Promise<CheckpointRow[]> {
 
 export async function latestCheckpoint(db: Db): Promise<CheckpointRow | null> {
   const row = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').orderBy('to_seq', 'desc').limit(1).executeTakeFirst();
-  return row ? toCheckpoint(row) : null;
-}
-
-export async function checkpointEndingAt(db: Db, toSeq: number): Promise<CheckpointRow | null> {
-  const row = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').where('to_seq', '=', String(toSeq)).executeTakeFirst();
   return row ? toCheckpoint(row) : null;
 }
 
