@@ -69,12 +69,14 @@ export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<Ve
   const receipts = await purgeReceipts(db);
   const last = receipts[receipts.length - 1];
   const horizon = last ? last.horizonSeq : 0;
-  const all = await checkpoints(db);
+  // What is written while this runs is for the next verification: the chain up to this head,
+  // the checkpoints up to it.
+  const all = (await checkpoints(db)).filter((c) => c.toSeq <= head.seq);
   const live = all.filter((c) => c.toSeq > horizon);
   // The row digests are PostgreSQL's work and the chain is ours: both at once.
   const rowProblems: Problem[] = [];
   const [chain, rows] = await Promise.all([
-    walkChain(db, horizon, last ? Buffer.from(last.horizonHash, 'hex') : ZERO, live, opts.merkle === true, problems),
+    walkChain(db, { horizon, horizonHash: last ? Buffer.from(last.horizonHash, 'hex') : ZERO, head: head.seq }, live, opts.merkle === true, problems),
     checkRows(db, horizon, rowProblems),
   ]);
   problems.push(...rowProblems);
@@ -114,13 +116,14 @@ interface ChainWalk {
 }
 
 async function walkChain(
-  db: Db, horizon: number, horizonHash: Buffer, live: CheckpointRow[], merkle: boolean, problems: Problem[],
+  db: Db, range: { horizon: number; horizonHash: Buffer; head: number }, live: CheckpointRow[], merkle: boolean, problems: Problem[],
 ): Promise<ChainWalk> {
+  const { horizon, horizonHash } = range;
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
   const ends = new Map(live.map((c) => [c.toSeq, c]));
   const starts = new Map(merkle ? live.map((c) => [c.fromSeq, c]) : []);
   const open = new Map<string, MerkleBuilder>();
-  for await (const e of entriesBetween(db, horizon + 1)) {
+  for await (const e of entriesBetween(db, horizon + 1, range.head)) {
     walk.count++;
     await checkEntry(db, e, walk, problems);
     const starting = starts.get(e.seq);

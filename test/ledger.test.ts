@@ -256,16 +256,27 @@ describe('entries and migrations', () => {
 });
 
 describe('concurrency and crashes', () => {
-  it('8 concurrent writers make one unbroken chain', async () => {
+  it('8 concurrent writers make one unbroken chain, and verifying while they write finds nothing wrong', async () => {
     const before = (await chainHead(db)).seq;
+    let writing = true;
+    const verifying = (async () => {
+      const reports = [];
+      while (writing) reports.push(await verifyLedger(db));
+      return reports;
+    })();
     await Promise.all(Array.from({ length: 8 }, (_, w) => (async () => {
       for (let i = 0; i < 50; i++) await note(`writer ${w} note ${i}`);
+      await db.updateTable('employees').set({ reputation: String(50 + w) }).where('id', '=', 'scripted-ada').execute();
     })()));
+    writing = false;
+    const reports = await verifying;
+    expect(reports.length).toBeGreaterThan(0);
+    expect(reports.flatMap((r) => r.problems)).toEqual([]);
     await sealLedger(db);
     const head = await chainHead(db);
-    expect(head.seq).toBe(before + 400);
+    expect(head.seq).toBe(before + 408);
     const seqs = await su.selectFrom('ledger_entries').select('seq').where('seq', '>', String(before)).orderBy('seq').execute();
-    expect(seqs.map((s) => Number(s.seq))).toEqual(Array.from({ length: 400 }, (_, i) => before + 1 + i));
+    expect(seqs.map((s) => Number(s.seq))).toEqual(Array.from({ length: 408 }, (_, i) => before + 1 + i));
   });
 
   it('a writer killed before its commit leaves nothing; a sealer killed mid-seal leaves its entries pending for the next: no gap, no duplicate', async () => {

@@ -149,10 +149,14 @@ export async function rowMismatches(db: Db, table: string, keyColumns: string[])
         WHERE row_table = ${table} ORDER BY row_key DESC, seq DESC
       ), d AS MATERIALIZED (
         SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(row_to_json(t)::text, 'UTF8')) AS digest FROM ${sql.table(table)} t
+      ), p AS (
+        -- Entries committed with their rows and not chained yet are newer than any chained one.
+        SELECT DISTINCT ON (row_key) row_key, row_hash FROM ledger_pending WHERE row_table = ${table} ORDER BY row_key, id DESC
       )
-      SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(l.row_hash, 'hex') AS recorded, encode(d.digest, 'hex') AS current
-      FROM l FULL JOIN d ON d.k = l.row_key
-      WHERE l.row_hash IS DISTINCT FROM d.digest
+      SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(coalesce(p.row_hash, l.row_hash), 'hex') AS recorded,
+             encode(d.digest, 'hex') AS current
+      FROM l FULL JOIN d ON d.k = l.row_key LEFT JOIN p ON p.row_key = coalesce(l.row_key, d.k)
+      WHERE coalesce(p.row_hash, l.row_hash) IS DISTINCT FROM d.digest
       ORDER BY l.seq NULLS LAST, 1
       LIMIT 1000`.execute(tx);
     return result.rows.map((r) => ({ table, key: r.key, seq: r.seq === null ? null : Number(r.seq), recorded: r.recorded, current: r.current }));
