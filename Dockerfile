@@ -6,7 +6,7 @@ WORKDIR /app
 # temporal-compose.yml).
 RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
 ENV AURA_HOME=/var/lib/aura
 CMD ["node", "--import", "tsx", "workers/dev.ts"]

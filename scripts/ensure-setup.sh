@@ -19,10 +19,8 @@ stamp=node_modules/.aura-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[aura] installing npm dependencies…"
-  # `npm install` rather than `npm ci`: the lock file leaves out some other platforms'
-  # optional binaries, which `npm ci` treats as out of sync.
-  npm install --no-audit --no-fund
-  # npm may add other platforms' optional entries to the lock: stamp what it left.
+  # Exactly what the lock file says (it lists every platform's optional binaries).
+  npm ci --no-audit --no-fund
   sha256sum package-lock.json | cut -d' ' -f1 > "$stamp"
 fi
 
