@@ -10,5 +10,10 @@ export function createDb(url: string, maxConnections = 10): Db {
   // An idle connection that the server closes (restart, shutdown on Ctrl-C) is dropped by the
   // pool and reopened on next use; without a listener, pg would crash the process instead.
   pool.on('error', (err) => console.error(`[aura] database connection lost: ${err.message}`));
+  // A connection that breaks while a query holds it (a reset socket when the server goes down)
+  // fails that query, and pg also emits 'error' on the client, which the pool listens to only
+  // while the client is idle: without a listener of its own, that would crash the process. The
+  // broken client is not queryable any more, so the pool drops it when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => console.error(`[aura] database connection lost during a query: ${err.message}`)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new StorableTextPlugin()] });
 }
