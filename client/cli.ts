@@ -31,6 +31,8 @@ import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
 import { formatVerify, registerLedgerCommands } from './commands/ledger.js';
+import { registerHistoryCommands } from './commands/history.js';
+import { registerRunsCommands } from './commands/runs.js';
 import { createCheckpoint } from '../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../integrity/signing.js';
 import { verifyLedger } from '../integrity/verify.js';
@@ -314,6 +316,8 @@ export function buildProgram(): Command {
   registerGovernanceCommands(program, { config, log });
   registerModelCommands(program, { config });
   registerLedgerCommands(program, { config, log, client });
+  registerHistoryCommands(program, { config, client });
+  registerRunsCommands(program, { config });
 
   const db = program.command('db').description('database maintenance');
   db.command('migrate')

@@ -1,0 +1,125 @@
+/**
+ * `aura runs`: the runs in the governance record, newest first, with what each waits on the
+ * Director for. Read from PostgreSQL only: it answers while Temporal is down.
+ */
+import type { Command } from 'commander';
+import type { AuraConfig } from '../../config/config.js';
+import { listRuns, type RunListRow } from '../../db/repositories/history.js';
+import type { RunStatus } from '../../governance/types.js';
+import { UserError } from '../runs.js';
+import { withDb } from './with-db.js';
+
+type Ctx = { config: () => AuraConfig };
+
+/** Every run status (governance/types.ts), and `paused`, the Director's pause. */
+export const RUN_STATUSES = [
+  'planning',
+  'awaiting_approval',
+  'plan_escalated',
+  'running',
+  'budget_paused',
+  'paused',
+  'verifying',
+  'verification_escalated',
+  'completed',
+  'failed',
+  'rejected',
+  'cancelled',
+] as const;
+// A status added to RunStatus and not listed above fails the type check here.
+const everyStatusListed: [Exclude<RunStatus, (typeof RUN_STATUSES)[number]>] extends [never] ? true : never = true;
+void everyStatusListed;
+
+const FINAL_STATUSES = ['completed', 'failed', 'rejected', 'cancelled'] as const;
+
+/** Run statuses that wait on the Director, and what the Director is asked for. */
+export const WAITS_ON_DIRECTOR: Record<string, string> = {
+  awaiting_approval: 'plan approval (approve | reject)',
+  plan_escalated: 'escalated plan (replan | reject)',
+  budget_paused: 'budget (budget | stop)',
+  verification_escalated: 'failed final verification (verification accept|replan|stop)',
+  paused: 'paused by the Director (resume | cancel)',
+};
+
+export interface RunLine {
+  runId: string;
+  workflowId: string;
+  project: string | null;
+  status: string;
+  reason: string | null;
+  startedAt: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+  needsDirector: boolean;
+  /** What waits on the Director: the run's own state, and each escalated task. */
+  waitingFor: string[];
+}
+
+function parseStatuses(text: string): string[] {
+  const statuses = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (statuses.length === 0) throw new UserError(`--status needs a run status (one of ${RUN_STATUSES.join(', ')})`);
+  for (const s of statuses) {
+    if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new UserError(`unknown run status "${s}" for --status: one of ${RUN_STATUSES.join(', ')}`);
+  }
+  return statuses;
+}
+
+function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UserError(`--limit must be a whole number from 1 to 10000 (got "${text}")`);
+  return n;
+}
+
+export function toRunLine(r: RunListRow): RunLine {
+  const final = (FINAL_STATUSES as readonly string[]).includes(r.status);
+  const waitingFor = [...(WAITS_ON_DIRECTOR[r.status] ? [WAITS_ON_DIRECTOR[r.status]!] : []), ...(final ? [] : r.escalatedTasks.map((k) => `task ${k} escalated (resolve)`))];
+  return {
+    runId: r.id,
+    workflowId: r.workflowId,
+    project: r.project,
+    status: r.status,
+    reason: r.reason,
+    startedAt: r.startedAt,
+    updatedAt: r.updatedAt,
+    finishedAt: r.finishedAt,
+    needsDirector: waitingFor.length > 0,
+    waitingFor,
+  };
+}
+
+const shortTime = (iso: string | null) => (iso ? `${iso.slice(0, 19)}Z` : '-');
+
+export function formatRuns(lines: RunLine[]): string {
+  const w = {
+    workflow: Math.max(11, ...lines.map((l) => l.workflowId.length)),
+    project: Math.max(7, ...lines.map((l) => (l.project ?? '-').length)),
+    status: Math.max(6, ...lines.map((l) => l.status.length)),
+  };
+  const out = [`${'RUN ID'.padEnd(36)}  ${'WORKFLOW ID'.padEnd(w.workflow)}  ${'PROJECT'.padEnd(w.project)}  ${'STATUS'.padEnd(w.status)}  ${'STARTED (UTC)'.padEnd(20)}  ${'LAST CHANGE'.padEnd(20)}  WAITS ON THE DIRECTOR`];
+  for (const l of lines) {
+    out.push(
+      `${l.runId.padEnd(36)}  ${l.workflowId.padEnd(w.workflow)}  ${(l.project ?? '-').padEnd(w.project)}  ${l.status.padEnd(w.status)}  ${shortTime(l.startedAt).padEnd(20)}  ${shortTime(l.updatedAt).padEnd(20)}  ${l.waitingFor.join('; ') || '-'}`,
+    );
+  }
+  return out.join('\n');
+}
+
+export function registerRunsCommands(program: Command, ctx: Ctx): void {
+  program
+    .command('runs')
+    .description('runs in the governance record, newest first, and what each waits on the Director for')
+    .option('--status <status>', `only runs in this status (comma-separated: ${RUN_STATUSES.join(', ')})`, parseStatuses)
+    .option('--needs-director', 'only runs waiting on the Director (a gate, an escalation, a budget, a pause, or an escalated task)', false)
+    .option('--limit <n>', 'at most this many runs (default 20)', parseLimit, 20)
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { status?: string[]; needsDirector: boolean; limit: number; json: boolean }) => {
+      const rows = await withDb(ctx, (db) =>
+        listRuns(db, { statuses: opts.status, needsDirector: opts.needsDirector, waitingStatuses: Object.keys(WAITS_ON_DIRECTOR), finalStatuses: FINAL_STATUSES, limit: opts.limit }),
+      );
+      const lines = rows.map(toRunLine);
+      if (opts.json) return console.log(JSON.stringify(lines, null, 2));
+      if (lines.length === 0) return console.log(opts.needsDirector ? 'no run waits on the Director' : 'no runs');
+      console.log(formatRuns(lines));
+      if (lines.length === opts.limit) console.log(`(the newest ${opts.limit}; --limit shows more)`);
+    });
+}
