@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the npm dependencies when they are missing or older than package-lock.json, and
 # bubblewrap (the verification sandbox's isolation) when it is missing: as root with apt-get,
-# otherwise it says what to install. (The Temporal CLI is found or built by the code that
-# starts it: client/temporal-cli.ts.)
+# otherwise it says what to install. As root with apt-get it also installs Debian's chromium
+# when it is missing, for the Web UI browser test (test/web-ui.test.ts skips without it).
+# (The Temporal CLI is found or built by the code that starts it: client/temporal-cli.ts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,5 +34,12 @@ if ! command -v bwrap >/dev/null 2>&1; then
   else
     echo "[aura] note: bubblewrap (bwrap) is not installed: the verification sandbox will refuse to run generated code." >&2
     echo "[aura]       Install it, e.g. 'sudo apt-get install bubblewrap' (Debian/Ubuntu) or 'sudo dnf install bubblewrap'." >&2
+  fi
+fi
+
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[aura] installing chromium (the Web UI browser test drives it headless)…"
+  if ! { apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; then
+    echo "[aura] note: could not install chromium; the Web UI browser test will be skipped" >&2
   fi
 fi

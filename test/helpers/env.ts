@@ -27,6 +27,8 @@ export interface TestEnv {
   ownerDb: Db;
   ownerUrl: string;
   temporalAddress: string;
+  /** The dev server's Web UI, when `temporalUiPort` was given; else null. */
+  temporalUiUrl: string | null;
   client: Client;
   /** Environment variables that point a child process (worker, CLI) at this world. */
   childEnv: NodeJS.ProcessEnv;
@@ -37,7 +39,7 @@ export interface TestEnv {
 
 export const ALL_ROLES: QueueRole[] = ['manager', 'governance', 'sandbox', 'employee:scripted'];
 
-export async function startTestEnv(opts: { env?: Record<string, string>; workers?: boolean } = {}): Promise<TestEnv> {
+export async function startTestEnv(opts: { env?: Record<string, string>; workers?: boolean; temporalUiPort?: number } = {}): Promise<TestEnv> {
   installSdkLogger('WARN');
   const home = await mkdtemp(join(tmpdir(), 'aura-home-'));
   const databaseName = `aura_t_${randomBytes(5).toString('hex')}`;
@@ -53,7 +55,7 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
   const ownerUrl = database.ownerUrl!;
   const ownerDb = createDb(ownerUrl, 2);
 
-  const server = await startDevServer({ cliPath: config.temporal.cliPath, dbFile: null, namespace: 'default', log: () => {} });
+  const server = await startDevServer({ cliPath: config.temporal.cliPath, dbFile: null, namespace: 'default', uiPort: opts.temporalUiPort, log: () => {} });
   const connection = await NativeConnection.connect({ address: server.address });
   const clientConnection = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
@@ -76,6 +78,7 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
     ownerDb,
     ownerUrl,
     temporalAddress: server.address,
+    temporalUiUrl: server.uiUrl,
     client,
     childEnv,
     async startWorkers(roles = ALL_ROLES) {
