@@ -104,6 +104,7 @@ export type RunStatus =
   | 'plan_escalated'
   | 'running'
   | 'budget_paused'
+  | 'paused'
   | 'verifying'
   | 'verification_escalated'
   | 'completed'
@@ -169,6 +170,8 @@ export interface TaskProgress {
   repairRounds?: number;
   /** The task's workflow (a re-planned run's tasks carry a generation in theirs). */
   workflowId?: string;
+  /** Director decisions sent by signal while the task was not waiting for one. */
+  ignoredSignals?: string[];
 }
 
 export interface RunReport {

@@ -2,7 +2,7 @@
  * The Manager's handles on the other roles: typed activity proxies, one set of options per
  * task queue. Activities come in as types only; their code never enters the workflow bundle.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { AccountantActivities } from '../activities/accountant/index.js';
 import type { AuditorActivities } from '../activities/auditor/index.js';
 import type { EmployeeActivities } from '../activities/employees/index.js';
@@ -55,6 +55,8 @@ export function employee(provider: string, timeLimitMs: number, summary?: string
     taskQueue: QUEUES.employee(provider),
     startToCloseTimeout: timeLimitMs + 30_000,
     heartbeatTimeout: '10 seconds',
+    // A cancelled run waits until the call has really stopped (the activity hears it on its heartbeat).
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     // The provider's own failures are capped at three inside the activity (MODEL_CALL_ATTEMPTS);
     // these attempts also ride out a database or worker fault of a few minutes.
     retry: {
@@ -74,6 +76,8 @@ export function sandbox(timeoutMs: number, summary?: string) {
     taskQueue: QUEUES.sandbox,
     startToCloseTimeout: timeoutMs + 60_000,
     heartbeatTimeout: '10 seconds',
+    // A cancelled run waits until the process tree is dead.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5 },
     summary,
   });

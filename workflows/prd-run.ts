@@ -8,18 +8,21 @@
  * The state lives in a PrdRunWorkflow; each phase is a method.
  */
 import {
+  CancellationScope,
   ParentClosePolicy,
   TemporalFailure,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { Plan, TaskSpec } from '../governance/schemas.js';
 import { describeBrokenRules, validatePlan } from '../governance/plan-rules.js';
 import { chooseEmployee } from '../governance/routing.js';
@@ -41,19 +44,35 @@ import type {
   VerificationDecision,
 } from '../governance/types.js';
 import {
+  DESCRIPTIONS,
   QUEUES,
   SEARCH_ATTRIBUTES,
+  WAITING_FOR_DIRECTOR,
   approvePlanSignal,
+  approvePlanUpdate,
   budgetDecisionSignal,
+  budgetDecisionUpdate,
   budgetExhaustedSignal,
   budgetUpdateSignal,
+  cancelUpdate,
+  pauseSignal,
+  pauseUpdate,
   rejectPlanSignal,
+  rejectPlanUpdate,
   replanSignal,
+  replanUpdate,
+  resumeSignal,
+  resumeUpdate,
+  runControlSignal,
   statusQuery,
   taskProgressSignal,
   taskWorkflowId,
   verificationDecisionSignal,
+  verificationDecisionUpdate,
+  type CommandAnswer,
 } from './definitions.js';
+import { FINAL_RUN_STATUSES, refuseCommand, type RunCommand, type RunView } from '../governance/director-commands.js';
+import { runDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { taskRun } from './task-run.js';
 import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
@@ -105,6 +124,16 @@ class PrdRunWorkflow {
   private generation = 1;
   /** What the planner is told before its first round (after such a re-plan). */
   private planFeedback: string[] = [];
+  /** Paused by the Director: running steps finish, nothing new starts. */
+  private pausedBy: Attribution | null = null;
+  private resumeTo: RunStatus | null = null;
+  /** The Director's cancel (null when the cancel came through Temporal itself). */
+  private cancelRequest: Attribution | null = null;
+  /** Everything the run does; cancelling it cancels the tasks, their model calls and sandboxes. */
+  private readonly work = new CancellationScope();
+  /** Each task's result as it comes in (for the report of a cancelled run). */
+  private readonly taskResults = new Map<string, TaskRunResult>();
+  private needsDirector: string | null = null;
 
   constructor(private readonly input: PrdRunInput) {
     this.runId = input.runId ?? uuid4();
@@ -128,8 +157,11 @@ class PrdRunWorkflow {
 
   async run(): Promise<RunReport> {
     try {
-      return await this.execute();
+      return await this.work.run(() => this.execute());
     } catch (err) {
+      // Cancelled (by the Director's command, or a cancel request through Temporal): wound down
+      // and recorded, never left half-open.
+      if (isCancellation(err) && this.work.consideredCancelled && patched('director-cancel')) return CancellationScope.nonCancellable(() => this.cancelled());
       // A failure nobody routed around still ends the run on the record, never stuck mid-phase.
       if (!(err instanceof TemporalFailure) || isCancellation(err) || !patched('run-failure-recorded')) throw err;
       return this.finishEarly('failed', `the run stopped on an unexpected failure: ${failureMessage(err)}`);
@@ -163,54 +195,187 @@ class PrdRunWorkflow {
   // ---- Messages: the Director's commands, the tasks' progress ----
   private listen(): void {
     const { state } = this;
-    setHandler(statusQuery, () => state);
-    // A signal that does not fit the run's state is kept visible, never silently dropped.
-    setHandler(approvePlanSignal, ({ by, reason }) => {
-      if (state.status === 'awaiting_approval' && !this.gate) this.gate = { kind: 'approve', by: by || 'director', reason: reason ?? '' };
-      else state.ignoredSignals.push(`approvePlan from ${by} ignored: run is ${state.status}`);
+    setHandler(statusQuery, () => state, { description: DESCRIPTIONS.status });
+    const gate = (kind: GateAnswer['kind']) => (a: { by: string; reason?: string }) => {
+      this.gate = { kind, by: a.by || 'director', reason: a.reason ?? '' };
+    };
+    // Signals (runs started before Updates; tools that can only signal): a command that does not
+    // fit the run's state is kept visible in ignoredSignals, never silently dropped.
+    this.onSignal(approvePlanSignal, (a) => ({ kind: 'approvePlan', ...a }), gate('approve'));
+    this.onSignal(rejectPlanSignal, (a) => ({ kind: 'rejectPlan', ...a }), gate('reject'));
+    this.onSignal(replanSignal, (a) => ({ kind: 'replan', ...a }), gate('replan'));
+    this.onSignal(verificationDecisionSignal, (d) => ({ kind: 'verificationDecision', decision: d }), (d) => (this.verificationAnswer = d));
+    this.onSignal(budgetDecisionSignal, (d) => ({ kind: 'budgetDecision', decision: d }), (d) => this.decideBudget(d));
+    this.onSignal(pauseSignal, (a) => ({ kind: 'pause', ...a }), (a) => this.pause(a));
+    this.onSignal(resumeSignal, (a) => ({ kind: 'resume', ...a }), (a) => this.resume(a));
+
+    // Updates: the caller hears at once that the command was accepted (and what it did), or why not.
+    const until = (changed: () => boolean) => condition(() => changed() || FINAL_RUN_STATUSES.includes(state.status));
+    this.onUpdate(approvePlanUpdate, (a) => ({ kind: 'approvePlan', ...a }), async (a) => {
+      gate('approve')(a);
+      await until(() => state.status !== 'awaiting_approval');
+      return 'plan approved';
     });
-    setHandler(rejectPlanSignal, ({ by, reason }) => {
-      if (!reason?.trim()) state.ignoredSignals.push(`rejectPlan from ${by} ignored: a reason is required`);
-      else if ((state.status === 'awaiting_approval' || state.status === 'plan_escalated') && !this.gate) this.gate = { kind: 'reject', by: by || 'director', reason };
-      else state.ignoredSignals.push(`rejectPlan from ${by} ignored: run is ${state.status}`);
+    this.onUpdate(rejectPlanUpdate, (a) => ({ kind: 'rejectPlan', ...a }), async (a) => {
+      const before = state.status;
+      gate('reject')(a);
+      await until(() => state.status !== before);
+      return 'plan rejected';
     });
-    setHandler(replanSignal, ({ by, reason }) => {
-      if (state.status === 'plan_escalated' && !this.gate) this.gate = { kind: 'replan', by: by || 'director', reason: reason ?? '' };
-      else state.ignoredSignals.push(`replan from ${by} ignored: run is ${state.status}`);
+    this.onUpdate(replanUpdate, (a) => ({ kind: 'replan', ...a }), async (a) => {
+      gate('replan')(a);
+      await until(() => state.status !== 'plan_escalated');
+      return 'the planner gets more rounds';
     });
-    setHandler(verificationDecisionSignal, (d) => {
-      if (state.status !== 'verification_escalated' || this.verificationAnswer) state.ignoredSignals.push(`verificationDecision from ${d.by} ignored: run is ${state.status}`);
-      else if (!d.by?.trim() || !d.reason?.trim() || !['accept', 'replan', 'stop'].includes(d.kind)) state.ignoredSignals.push(`verificationDecision from ${d.by} ignored: it needs accept, replan or stop, who and why`);
-      else this.verificationAnswer = d;
+    this.onUpdate(verificationDecisionUpdate, (d) => ({ kind: 'verificationDecision', decision: d }), async (d) => {
+      this.verificationAnswer = d;
+      await until(() => state.status !== 'verification_escalated');
+      return `failed verification: ${d.kind}`;
     });
-    setHandler(budgetExhaustedSignal, async ({ taskKey, message }) => {
-      if (this.stopped) {
-        // Already stopped: a task that reaches the budget afterwards is told at once.
-        await this.taskHandle(taskKey).signal(budgetUpdateSignal, { stop: this.stopped });
-        return;
-      }
-      await this.pauseForBudget(`task ${taskKey}: ${message}`);
+    this.onUpdate(budgetDecisionUpdate, (d) => ({ kind: 'budgetDecision', decision: d }), async (d) => {
+      await this.decideBudget(d);
+      return d.kind === 'raise' ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}` : 'the run stops: its tasks wind down';
     });
-    setHandler(budgetDecisionSignal, (d) => this.decideBudget(d));
-    setHandler(taskProgressSignal, (p) => {
-      const i = state.tasks.findIndex((t) => t.key === p.key);
-      const { escalation, ...task } = p;
-      if (i >= 0) state.tasks[i] = { ...state.tasks[i], ...task };
-      state.escalations = state.escalations.filter((e) => !e.startsWith(`${p.key}: `));
-      if (escalation) state.escalations.push(`${p.key}: ${escalation}`);
+    this.onUpdate(pauseUpdate, (a) => ({ kind: 'pause', ...a }), async (a) => {
+      await this.pause(a);
+      return 'paused: running steps finish, nothing new starts';
     });
+    this.onUpdate(resumeUpdate, (a) => ({ kind: 'resume', ...a }), async (a) => {
+      await this.resume(a);
+      return 'resumed';
+    });
+    this.onUpdate(cancelUpdate, (a) => ({ kind: 'cancel', ...a }), async (a) => {
+      await this.cancel(a);
+      return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
+    });
+
+    // Task → run plumbing (internal; described as such in the Web UI).
+    setHandler(
+      budgetExhaustedSignal,
+      async ({ taskKey, message }) => {
+        if (this.stopped) {
+          // Already stopped: a task that reaches the budget afterwards is told at once.
+          await this.taskHandle(taskKey).signal(budgetUpdateSignal, { stop: this.stopped });
+          return;
+        }
+        await this.pauseForBudget(`task ${taskKey}: ${message}`);
+      },
+      { description: DESCRIPTIONS.budgetExhausted },
+    );
+    setHandler(
+      taskProgressSignal,
+      (p) => {
+        const i = state.tasks.findIndex((t) => t.key === p.key);
+        const { escalation, ...task } = p;
+        if (i >= 0) state.tasks[i] = { ...state.tasks[i], ...task };
+        state.escalations = state.escalations.filter((e) => !e.startsWith(`${p.key}: `));
+        if (escalation) state.escalations.push(`${p.key}: ${escalation}`);
+        this.showState();
+      },
+      { description: DESCRIPTIONS.taskProgress },
+    );
   }
 
+  private view(): RunView {
+    return {
+      status: this.state.status,
+      gateAnswered: this.gate !== null,
+      verificationAnswered: this.verificationAnswer !== null,
+      budgetAnswered: this.budgetAnswer !== null,
+      cancelling: this.cancelRequest !== null,
+    };
+  }
+
+  private onSignal<A extends { by: string }>(def: SignalDefinition<[A]>, command: (a: A) => RunCommand, apply: (a: A) => unknown): void {
+    setHandler(
+      def,
+      async (a: A) => {
+        const refused = refuseCommand(command(a), this.view());
+        if (refused) this.state.ignoredSignals.push(`${def.name} from ${a?.by} ignored: ${refused}`);
+        else await apply(a);
+      },
+      { description: DESCRIPTIONS[def.name as keyof typeof DESCRIPTIONS] },
+    );
+  }
+
+  private onUpdate<A extends { by: string }>(def: UpdateDefinition<CommandAnswer, [A]>, command: (a: A) => RunCommand, apply: (a: A) => Promise<string>): void {
+    setHandler(
+      def,
+      async (a: A) => {
+        const message = await apply(a);
+        return { command: def.name, status: this.state.status, message };
+      },
+      {
+        description: DESCRIPTIONS[def.name as keyof typeof DESCRIPTIONS],
+        validator: (a: A) => {
+          if (!a || typeof a !== 'object' || !a.by?.trim()) throw new Error('who gives the command? "by" is required');
+          const refused = refuseCommand(command(a), this.view());
+          if (refused) throw new Error(refused);
+        },
+      },
+    );
+  }
+
+  // ---- The Director's hand on the whole run: pause, resume, cancel ----
+  private async pause(a: Attribution): Promise<void> {
+    this.pausedBy = a;
+    this.resumeTo = this.state.status;
+    await this.setStatus('paused', `paused by ${a.by}: ${a.reason}`);
+    await roles.ledger('Director pause').recordDirectorAction({ runId: this.runId, director: a.by, action: 'pause_run', targetId: this.runId, reason: a.reason, details: { was: this.resumeTo } });
+    await this.tellTasks({ paused: true });
+  }
+
+  private async resume(a: Attribution): Promise<void> {
+    const to = this.resumeTo ?? 'running';
+    this.pausedBy = null;
+    this.resumeTo = null;
+    await this.setStatus(to);
+    await roles.ledger('Director resume').recordDirectorAction({ runId: this.runId, director: a.by, action: 'resume_run', targetId: this.runId, reason: a.reason, details: { to } });
+    await this.tellTasks({ paused: false });
+  }
+
+  private async cancel(a: Attribution): Promise<void> {
+    this.cancelRequest = a;
+    await roles.ledger('Director cancel').recordDirectorAction({ runId: this.runId, director: a.by, action: 'cancel_run', targetId: this.runId, reason: a.reason, details: { was: this.state.status } });
+    this.work.cancel();
+  }
+
+  /** Nothing new starts while the Director has the run paused. */
+  private async whilePaused(): Promise<void> {
+    if (this.pausedBy) await condition(() => this.pausedBy === null);
+  }
+
+  private async tellTasks(control: { paused: boolean }): Promise<void> {
+    for (const key of [...this.activeTasks]) {
+      try {
+        await this.taskHandle(key).signal(runControlSignal, control);
+      } catch {
+        // The task finished meanwhile: nothing to tell.
+      }
+    }
+  }
+
+  /** The run was cancelled: its tasks wind down (their calls and sandboxes cancelled), every task closes, the run ends cancelled. */
+  private async cancelled(): Promise<RunReport> {
+    const a = this.cancelRequest;
+    if (!a) {
+      await roles.ledger('cancel requested').recordEvent({
+        runId: this.runId,
+        action: 'run.cancel_requested',
+        severity: 'critical',
+        description: 'cancellation requested through Temporal (Web UI, temporal CLI or API), not by an Aura command: no Director name or reason was given',
+      });
+    }
+    const reason = a ? `cancelled by ${a.by}: ${a.reason}` : 'cancelled through a Temporal cancellation request (no Director command)';
+    await condition(() => this.activeTasks.size === 0, '10 minutes');
+    await roles.ledger('close open tasks').closeOpenTasks({ runId: this.runId, reason });
+    const tasks = (this.state.plan?.tasks ?? []).map((t) => this.taskResults.get(t.id) ?? { ...emptyResult(t.id), status: 'cancelled' as const });
+    return this.finish('cancelled', reason, tasks, null, null);
+  }
+
+  /** Checked by the command rules before it is called. */
   private async decideBudget(d: BudgetDecision): Promise<void> {
     const { state } = this;
-    if (state.status !== 'budget_paused' || this.budgetAnswer) {
-      state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: run is ${state.status}`);
-      return;
-    }
-    if (!d.reason?.trim() || (d.kind === 'raise' && !(d.budget?.maxTokens > 0 && d.budget?.maxCostUsd >= 0))) {
-      state.ignoredSignals.push(`budgetDecision from ${d.by} ignored: it needs a reason${d.kind === 'raise' ? ' and a valid budget' : ''}`);
-      return;
-    }
     this.budgetAnswer = d;
     await roles.ledger(`Director budget ${d.kind}`).recordDirectorAction({
       runId: this.runId,
@@ -259,6 +424,7 @@ class PrdRunWorkflow {
       let feedback = [...this.planFeedback];
       let routedAround = false;
       for (let round = 1; round <= this.options.maxReplans + 1 && !routedAround; round++) {
+        await this.whilePaused();
         this.state.planAttempts += 1;
         const answer = await this.askPlanner(planner, feedback, round);
         if (answer === 'stopped') return { finished: await this.finishEarly('cancelled', `stopped by ${this.stopped!.by} on budget: ${this.stopped!.reason}`) };
@@ -405,16 +571,19 @@ class PrdRunWorkflow {
         started_.result.then((r) => {
           results.set(key, r);
           if (r.status === 'accepted') accepted.add(key);
+          this.taskResults.set(key, r);
           inFlight.delete(key);
         }),
       );
     };
 
     for (;;) {
-      // No new work while the Director decides on the budget, and none after a stop.
+      // No new work while the Director decides on the budget or has paused the run, and none
+      // after a stop.
       if (this.state.status === 'budget_paused' && inFlight.size === 0) await condition(() => this.state.status !== 'budget_paused' || this.stopped !== null);
+      if (inFlight.size === 0) await this.whilePaused();
       for (const key of readyTasks(s.nodes, accepted, started)) {
-        if (inFlight.size >= this.options.maxParallel || this.stopped || this.state.status === 'budget_paused') break;
+        if (inFlight.size >= this.options.maxParallel || this.stopped || this.state.status === 'budget_paused' || this.pausedBy) break;
         await launch(key);
       }
       if (inFlight.size === 0) break;
@@ -471,6 +640,7 @@ class PrdRunWorkflow {
     let repairs = 0;
     if (!verification.passed && patched('verification-repair')) {
       while (!verification.passed && repairs < this.options.maxVerificationRepairs) {
+        await this.whilePaused();
         repairs += 1;
         const repaired = await this.repairWorkspace(s, repairs, verification, taskIds);
         tasks.push(repaired.result);
@@ -539,10 +709,26 @@ class PrdRunWorkflow {
 
   // ---- Status and the report ----
   private async setStatus(status: RunStatus, reason: string | null = null, report?: RunReport): Promise<void> {
+    // A paused run moves to its next phase only once resumed (the Director's pause holds).
+    if (status !== 'paused' && status !== 'budget_paused' && !FINAL_RUN_STATUSES.includes(status)) await this.whilePaused();
     this.state.status = status;
     this.state.reason = reason;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: status }]);
+    this.showState();
     await roles.ledger(`run ${status}`).recordRunStatus({ runId: this.runId, status, reason, report });
+  }
+
+  /**
+   * What the Web UI shows of the run: its details (markdown: what it is, where it stands, what
+   * the Director must do next), and whether it waits for the Director (a search attribute).
+   */
+  private showState(): void {
+    setCurrentDetails(runDetails(this.state, this.input.prd));
+    const waiting = WAITING_FOR_DIRECTOR.includes(this.state.status) || this.state.tasks.some((t) => t.status === 'escalated') ? 'yes' : 'no';
+    if (waiting !== this.needsDirector && patched('director-control')) {
+      this.needsDirector = waiting;
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.needsDirector, value: waiting }]);
+    }
   }
 
   private finishEarly(status: RunStatus, reason: string): Promise<RunReport> {

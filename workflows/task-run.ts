@@ -9,7 +9,18 @@
  *
  * The state lives in a TaskWorkflow; each phase is a method.
  */
-import { ActivityFailure, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { chooseEmployee } from '../governance/routing.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
 import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
@@ -25,7 +36,18 @@ import type {
   TaskRunInput,
   TaskRunResult,
 } from '../governance/types.js';
-import { SEARCH_ATTRIBUTES, budgetExhaustedSignal, budgetUpdateSignal, directorDecisionSignal, taskProgressSignal, taskStatusQuery } from './definitions.js';
+import {
+  DESCRIPTIONS,
+  SEARCH_ATTRIBUTES,
+  budgetExhaustedSignal,
+  budgetUpdateSignal,
+  directorDecisionSignal,
+  resolveEscalationUpdate,
+  runControlSignal,
+  taskProgressSignal,
+  taskStatusQuery,
+} from './definitions.js';
+import { taskDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { failureMessage, isEmployeeTimeout, isRouteAround, isTimeout, underBudget } from './failures.js';
 
@@ -51,6 +73,10 @@ class TaskWorkflow {
   private budget: RunBudget | null;
   private budgetAnswer: BudgetAnswer | null = null;
   private readonly parentId = workflowInfo().parent?.workflowId;
+  /** The run is paused by the Director: what runs finishes, nothing new starts. */
+  private runPaused = false;
+  /** Who may be named while the task waits for the Director (the roster it escalated with). */
+  private escalationRoster: EmployeeSnapshot[] | null = null;
 
   constructor(private readonly input: TaskRunInput) {
     this.budget = input.budget ?? null;
@@ -64,15 +90,50 @@ class TaskWorkflow {
       repairRounds: 0,
       escalation: null,
     };
-    setHandler(taskStatusQuery, () => this.progress);
+    setHandler(taskStatusQuery, () => this.progress, { description: DESCRIPTIONS.taskStatus });
+    // A decision for a task that is not waiting for one is not kept for later: it is refused, visibly.
     setHandler(directorDecisionSignal, (d) => {
-      this.decision = d;
-    });
+      if (this.progress.status === 'escalated') this.decision = d;
+      else (this.progress.ignoredSignals ??= []).push(`directorDecision from ${d?.by} ignored: task ${this.task.id} is ${this.progress.status}, not escalated`);
+    }, { description: DESCRIPTIONS.directorDecision });
+    // The Update answers at once: accepted once the task acted on it, or refused with the reason
+    // (a decision for a task that is not waiting, an employee who cannot take it).
+    setHandler(
+      resolveEscalationUpdate,
+      async (d) => {
+        this.decision = d;
+        await condition(() => this.decision !== d);
+        return { command: 'directorDecision', status: this.progress.status, message: `task ${this.task.id}: ${d.kind} carried out` };
+      },
+      {
+        description: DESCRIPTIONS.directorDecision,
+        validator: (d) => {
+          if (this.progress.status !== 'escalated' || !this.escalationRoster) throw new Error(`task ${this.task.id} is ${this.progress.status}, not waiting for the Director`);
+          if (this.decision) throw new Error(`task ${this.task.id} already has a decision to carry out`);
+          const invalid = validateDecision(d, this.escalationRoster, this.task.capability, this.attempts);
+          if (invalid) throw new Error(invalid);
+        },
+      },
+    );
     // The run tells every running task; one not waiting keeps the answer for its next refusal.
     setHandler(budgetUpdateSignal, (u) => {
       if ('budget' in u) this.budget = u.budget;
       this.budgetAnswer = u;
-    });
+    }, { description: DESCRIPTIONS.budgetUpdate });
+    setHandler(runControlSignal, ({ paused }) => {
+      this.runPaused = paused;
+    }, { description: DESCRIPTIONS.runControl });
+  }
+
+  /** The run is paused: wait here, before anything new starts (a routing, a call, a sandbox run). */
+  private async whileRunPaused(): Promise<void> {
+    if (!this.runPaused) return;
+    const before = this.progress.status;
+    this.progress.status = 'paused';
+    await this.report();
+    await condition(() => !this.runPaused);
+    this.progress.status = before;
+    await this.report();
   }
 
   private get task() {
@@ -80,9 +141,20 @@ class TaskWorkflow {
   }
 
   async run(): Promise<TaskRunResult> {
+    try {
+      return await this.route();
+    } catch (err) {
+      // The run was cancelled: calls and sandbox runs were cancelled with it; the task closes.
+      if (!isCancellation(err) || !patched('director-cancel')) throw err;
+      return CancellationScope.nonCancellable(() => this.finish(this.result('cancelled'), 'cancelled with the run'));
+    }
+  }
+
+  private async route(): Promise<TaskRunResult> {
     // The Director's choice after an infrastructure escalation, taken on the next round.
     let next: EmployeeSnapshot | null = null;
     for (;;) {
+      await this.whileRunPaused();
       const roster = await roles.accountant('roster for routing').employeeRoster();
       let employee = next ?? chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
       next = null;
@@ -112,6 +184,7 @@ class TaskWorkflow {
     await this.report();
 
     // Invalid answers are recorded and waited past.
+    this.escalationRoster = roster;
     for (;;) {
       await condition(() => this.decision !== null);
       const d: EscalationDecision = this.decision!;
@@ -126,6 +199,7 @@ class TaskWorkflow {
         details: { taskKey: this.task.id, decision: d },
       });
       if (invalid) continue;
+      this.escalationRoster = null;
       if (d.kind === 'cancel') return this.finish(this.result('cancelled'), `cancelled by ${d.by}: ${d.reason}`);
       if (d.kind === 'accept') {
         const last = this.attempts[this.attempts.length - 1]!;
@@ -230,6 +304,7 @@ class TaskWorkflow {
       if (answer === 'stopped' || answer === 'unavailable') return answer;
       if ('failure' in answer) return { modelRunId: null, verification: null, employeeFailure: answer.failure, rounds: round };
 
+      await this.whileRunPaused();
       const verification = await roles.sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`).verifyTaskOutput({
         runId: this.input.runId,
         taskId: this.input.taskId,
@@ -264,6 +339,7 @@ class TaskWorkflow {
     repair: RepairFeedback | null,
   ): Promise<{ modelRunId: string } | { failure: EmployeeFailure } | 'stopped' | 'unavailable'> {
     const { runId, taskId } = this.input;
+    await this.whileRunPaused();
     try {
       const answer = await underBudget(
         () =>
@@ -308,6 +384,7 @@ class TaskWorkflow {
     if (!patched('reviewer-opinion')) return null;
     const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
     if (!reviewer) return null;
+    await this.whileRunPaused();
     try {
       return await underBudget(
         () =>
@@ -388,8 +465,9 @@ class TaskWorkflow {
     return result;
   }
 
-  /** Live progress to the run, for its status query. */
+  /** Live progress to the run, for its status query (and to the Web UI, as the task's details). */
   private async report(): Promise<void> {
+    setCurrentDetails(taskDetails(this.progress, this.task.acceptance.command));
     if (this.parentId) await getExternalWorkflowHandle(this.parentId).signal(taskProgressSignal, { ...this.progress });
   }
 }

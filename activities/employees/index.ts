@@ -176,7 +176,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       });
     } catch (err) {
       const timedOut = timeLimit.aborted;
-      const message = timedOut ? `time limit of ${args.timeLimitMs} ms exceeded` : errorMessage(err);
+      const wasCancelled = !timedOut && cancelled?.aborted === true;
+      const message = timedOut ? `time limit of ${args.timeLimitMs} ms exceeded` : wasCancelled ? 'cancelled: the run was cancelled during the call' : errorMessage(err);
       await recordModelRun(db, {
         ...callRecord,
         idempotencyKey: idempotencyKey(args.ref, `attempt-${args.ref.attempt}`, 'error'),
@@ -191,6 +192,8 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       if (timedOut) {
         throw ApplicationFailure.create({ type: FailureType.EmployeeTimeout, message, nonRetryable: true });
       }
+      // Recorded as a call that did not finish; Temporal hears the cancellation itself.
+      if (wasCancelled) throw cancelled!.reason;
       if (err instanceof ProviderError && !err.retryable) {
         // 400/401/403/404: asking again will not help; the Manager routes the task elsewhere.
         throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message, nonRetryable: true });

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewTask } from '../../db/repositories/runs.js';
+import { cancelOpenTasks, insertRun, insertTasks, updateRun, updateTask, upsertProject, type NewTask } from '../../db/repositories/runs.js';
 import type { Plan } from '../../governance/schemas.js';
 import type { RunBudget, RunReport, RunStatus, RunUsage, UsageLine } from '../../governance/types.js';
 import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/usage.js';
@@ -142,6 +142,15 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
         evidence: [{ excerpt: r.message.slice(0, 600), sha256: sha256(r.message) }],
       });
       await event({ runId: r.runId, taskId: r.taskId, action: 'task.infrastructure_failure', severity: 'critical', description: `task ${r.taskKey}: ${r.activity} failed (not ${r.employeeId}'s fault): ${r.message}` });
+    },
+
+    /** A cancelled run's tasks that were still open (never started, or stopped mid-way) close as cancelled. */
+    async closeOpenTasks(c: { runId: string; reason: string }): Promise<string[]> {
+      const closed = await cancelOpenTasks(db, c.runId);
+      if (closed.length > 0) {
+        await event({ runId: c.runId, action: 'task.closed_on_cancel', severity: 'warning', description: `tasks closed as cancelled with the run: ${closed.join(', ')} (${c.reason})`, details: { tasks: closed } });
+      }
+      return closed;
     },
 
     /** The Manager's own repair task after a failed final verification: a task row like any. */

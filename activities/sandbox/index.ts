@@ -13,7 +13,7 @@ import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../governance/failures.js';
-import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
+import { activityRef, cancellationSignal, conflictsAsFailures, idempotencyKey } from '../context.js';
 
 export interface VerifyTaskRequest {
   runId: string;
@@ -84,6 +84,10 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     what: { runId: string; taskId: string | null; modelRunId: string | null; kind: 'task' | 'workspace'; command: string },
     result: VerificationResult & { isolation: string[] },
   ): Promise<VerificationResult & { isolation: string[] }> {
+    // Cancelled (the Director cancelled the run): the process tree is gone; what it printed is
+    // not a verdict on the code, so no verification is recorded and Temporal hears "cancelled".
+    const cancelled = cancellationSignal();
+    if (cancelled?.aborted) throw cancelled.reason;
     await recordVerification(db, { ...what, idempotencyKey: idempotencyKey(activityRef()), result });
     return result;
   }

@@ -26,7 +26,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
-import { heartbeat } from '../context.js';
+import { cancellationSignal, heartbeat } from '../context.js';
 
 export interface CommandLimits {
   wallClockMs: number;
@@ -381,6 +381,9 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     killTree();
   }, limits.wallClockMs);
   const beat = setInterval(() => heartbeat({ runningMs: Date.now() - started }), 2_000);
+  // The Director cancelled the run: the whole tree dies now, not at the wall clock.
+  const cancelled = cancellationSignal();
+  cancelled?.addEventListener('abort', killTree, { once: true });
 
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -392,6 +395,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
   clearTimeout(timer);
   clearInterval(beat);
+  cancelled?.removeEventListener('abort', killTree);
   killTree(); // leftovers in the group die too
   child.stdout!.destroy();
   child.stderr!.destroy();

@@ -118,6 +118,21 @@ export async function updateTask(db: Db, taskId: string, u: TaskUpdate): Promise
     .execute();
 }
 
+/**
+ * Closes every task of a run still open (pending, running, paused, escalated) as `cancelled`:
+ * a cancelled run leaves no task row open. Returns the keys it closed.
+ */
+export async function cancelOpenTasks(db: Db, runId: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('task_queue')
+    .set({ status: 'cancelled', updated_at: new Date(), completed_at: new Date() })
+    .where('run_id', '=', runId)
+    .where('status', 'not in', ['accepted', 'cancelled', 'failed'])
+    .returning('task_key')
+    .execute();
+  return rows.map((r) => r.task_key).sort();
+}
+
 /** The accepted model run of each task, in the order asked for (tasks without one are skipped). */
 export async function acceptedModelRuns(db: Db, taskIds: string[]): Promise<{ taskId: string; modelRunId: string }[]> {
   if (taskIds.length === 0) return [];
