@@ -25,7 +25,13 @@ import {
   runStatus,
   stopRun,
   submitRun,
+  pauseRun,
+  resumeRun,
+  cancelRun,
+  type RefusalRecorder,
 } from './runs.js';
+import { recordRefusedCommand } from '../db/repositories/director.js';
+import type { CommandAnswer } from '../workflows/definitions.js';
 import { startStack } from './stack.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
@@ -45,6 +51,26 @@ export const SAMPLE_PRD = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
 function config(): AuraConfig {
   loadDotEnv();
   return loadConfig();
+}
+
+/** A command the run refused goes into the governance record (the run's history never sees it). */
+function recordRefusals(cfg: AuraConfig): RefusalRecorder {
+  return async (r) => {
+    try {
+      const database = await openDatabase(cfg, () => {}, { migrate: false });
+      try {
+        await recordRefusedCommand(database.db, { runId: r.runId, workflowId: r.workflowId, command: r.command, director: r.by, reason: r.reason, refusal: r.refusal, details: r.details });
+      } finally {
+        await database.close();
+      }
+    } catch (err) {
+      console.error(`[aura] warning: the refusal could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+}
+
+function printAnswer(runRef: string, a: CommandAnswer): void {
+  console.log(`run ${runRef}: ${a.message} (now ${a.status})`);
 }
 
 async function client(cfg: AuraConfig): Promise<Client> {
@@ -183,8 +209,8 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why (recorded)')
     .action(async (runId: string, opts: { reason?: string }) => {
       const cfg = config();
-      await approvePlan(await client(cfg), runId, cfg.director, opts.reason);
-      console.log(`plan of run ${runId} approved by ${cfg.director}`);
+      const answer = await approvePlan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
+      console.log(`plan of run ${runId} approved by ${cfg.director} (now ${answer.status})`);
     });
 
   program
@@ -194,7 +220,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { reason: string }) => {
       const cfg = config();
-      await rejectPlan(await client(cfg), runId, cfg.director, opts.reason);
+      await rejectPlan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
       console.log(`plan of run ${runId} rejected by ${cfg.director}: ${opts.reason}`);
     });
 
@@ -205,7 +231,7 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why (recorded)')
     .action(async (runId: string, opts: { reason?: string }) => {
       const cfg = config();
-      await grantReplan(await client(cfg), runId, cfg.director, opts.reason);
+      await grantReplan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
       console.log(`run ${runId}: planner gets more rounds`);
     });
 
@@ -228,8 +254,8 @@ export function buildProgram(): Command {
         : opts.accept
           ? { kind: 'accept' as const, by, reason: opts.reason }
           : { kind: 'cancel' as const, by, reason: opts.reason };
-      await resolveEscalation(await client(cfg), runId, taskKey, decision);
-      console.log(`task ${taskKey} of run ${runId}: ${decision.kind} sent`);
+      const answer = await resolveEscalation(await client(cfg), runId, taskKey, decision, recordRefusals(cfg));
+      console.log(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
     });
 
   program
@@ -240,8 +266,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, kind: 'accept' | 'replan' | 'stop', opts: { reason: string }) => {
       const cfg = config();
-      await decideVerification(await client(cfg), runId, { kind, by: cfg.director, reason: opts.reason });
-      console.log(`run ${runId}: ${kind} sent`);
+      printAnswer(runId, await decideVerification(await client(cfg), runId, { kind, by: cfg.director, reason: opts.reason }, recordRefusals(cfg)));
     });
 
   program
@@ -253,8 +278,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { tokens: number; cost: number; reason: string }) => {
       const cfg = config();
-      await raiseBudget(await client(cfg), runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, cfg.director, opts.reason);
-      console.log(`run ${runId}: budget raised to ${opts.tokens} tokens / $${opts.cost}`);
+      printAnswer(runId, await raiseBudget(await client(cfg), runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, cfg.director, opts.reason, recordRefusals(cfg)));
     });
 
   program
@@ -264,9 +288,24 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { reason: string }) => {
       const cfg = config();
-      await stopRun(await client(cfg), runId, cfg.director, opts.reason);
-      console.log(`run ${runId}: stop sent`);
+      printAnswer(runId, await stopRun(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg)));
     });
+
+  for (const [name, description, send] of [
+    ['pause', 'pause any working run: running steps finish, nothing new starts until it is resumed', pauseRun],
+    ['resume', 'resume a paused run', resumeRun],
+    ['cancel', 'cancel any run that has not ended: model calls and sandboxes stop, every task closes, the run ends cancelled', cancelRun],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<run>', 'run id, workflow id or AuraRunId')
+      .requiredOption('--reason <text>', 'why (required, recorded)')
+      .action(async (runRef: string, opts: { reason: string }) => {
+        const cfg = config();
+        printAnswer(runRef, await send(await client(cfg), runRef, cfg.director, opts.reason, recordRefusals(cfg)));
+      });
+  }
 
   program
     .command('status')

@@ -4,19 +4,32 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { EscalationDecision, PrdRunInput, RunBudget, RunOptions, RunProgress, RunReport, VerificationDecision } from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
   approvePlanSignal,
+  approvePlanUpdate,
   budgetDecisionSignal,
+  budgetDecisionUpdate,
+  cancelUpdate,
   directorDecisionSignal,
+  pauseSignal,
+  pauseUpdate,
   rejectPlanSignal,
+  rejectPlanUpdate,
   replanSignal,
+  replanUpdate,
+  resolveEscalationUpdate,
+  resumeSignal,
+  resumeUpdate,
   statusQuery,
   taskWorkflowId,
   verificationDecisionSignal,
+  verificationDecisionUpdate,
+  type CommandAnswer,
 } from '../workflows/definitions.js';
 
 export class UserError extends Error {
@@ -38,9 +51,86 @@ export function runWorkflowId(runId: string): string {
   return `prd-run-${runId}`;
 }
 
-/** Accepts a run id (uuid) or the workflow id itself. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The workflow id the CLI gives a run it starts (a guess for other runs: see resolveRun). */
 export function toWorkflowId(runIdOrWorkflowId: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runIdOrWorkflowId) ? runWorkflowId(runIdOrWorkflowId) : runIdOrWorkflowId;
+  return UUID.test(runIdOrWorkflowId) ? runWorkflowId(runIdOrWorkflowId) : runIdOrWorkflowId;
+}
+
+/**
+ * Finds a run however the Director names it: its workflow id (a run started from the Web UI
+ * has whatever id the form gave it), its run id (`prd-run-<id>` when the CLI started it), or
+ * the AuraRunId search attribute every run sets.
+ */
+export async function resolveRun(client: Client, ref: string): Promise<{ workflowId: string; runId: string }> {
+  if (!ref?.trim()) throw new UserError('which run? (a run id or a workflow id)');
+  const candidates = UUID.test(ref) ? [runWorkflowId(ref), ref] : [ref];
+  for (const workflowId of candidates) {
+    try {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      if (d.type !== 'prdRun') throw new UserError(`${ref} is a ${d.type} workflow, not a run${d.type === 'taskRun' ? ' (name its run instead)' : ''}`);
+      const runId = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.runId) ?? (UUID.test(ref) && workflowId !== ref ? ref : workflowId);
+      return { workflowId, runId };
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  const escaped = ref.replace(/['\\]/g, '');
+  for await (const wf of client.workflow.list({ query: `AuraRunId = '${escaped}' AND WorkflowType = 'prdRun'` })) {
+    return { workflowId: wf.workflowId, runId: ref };
+  }
+  throw new UserError(`unknown run: ${ref}`);
+}
+
+/** A command the run refused: written to the governance record by whoever asked (the run never saw it). */
+export interface Refusal {
+  runId: string;
+  workflowId: string;
+  command: string;
+  by: string;
+  reason: string;
+  /** Why the run refused. */
+  refusal: string;
+  details: Record<string, unknown>;
+}
+export type RefusalRecorder = (r: Refusal) => Promise<void>;
+
+/**
+ * Sends a Director command as an Update: the answer says what it did, or why it was refused
+ * (and the refusal is recorded through `record`). A run started before Updates existed has no
+ * handler for it: the command goes as a signal, after the same state check the CLI always made.
+ */
+async function directorCommand<A extends { by: string; reason?: string }>(
+  client: Client,
+  target: { workflowId: string; runId: string },
+  cmd: {
+    update: UpdateDefinition<CommandAnswer, [A]>;
+    /** The older path; without one, `legacy` answers by itself. */
+    signal?: SignalDefinition<[A]>;
+    arg: A;
+    what: string;
+    /** For a run without the Update: checks (throws a UserError), or answers by other means. */
+    legacy: () => Promise<CommandAnswer | void>;
+  },
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
+  const handle = client.workflow.getHandle(target.workflowId);
+  try {
+    return await handle.executeUpdate(cmd.update, { args: [cmd.arg] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${target.workflowId}`);
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const why = err.cause instanceof Error ? err.cause.message : err.message;
+    if (/no registered handler/i.test(why)) {
+      const answered = await cmd.legacy();
+      if (answered || !cmd.signal) return answered ?? { command: cmd.update.name, status: (await handle.query(statusQuery)).status, message: `${cmd.what}: not possible on this run` };
+      await handle.signal(cmd.signal, cmd.arg);
+      return { command: cmd.signal.name, status: (await handle.query(statusQuery)).status, message: `${cmd.what}: sent as a signal (this run predates Updates)` };
+    }
+    await record?.({ runId: target.runId, workflowId: target.workflowId, command: cmd.update.name, by: cmd.arg.by, reason: cmd.arg.reason ?? '', refusal: why, details: { arg: cmd.arg } });
+    throw new UserError(`cannot ${cmd.what}: refused by the run: ${why}`);
+  }
 }
 
 export interface SubmitRequest {
@@ -70,21 +160,16 @@ export async function submitRun(client: Client, req: SubmitRequest): Promise<{ r
 }
 
 /** The live status of a run (query), or what its final report says once it has closed. */
-export async function runStatus(client: Client, runIdOrWorkflowId: string): Promise<RunProgress> {
-  const handle = client.workflow.getHandle(toWorkflowId(runIdOrWorkflowId));
-  let closed: boolean;
-  try {
-    closed = (await handle.describe()).status.name !== 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${runIdOrWorkflowId}`);
-    throw err;
-  }
+export async function runStatus(client: Client, runRef: string): Promise<RunProgress> {
+  const { workflowId } = await resolveRun(client, runRef);
+  const handle = client.workflow.getHandle(workflowId);
+  const closed = (await handle.describe()).status.name !== 'RUNNING';
   if (!closed) return handle.query(statusQuery);
   try {
     return progressFromReport(await handle.result());
   } catch (err) {
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    return { ...emptyProgress(runIdOrWorkflowId), status: 'failed', reason: `the run workflow ended without a report: ${reason}` };
+    return { ...emptyProgress(runRef), status: 'failed', reason: `the run workflow ended without a report: ${reason}` };
   }
 }
 
@@ -111,67 +196,117 @@ function progressFromReport(report: RunReport): RunProgress {
   };
 }
 
-async function requireStatus(client: Client, runId: string, allowed: string[], what: string): Promise<RunProgress> {
-  const status = await runStatus(client, runId);
+/** The CLI's own check, for runs that can only take signals. */
+async function requireStatus(client: Client, runRef: string, allowed: string[], what: string): Promise<RunProgress> {
+  const status = await runStatus(client, runRef);
   if (!allowed.includes(status.status)) {
-    throw new UserError(`cannot ${what}: run ${runId} is ${status.status} (needs ${allowed.join(' or ')})`);
+    throw new UserError(`cannot ${what}: run ${runRef} is ${status.status} (needs ${allowed.join(' or ')})`);
   }
   return status;
 }
 
-export async function approvePlan(client: Client, runId: string, by: string, reason?: string): Promise<void> {
-  await requireStatus(client, runId, ['awaiting_approval'], 'approve the plan');
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(approvePlanSignal, { by, reason });
+function needsReason(reason: string | undefined, what: string): void {
+  if (!reason?.trim()) throw new UserError(`${what} needs a reason (--reason "...")`);
 }
 
-export async function rejectPlan(client: Client, runId: string, by: string, reason: string): Promise<void> {
-  if (!reason?.trim()) throw new UserError('a rejection needs a reason (--reason "...")');
-  await requireStatus(client, runId, ['awaiting_approval', 'plan_escalated'], 'reject the plan');
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(rejectPlanSignal, { by, reason });
+export async function approvePlan(client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval'], 'approve the plan'));
+  return directorCommand(client, target, { update: approvePlanUpdate, signal: approvePlanSignal, arg: { by, reason }, what: 'approve the plan', legacy }, record);
 }
 
-export async function grantReplan(client: Client, runId: string, by: string, reason?: string): Promise<void> {
-  await requireStatus(client, runId, ['plan_escalated'], 'grant another planning round');
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(replanSignal, { by, reason });
+export async function rejectPlan(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'a rejection');
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval', 'plan_escalated'], 'reject the plan'));
+  return directorCommand(client, target, { update: rejectPlanUpdate, signal: rejectPlanSignal, arg: { by, reason }, what: 'reject the plan', legacy }, record);
 }
 
-export async function resolveEscalation(client: Client, runId: string, taskKey: string, decision: EscalationDecision): Promise<void> {
-  if (!decision.reason?.trim()) throw new UserError('a decision needs a reason (--reason "...")');
-  const status = await runStatus(client, runId);
+export async function grantReplan(client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => void (await requireStatus(client, runRef, ['plan_escalated'], 'grant another planning round'));
+  return directorCommand(client, target, { update: replanUpdate, signal: replanSignal, arg: { by, reason }, what: 'grant another planning round', legacy }, record);
+}
+
+export async function resolveEscalation(client: Client, runRef: string, taskKey: string, decision: EscalationDecision, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(decision.reason, 'a decision');
+  const run = await resolveRun(client, runRef);
+  const status = await runStatus(client, run.workflowId);
   const task = status.tasks.find((t) => t.key === taskKey);
-  if (!task) throw new UserError(`run ${runId} has no task ${taskKey}`);
-  if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
-  await client.workflow.getHandle(task.workflowId ?? taskWorkflowId(toWorkflowId(runId), taskKey)).signal(directorDecisionSignal, decision);
+  if (!task) throw new UserError(`run ${runRef} has no task ${taskKey}`);
+  const target = { workflowId: task.workflowId ?? taskWorkflowId(run.workflowId, taskKey), runId: run.runId };
+  const legacy = async () => {
+    if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
+  };
+  return directorCommand(client, target, { update: resolveEscalationUpdate, signal: directorDecisionSignal, arg: decision, what: `${decision.kind} task ${taskKey}`, legacy }, record);
 }
 
 /** The Director's answer when the final verification still fails after repair. */
-export async function decideVerification(client: Client, runId: string, decision: VerificationDecision): Promise<void> {
+export async function decideVerification(client: Client, runRef: string, decision: VerificationDecision, record?: RefusalRecorder): Promise<CommandAnswer> {
   if (!['accept', 'replan', 'stop'].includes(decision.kind)) throw new UserError(`the decision is accept, replan or stop (got "${decision.kind}")`);
-  if (!decision.reason?.trim()) throw new UserError('a decision needs a reason (--reason "...")');
-  await requireStatus(client, runId, ['verification_escalated'], `${decision.kind} the failed verification`);
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(verificationDecisionSignal, decision);
+  needsReason(decision.reason, 'a decision');
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => void (await requireStatus(client, runRef, ['verification_escalated'], `${decision.kind} the failed verification`));
+  return directorCommand(client, target, { update: verificationDecisionUpdate, signal: verificationDecisionSignal, arg: decision, what: `${decision.kind} the failed verification`, legacy }, record);
 }
 
 /** Raises the budget of a run paused on it; the paused tasks resume. */
-export async function raiseBudget(client: Client, runId: string, budget: RunBudget, by: string, reason: string): Promise<void> {
-  if (!reason?.trim()) throw new UserError('a budget change needs a reason (--reason "...")');
+export async function raiseBudget(client: Client, runRef: string, budget: RunBudget, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'a budget change');
   if (!(budget.maxTokens > 0) || !(budget.maxCostUsd >= 0)) throw new UserError('the new budget needs --tokens > 0 and --cost >= 0');
-  const status = await requireStatus(client, runId, ['budget_paused'], 'raise the budget');
+  const status = await requireStatus(client, runRef, ['budget_paused'], 'raise the budget');
   if (status.budget && budget.maxTokens <= status.budget.maxTokens && budget.maxCostUsd <= status.budget.maxCostUsd) {
     throw new UserError(`the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`);
   }
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(budgetDecisionSignal, { kind: 'raise', budget, by, reason });
+  const target = await resolveRun(client, runRef);
+  return directorCommand(client, target, { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'raise', budget, by, reason }, what: 'raise the budget', legacy: async () => {} }, record);
 }
 
 /** Stops a run paused on its budget: the waiting tasks are cancelled, the run ends cancelled. */
-export async function stopRun(client: Client, runId: string, by: string, reason: string): Promise<void> {
-  if (!reason?.trim()) throw new UserError('stopping a run needs a reason (--reason "...")');
-  await requireStatus(client, runId, ['budget_paused'], 'stop the run');
-  await client.workflow.getHandle(toWorkflowId(runId)).signal(budgetDecisionSignal, { kind: 'stop', by, reason });
+export async function stopRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'stopping a run');
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => void (await requireStatus(client, runRef, ['budget_paused'], 'stop the run'));
+  return directorCommand(client, target, { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'stop', by, reason }, what: 'stop the run', legacy }, record);
 }
 
-export async function waitForReport(client: Client, runId: string): Promise<RunReport> {
-  return client.workflow.getHandle(toWorkflowId(runId)).result();
+/** Pauses any working run: running steps finish, nothing new starts, until it is resumed. */
+export async function pauseRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'pausing a run');
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => {
+    throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused (cancel it with "aura cancel")`);
+  };
+  return directorCommand(client, target, { update: pauseUpdate, signal: pauseSignal, arg: { by, reason }, what: 'pause the run', legacy }, record);
+}
+
+export async function resumeRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'resuming a run');
+  const target = await resolveRun(client, runRef);
+  const legacy = async () => {
+    throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused or resumed`);
+  };
+  return directorCommand(client, target, { update: resumeUpdate, signal: resumeSignal, arg: { by, reason }, what: 'resume the run', legacy }, record);
+}
+
+/**
+ * Cancels any run that has not ended: model calls and sandbox runs are cancelled, every task
+ * closes, the run ends `cancelled` with the reason. A run started before this existed is
+ * cancelled through Temporal itself (recorded by the CLI, since the run cannot name who).
+ */
+export async function cancelRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+  needsReason(reason, 'cancelling a run');
+  const target = await resolveRun(client, runRef);
+  const handle = client.workflow.getHandle(target.workflowId);
+  const legacy = async (): Promise<CommandAnswer> => {
+    await handle.cancel();
+    return { command: 'cancel', status: 'cancelled', message: 'this run predates the cancel command: Temporal was asked to cancel it' };
+  };
+  return directorCommand(client, target, { update: cancelUpdate, arg: { by, reason }, what: 'cancel the run', legacy }, record);
+}
+
+export async function waitForReport(client: Client, runRef: string): Promise<RunReport> {
+  return client.workflow.getHandle((await resolveRun(client, runRef)).workflowId).result();
 }
 
 /**

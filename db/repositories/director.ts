@@ -66,3 +66,35 @@ export async function insertDirectorAction(db: Db, a: NewDirectorAction): Promis
     details: storableJson(a.details),
   });
 }
+
+/**
+ * A Director command the run refused (its Update validator said no, so the run's history never
+ * saw it): recorded here by whoever sent it, as `<command>_refused` with the run's reason.
+ */
+export async function recordRefusedCommand(
+  db: Db,
+  r: { runId: string | null; workflowId: string; command: string; director: string; reason: string; refusal: string; details: Record<string, unknown> },
+): Promise<void> {
+  const key = `director/refused/${r.command}/${randomUUID()}`;
+  await inTransaction(db, async (tx) => {
+    await insertDirectorAction(tx, {
+      idempotencyKey: key,
+      director: r.director,
+      action: `${r.command}_refused`,
+      targetId: r.runId,
+      reason: `${r.reason || '(no reason given)'} — refused: ${r.refusal}`,
+      runId: r.runId,
+      details: { ...r.details, workflowId: r.workflowId, refusal: r.refusal },
+    });
+    await appendEvent(tx, {
+      idempotencyKey: `${key}/event`,
+      actor: r.director,
+      source: 'director',
+      action: 'director.command_refused',
+      severity: 'warning',
+      runId: r.runId,
+      description: `${r.command} from ${r.director} refused by the run: ${r.refusal}`,
+      details: { workflowId: r.workflowId },
+    });
+  });
+}
