@@ -234,11 +234,15 @@ export async function resolveEscalation(client: Client, runRef: string, taskKey:
   const status = await runStatus(client, run.workflowId);
   const task = status.tasks.find((t) => t.key === taskKey);
   if (!task) throw new UserError(`run ${runRef} has no task ${taskKey}`);
+  // A task that has not started has no workflow to ask.
+  if (task.status === 'pending') throw new UserError(`task ${taskKey} is pending, not escalated`);
   const target = { workflowId: task.workflowId ?? taskWorkflowId(run.workflowId, taskKey), runId: run.runId };
   const legacy = async () => {
     if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
   };
-  return directorCommand(client, target, { update: resolveEscalationUpdate, signal: directorDecisionSignal, arg: decision, what: `${decision.kind} task ${taskKey}`, legacy }, record);
+  // Recorded as the task workflow always named refusals: `<kind>_refused`.
+  const recordAs: RefusalRecorder | undefined = record && ((r) => record({ ...r, command: decision.kind, details: { ...r.details, taskKey } }));
+  return directorCommand(client, target, { update: resolveEscalationUpdate, signal: directorDecisionSignal, arg: decision, what: `${decision.kind} task ${taskKey}`, legacy }, recordAs);
 }
 
 /** The Director's answer when the final verification still fails after repair. */

@@ -85,7 +85,7 @@ describe('Director commands as Updates', () => {
     const report = await waitForReport(client, runId);
     expect(report.status).toBe('completed');
     const actions = await directorActions(runId);
-    expect(actions.map((a) => a.action)).toEqual(['pause_refused', 'approve_plan', 'approvePlan_refused', 'directorDecision_refused']);
+    expect(actions.map((a) => a.action)).toEqual(['pause_refused', 'approve_plan', 'approvePlan_refused', 'cancel_refused']);
     expect(actions[0]).toMatchObject({ director_id: 'dana', reason: expect.stringContaining('refused: run is awaiting_approval') });
     const events = await world.env.db.selectFrom('audit_events').select(['action']).where('run_id', '=', runId).where('action', '=', 'director.command_refused').execute();
     expect(events).toHaveLength(3);

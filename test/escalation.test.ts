@@ -62,8 +62,11 @@ describe('escalation to the Director', () => {
     expect(ladder.map((a) => `${a.action}/${a.policy_version}`)).toEqual(
       expect.arrayContaining(['WARNING/hr-policy/2', 'WARNING/scorecard/1', 'SUSPEND/hr-policy/2', 'TERMINATE/scorecard/1']),
     );
-    expect((await aura(['resolve', runId, 'T2', '--reassign', 's-flaky', '--reason', 'try again'])).code).toBe(0); // sent; the workflow refuses it
-    await eventually(async () => (await env.db.selectFrom('director_actions').select('id').where('run_id', '=', runId).where('action', '=', 'reassign_refused').execute()).length === 1, 30_000, 'the refusal to be recorded');
+    // Refused at once by the task's Update validator: the Director hears why, and the CLI records it.
+    const refused = await aura(['resolve', runId, 'T2', '--reassign', 's-flaky', '--reason', 'try again']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('refused by the run: s-flaky is terminated');
+    expect((await env.db.selectFrom('director_actions').select('id').where('run_id', '=', runId).where('action', '=', 'reassign_refused').execute()).length).toBe(1);
     expect((await runStatus(env.client, runId)).tasks.find((t) => t.key === 'T2')?.status).toBe('escalated');
 
     expect((await aura(['resolve', runId, 'T2', '--cancel', '--reason', 'not needed after all'])).code).toBe(0);
