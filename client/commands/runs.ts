@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { AuraConfig } from '../../config/config.js';
-import { listRuns, type RunListRow } from '../../db/repositories/history.js';
+import { listRuns, type RunHeader, type RunListRow } from '../../db/repositories/history.js';
 import type { RunStatus } from '../../governance/types.js';
 import { UserError } from '../runs.js';
 import { withDb } from './with-db.js';
@@ -41,15 +41,9 @@ export const WAITS_ON_DIRECTOR: Record<string, string> = {
   paused: 'paused by the Director (resume | cancel)',
 };
 
-export interface RunLine {
+/** A run as `aura runs` prints it: the record's header, with the run id named as such. */
+export interface RunLine extends Omit<RunHeader, 'id'> {
   runId: string;
-  workflowId: string;
-  project: string | null;
-  status: string;
-  reason: string | null;
-  startedAt: string | null;
-  updatedAt: string;
-  finishedAt: string | null;
   needsDirector: boolean;
   /** What waits on the Director: the run's own state, and each escalated task. */
   waitingFor: string[];
