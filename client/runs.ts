@@ -116,6 +116,19 @@ async function directorCommand<A extends { by: string; reason?: string }>(
   record?: RefusalRecorder,
 ): Promise<CommandAnswer> {
   const handle = client.workflow.getHandle(target.workflowId);
+  const refuse = async (why: string, byTheRun = true): Promise<never> => {
+    await record?.({ runId: target.runId, workflowId: target.workflowId, command: cmd.update.name, by: cmd.arg.by, reason: cmd.arg.reason ?? '', refusal: why, details: { arg: cmd.arg } });
+    throw new UserError(`cannot ${cmd.what}: ${byTheRun ? 'refused by the run: ' : ''}${why}`);
+  };
+  // An ended run has no handler left to answer: say how it ended.
+  const described = await handle.describe().catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${target.workflowId}`);
+    throw err;
+  });
+  if (described.status.name !== 'RUNNING') {
+    const ended = described.type === 'prdRun' ? (await runStatus(client, target.workflowId)).status : described.status.name.toLowerCase();
+    return refuse(`run ${target.runId} is ${ended}`, false);
+  }
   try {
     return await handle.executeUpdate(cmd.update, { args: [cmd.arg] });
   } catch (err) {
@@ -128,8 +141,7 @@ async function directorCommand<A extends { by: string; reason?: string }>(
       await handle.signal(cmd.signal, cmd.arg);
       return { command: cmd.signal.name, status: (await handle.query(statusQuery)).status, message: `${cmd.what}: sent as a signal (this run predates Updates)` };
     }
-    await record?.({ runId: target.runId, workflowId: target.workflowId, command: cmd.update.name, by: cmd.arg.by, reason: cmd.arg.reason ?? '', refusal: why, details: { arg: cmd.arg } });
-    throw new UserError(`cannot ${cmd.what}: refused by the run: ${why}`);
+    return refuse(why);
   }
 }
 
