@@ -709,8 +709,10 @@ class PrdRunWorkflow {
 
   // ---- Status and the report ----
   private async setStatus(status: RunStatus, reason: string | null = null, report?: RunReport): Promise<void> {
-    // A paused run moves to its next phase only once resumed (the Director's pause holds).
-    if (status !== 'paused' && status !== 'budget_paused' && !FINAL_RUN_STATUSES.includes(status)) await this.whilePaused();
+    // A paused run moves to its next phase, or ends, only once resumed (the Director's pause
+    // holds); a cancel or a stop ends it while paused.
+    const ending = FINAL_RUN_STATUSES.includes(status) && (this.stopped !== null || this.work.consideredCancelled);
+    if (status !== 'paused' && status !== 'budget_paused' && !ending) await this.whilePaused();
     this.state.status = status;
     this.state.reason = reason;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: status }]);
