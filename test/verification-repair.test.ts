@@ -78,8 +78,10 @@ describe('a final verification that the repair task cannot fix', () => {
       ['oa-coder-b', 2, 2],
       ['oa-coder-b', 2, 3],
     ]);
-    const event = await world.env.db.selectFrom('audit_events').select('severity').where('run_id', '=', runId).where('action', '=', 'run.verification_escalated').execute();
-    expect(event.length).toBe(1);
+    // The run shows its new status first, then records it (an activity): wait for the record.
+    const escalatedEvents = () => world.env.db.selectFrom('audit_events').select('severity').where('run_id', '=', runId).where('action', '=', 'run.verification_escalated').execute();
+    await eventually(async () => (await escalatedEvents()).length > 0, 30_000, 'the escalation to be recorded');
+    expect((await escalatedEvents()).length).toBe(1);
     // The repair task's attempts were judged on their last round, and aura incidents says so.
     const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['incidents', '--run', runId], { env: world.env.childEnv, encoding: 'utf8' });
     expect(out.stdout.match(/acceptance command "node --test" exited with 1 \(after 3 rounds\)/g)).toHaveLength(2);
