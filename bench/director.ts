@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, loadDotEnv, PROJECT_ROOT } from '../config/config.js';
-import { startStack } from '../client/stack.js';
+import { startStack } from '../local/stack.js';
 import { approvePlan, pauseRun, resumeRun, runStatus, submitRun } from '../client/runs.js';
 import { readPrd, SAMPLE_PRD } from '../client/cli.js';
 import { freePort } from '../test/helpers/free-port.js';

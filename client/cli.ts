@@ -7,32 +7,14 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Argument, Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { ConfigError, loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
+import { loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
 import { openDatabase } from '../db/open.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
-import {
-  UserError,
-  approvePlan,
-  connectClient,
-  decideVerification,
-  isTransientTemporalError,
-  retryTransient,
-  grantReplan,
-  rejectPlan,
-  raiseBudget,
-  resolveEscalation,
-  runStatus,
-  stopRun,
-  submitRun,
-  pauseRun,
-  resumeRun,
-  cancelRun,
-  type RefusalRecorder,
-} from './runs.js';
+import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from './runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
-import { startStack } from './stack.js';
+import { startStack } from '../local/stack.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
@@ -42,6 +24,7 @@ import { registerRunsCommands } from './commands/runs.js';
 import { createCheckpoint } from '../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../integrity/signing.js';
 import { verifyLedger } from '../integrity/verify.js';
+import { UserError } from '../errors/index.js';
 
 const log = (line: string) => console.log(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
@@ -381,7 +364,7 @@ export async function main(argv: string[]): Promise<number> {
       const code = (err as { exitCode?: number }).exitCode ?? 2;
       return code === 0 ? 0 : 2; // help and version exit 0; usage errors 2
     }
-    if (err instanceof UserError || err instanceof ConfigError) {
+    if (err instanceof UserError) {
       console.error(`aura: ${err.message}`);
       return 2;
     }

@@ -31,10 +31,7 @@ import {
   verificationDecisionUpdate,
   type CommandAnswer,
 } from '../workflows/definitions.js';
-
-export class UserError extends Error {
-  override name = 'UserError';
-}
+import { UserError } from '../errors/index.js';
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
   try {

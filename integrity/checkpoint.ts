@@ -13,6 +13,7 @@ import {
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
 import { keyIdOf, verifySignature, type SigningKey } from './signing.js';
+import { UnusableCheckpoint } from '../errors/index.js';
 
 export const CHECKPOINT_FORMAT = 'aura-ledger-checkpoint/1';
 
@@ -37,11 +38,6 @@ const exportedSchema = z.object({
 });
 /** What `aura ledger checkpoint --out` writes: the signed bytes exactly, the signature and the public key. */
 export type ExportedCheckpoint = z.infer<typeof exportedSchema>;
-
-/** A checkpoint file that cannot be read or does not hold a well-formed signed checkpoint. */
-export class UnusableCheckpoint extends Error {
-  override name = 'UnusableCheckpoint';
-}
 
 /**
  * Signs the entries after the last checkpoint (or the purge horizon) up to `upTo` (default the

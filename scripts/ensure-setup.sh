@@ -3,7 +3,7 @@
 # bubblewrap (the verification sandbox's isolation) when it is missing: as root with apt-get,
 # otherwise it says what to install. As root with apt-get it also installs Debian's chromium
 # when it is missing, for the Web UI browser test (test/web-ui.test.ts skips without it).
-# (The Temporal CLI is found or built by the code that starts it: client/temporal-cli.ts.)
+# (The Temporal CLI is found or built by the code that starts it: local/temporal-cli.ts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
-import { startStack } from '../client/stack.js';
+import { startStack } from '../local/stack.js';
 import { submitRun, waitForReport } from '../client/runs.js';
 import { readPrd, SAMPLE_PRD } from '../client/cli.js';
 import { installSdkLogger } from '../workers/logging.js';
-import { findTemporalCli } from '../client/temporal-cli.js';
+import { findTemporalCli } from '../local/temporal-cli.js';
 
 const name = process.argv[2] ?? 'v1';
 const coding = name.endsWith('-repair');

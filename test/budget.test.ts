@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { raiseBudget, runStatus, stopRun, submitRun, waitForReport, UserError } from '../client/runs.js';
+import { raiseBudget, runStatus, stopRun, submitRun, waitForReport } from '../client/runs.js';
 import { runSpend } from '../db/repositories/usage.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { UserError } from '../errors/index.js';
 
 let env: TestEnv;
 const prd = readFileSync(SAMPLE_PRD_FILE, 'utf8');

@@ -13,12 +13,13 @@ import { Client, Connection, ServiceError } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
-import { startDevServer, type RunningTemporal } from '../client/temporal-server.js';
-import { UserError, isTransientTemporalError, retryTransient } from '../client/runs.js';
+import { startDevServer, type RunningTemporal } from '../local/temporal-server.js';
+import { isTransientTemporalError, retryTransient } from '../client/runs.js';
 import { createWorker } from '../workers/create-worker.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { eventually } from './helpers/env.js';
 import { freePort } from './helpers/global-setup.js';
+import { UserError } from '../errors/index.js';
 
 describe('retryTransient', () => {
   const unavailable = () => new ServiceError('14 UNAVAILABLE: connection refused', { cause: Object.assign(new Error('connection refused'), { code: 14 }) });

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/config.js';
+import { loadConfig, PROJECT_ROOT } from '../config/config.js';
+import { ConfigError } from '../errors/index.js';
 
 function parseDotEnv(text: string): Record<string, string> {
   // node:util parseEnv exists from Node 20.12; keep a tiny fallback for older 20.x.

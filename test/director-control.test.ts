@@ -7,12 +7,13 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { approvePlan, cancelRun, pauseRun, rejectPlan, resolveEscalation, resolveRun, resumeRun, runStatus, submitRun, UserError, waitForReport, type Refusal } from '../client/runs.js';
+import { approvePlan, cancelRun, pauseRun, rejectPlan, resolveEscalation, resolveRun, resumeRun, runStatus, submitRun, waitForReport, type Refusal } from '../client/runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import { codingModel } from './fixtures/coding-model.js';
 import type { Behaviour, RecordedRequest } from './fixtures/fake-model-server.js';
 import { CODING_PRD, useCodingEnv } from './helpers/coding-env.js';
 import type { RunProgress } from '../governance/types.js';
+import { UserError } from '../errors/index.js';
 
 const world = useCodingEnv();
 

@@ -10,13 +10,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/config.js';
+import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { createDb, type Db } from '../db/connect.js';
 import { openDatabase } from '../db/open.js';
 import { appendEvent } from '../db/repositories/ledger.js';
 import { APPEND_ONLY_TABLES, excessRights, MUTABLE_TABLES, roleRights } from '../db/repositories/roles.js';
 import { insertRun, updateRun, upsertProject } from '../db/repositories/runs.js';
 import { useThrowawayDatabase } from './helpers/database.js';
+import { ConfigError } from '../errors/index.js';
 
 const database = useThrowawayDatabase();
 let owner: Db;

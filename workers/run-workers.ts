@@ -2,12 +2,14 @@
  * Runs the workers for some task queues in this process until SIGINT/SIGTERM, then drains
  * them. Every entry in workers/ is a one-line call to this.
  */
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, loadDotEnv } from '../config/config.js';
 import { openDatabase } from '../db/open.js';
-import { createWorker, workerRoles, type QueueRole } from './create-worker.js';
+import { workerRoles, type QueueRole } from './create-worker.js';
 import { installSdkLogger } from './logging.js';
-import { registerSearchAttributes } from '../client/temporal-server.js';
+import { registerSearchAttributes } from './search-attributes.js';
+import { startWorkers } from './start-workers.js';
+import { ConfigError } from '../errors/index.js';
 
 export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
   const log = (line: string) => console.log(`[aura-worker] ${line}`);
@@ -30,15 +32,14 @@ export async function runWorkers(roles: QueueRole[] | 'all'): Promise<void> {
   // The Manager sets Aura's search attributes; make sure the server knows them (idempotent).
   if (resolved.includes('manager')) await registerSearchAttributes(address, config.temporal.namespace);
   const connection = await NativeConnection.connect({ address });
-  const workers: Worker[] = [];
-  for (const role of resolved) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));
+  const workers = await startWorkers(resolved, { connection, namespace: config.temporal.namespace, db: database.db, config });
   log(`polling ${resolved.join(', ')} on ${address} (namespace ${config.temporal.namespace}); pid ${process.pid}`);
 
-  const stop = () => workers.forEach((w) => w.shutdown());
+  const stop = () => void workers.stop().catch(() => {}); // a failure surfaces from `running`
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await Promise.all(workers.map((w) => w.run()));
+    await workers.running;
   } finally {
     await connection.close();
     await database.close();

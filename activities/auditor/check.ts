@@ -11,10 +11,7 @@ import type { Violation } from '../../governance/types.js';
 import { sha256 } from '../context.js';
 import { unverifiable, verifyFiles } from '../sandbox/index.js';
 import { NODE_BUILTINS } from './index.js';
-
-export class UnusableInput extends Error {
-  override name = 'UnusableInput';
-}
+import { UnusableInput } from '../../errors/index.js';
 
 export interface CheckVerdict {
   clean: boolean;

@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkOutput, parseTask, UnusableInput } from '../../activities/auditor/check.js';
+import { checkOutput, parseTask } from '../../activities/auditor/check.js';
 import type { AuraConfig } from '../../config/config.js';
-import { DirectorActionRefused, reinstateEmployee } from '../../db/repositories/director.js';
+import { reinstateEmployee } from '../../db/repositories/director.js';
 import { repairRoundsByCapability } from '../../db/repositories/scores.js';
-import { UserError } from '../runs.js';
 import { withDb } from './with-db.js';
+import { UserError } from '../../errors/index.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
 
@@ -115,13 +115,9 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (employeeId: string, opts: { reason: string }) => {
       const cfg = ctx.config();
-      try {
-        const { statusBefore } = await withDb(ctx, (db) => reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }));
-        console.log(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
-      } catch (err) {
-        if (err instanceof DirectorActionRefused) throw new UserError(err.message);
-        throw err;
-      }
+      // A refusal (DirectorActionRefused) is a UserError: printed alone, exit 2.
+      const { statusBefore } = await withDb(ctx, (db) => reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }));
+      console.log(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
     });
 
   const auditor = program.command('auditor').description("the Auditor's tools");
@@ -133,22 +129,18 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--workspace <dir>', 'the workspace the task builds on')
     .option('--json', 'print the verdict as JSON', false)
     .action(async (opts: { task: string; output: string; workspace?: string; json: boolean }) => {
+      // Unreadable input (UnusableInput) is a UserError: printed alone, exit 2.
+      const task = parseTask(readJsonFile(opts.task, 'task'));
+      let outputText: string;
       try {
-        const task = parseTask(readJsonFile(opts.task, 'task'));
-        let outputText: string;
-        try {
-          outputText = readFileSync(opts.output, 'utf8'); // judged as the employee wrote it, JSON or not
-        } catch (err) {
-          throw new UserError(`cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-        }
-        const verdict = await checkOutput({ task, outputText, workspaceDir: opts.workspace ?? null });
-        if (opts.json) return console.log(JSON.stringify(verdict, null, 2));
-        console.log(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
-        for (const v of verdict.violations) console.log(`  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`);
-        if (verdict.verification?.ran) console.log(`  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`);
+        outputText = readFileSync(opts.output, 'utf8'); // judged as the employee wrote it, JSON or not
       } catch (err) {
-        if (err instanceof UnusableInput) throw new UserError(err.message);
-        throw err;
+        throw new UserError(`cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       }
+      const verdict = await checkOutput({ task, outputText, workspaceDir: opts.workspace ?? null });
+      if (opts.json) return console.log(JSON.stringify(verdict, null, 2));
+      console.log(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
+      for (const v of verdict.violations) console.log(`  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`);
+      if (verdict.verification?.ran) console.log(`  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`);
     });
 }

@@ -17,8 +17,9 @@ import type { temporal } from '@temporalio/proto';
 import type { AuraConfig } from '../../config/config.js';
 import { findRun, runRecord, type RunHeader, type RunRecord } from '../../db/repositories/history.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions.js';
-import { UserError, runWorkflowId } from '../runs.js';
+import { runWorkflowId } from '../runs.js';
 import { withDb } from './with-db.js';
+import { UserError } from '../../errors/index.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payload = temporal.api.common.v1.IPayload;

@@ -9,14 +9,14 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { AuraConfig } from '../../config/config.js';
 import { latestCheckpoint, retentionClock } from '../../db/repositories/chain.js';
-import { checkpointSummary, createCheckpoint, exportCheckpoint, readCheckpointFile, UnusableCheckpoint } from '../../integrity/checkpoint.js';
+import { checkpointSummary, createCheckpoint, exportCheckpoint, readCheckpointFile } from '../../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../../integrity/signing.js';
 import { verifyLedger, type VerifyReport } from '../../integrity/verify.js';
 import type { PurgeRequestInput, PurgeResult } from '../../activities/retention/index.js';
 import { QUEUES } from '../../workflows/definitions.js';
 import { retentionPurgeWorkflowId } from '../../workflows/retention-purge.js';
-import { UserError } from '../runs.js';
 import { withDb } from './with-db.js';
+import { UserError } from '../../errors/index.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void; client: (cfg: AuraConfig) => Promise<Client> };
 
@@ -57,13 +57,9 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
   registerRetentionCommands(program, ctx);
 }
 
+/** An unusable file throws UnusableCheckpoint, a UserError: printed alone, exit 2. */
 function readAnchor(file: string) {
-  try {
-    return readCheckpointFile(file);
-  } catch (err) {
-    if (err instanceof UnusableCheckpoint) throw new UserError(err.message);
-    throw err;
-  }
+  return readCheckpointFile(file);
 }
 
 export function formatVerify(r: VerifyReport): string {

@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import type { AuraConfig } from '../../config/config.js';
 import { listRuns, type RunHeader, type RunListRow } from '../../db/repositories/history.js';
 import type { RunStatus } from '../../governance/types.js';
-import { UserError } from '../runs.js';
 import { withDb } from './with-db.js';
+import { UserError } from '../../errors/index.js';
 
 type Ctx = { config: () => AuraConfig };
 

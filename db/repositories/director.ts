@@ -7,10 +7,7 @@ import type { Db } from '../connect.js';
 import { appendEvent } from './ledger.js';
 import { storableJson } from '../storable.js';
 import { inTransaction, insertOnce } from './idempotent.js';
-
-export class DirectorActionRefused extends Error {
-  override name = 'DirectorActionRefused';
-}
+import { DirectorActionRefused } from '../../errors/index.js';
 
 /** Lifts a suspension or a termination. Only the Director does this, and it is recorded. */
 export async function reinstateEmployee(db: Db, args: { employeeId: string; director: string; reason: string }): Promise<{ statusBefore: string }> {

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, PROJECT_ROOT, type AuraConfig } from '../../config/config.js';
 import { openDatabase, type OpenDatabase } from '../../db/open.js';
 import { createDb, type Db } from '../../db/connect.js';
-import { startDevServer } from '../../client/temporal-server.js';
-import { createWorker, type QueueRole } from '../../workers/create-worker.js';
+import { startDevServer } from '../../local/temporal-server.js';
+import type { QueueRole } from '../../workers/create-worker.js';
+import { startWorkers, type RunningWorkers } from '../../workers/start-workers.js';
 import { installSdkLogger } from '../../workers/logging.js';
 
 export interface TestEnv {
@@ -69,8 +70,7 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
   };
   const workerConfig = loadConfig({ ...envVars, DATABASE_URL: database.url, DATABASE_OWNER_URL: ownerUrl }, PROJECT_ROOT);
 
-  let workers: Worker[] = [];
-  let running: Promise<unknown> = Promise.resolve();
+  let workers: RunningWorkers | null = null;
   const env: TestEnv = {
     config: workerConfig,
     db: database.db,
@@ -83,16 +83,11 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
     childEnv,
     async startWorkers(roles = ALL_ROLES) {
       const bundle = { codePath: inject('workflowBundlePath') };
-      workers = [];
-      for (const role of roles) {
-        workers.push(await createWorker(role, { connection, namespace: 'default', db: database.db, config: workerConfig, workflowBundle: bundle }));
-      }
-      running = Promise.all(workers.map((w) => w.run()));
+      workers = await startWorkers(roles, { connection, namespace: 'default', db: database.db, config: workerConfig, workflowBundle: bundle });
     },
     async stopWorkers() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await running;
-      workers = [];
+      await workers?.stop();
+      workers = null;
     },
     async teardown() {
       await env.stopWorkers();

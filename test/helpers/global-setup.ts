@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ensureTemporalCli, INSTALL_HINT } from '../../client/temporal-cli.js';
+import { ensureTemporalCli, INSTALL_HINT } from '../../local/temporal-cli.js';
 import { spawn } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../../config/config.js';
 import { createDb } from '../../db/connect.js';

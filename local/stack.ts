@@ -5,11 +5,13 @@
  */
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { AuraConfig } from '../config/config.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
-import { createWorker, workerRoles, type QueueRole } from '../workers/create-worker.js';
-import { registerSearchAttributes, startDevServer } from './temporal-server.js';
+import { workerRoles, type QueueRole } from '../workers/create-worker.js';
+import { registerSearchAttributes } from '../workers/search-attributes.js';
+import { startWorkers } from '../workers/start-workers.js';
+import { startDevServer } from './temporal-server.js';
 
 export interface Stack {
   database: OpenDatabase;
@@ -60,19 +62,14 @@ export async function startStack(
     cleanup.push(() => connection.close());
     const roles: QueueRole[] = workerRoles(config);
     log('bundling workflows and starting workers…');
-    const workers: Worker[] = [];
-    for (const role of roles) workers.push(await createWorker(role, { connection, namespace: config.temporal.namespace, db: database.db, config }));
-    const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    const workers = await startWorkers(roles, { connection, namespace: config.temporal.namespace, db: database.db, config });
     // Workers first: drain them before their connection and database go away.
-    cleanup.push(async () => {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await running;
-    });
+    cleanup.push(() => workers.stop());
 
     const clientConnection = await Connection.connect({ address });
     cleanup.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    return { database, temporalAddress: address, uiUrl, client, roles, running, stop: stopAll };
+    return { database, temporalAddress: address, uiUrl, client, roles, running: workers.running, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -5,7 +5,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { INSTALL_HINT, ensureTemporalCli } from './temporal-cli.js';
@@ -51,20 +50,4 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningTem
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : null,
     stop: () => env.teardown(),
   };
-}
-
-/** On a server we did not start, make sure Aura's search attributes exist (idempotent). */
-export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.values(SEARCH_ATTRIBUTES).filter((k) => existing.customAttributes?.[k.name] === undefined);
-    if (missing.length === 0) return;
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2 /* KEYWORD */])),
-    });
-  } finally {
-    await connection.close();
-  }
 }
