@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { checkOutput, parseTask } from '../../activities/auditor/check.js';
 import type { AuraConfig } from '../../config/config.js';
 import { reinstateEmployee } from '../../db/repositories/director.js';
-import { repairRoundsByCapability } from '../../db/repositories/scores.js';
+import { scorecards } from '../../db/repositories/scores.js';
+import { listIncidents } from '../../db/repositories/incidents.js';
 import { withDb } from './with-db.js';
 import { UserError } from '../../errors/index.js';
 
@@ -33,31 +34,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .description("the Accountant's scorecards: reputation and tier per employee per capability")
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
-      const [rows, repairRounds] = await withDb(ctx, async (db) => [
-        await db
-          .selectFrom('employee_capabilities')
-          .innerJoin('employees', 'employees.id', 'employee_capabilities.employee_id')
-          .select([
-            'employees.id as employee',
-            'employees.status',
-            'employees.suspended_until',
-            'employee_capabilities.capability',
-            'employee_capabilities.reputation',
-            'employee_capabilities.tier',
-            'employee_capabilities.attempts',
-            'employee_capabilities.accepted',
-          ])
-          .orderBy('employee_capabilities.capability')
-          .orderBy('employee_capabilities.reputation', 'desc')
-          .execute(),
-        await repairRoundsByCapability(db),
-      ] as const);
-      const out = rows.map((r) => ({
-        ...r,
-        reputation: Number(r.reputation),
-        suspended_until: r.suspended_until ? new Date(r.suspended_until).toISOString() : null,
-        repair_rounds: repairRounds.get(`${r.employee}/${r.capability}`) ?? 0,
-      }));
+      const out = await withDb(ctx, scorecards);
       if (opts.json) return console.log(JSON.stringify(out, null, 2));
       console.log(`${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)} ${'repairs'.padStart(7)}  status`);
       for (const r of out) {
@@ -74,31 +51,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--run <runId>', 'only this run')
     .option('--json', 'print JSON', false)
     .action(async (opts: { employee?: string; run?: string; json: boolean }) => {
-      const rows = await withDb(ctx, async (db) => {
-        let q = db
-          .selectFrom('incidents')
-          .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
-          .leftJoin('audit_verdicts', 'audit_verdicts.id', 'incidents.verdict_id')
-          .select([
-            'incidents.id',
-            'incidents.reported_at',
-            'incidents.model_id as employee',
-            'incidents.run_id',
-            'incidents.violation',
-            'incidents.severity',
-            'incidents.message',
-            'incidents.evidence',
-            'disciplinary_actions.action',
-            'disciplinary_actions.policy_version',
-            'disciplinary_actions.expires_at',
-            'disciplinary_actions.enforced',
-            'audit_verdicts.rounds',
-          ])
-          .orderBy('incidents.reported_at');
-        if (opts.employee) q = q.where('incidents.model_id', '=', opts.employee);
-        if (opts.run) q = q.where('incidents.run_id', '=', opts.run);
-        return q.execute();
-      });
+      const rows = await withDb(ctx, (db) => listIncidents(db, { employee: opts.employee, runId: opts.run }));
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return console.log('no incidents');
       for (const r of rows) {

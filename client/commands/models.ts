@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import type { AuraConfig } from '../../config/config.js';
 import { openDatabase } from '../../db/open.js';
-import { listEmployees } from '../../db/repositories/employees.js';
-import { spendByEmployee } from '../../db/repositories/usage.js';
+import { employeeOverview } from '../../db/repositories/employees.js';
 
 export function registerModelCommands(program: Command, ctx: { config: () => AuraConfig }): void {
   program
@@ -15,30 +14,7 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
       // No migration or registry sync here: the workers own those (see with-db.ts).
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
-        const employees = await listEmployees(database.db, { includeUnavailable: true });
-        const available = new Set((await listEmployees(database.db)).map((e) => e.id));
-        const spend = await spendByEmployee(database.db);
-        const prices = new Map(
-          (await database.db.selectFrom('employees').select(['id', 'price_input_per_mtok', 'price_output_per_mtok']).execute()).map((r) => [r.id, { input: Number(r.price_input_per_mtok), output: Number(r.price_output_per_mtok) }]),
-        );
-        const rows = employees.map((e) => {
-          const s = spend.get(e.id);
-          return {
-            id: e.id,
-            provider: e.provider,
-            model: e.model,
-            capabilities: e.capabilities,
-            status: e.status,
-            available: available.has(e.id),
-            reputation: e.reputation,
-            reputations: e.reputations ?? {},
-            calls: s?.calls ?? 0,
-            inputTokens: s?.inputTokens ?? 0,
-            outputTokens: s?.outputTokens ?? 0,
-            costUsd: Math.round((s?.costUsd ?? 0) * 1e6) / 1e6,
-            pricePerMillionTokens: prices.get(e.id) ?? null,
-          };
-        });
+        const rows = await employeeOverview(database.db);
         if (opts.json) return console.log(JSON.stringify(rows, null, 2));
         console.log(`providers enabled in this shell's configuration: ${cfg.providers.enabled.join(', ')} (workers decide with their own)`);
         console.log(`${'employee'.padEnd(26)} ${'provider'.padEnd(9)} ${'model'.padEnd(22)} ${'status'.padEnd(11)} ${'rep'.padStart(6)} ${'calls'.padStart(6)} ${'tokens in'.padStart(10)} ${'tokens out'.padStart(10)} ${'cost $'.padStart(10)}`);

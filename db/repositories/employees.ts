@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 import type { EmployeeSnapshot, EmployeeStatus } from '../../governance/types.js';
 import { INITIAL_REPUTATION } from '../../governance/scoring.js';
+import { spendByEmployee } from './usage.js';
 
 export interface RegistryEntry {
   id: string;
@@ -108,4 +109,49 @@ export async function employeeTerms(db: Db, id: string): Promise<EmployeeTerms |
   return row
     ? { priceInputPerMTok: Number(row.price_input_per_mtok), priceOutputPerMTok: Number(row.price_output_per_mtok), contextTokens: row.context_tokens }
     : null;
+}
+
+export interface EmployeeOverview {
+  id: string;
+  provider: string;
+  model: string;
+  capabilities: string[];
+  status: EmployeeStatus;
+  /** Routed to: its provider is configured and it is in the registry in use. */
+  available: boolean;
+  reputation: number;
+  reputations: Record<string, number>;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  pricePerMillionTokens: { input: number; output: number } | null;
+}
+
+/** Every employee with its status, reputation, calls, tokens and cost (`aura models`). */
+export async function employeeOverview(db: Db): Promise<EmployeeOverview[]> {
+  const employees = await listEmployees(db, { includeUnavailable: true });
+  const available = new Set((await listEmployees(db)).map((e) => e.id));
+  const spend = await spendByEmployee(db);
+  const prices = new Map(
+    (await db.selectFrom('employees').select(['id', 'price_input_per_mtok', 'price_output_per_mtok']).execute()).map((r) => [r.id, { input: Number(r.price_input_per_mtok), output: Number(r.price_output_per_mtok) }]),
+  );
+  return employees.map((e) => {
+    const s = spend.get(e.id);
+    return {
+      id: e.id,
+      provider: e.provider,
+      model: e.model,
+      capabilities: e.capabilities,
+      status: e.status,
+      available: available.has(e.id),
+      reputation: e.reputation,
+      reputations: e.reputations ?? {},
+      calls: s?.calls ?? 0,
+      inputTokens: s?.inputTokens ?? 0,
+      outputTokens: s?.outputTokens ?? 0,
+      costUsd: Math.round((s?.costUsd ?? 0) * 1e6) / 1e6,
+      pricePerMillionTokens: prices.get(e.id) ?? null,
+    };
+  });
 }

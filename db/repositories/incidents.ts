@@ -22,3 +22,30 @@ export async function insertInfrastructureIncident(
     verdict_id: null,
   });
 }
+
+/** Incidents, oldest first, with HR's action and the evidence they rest on. */
+export async function listIncidents(db: Db, filter: { employee?: string; runId?: string } = {}) {
+  let q = db
+    .selectFrom('incidents')
+    .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
+    .leftJoin('audit_verdicts', 'audit_verdicts.id', 'incidents.verdict_id')
+    .select([
+      'incidents.id',
+      'incidents.reported_at',
+      'incidents.model_id as employee',
+      'incidents.run_id',
+      'incidents.violation',
+      'incidents.severity',
+      'incidents.message',
+      'incidents.evidence',
+      'disciplinary_actions.action',
+      'disciplinary_actions.policy_version',
+      'disciplinary_actions.expires_at',
+      'disciplinary_actions.enforced',
+      'audit_verdicts.rounds',
+    ])
+    .orderBy('incidents.reported_at');
+  if (filter.employee) q = q.where('incidents.model_id', '=', filter.employee);
+  if (filter.runId) q = q.where('incidents.run_id', '=', filter.runId);
+  return q.execute();
+}
