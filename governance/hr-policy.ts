@@ -143,3 +143,11 @@ function ordinal(n: number): string {
   const suffix = n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th';
   return `${n}${suffix}`;
 }
+
+/**
+ * The status routing goes by: a suspension whose expiry has passed no longer holds, even before
+ * HR has recorded its end (`endExpiredSuspensions`).
+ */
+export function effectiveStatus(e: { status: EmployeeStatus; suspendedUntil?: string | null }, at: Date): EmployeeStatus {
+  return e.status === 'suspended' && e.suspendedUntil && new Date(e.suspendedUntil).getTime() <= at.getTime() ? 'active' : e.status;
+}

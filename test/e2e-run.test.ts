@@ -94,7 +94,9 @@ describe('a governed run of the sample PRD', () => {
 
   it('scores every attempt on the scorecard and moves capability reputations (0.7 × old + 0.3 × new)', async () => {
     const scores = await env.db.selectFrom('scores').selectAll().where('run_id', '=', runId).orderBy('created_at').execute();
-    expect(scores.map((s) => [s.employee_id, s.capability, Number(s.score), s.tier])).toEqual([
+    // Rounded: productivity loses a hundredth of a point per 6 ms a call takes (of 120 s), and
+    // a loaded machine makes the scripted call take that long.
+    expect(scores.map((s) => [s.employee_id, s.capability, Math.round(Number(s.score)), s.tier])).toEqual([
       ['scripted-overconfident', 'coder', 0, 'probation'],
       ['scripted-ada', 'coder', 100, 'standard'],
       ['scripted-ada', 'coder', 100, 'standard'],

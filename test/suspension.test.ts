@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitRun, waitForReport } from '../client/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { createAccountantActivities } from '../activities/accountant/index.js';
+import { createHrActivities } from '../activities/hr/index.js';
+import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import type { RunReport } from '../governance/types.js';
 import { startTestEnv, type TestEnv } from './helpers/env.js';
 
@@ -99,8 +101,12 @@ describe('suspension and reinstatement', () => {
 
   it('ends a suspension whose expiry has passed, and says so in the ledger', async () => {
     await env.db.updateTable('employees').set({ status: 'suspended', suspended_until: new Date(Date.now() - 1_000) }).where('id', '=', 's-backup').execute();
+    // Routing already treats it as over; HR records its end (the Manager asks HR before routing).
     const roster = await createAccountantActivities({ db: env.db }).employeeRoster();
     expect(roster.find((e) => e.id === 's-backup')?.status).toBe('active');
+    expect(await createHrActivities({ db: env.db, policy: CURRENT_HR_POLICY, strict: true }).endExpiredSuspensions()).toEqual(['s-backup']);
+    const row = await env.db.selectFrom('employees').select(['status', 'suspended_until']).where('id', '=', 's-backup').executeTakeFirstOrThrow();
+    expect([row.status, row.suspended_until]).toEqual(['active', null]);
     const events = await env.db.selectFrom('audit_events').select('description').where('action', '=', 'hr.suspension_expired').execute();
     expect(events.map((e) => e.description)).toEqual(['s-backup: suspension expired; eligible for work again']);
   });

@@ -414,6 +414,7 @@ class PrdRunWorkflow {
   private async plan(): Promise<Schedule | Finished> {
     const unavailable: string[] = [];
     for (;;) {
+      if (patched('hr-ends-suspensions')) await roles.hr('end expired suspensions').endExpiredSuspensions();
       const roster = await roles.accountant('roster for planning').employeeRoster();
       const planner = chooseEmployee({ employees: roster, capability: 'planner', excluded: unavailable });
       if (!planner) {

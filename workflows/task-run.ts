@@ -155,6 +155,8 @@ class TaskWorkflow {
     let next: EmployeeSnapshot | null = null;
     for (;;) {
       await this.whileRunPaused();
+      // HR ends the suspensions past their expiry (recorded) before the roster is read.
+      if (patched('hr-ends-suspensions')) await roles.hr('end expired suspensions').endExpiredSuspensions();
       const roster = await roles.accountant('roster for routing').employeeRoster();
       let employee = next ?? chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
       next = null;

@@ -20,8 +20,11 @@ import {
   type Tier,
 } from '../../governance/scoring.js';
 import type { EmployeeSnapshot, ViolationType } from '../../governance/types.js';
+import { effectiveStatus } from '../../governance/hr-policy.js';
 import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
-import { findByKey, inTransaction, insertOnce } from '../../db/repositories/idempotent.js';
+import { findByKey, inTransaction } from '../../db/repositories/idempotent.js';
+import { attemptFacts, capabilityReputation, recentScoreDetails, recordScore, terminateEmployee } from '../../db/repositories/scores.js';
+import { insertDisciplinaryAction, lockEmployeeStatus } from '../../db/repositories/hr.js';
 import { storableJson } from '../../db/storable.js';
 
 export const SCORECARD_POLICY_VERSION = 'scorecard/1';
@@ -59,30 +62,13 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
   const now = deps.now ?? (() => new Date());
   return conflictsAsFailures({
     /**
-     * Every employee with status and reputations: what routing decides on. A suspension whose
-     * expiry has passed ends here, recorded in the ledger.
+     * Every employee with status and reputations: what routing decides on. A read: HR ends
+     * expired suspensions (`endExpiredSuspensions`); one whose expiry has passed is routed to
+     * even before HR has recorded its end.
      */
     async employeeRoster(): Promise<EmployeeSnapshot[]> {
       const at = now();
-      const expired = await db
-        .updateTable('employees')
-        .set({ status: 'active', suspended_until: null, updated_at: at })
-        .where('status', '=', 'suspended')
-        .where('suspended_until', 'is not', null)
-        .where('suspended_until', '<=', at)
-        .returning(['id'])
-        .execute();
-      for (const e of expired) {
-        await appendEvent(db, {
-          idempotencyKey: `suspension-expired/${e.id}/${at.toISOString()}`,
-          actor: 'hr',
-          source: 'hr',
-          action: 'hr.suspension_expired',
-          severity: 'warning',
-          description: `${e.id}: suspension expired; eligible for work again`,
-        });
-      }
-      return listEmployees(db);
+      return (await listEmployees(db)).map((e) => ({ ...e, status: effectiveStatus(e, at) }));
     },
 
     async scoreAttempt(req: ScoreRequest): Promise<ScoreResult> {
@@ -94,30 +80,16 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
           return { score: Number(done.score), reputationBefore: Number(done.reputation_before), reputationAfter: Number(done.reputation_after), tier: (done.tier ?? undefined) as Tier | undefined };
         }
         // Lock the employee: parallel tasks must not read the same "before".
-        await tx.selectFrom('employees').select('id').where('id', '=', req.employeeId).forUpdate().executeTakeFirstOrThrow();
-        const cap = await tx
-          .selectFrom('employee_capabilities')
-          .selectAll()
-          .where('employee_id', '=', req.employeeId)
-          .where('capability', '=', req.capability)
-          .executeTakeFirst();
-        const before = cap ? Number(cap.reputation) : INITIAL_REPUTATION;
+        await lockEmployeeStatus(tx, req.employeeId);
+        const before = (await capabilityReputation(tx, req.employeeId, req.capability)) ?? INITIAL_REPUTATION;
 
         // The facts of this attempt, from the record.
-        const run = req.modelRunId ? await tx.selectFrom('model_runs').select(['output', 'latency_ms']).where('id', '=', req.modelRunId).executeTakeFirst() : undefined;
-        const verdict = req.verdictId ? await tx.selectFrom('audit_verdicts').select(['verification']).where('id', '=', req.verdictId).executeTakeFirst() : undefined;
-        const parsed = parseTaskOutput(run?.output ?? '');
-        const recent = await tx
-          .selectFrom('scores')
-          .select(['details'])
-          .where('employee_id', '=', req.employeeId)
-          .where('capability', '=', req.capability)
-          .orderBy('created_at', 'desc')
-          .limit(RECENT_ATTEMPTS - 1)
-          .execute();
-        const cleanBefore = recent.filter((r) => (r.details as { accepted?: boolean }).accepted && ((r.details as { violations?: unknown[] }).violations ?? []).length === 0).length;
+        const facts = await attemptFacts(tx, req);
+        const parsed = parseTaskOutput(facts.output ?? '');
+        const recent = (await recentScoreDetails(tx, req.employeeId, req.capability, RECENT_ATTEMPTS - 1)) as { accepted?: boolean; violations?: unknown[] }[];
+        const cleanBefore = recent.filter((d) => d.accepted && (d.violations ?? []).length === 0).length;
         const clean = req.accepted && req.violations.length === 0;
-        const verification = verdict?.verification as { passed?: boolean; ran?: boolean } | null | undefined;
+        const verification = facts.verification;
         const components: ScorecardComponents = scoreComponents({
           accepted: req.accepted,
           violations: req.violations,
@@ -125,7 +97,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
           claimedSuccess: parsed.ok && SUCCESS_WORDS.test(parsed.output.summary),
           wellFormed: parsed.ok || (!req.modelRunId && req.accepted),
           wroteTests: parsed.ok && parsed.output.files.some((f) => TEST_FILE.test(f.path)),
-          latencyMs: run?.latency_ms ?? null,
+          latencyMs: facts.latencyMs,
           timeLimitMs: req.timeLimitMs ?? 120_000,
           recentCleanRate: (cleanBefore + (clean ? 1 : 0)) / (recent.length + 1),
           rounds: req.rounds,
@@ -135,7 +107,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         const tier = tierFor(after);
         const crossing = thresholdCrossing(before, after);
 
-        await insertOnce(tx, 'scores', {
+        await recordScore(tx, {
           id: randomUUID(),
           idempotency_key: key,
           employee_id: req.employeeId,
@@ -148,24 +120,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
           details: storableJson({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
           components: storableJson(components),
           tier,
-        });
-        await tx
-          .insertInto('employee_capabilities')
-          .values({ employee_id: req.employeeId, capability: req.capability, reputation: after, tier, attempts: 1, accepted: req.accepted ? 1 : 0 })
-          .onConflict((oc) =>
-            oc.columns(['employee_id', 'capability']).doUpdateSet((eb) => ({
-              reputation: after,
-              tier,
-              attempts: eb('employee_capabilities.attempts', '+', 1),
-              accepted: eb('employee_capabilities.accepted', '+', req.accepted ? 1 : 0),
-              updated_at: now(),
-            })),
-          )
-          .execute();
-        // The overall reputation is the mean over the employee's capabilities.
-        const all = await tx.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', req.employeeId).execute();
-        const overall = Math.round((all.reduce((s, c) => s + Number(c.reputation), 0) / all.length) * 100) / 100;
-        await tx.updateTable('employees').set({ reputation: overall, tier: tierFor(overall), updated_at: now() }).where('id', '=', req.employeeId).execute();
+        }, { accepted: req.accepted, at: now() }, tierFor);
 
         await appendEvent(tx, {
           idempotencyKey: `${key}/event`,
@@ -183,7 +138,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         if (crossing === 'warn' || crossing === 'terminate') {
           const action = crossing === 'terminate' ? 'TERMINATE' : 'WARNING';
           const threshold = crossing === 'terminate' ? THRESHOLDS.terminate : THRESHOLDS.warn;
-          await insertOnce(tx, 'disciplinary_actions', {
+          await insertDisciplinaryAction(tx, {
             id: randomUUID(),
             idempotency_key: `${key}/threshold`,
             model_id: req.employeeId,
@@ -196,7 +151,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
             evidence: storableJson({ capability: req.capability, reputationBefore: before, reputationAfter: after, score, components }),
           });
           if (crossing === 'terminate' && strict) {
-            await tx.updateTable('employees').set({ status: 'terminated', suspended_until: null }).where('id', '=', req.employeeId).execute();
+            await terminateEmployee(tx, req.employeeId);
           }
           await appendEvent(tx, {
             idempotencyKey: `${key}/threshold-event`,

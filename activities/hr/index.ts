@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { actionsWrittenUnder, incidentHistory } from '../../db/repositories/hr.js';
+import { actionsWrittenUnder, endExpiredSuspensions, incidentHistory, insertDisciplinaryAction, insertIncident, lockEmployeeStatus, setEmployeeStatus } from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
 import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
-import { inTransaction, insertOnce } from '../../db/repositories/idempotent.js';
+import { inTransaction } from '../../db/repositories/idempotent.js';
 import { storableJson } from '../../db/storable.js';
 
 export interface HrRequest {
@@ -35,18 +35,20 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
   const { db, policy, strict } = deps;
   const now = deps.now ?? (() => new Date());
   return conflictsAsFailures({
+    /**
+     * Ends the suspensions whose expiry has passed, each recorded in the ledger. The Manager
+     * asks for this before it reads the roster to route. The ids whose suspension ended.
+     */
+    async endExpiredSuspensions(): Promise<string[]> {
+      return endExpiredSuspensions(db, now());
+    },
+
     async applyPolicy(req: HrRequest): Promise<HrResult> {
       const ref = activityRef();
       const base = idempotencyKey(ref);
       return inTransaction(db, async (tx) => {
         // Serialise decisions about one employee: parallel tasks must not both read "first offense".
-        const employee = await tx
-          .selectFrom('employees')
-          .select(['status'])
-          .where('id', '=', req.employeeId)
-          .forUpdate()
-          .executeTakeFirstOrThrow();
-        const statusBefore = employee.status as EmployeeStatus;
+        const statusBefore = await lockEmployeeStatus(tx, req.employeeId);
 
         const done = await actionsWrittenUnder(tx, base);
         if (done.length > 0) {
@@ -70,7 +72,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
 
         for (const [i, d] of decisions.entries()) {
           const violation = req.violations.find((v) => v.type === d.violation)!;
-          const incident = await insertOnce(tx, 'incidents', {
+          const incident = await insertIncident(tx, {
             id: randomUUID(),
             idempotency_key: `${base}/incident/${i}`,
             model_id: req.employeeId,
@@ -83,7 +85,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
             evidence: storableJson(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
             verdict_id: req.verdictId,
           });
-          await insertOnce(tx, 'disciplinary_actions', {
+          await insertDisciplinaryAction(tx, {
             id: randomUUID(),
             idempotency_key: `${base}/action/${i}`,
             model_id: req.employeeId,
@@ -106,11 +108,7 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
         const actions = decisions.map((d) => d.action);
         const next = strict ? statusAfter(statusBefore, mostSevere(actions)) : statusBefore;
         if (next !== statusBefore) {
-          await tx
-            .updateTable('employees')
-            .set({ status: next, suspended_until: next === 'suspended' ? suspendedUntil : null, updated_at: at })
-            .where('id', '=', req.employeeId)
-            .execute();
+          await setEmployeeStatus(tx, req.employeeId, next, next === 'suspended' ? suspendedUntil : null, at);
         }
         await appendEvent(tx, {
           idempotencyKey: `${base}/event`,

@@ -1,0 +1,203 @@
+/**
+ * Reads for the Director's dashboard (the Manager API): runs by status, spend against budget,
+ * employees by tier and status, a run's attempts, and the evidence beside each decision that
+ * waits on the Director. Read-only.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../connect.js';
+
+export async function runCountsByStatus(db: Db): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('orchestra_runs').select(['status', sql<string>`count(*)`.as('n')]).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+export interface RunSpendLine {
+  runId: string;
+  tokens: number;
+  costUsd: number;
+  calls: number;
+  /** The run's budget as it started (`options.budget`); null: the configured default applied. */
+  budget: { maxTokens: number; maxCostUsd: number } | null;
+}
+
+/** What each run spent (from `model_runs`) beside the budget it started with. */
+export async function runSpendVsBudget(db: Db, runIds: string[]): Promise<Map<string, RunSpendLine>> {
+  if (runIds.length === 0) return new Map();
+  const spend = await db
+    .selectFrom('model_runs')
+    .select([
+      'run_id',
+      sql<string>`count(*)`.as('calls'),
+      sql<string>`coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)), 0)`.as('tokens'),
+      sql<string>`coalesce(sum(cost_usd), 0)`.as('cost'),
+    ])
+    .where('run_id', 'in', runIds)
+    .groupBy('run_id')
+    .execute();
+  const budgets = await db
+    .selectFrom('orchestra_runs')
+    .select(['id', sql<{ maxTokens?: unknown; maxCostUsd?: unknown } | null>`options->'budget'`.as('budget')])
+    .where('id', 'in', runIds)
+    .execute();
+  const byRun = new Map(spend.map((s) => [s.run_id, s]));
+  return new Map(
+    budgets.map((b) => {
+      const s = byRun.get(b.id);
+      const budget = b.budget && typeof b.budget.maxTokens === 'number' && typeof b.budget.maxCostUsd === 'number' ? { maxTokens: b.budget.maxTokens, maxCostUsd: b.budget.maxCostUsd } : null;
+      return [b.id, { runId: b.id, calls: Number(s?.calls ?? 0), tokens: Number(s?.tokens ?? 0), costUsd: Number(s?.cost ?? 0), budget }];
+    }),
+  );
+}
+
+/** Employees counted by status and by tier (the tier of their best capability). */
+export async function employeeCounts(db: Db): Promise<{ byStatus: Record<string, number>; byTier: Record<string, number> }> {
+  const byStatus = await db.selectFrom('employees').select(['status', sql<string>`count(*)`.as('n')]).where('available', '=', true).groupBy('status').execute();
+  const byTier = await db.selectFrom('employees').select(['tier', sql<string>`count(*)`.as('n')]).where('available', '=', true).groupBy('tier').execute();
+  return {
+    byStatus: Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])),
+    byTier: Object.fromEntries(byTier.map((r) => [r.tier, Number(r.n)])),
+  };
+}
+
+/** The tier of each employee (the `employees.tier` column the Accountant keeps). */
+export async function employeeTiers(db: Db): Promise<Map<string, string>> {
+  const rows = await db.selectFrom('employees').select(['id', 'tier']).execute();
+  return new Map(rows.map((r) => [r.id, r.tier]));
+}
+
+export interface AttemptRound {
+  taskKey: string;
+  generation: number;
+  attempt: number | null;
+  round: number | null;
+  employeeId: string;
+  at: string;
+  tokens: number;
+  costUsd: number;
+  error: string | null;
+  /** The acceptance check of this round: null when none ran. */
+  passed: boolean | null;
+  exitCode: number | null;
+}
+
+/** A run's task model calls, one line per round, with the outcome of its acceptance check. */
+export async function runAttemptRounds(db: Db, runId: string): Promise<AttemptRound[]> {
+  const rows = await db
+    .selectFrom('model_runs')
+    .innerJoin('task_queue', 'task_queue.id', 'model_runs.task_id')
+    .leftJoin('verifications', (j) => j.onRef('verifications.model_run_id', '=', 'model_runs.id').on('verifications.kind', '=', 'task'))
+    .select([
+      'task_queue.task_key',
+      'task_queue.generation',
+      'model_runs.task_attempt',
+      'model_runs.round',
+      'model_runs.employee_id',
+      'model_runs.created_at',
+      'model_runs.input_tokens',
+      'model_runs.output_tokens',
+      'model_runs.cost_usd',
+      'model_runs.error',
+      'verifications.passed',
+      'verifications.ran',
+      'verifications.exit_code',
+    ])
+    .where('model_runs.run_id', '=', runId)
+    .where('model_runs.kind', '=', 'task')
+    .orderBy('model_runs.created_at')
+    .execute();
+  return rows.map((r) => ({
+    taskKey: r.task_key,
+    generation: r.generation,
+    attempt: r.task_attempt,
+    round: r.round,
+    employeeId: r.employee_id,
+    at: new Date(r.created_at).toISOString(),
+    tokens: (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
+    costUsd: Number(r.cost_usd ?? 0),
+    error: r.error,
+    passed: r.ran ? r.passed : null,
+    exitCode: r.exit_code,
+  }));
+}
+
+export interface TaskEvidence {
+  taskKey: string;
+  generation: number;
+  title: string;
+  status: string;
+  /** The Auditor's verdicts that were not clean, newest first. */
+  verdicts: { employeeId: string; at: string; rounds: number | null; violations: unknown }[];
+  incidents: { employeeId: string | null; violation: string; severity: number | null; message: string; evidence: unknown; at: string }[];
+  /** The last acceptance check that ran for the task. */
+  lastCheck: { command: string; passed: boolean; exitCode: number | null; excerpt: string } | null;
+}
+
+/** For each task of the run named in `taskKeys` (latest generation): what the Auditor found. */
+export async function taskEvidence(db: Db, runId: string, taskKeys: string[]): Promise<TaskEvidence[]> {
+  if (taskKeys.length === 0) return [];
+  const tasks = await db
+    .selectFrom('task_queue')
+    .select(['id', 'task_key', 'generation', 'title', 'status'])
+    .where('run_id', '=', runId)
+    .where('task_key', 'in', taskKeys)
+    .orderBy('generation', 'desc')
+    .execute();
+  const latest = new Map<string, (typeof tasks)[number]>();
+  for (const t of tasks) if (!latest.has(t.task_key)) latest.set(t.task_key, t);
+  const ids = [...latest.values()].map((t) => t.id);
+  if (ids.length === 0) return [];
+  const [verdicts, incidents, checks] = await Promise.all([
+    db.selectFrom('audit_verdicts').select(['task_id', 'employee_id', 'created_at', 'rounds', 'violations']).where('task_id', 'in', ids).where('clean', '=', false).orderBy('created_at', 'desc').execute(),
+    db.selectFrom('incidents').select(['task_id', 'model_id', 'violation', 'severity', 'message', 'evidence', 'reported_at']).where('task_id', 'in', ids).orderBy('reported_at', 'desc').execute(),
+    db.selectFrom('verifications').select(['task_id', 'command', 'passed', 'exit_code', 'excerpt', 'created_at']).where('task_id', 'in', ids).where('kind', '=', 'task').where('ran', '=', true).orderBy('created_at', 'desc').execute(),
+  ]);
+  return [...latest.values()].map((t) => {
+    const check = checks.find((c) => c.task_id === t.id);
+    return {
+      taskKey: t.task_key,
+      generation: t.generation,
+      title: t.title,
+      status: t.status,
+      verdicts: verdicts.filter((v) => v.task_id === t.id).map((v) => ({ employeeId: v.employee_id, at: new Date(v.created_at).toISOString(), rounds: v.rounds, violations: v.violations })),
+      incidents: incidents
+        .filter((i) => i.task_id === t.id)
+        .map((i) => ({ employeeId: i.model_id, violation: i.violation, severity: i.severity, message: i.message, evidence: i.evidence, at: new Date(i.reported_at).toISOString() })),
+      lastCheck: check ? { command: check.command, passed: check.passed, exitCode: check.exit_code, excerpt: check.excerpt } : null,
+    };
+  });
+}
+
+/** The run's last final verification that ran (the evidence beside a failed-verification decision). */
+export async function lastWorkspaceVerification(db: Db, runId: string) {
+  const v = await db
+    .selectFrom('verifications')
+    .select(['command', 'passed', 'exit_code', 'timed_out', 'excerpt', 'created_at'])
+    .where('run_id', '=', runId)
+    .where('kind', '=', 'workspace')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+  return v ? { command: v.command, passed: v.passed, exitCode: v.exit_code, timedOut: v.timed_out, excerpt: v.excerpt, at: new Date(v.created_at).toISOString() } : null;
+}
+
+/** The Director's last action of a kind on a run (who paused it, and why). */
+export async function lastDirectorAction(db: Db, runId: string, action: string) {
+  const a = await db
+    .selectFrom('director_actions')
+    .select(['director_id', 'reason', 'created_at'])
+    .where('run_id', '=', runId)
+    .where('action', '=', action)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+  return a ? { by: a.director_id, reason: a.reason, at: new Date(a.created_at).toISOString() } : null;
+}
+
+/** Director actions on a run, oldest first (what the dashboard shows was done, and by whom). */
+export async function runDirectorActions(db: Db, runId: string) {
+  const rows = await db
+    .selectFrom('director_actions')
+    .select(['director_id', 'action', 'reason', 'created_at'])
+    .where('run_id', '=', runId)
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({ by: r.director_id, action: r.action, reason: r.reason, at: new Date(r.created_at).toISOString() }));
+}
