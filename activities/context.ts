@@ -4,7 +4,8 @@
  * its earlier rows and never writes twice; a reset or a new run under the same workflow id
  * (whose activity ids start at 1 again) writes rows of its own.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure } from '../errors/index.js';
 import { createHash } from 'node:crypto';
 import { IdempotencyConflictError } from '../db/repositories/idempotent.js';
 import { FailureType } from '../governance/failures.js';
@@ -40,7 +41,7 @@ export function idempotencyKey(ref: ActivityRef, ...parts: (string | number)[]):
 /** A repository's conflict as the workflow sees it: a non-retryable `IdempotencyConflict` failure. */
 export function asActivityFailure(err: unknown): unknown {
   if (!(err instanceof IdempotencyConflictError)) return err;
-  return ApplicationFailure.create({ type: IDEMPOTENCY_CONFLICT, message: err.message, nonRetryable: true, details: [err.conflict] });
+  return failure(IDEMPOTENCY_CONFLICT, err.message, { details: [err.conflict] });
 }
 
 type ActivityFunctions = Record<string, (...args: never[]) => Promise<unknown>>;

@@ -43,6 +43,16 @@ export class UnusableCheckpoint extends UserError {
  * A typed failure for the workflow to read: non-retryable unless said otherwise (a retry would
  * meet the same answer). `details` travel with it (e.g. the spend that crossed a budget).
  */
-export function failure(type: string, message: string, opts: { details?: unknown[]; retryable?: boolean } = {}): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: !opts.retryable, ...(opts.details ? { details: opts.details } : {}) });
+export function failure(
+  type: string,
+  message: string,
+  opts: { details?: unknown[]; retryable?: boolean; nextRetryDelayMs?: number } = {},
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: !opts.retryable,
+    ...(opts.details ? { details: opts.details } : {}),
+    ...(opts.nextRetryDelayMs !== undefined ? { nextRetryDelay: opts.nextRetryDelayMs } : {}),
+  });
 }

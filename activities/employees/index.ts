@@ -4,8 +4,8 @@
  * Prompts and outputs go to `model_runs`; the workflow gets ids and a small summary.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../../db/connect.js';
+import { failure } from '../../errors/index.js';
 import { employeeTerms, getEmployee, type EmployeeTerms } from '../../db/repositories/employees.js';
 import { runSpend } from '../../db/repositories/usage.js';
 import { countCallFailures, recordModelRun } from '../../db/repositories/model-runs.js';
@@ -135,10 +135,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     if (args.budget && args.runId) {
       const spent = await runSpend(db, args.runId);
       if (spent.tokens >= args.budget.maxTokens || spent.costUsd >= args.budget.maxCostUsd) {
-        throw ApplicationFailure.create({
-          type: FailureType.BudgetExceeded,
-          message: `run budget reached: ${spent.tokens} of ${args.budget.maxTokens} tokens, $${spent.costUsd.toFixed(4)} of $${args.budget.maxCostUsd}`,
-          nonRetryable: true,
+        throw failure(FailureType.BudgetExceeded, `run budget reached: ${spent.tokens} of ${args.budget.maxTokens} tokens, $${spent.costUsd.toFixed(4)} of $${args.budget.maxCostUsd}`, {
           details: [{ spent, budget: args.budget }],
         });
       }
@@ -190,23 +187,21 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         error: message,
       });
       if (timedOut) {
-        throw ApplicationFailure.create({ type: FailureType.EmployeeTimeout, message, nonRetryable: true });
+        throw failure(FailureType.EmployeeTimeout, message);
       }
       // Recorded as a call that did not finish; Temporal hears the cancellation itself.
       if (wasCancelled) throw cancelled!.reason;
       if (err instanceof ProviderError && !err.retryable) {
         // 400/401/403/404: asking again will not help; the Manager routes the task elsewhere.
-        throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message, nonRetryable: true });
+        throw failure(FailureType.ProviderRejected, message);
       }
       // 429, 5xx, connection errors: retried with backoff, honouring Retry-After, up to
       // MODEL_CALL_ATTEMPTS answers from the provider. The activity's own retries go further, so
       // a database or worker fault (which writes no error row) does not use the model's up.
       const failures = await countCallFailures(db, successKey);
-      throw ApplicationFailure.create({
-        type: FailureType.EmployeeCallFailed,
-        message: failures >= MODEL_CALL_ATTEMPTS ? `${message} (${failures} attempts failed)` : message,
-        nonRetryable: failures >= MODEL_CALL_ATTEMPTS,
-        nextRetryDelay: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
+      throw failure(FailureType.EmployeeCallFailed, failures >= MODEL_CALL_ATTEMPTS ? `${message} (${failures} attempts failed)` : message, {
+        retryable: failures < MODEL_CALL_ATTEMPTS,
+        nextRetryDelayMs: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
       });
     } finally {
       clearInterval(beat);
@@ -252,22 +247,14 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
   async function activeEmployee(id: string): Promise<EmployeeSnapshot> {
     const employee = await getEmployee(db, id);
     if (!employee) {
-      throw ApplicationFailure.create({ type: FailureType.EmployeeUnavailable, message: `unknown employee ${id}`, nonRetryable: true });
+      throw failure(FailureType.EmployeeUnavailable, `unknown employee ${id}`);
     }
     if (employee.provider !== provider.name) {
-      throw ApplicationFailure.create({
-        type: FailureType.EmployeeUnavailable,
-        message: `employee ${id} belongs to provider ${employee.provider}, not ${provider.name}`,
-        nonRetryable: true,
-      });
+      throw failure(FailureType.EmployeeUnavailable, `employee ${id} belongs to provider ${employee.provider}, not ${provider.name}`);
     }
     // HR may have suspended the employee since the Manager routed to it.
     if (employee.status !== 'active') {
-      throw ApplicationFailure.create({
-        type: FailureType.EmployeeUnavailable,
-        message: `employee ${id} is ${employee.status}`,
-        nonRetryable: true,
-      });
+      throw failure(FailureType.EmployeeUnavailable, `employee ${id} is ${employee.status}`);
     }
     return employee;
   }
@@ -348,7 +335,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     async reviewOutput(req: ReviewRequest): Promise<ReviewOpinion> {
       const ref = activityRef();
       if (req.employeeId === req.authorId) {
-        throw ApplicationFailure.create({ type: FailureType.BadInput, message: 'a reviewer never reviews its own output', nonRetryable: true });
+        throw failure(FailureType.BadInput, 'a reviewer never reviews its own output');
       }
       const employee = await activeEmployee(req.employeeId);
       const authored = await getModelRun(db, req.modelRunId);

@@ -4,7 +4,8 @@
  * a checkpoint at the purge horizon, purge through the database's own guarded function, and
  * sign what follows. Each step is idempotent: a retried step finds its earlier result.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../../errors/index.js';
 import type { Db } from '../../db/connect.js';
 import {
   checkpoints, entriesBetween, lastEntryBefore, purgeReceipt, purgeReceipts, purgeThrough, retentionClock,
@@ -40,7 +41,7 @@ export interface PurgeResult {
 }
 
 export function refused(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'RetentionRefused', message, nonRetryable: true });
+  return failure('RetentionRefused', message);
 }
 
 export function createRetentionActivities(deps: { db: Db; signingKey: () => SigningKey }) {

@@ -11,7 +11,7 @@ import { parseTaskOutput, type VerificationResult } from '../../governance/audit
 import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../../errors/index.js';
 import { FailureType } from '../../governance/failures.js';
 import { activityRef, cancellationSignal, conflictsAsFailures, idempotencyKey } from '../context.js';
 
@@ -66,7 +66,7 @@ export async function verifyFiles(files: Map<string, string>, command: string, t
  */
 export function failIfRefused<T extends VerificationResult & { isolation: string[] }>(result: T): T {
   if (!result.ran && result.isolation.some((i) => i.startsWith('REFUSED'))) {
-    throw ApplicationFailure.create({ type: FailureType.SandboxUnavailable, message: result.skippedReason ?? 'the sandbox refused to run', nonRetryable: true });
+    throw failure(FailureType.SandboxUnavailable, result.skippedReason ?? 'the sandbox refused to run');
   }
   return result;
 }
