@@ -101,6 +101,9 @@ export interface ModelRunsTable {
   task_attempt: number | null;
   round: number | null;
   output_altered: ColumnType<boolean, boolean | undefined, boolean>;
+  /** A task answer as the task-output schema reads it (0006); null otherwise and before 0006. */
+  parsed_output: ColumnType<unknown, string | null | undefined, string | null> | null;
+  parse_error: string | null;
 }
 
 export interface AuditVerdictsTable {

@@ -3,7 +3,8 @@
  * the sandbox saw, list the violations with their evidence. The auditor activity only loads
  * inputs, calls `detectViolations` and records the verdict.
  */
-import { taskOutputSchema, type TaskOutput, type TaskSpec } from './schemas.js';
+import type { TaskSpec } from './schemas.js';
+import { parseTaskOutput, type ParsedTaskOutput } from './task-output.js';
 import { matchesAnyGlob, unsafePathReason } from './glob.js';
 import { importSpecifiers } from './imports.js';
 
@@ -47,6 +48,8 @@ export interface AuditInput {
   rawOutput: string | null;
   /** The output as answered held a NUL or invalid Unicode; `rawOutput` is its storable copy. */
   rawOutputAltered?: boolean;
+  /** `rawOutput` as the task-output schema reads it, when it was parsed already (stored). */
+  parsedOutput?: ParsedTaskOutput;
   verification: VerificationResult | null;
   employeeFailure: EmployeeFailure | null;
   context?: AuditContext;
@@ -62,21 +65,6 @@ export const MAX_OUTPUT_CHARS = 8_000_000;
 
 export function excerpt(text: string, limit = EXCERPT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
-}
-
-/** Parses the output text as JSON of the task-output schema; never repairs it. */
-export function parseTaskOutput(raw: string): { ok: true; output: TaskOutput } | { ok: false; error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    return { ok: false, error: `not JSON: ${(err as Error).message}` };
-  }
-  const parsed = taskOutputSchema.safeParse(json);
-  if (!parsed.success) {
-    return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(output)'}: ${i.message}`).join('; ') };
-  }
-  return { ok: true, output: parsed.data };
 }
 
 export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
@@ -103,7 +91,7 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   for (const [key, value] of routingKeys(raw)) {
     add('self_assignment', `the output tries to set "${key}": employees never change their assignment, scope or other tasks`, `"${key}": ${excerpt(shown(value), 200)}`);
   }
-  const parsed = parseTaskOutput(raw);
+  const parsed = input.parsedOutput ?? parseTaskOutput(raw);
   if (!parsed.ok) {
     add('malformed_output', `the output does not match the task-output schema: ${parsed.error}`, raw);
     return violations;

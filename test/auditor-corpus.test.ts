@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
 import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
 import { PROJECT_ROOT } from '../config/config.js';
-import { parseTaskOutput } from '../governance/audit-rules.js';
+import { parseTaskOutput } from '../governance/task-output.js';
 import { VIOLATION_TYPES, type ViolationType } from '../governance/types.js';
 
 const CORPUS = join(PROJECT_ROOT, 'test', 'corpus');

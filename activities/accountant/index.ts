@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { listEmployees } from '../../db/repositories/employees.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { parseTaskOutput } from '../../governance/audit-rules.js';
 import {
   INITIAL_REPUTATION,
   THRESHOLDS,
@@ -85,7 +84,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
 
         // The facts of this attempt, from the record.
         const facts = await attemptFacts(tx, req);
-        const parsed = parseTaskOutput(facts.output ?? '');
+        const parsed = facts.parsed;
         const recent = (await recentScoreDetails(tx, req.employeeId, req.capability, RECENT_ATTEMPTS - 1)) as { accepted?: boolean; violations?: unknown[] }[];
         const cleanBefore = recent.filter((d) => d.accepted && (d.violations ?? []).length === 0).length;
         const clean = req.accepted && req.violations.length === 0;

@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { detectViolations, parseTaskOutput, type VerificationResult } from '../../governance/audit-rules.js';
+import { detectViolations, type VerificationResult } from '../../governance/audit-rules.js';
+import { parseTaskOutput } from '../../governance/task-output.js';
 import { taskSpecSchema, type TaskSpec } from '../../governance/schemas.js';
 import type { Violation } from '../../governance/types.js';
 import { sha256 } from '../context.js';
@@ -47,6 +48,7 @@ export async function checkOutput(args: { task: TaskSpec; outputText: string; wo
     {
       task: args.task,
       rawOutput: args.outputText,
+      parsedOutput: parsed,
       verification,
       employeeFailure: null,
       context: { workspaceFiles: [...workspace.keys()], otherTasks: [], builtinModules: NODE_BUILTINS },

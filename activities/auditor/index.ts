@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
-import { getModelRun } from '../../db/repositories/model-runs.js';
+import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import { detectViolations, type AuditContext, type EmployeeFailure, type VerificationResult } from '../../governance/audit-rules.js';
 import type { TaskSpec } from '../../governance/schemas.js';
@@ -60,6 +60,7 @@ export function createAuditorActivities(deps: { db: Db }) {
         task: req.task,
         rawOutput: output,
         rawOutputAltered: run?.output_altered ?? false,
+        parsedOutput: run ? taskOutputOf(run) : undefined,
         verification: req.verification,
         employeeFailure: req.employeeFailure,
         context: req.repairsWorkspace ? { ...context, otherTasks: [] } : context,

@@ -19,11 +19,10 @@ import { FailureType } from '../../governance/failures.js';
 import { PLAN_PROMPT_VERSION, REVIEW_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, reviewPrompt, taskPrompt } from './prompts.js';
 import { planJsonSchema, taskOutputJsonSchema } from './json-schema.js';
 import { ProviderError } from './provider-errors.js';
-import { getModelRun } from '../../db/repositories/model-runs.js';
+import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { Completion, EmployeeProvider } from './provider.js';
 
 import type { RunBudget } from '../../governance/types.js';
-import { parseTaskOutput } from '../../governance/audit-rules.js';
 import { CHARS_PER_TOKEN, DEFAULT_CONTEXT_TOKENS, selectContext } from '../../governance/context.js';
 import { tailOf, type PriorAttempt, type RepairFeedback } from '../../governance/repair.js';
 
@@ -230,8 +229,9 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     let repair = null;
     let used = 0;
     if (req.repair) {
-      const raw = (await getModelRun(db, req.repair.previousModelRunId))?.output ?? '';
-      const parsed = parseTaskOutput(raw);
+      const previous = (await getModelRun(db, req.repair.previousModelRunId)) ?? { output: null };
+      const raw = previous.output ?? '';
+      const parsed = taskOutputOf(previous);
       repair = { ...req.repair, previousFiles: parsed.ok ? parsed.output.files : null, previousRaw: tailOf(raw, 4_000) };
       used = parsed.ok ? parsed.output.files.reduce((n, f) => n + f.content.length, 0) : repair.previousRaw.length;
     }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Db } from '../../db/connect.js';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
-import { getModelRun } from '../../db/repositories/model-runs.js';
-import { parseTaskOutput, type VerificationResult } from '../../governance/audit-rules.js';
+import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
+import type { VerificationResult } from '../../governance/audit-rules.js';
 import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
@@ -94,7 +94,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
 
   async function verifyCandidate(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
     const run = await getModelRun(db, req.modelRunId);
-    const parsed = parseTaskOutput(run?.output ?? '');
+    const parsed = taskOutputOf(run ?? { output: null });
     const skipped = run?.output_altered
       ? 'the output is not text (a NUL byte or invalid Unicode): nothing of it is run'
       : parsed.ok

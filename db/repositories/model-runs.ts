@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
-import { storableText } from '../storable.js';
+import { storableJson, storableText } from '../storable.js';
+import { parseTaskOutput, type ParsedTaskOutput } from '../../governance/task-output.js';
+import type { TaskOutput } from '../../governance/schemas.js';
 import { insertOnce } from './idempotent.js';
 
 export interface NewModelRun {
@@ -55,20 +57,42 @@ export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
       // Storage turns a NUL into ␀ and a lone surrogate into �: say that it did, so the
       // Auditor judges what the model wrote, not the readable copy.
       output_altered: r.output !== null && storableText(r.output) !== r.output,
+      ...parsedColumns(r),
     },
     { ignore: ['id', 'attempt', 'latency_ms'] },
   );
   return row.id;
 }
 
+/**
+ * A task answer is parsed here, once, as every reader will read it: the stored text (NUL as ␀).
+ * A parse that JSONB cannot hold exactly (a NUL written as an escape in the JSON) is left to
+ * the reader, who parses the text as before.
+ */
+function parsedColumns(r: NewModelRun): { parsed_output: string | null; parse_error: string | null } {
+  if (r.kind !== 'task' || r.output === null) return { parsed_output: null, parse_error: null };
+  const parsed = parseTaskOutput(storableText(r.output));
+  if (!parsed.ok) return { parsed_output: null, parse_error: parsed.error };
+  const exact = JSON.stringify(parsed.output);
+  return storableJson(parsed.output) === exact ? { parsed_output: exact, parse_error: null } : { parsed_output: null, parse_error: null };
+}
+
+/** A recorded task answer as the task-output schema reads it: stored when recorded, else parsed now. */
+export function taskOutputOf(row: { output: string | null; parsed_output?: unknown; parse_error?: string | null }): ParsedTaskOutput {
+  if (row.parsed_output !== null && row.parsed_output !== undefined) return { ok: true, output: row.parsed_output as TaskOutput };
+  if (row.parse_error) return { ok: false, error: row.parse_error };
+  return parseTaskOutput(row.output ?? '');
+}
+
 export async function getModelRun(db: Db, id: string) {
   return db.selectFrom('model_runs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function getModelRunOutputs(db: Db, ids: string[]): Promise<Map<string, string | null>> {
+/** The task answers of these model calls, as the task-output schema reads them. */
+export async function getTaskOutputs(db: Db, ids: string[]): Promise<Map<string, ParsedTaskOutput>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('model_runs').select(['id', 'output']).where('id', 'in', ids).execute();
-  return new Map(rows.map((r) => [r.id, r.output]));
+  const rows = await db.selectFrom('model_runs').select(['id', 'output', 'parsed_output', 'parse_error']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, taskOutputOf(r)]));
 }
 
 /** Failed answers recorded for one model call (its error rows are keyed `${successKey}/attempt-N/error`). */

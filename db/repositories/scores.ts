@@ -4,6 +4,7 @@ import type { Db } from '../connect.js';
 import type { Database } from '../schema.js';
 import type { EmployeeStatus } from '../../governance/types.js';
 import { insertOnce } from './idempotent.js';
+import { taskOutputOf } from './model-runs.js';
 
 /** Repair rounds per employee and capability: the rounds its scored attempts took beyond the first. */
 export async function repairRoundsByCapability(db: Db): Promise<Map<string, number>> {
@@ -62,10 +63,10 @@ export async function capabilityReputation(tx: Db, employeeId: string, capabilit
 
 /** What the record says of an attempt: the model's output and latency, and the verdict's verification. */
 export async function attemptFacts(tx: Db, ids: { modelRunId?: string | null; verdictId?: string | null }) {
-  const run = ids.modelRunId ? await tx.selectFrom('model_runs').select(['output', 'latency_ms']).where('id', '=', ids.modelRunId).executeTakeFirst() : undefined;
+  const run = ids.modelRunId ? await tx.selectFrom('model_runs').select(['output', 'latency_ms', 'parsed_output', 'parse_error']).where('id', '=', ids.modelRunId).executeTakeFirst() : undefined;
   const verdict = ids.verdictId ? await tx.selectFrom('audit_verdicts').select(['verification']).where('id', '=', ids.verdictId).executeTakeFirst() : undefined;
   return {
-    output: run?.output ?? null,
+    parsed: taskOutputOf(run ?? { output: null }),
     latencyMs: run?.latency_ms ?? null,
     verification: verdict?.verification as { passed?: boolean; ran?: boolean } | null | undefined,
   };

@@ -3,18 +3,17 @@
  * outputs of its tasks, layered in order. Any worker can rebuild it from the database.
  */
 import type { Db } from '../connect.js';
-import { parseTaskOutput } from '../../governance/audit-rules.js';
 import type { WorkspaceFile } from '../../governance/context.js';
 import { acceptedModelRuns } from './runs.js';
-import { getModelRunOutputs } from './model-runs.js';
+import { getTaskOutputs } from './model-runs.js';
 
 /** Every file of the workspace with the task it was accepted from; a later task's file wins. */
 export async function workspaceFiles(db: Db, taskIds: string[]): Promise<WorkspaceFile[]> {
   const accepted = await acceptedModelRuns(db, taskIds);
-  const outputs = await getModelRunOutputs(db, accepted.map((a) => a.modelRunId));
+  const outputs = await getTaskOutputs(db, accepted.map((a) => a.modelRunId));
   const files = new Map<string, WorkspaceFile>();
   for (const { taskId, modelRunId } of accepted) {
-    const parsed = parseTaskOutput(outputs.get(modelRunId) ?? '');
+    const parsed = outputs.get(modelRunId) ?? { ok: false };
     // An accepted output always parsed once; one accepted by a Director override may not.
     if (!parsed.ok) continue;
     for (const f of parsed.output.files) {

@@ -3,12 +3,12 @@ import {
   detectViolations,
   excerpt,
   importSpecifiers,
-  parseTaskOutput,
   type AuditContext,
   type AuditInput,
   type Hasher,
   type VerificationResult,
 } from '../../governance/audit-rules.js';
+import { parseTaskOutput } from '../../governance/task-output.js';
 import { taskSpecSchema, type TaskSpec } from '../../governance/schemas.js';
 
 const hash: Hasher = (s) => 'h:' + s.length;
