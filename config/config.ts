@@ -3,6 +3,7 @@
  * Every variable is validated with zod; a bad value stops start-up with a message that
  * names the variable and what is wrong with it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
@@ -27,6 +28,47 @@ const postgresUrl = z.preprocess(
   z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
 );
 const atLeastOne = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(fallback));
+
+/** A Director's name as the Manager API records it. */
+const DIRECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const DIRECTOR_NAME_RULE = 'must be a name of letters, digits and . _ @ - (at most 64)';
+
+/** Who may use the Manager API: `director` may read and command, `read` may only read. */
+export type ApiRole = 'director' | 'read';
+export interface ApiKeyEntry {
+  name: string;
+  role: ApiRole;
+  /** sha256 of the key, lowercase hex: the key itself is never kept. */
+  sha256: string;
+}
+
+/** sha256 of an API key, lowercase hex (what MANAGER_API_KEYS lists). */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** MANAGER_API_KEYS: `name:role:sha256hex`, comma-separated; each bad entry is named by its place. */
+function parseKeyEntries(text: string | undefined, ctx: z.RefinementCtx): ApiKeyEntry[] {
+  if (!text) return [];
+  const entries: ApiKeyEntry[] = [];
+  for (const [i, raw] of text.split(',').entries()) {
+    const [name = '', role = '', sha256 = '', ...rest] = raw.trim().split(':');
+    const problem = rest.length > 0 || !sha256
+      ? 'is not name:role:sha256hex'
+      : !DIRECTOR_NAME.test(name)
+        ? `has a bad name: ${DIRECTOR_NAME_RULE}`
+        : role !== 'director' && role !== 'read'
+          ? 'has a bad role: director or read'
+          : !/^[0-9a-f]{64}$/i.test(sha256)
+            ? 'has a bad hash: 64 hex digits, the sha256 of the key'
+            : entries.some((e) => e.sha256 === sha256.toLowerCase())
+              ? 'repeats the hash of an earlier entry'
+              : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} ${problem}` });
+    else entries.push({ name, role: role as ApiRole, sha256: sha256.toLowerCase() });
+  }
+  return entries;
+}
 
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
@@ -53,7 +95,16 @@ const envSchema = z.object({
   AURA_TEMPORAL_UI_PORT: port(8233),
 
   MANAGER_PORT: port(8000),
-  MANAGER_API_KEY: optionalString,
+  MANAGER_HOST: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1 (0.0.0.0: every interface)').default('127.0.0.1'),
+  ),
+  MANAGER_API_KEY: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
+  MANAGER_API_KEY_NAME: z.preprocess(emptyToUndefined, z.string().regex(DIRECTOR_NAME, DIRECTOR_NAME_RULE).optional()),
+  MANAGER_API_KEYS: z.preprocess(emptyToUndefined, z.string().optional().transform((v, ctx) => parseKeyEntries(v, ctx))),
+  MANAGER_TEMPORAL_UI_URL: optionalUrl,
+  AURA_API_URL: optionalUrl,
+  AURA_API_KEY: optionalString,
 
   OLLAMA_BASE_URL: optionalUrl,
   OPENAI_API_KEY: optionalString,
@@ -106,7 +157,20 @@ export interface AuraConfig {
     appPassword: string;
   };
   temporal: { address: string | null; namespace: string; cliPath: string | null; port: number; uiPort: number };
-  manager: { port: number; apiKey: string | null };
+  manager: {
+    port: number;
+    /** Where the Manager API listens: 127.0.0.1 unless MANAGER_HOST says otherwise. */
+    host: string;
+    /** MANAGER_API_KEY as given (local use); it is also the first entry of `keys`. */
+    apiKey: string | null;
+    /** Every key the API accepts, hashed, with its owner's name and role. */
+    keys: ApiKeyEntry[];
+    /** The Temporal Web UI the dashboard links to (null: none known). */
+    temporalUiUrl: string | null;
+    /** For the CLI: send run commands to this Manager API (AURA_API_URL) with this key (AURA_API_KEY). */
+    apiUrl: string | null;
+    apiClientKey: string | null;
+  };
   providers: {
     ollamaBaseUrl: string | null;
     openaiApiKey: string | null;
@@ -147,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     : null;
   const at = (p: string) => resolve(root, p);
   const home = at(e.AURA_HOME);
+  const director = e.AURA_DIRECTOR ?? safeUserName();
   return {
     root,
     home,
@@ -168,7 +233,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
       port: e.AURA_TEMPORAL_PORT,
       uiPort: e.AURA_TEMPORAL_UI_PORT,
     },
-    manager: { port: e.MANAGER_PORT, apiKey: e.MANAGER_API_KEY ?? null },
+    manager: {
+      port: e.MANAGER_PORT,
+      host: e.MANAGER_HOST,
+      apiKey: e.MANAGER_API_KEY ?? null,
+      keys: [
+        ...(e.MANAGER_API_KEY ? [{ name: e.MANAGER_API_KEY_NAME ?? director, role: 'director' as const, sha256: hashApiKey(e.MANAGER_API_KEY) }] : []),
+        ...e.MANAGER_API_KEYS.filter((k) => !e.MANAGER_API_KEY || k.sha256 !== hashApiKey(e.MANAGER_API_KEY)),
+      ],
+      temporalUiUrl: e.MANAGER_TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${e.AURA_TEMPORAL_UI_PORT}`),
+      apiUrl: e.AURA_API_URL ?? null,
+      apiClientKey: e.AURA_API_KEY ?? null,
+    },
     providers: {
       ollamaBaseUrl: e.OLLAMA_BASE_URL ?? null,
       openaiApiKey: e.OPENAI_API_KEY ?? null,
@@ -187,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     },
     employeesFile: at(e.AURA_EMPLOYEES_FILE),
     scriptFile: at(e.AURA_SCRIPT_FILE),
-    director: e.AURA_DIRECTOR ?? safeUserName(),
+    director,
   };
 }
 

@@ -19,12 +19,14 @@ import { findRun, runRecord, type RunHeader, type RunRecord } from '../../db/rep
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions.js';
 import { runWorkflowId } from '../runs.js';
 import { withDb } from './with-db.js';
+import type { Db } from '../../db/connect.js';
 import { UserError } from '../../errors/index.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payload = temporal.api.common.v1.IPayload;
 type Failure = temporal.api.failure.v1.IFailure;
-type Ctx = { config: () => AuraConfig; client: (cfg: AuraConfig) => Promise<Client> };
+/** `db`: a connection already open (the Manager API's); else one is opened for the command. */
+type Ctx = { config: () => AuraConfig; client: (cfg: AuraConfig) => Promise<Client>; db?: Db };
 
 /** One line of the timeline (`--json` prints an array of these). */
 export interface TimelineEntry {
@@ -71,7 +73,8 @@ export function registerHistoryCommands(program: Command, ctx: Ctx): void {
 
 export async function buildTimeline(ctx: Ctx, ref: string): Promise<Timeline> {
   const cfg = ctx.config();
-  return withDb(ctx, async (db) => {
+  const using = <T>(fn: (db: Db) => Promise<T>) => (ctx.db ? fn(ctx.db) : withDb(ctx, fn));
+  return using(async (db) => {
     const notes: string[] = [];
     let run = await findRun(db, ref);
     let client: Client | null = null;

@@ -102,7 +102,8 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
     });
 }
 
-async function runPurge(client: Client, input: PurgeRequestInput): Promise<PurgeResult> {
+/** Runs the `retentionPurge` workflow; its refusal (`RetentionRefused`) is a UserError. */
+export async function runPurge(client: Client, input: PurgeRequestInput): Promise<PurgeResult> {
   try {
     return await client.workflow.execute('retentionPurge', {
       taskQueue: QUEUES.manager,

@@ -1,0 +1,126 @@
+/**
+ * The Manager API: the Director's commands and the governance reads over HTTP, and the
+ * dashboard that uses them. Fastify with zod-typed routes (the project's zod 4 schemas, checked
+ * by fastify-type-provider-zod) and an OpenAPI document generated from them
+ * (GET /api/openapi.json).
+ *
+ * Built from its dependencies (a Temporal client, the database, the configuration), so the tests
+ * build the same app the entry (api/main.ts) and `aura up` run.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Client } from '@temporalio/client';
+import type { AuraConfig } from '../config/config.js';
+import type { Db } from '../db/connect.js';
+import { createKeyring, type Keyring, type Principal } from './auth.js';
+import { ApiError, installErrorHandling } from './errors.js';
+import { UserError } from '../errors/index.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { registerGovernanceRoutes } from './routes/governance.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerStatic } from './static.js';
+
+/** A request body larger than this is refused whole (413). A PRD has its own, smaller limit. */
+export const BODY_LIMIT_BYTES = 512 * 1024;
+
+export interface ApiDeps {
+  client: Client;
+  db: Db;
+  config: AuraConfig;
+  /** Log requests (pino, JSON lines); off in tests. Keys are never logged. */
+  logger?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export type Api = FastifyInstance;
+/** The app as routes see it: request and reply types come from the routes' zod schemas. */
+export type TypedApi = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+/** Paths anyone may read: the dashboard's files, the OpenAPI document, the health check. */
+function isPublic(url: string): boolean {
+  const path = url.split('?')[0]!;
+  return !path.startsWith('/api/') || path === '/api/openapi.json' || path === '/api/health';
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // One JSON line per request; the key never reaches the log.
+    logger: deps.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  const keyring: Keyring = createKeyring(deps.config.manager.keys);
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    if (isPublic(req.url)) return;
+    const principal = keyring.authenticate(req.headers.authorization);
+    if (!principal) {
+      throw new ApiError(401, 'unauthorized', req.headers.authorization ? 'unknown API key' : 'no API key: send "Authorization: Bearer <key>"');
+    }
+    // Reads are GET; every other method is a Director command.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role !== 'director') {
+      throw new ApiError(403, 'forbidden', `${principal.name}'s key may read, not command (role ${principal.role})`);
+    }
+    req.principal = principal;
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Aura Orchestra Manager API', version: '1', description: "The Director's commands and the governance record. Every /api/ route but this document and /api/health needs `Authorization: Bearer <key>`." },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get('/api/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  registerRunRoutes(typed, deps);
+  registerGovernanceRoutes(typed, deps);
+  registerDashboardRoutes(typed, deps);
+  typed.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerStatic(app);
+  return app;
+}
+
+/** Who sent the request (set by the onRequest hook on every non-public route). */
+export function principalOf(req: { principal: Principal | null }): Principal {
+  if (!req.principal) throw new ApiError(401, 'unauthorized', 'no API key');
+  return req.principal;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** http://host:port (the dashboard is at its root). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the API and listens (MANAGER_HOST, default 127.0.0.1; MANAGER_PORT). Port 0: any free port. */
+export async function startApi(deps: ApiDeps, opts: { host?: string; port?: number } = {}): Promise<RunningApi> {
+  const app = await buildApi(deps);
+  const host = opts.host ?? deps.config.manager.host;
+  const port = opts.port ?? deps.config.manager.port;
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UserError(`the Manager API cannot listen on ${host}:${port}: the port is in use (set MANAGER_PORT)`);
+    }
+    throw err;
+  }
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return { app, url: `http://${shownHost}:${bound}`, close: () => app.close() };
+}
