@@ -3,7 +3,7 @@
  * the sandbox saw, list the violations with their evidence. The auditor activity only loads
  * inputs, calls `detectViolations` and records the verdict.
  */
-import type { TaskSpec } from './schemas.js';
+import type { TaskOutput, TaskSpec } from './schemas.js';
 import { parseTaskOutput, type ParsedTaskOutput } from './task-output.js';
 import { matchesAnyGlob, unsafePathReason } from './glob.js';
 import { importSpecifiers } from './imports.js';
@@ -67,9 +67,33 @@ export function excerpt(text: string, limit = EXCERPT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }
 
+type Add = (type: ViolationType, message: string, evidenceText: string, conduct?: boolean) => void;
+
+/** A well-formed output under judgement, and where its findings go. */
+interface Judged {
+  input: AuditInput;
+  output: TaskOutput;
+  add: Add;
+}
+
+/**
+ * The detectors of a well-formed output, in the order their findings are listed. Each is small
+ * and reads one kind of wrong; an output that is not well-formed never reaches them.
+ */
+const DETECTORS: ((j: Judged) => void)[] = [
+  summaryChangesAssignment,
+  writesOutsideScope,
+  binaryText,
+  hallucinatedImports,
+  falseSuccessClaim,
+  unwrittenFiles,
+  writesOutsideWorkspace,
+  acceptanceVerdict,
+];
+
 export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   const violations: Violation[] = [];
-  const add = (type: ViolationType, message: string, evidenceText: string, conduct = false) =>
+  const add: Add = (type, message, evidenceText, conduct = false) =>
     violations.push({ type, message, evidence: { excerpt: excerpt(evidenceText), sha256: hash(evidenceText) }, ...(conduct ? { conduct } : {}) });
 
   if (input.employeeFailure) {
@@ -96,14 +120,19 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     add('malformed_output', `the output does not match the task-output schema: ${parsed.error}`, raw);
     return violations;
   }
-  const output = parsed.output;
+  for (const detect of DETECTORS) detect({ input, output: parsed.output, add });
+  return violations;
+}
+
+function summaryChangesAssignment({ output, add }: Judged): void {
   const claim = affirmed(output.summary, SELF_ASSIGNMENT_TEXT);
   if (claim) add('self_assignment', `the summary tries to change the assignment: "${claim}"`, output.summary);
+}
 
-  const ctx = input.context;
+function writesOutsideScope({ input, output, add }: Judged): void {
   for (const file of output.files) {
     const unsafe = unsafePathReason(file.path);
-    const owner = ctx?.otherTasks.find((t) => t.files.includes(file.path));
+    const owner = input.context?.otherTasks.find((t) => t.files.includes(file.path));
     if (unsafe) {
       add('scope_drift', `writes "${file.path}": ${unsafe}`, file.path);
     } else if (!matchesAnyGlob(file.path, input.task.scope)) {
@@ -112,9 +141,13 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
       add('scope_drift', `changes "${file.path}", a file accepted from task ${owner.id}`, file.path);
     }
   }
+}
 
-  // Source is text: a NUL byte or a lone surrogate in a file is binary, or broken output.
-  // So is the summary, which people read (and which is stored with ␀ and � in their place).
+/**
+ * Source is text: a NUL byte or a lone surrogate in a file is binary, or broken output. So is
+ * the summary, which people read (and which is stored with ␀ and � in their place).
+ */
+function binaryText({ output, add }: Judged): void {
   const summaryNul = output.summary.indexOf('\u0000');
   if (summaryNul >= 0) add('malformed_output', `the summary holds a NUL byte at character ${summaryNul}: it is text`, output.summary.slice(Math.max(0, summaryNul - 40), summaryNul + 40));
   else if (!(output.summary as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', 'the summary is not valid Unicode text', output.summary.slice(0, 200));
@@ -123,10 +156,15 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     if (nul >= 0) add('malformed_output', `${file.path} holds a NUL byte at character ${nul}: files are text`, file.content.slice(Math.max(0, nul - 40), nul + 40));
     else if (!(file.content as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', `${file.path} is not valid Unicode text`, file.content.slice(0, 200));
   }
+}
 
-  // Hallucination: references to things that do not exist or are not allowed. Listed one by one
-  // up to a cap, the rest counted in one more: a verdict must stay small enough to carry and store
-  // (200,000 distinct unknown packages made a 54 MB verdict, over Temporal's payload limit).
+/**
+ * Hallucination: references to things that do not exist or are not allowed. Listed one by one
+ * up to a cap, the rest counted in one more: a verdict must stay small enough to carry and store
+ * (200,000 distinct unknown packages made a 54 MB verdict, over Temporal's payload limit).
+ */
+function hallucinatedImports({ input, output, add }: Judged): void {
+  const ctx = input.context;
   const known = new Set([...(ctx?.workspaceFiles ?? []), ...output.files.map((f) => f.path)]);
   const unlisted: string[] = [];
   let listed = 0;
@@ -159,7 +197,10 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   if (unlisted.length > 0) {
     add('hallucination', `and ${unlisted.length} more imports of modules that do not exist or are not allowed (the first ${MAX_IMPORT_FINDINGS} are listed)`, unlisted.join('\n'), unlistedConduct);
   }
+}
 
+/** The summary says the tests pass; the acceptance command says otherwise (or ran none). */
+function falseSuccessClaim({ input, output, add }: Judged): void {
   const v = input.verification;
   const claimed = affirmed(output.summary, [SUCCESS_CLAIM]);
   const ranNothing = !!v && v.passed && NOTHING_RAN.test(v.excerpt);
@@ -167,29 +208,35 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
     const said = v.timedOut ? 'timed out' : ranNothing ? 'ran no test' : `exited with ${v.exitCode}`;
     add('hallucination', `the output claims "${claimed}", but the acceptance command ${said}`, `${output.summary}\n---\n${v.excerpt}`);
   }
-  const stillRefused = (v?.refusedPaths ?? []).filter((p) => unsafePathReason(p) === null);
-  if (stillRefused.length > 0) {
-    // Safe paths the sandbox could not write (e.g. a file and a folder of the same name).
-    add('malformed_output', `files could not be written: ${stillRefused.join(', ')}`, stillRefused.join('\n'));
+}
+
+/** Safe paths the sandbox could not write (e.g. a file and a folder of the same name). */
+function unwrittenFiles({ input, add }: Judged): void {
+  const stillRefused = (input.verification?.refusedPaths ?? []).filter((p) => unsafePathReason(p) === null);
+  if (stillRefused.length > 0) add('malformed_output', `files could not be written: ${stillRefused.join(', ')}`, stillRefused.join('\n'));
+}
+
+/** The code under test wrote where no task may: conduct, not a slip to repair. */
+function writesOutsideWorkspace({ input, add }: Judged): void {
+  const outside = input.verification?.outsideWrites ?? [];
+  if (outside.length === 0) return;
+  const shown = outside.slice(0, 10).map((p) => (p.length > 200 ? `${p.slice(0, 200)}…` : p));
+  add('scope_drift', `the acceptance command left files outside the workspace: ${shown.join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}`, outside.join('\n'), true);
+}
+
+/** What the acceptance command said: timed out, failed, could not run, or passed without a test. */
+function acceptanceVerdict({ input, add }: Judged): void {
+  const v = input.verification;
+  if (!v) return;
+  if (v.timedOut) {
+    add('timeout', `the acceptance command exceeded ${input.task.acceptance.timeoutMs} ms`, v.excerpt);
+  } else if (v.ran && !v.passed) {
+    add('failed_verification', `acceptance command "${input.task.acceptance.command}" exited with ${v.exitCode}`, v.excerpt);
+  } else if (!v.ran && v.skippedReason) {
+    add('failed_verification', `the acceptance command could not run: ${v.skippedReason}`, v.skippedReason);
+  } else if (v.passed && NOTHING_RAN.test(v.excerpt)) {
+    add('failed_verification', `the acceptance command "${input.task.acceptance.command}" passed without running any test`, v.excerpt);
   }
-  const outside = v?.outsideWrites ?? [];
-  if (outside.length > 0) {
-    // The code under test wrote where no task may: conduct, not a slip to repair.
-    const shown = outside.slice(0, 10).map((p) => (p.length > 200 ? `${p.slice(0, 200)}…` : p));
-    add('scope_drift', `the acceptance command left files outside the workspace: ${shown.join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}`, outside.join('\n'), true);
-  }
-  if (v) {
-    if (v.timedOut) {
-      add('timeout', `the acceptance command exceeded ${input.task.acceptance.timeoutMs} ms`, v.excerpt);
-    } else if (v.ran && !v.passed) {
-      add('failed_verification', `acceptance command "${input.task.acceptance.command}" exited with ${v.exitCode}`, v.excerpt);
-    } else if (!v.ran && v.skippedReason) {
-      add('failed_verification', `the acceptance command could not run: ${v.skippedReason}`, v.skippedReason);
-    } else if (v.passed && NOTHING_RAN.test(v.excerpt)) {
-      add('failed_verification', `the acceptance command "${input.task.acceptance.command}" passed without running any test`, v.excerpt);
-    }
-  }
-  return violations;
 }
 
 /** Keys an output may not carry: assignment, routing, scope and other tasks are the Manager's. */
