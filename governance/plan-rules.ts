@@ -5,6 +5,7 @@
 import { planSchema, type Plan } from './schemas.js';
 import { unsafePathReason } from './glob.js';
 import { findCycle } from './dag.js';
+import { TIME_LIMITS } from './time-limits.js';
 
 export interface BrokenRule {
   rule: string;
@@ -28,8 +29,8 @@ const TRIVIAL_COMMAND = /^\s*(?:exit\s+0|true|:|\/bin\/true|echo\b[^;&|]*|printf
 /** Scopes that cover the whole workspace: only a single-task plan may claim everything. */
 const WHOLE_WORKSPACE = /^(?:\*\*|\*\*\/\*|\*|\.\/?\*\*|\.)$/;
 /** A check runs at most five minutes; an employee works on one task at most thirty. */
-export const MAX_CHECK_MS = 300_000;
-export const MAX_TASK_MS = 1_800_000;
+const MAX_CHECK_MS = TIME_LIMITS.maxCheckMs;
+const MAX_TASK_MS = TIME_LIMITS.maxTaskMs;
 
 /** Keys a planner might add to route work itself; routing belongs to the Manager alone. */
 const ROUTING_KEYS = ['assignee', 'assignedTo', 'employee', 'model', 'provider', 'agent'];

@@ -3,6 +3,7 @@
  * Pure zod schemas: imported by workflows (deterministic) and activities alike.
  */
 import { z } from 'zod';
+import { TIME_LIMITS } from './time-limits.js';
 
 /** A task key as a planner writes it ("T1", "parser", ...): short, safe in ids and paths. */
 export const taskKeySchema = z
@@ -12,7 +13,7 @@ export const taskKeySchema = z
 export const acceptanceSchema = z.object({
   /** Shell command run from the workspace root in the sandbox; exit 0 means accepted. */
   command: z.string().trim().min(1, 'an acceptance command is required'),
-  timeoutMs: z.number().int().min(1_000).max(600_000).default(60_000),
+  timeoutMs: z.number().int().min(1_000).max(TIME_LIMITS.maxAcceptanceMs).default(TIME_LIMITS.acceptanceMs),
 });
 
 export const taskSpecSchema = z.object({
@@ -28,7 +29,7 @@ export const taskSpecSchema = z.object({
   allowedDependencies: z.array(z.string()).default([]),
   acceptance: acceptanceSchema,
   /** Time the employee has for this task. */
-  timeLimitMs: z.number().int().min(1_000).max(3_600_000).default(120_000),
+  timeLimitMs: z.number().int().min(1_000).max(TIME_LIMITS.maxTaskLimitMs).default(TIME_LIMITS.taskMs),
 });
 
 export const planSchema = z.object({

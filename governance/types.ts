@@ -221,3 +221,11 @@ export type EscalationDecision =
   | { kind: 'reassign'; employeeId: string; by: string; reason: string }
   | { kind: 'accept'; by: string; reason: string }
   | { kind: 'cancel'; by: string; reason: string };
+
+/** An independent reviewer's opinion of an output: evidence for the Auditor, never a verdict. */
+export interface ReviewOpinion {
+  reviewerId: string;
+  modelRunId: string;
+  verdict: 'approve' | 'reject' | 'unsure';
+  comments: string;
+}

@@ -76,6 +76,7 @@ import { runDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { taskRun } from './task-run.js';
 import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
+import { TIME_LIMITS } from '../governance/time-limits.js';
 
 export const RUN_DEFAULTS = {
   maxParallel: 2,
@@ -83,7 +84,7 @@ export const RUN_DEFAULTS = {
   maxTasks: 20,
   maxRepairRounds: DEFAULT_MAX_REPAIR_ROUNDS,
   maxVerificationRepairs: DEFAULT_MAX_VERIFICATION_REPAIRS,
-  planTimeLimitMs: 300_000,
+  planTimeLimitMs: TIME_LIMITS.planMs,
 } as const;
 
 type GateAnswer = Attribution & { kind: 'approve' | 'reject' | 'replan' };

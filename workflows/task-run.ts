@@ -24,7 +24,7 @@ import {
 import { chooseEmployee } from '../governance/routing.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
 import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
-import type { ReviewOpinion } from '../activities/employees/index.js';
+import type { ReviewOpinion } from '../governance/types.js';
 import type { AuditRequest } from '../activities/auditor/index.js';
 import type {
   Attribution,
@@ -50,6 +50,7 @@ import {
 import { taskDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { failureMessage, isEmployeeTimeout, isRouteAround, isTimeout, underBudget } from './failures.js';
+import { TIME_LIMITS } from '../governance/time-limits.js';
 
 export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   return new TaskWorkflow(input).run();
@@ -390,7 +391,7 @@ class TaskWorkflow {
     try {
       return await underBudget(
         () =>
-          roles.employee(reviewer.provider, 120_000, `${reviewer.id} reviews ${this.task.id}`).reviewOutput({
+          roles.employee(reviewer.provider, TIME_LIMITS.reviewMs, `${reviewer.id} reviews ${this.task.id}`).reviewOutput({
             runId: this.input.runId,
             taskId: this.input.taskId,
             employeeId: reviewer.id,

@@ -25,6 +25,7 @@ import { findByKey, inTransaction } from '../../db/repositories/idempotent.js';
 import { attemptFacts, capabilityReputation, recentScoreDetails, recordScore, terminateEmployee } from '../../db/repositories/scores.js';
 import { insertDisciplinaryAction, lockEmployeeStatus } from '../../db/repositories/hr.js';
 import { storableJson } from '../../db/storable.js';
+import { TIME_LIMITS } from '../../governance/time-limits.js';
 
 export const SCORECARD_POLICY_VERSION = 'scorecard/1';
 const RECENT_ATTEMPTS = 5;
@@ -97,7 +98,7 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
           wellFormed: parsed.ok || (!req.modelRunId && req.accepted),
           wroteTests: parsed.ok && parsed.output.files.some((f) => TEST_FILE.test(f.path)),
           latencyMs: facts.latencyMs,
-          timeLimitMs: req.timeLimitMs ?? 120_000,
+          timeLimitMs: req.timeLimitMs ?? TIME_LIMITS.taskMs,
           recentCleanRate: (cleanBefore + (clean ? 1 : 0)) / (recent.length + 1),
           rounds: req.rounds,
         });

@@ -14,7 +14,7 @@ import { findByKey, inTransaction, insertOnce } from '../../db/repositories/idem
 import { builtinModules } from 'node:module';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { otherAcceptedTasks } from '../../db/repositories/runs.js';
-import type { ReviewOpinion } from '../employees/index.js';
+import type { ReviewOpinion } from '../../governance/types.js';
 import { findingsOf, repairable, type Finding } from '../../governance/repair.js';
 import { storableJson } from '../../db/storable.js';
 

@@ -12,7 +12,7 @@ import { countCallFailures, recordModelRun } from '../../db/repositories/model-r
 import { workspaceFiles } from '../../db/repositories/workspace.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import type { TaskSpec } from '../../governance/schemas.js';
-import type { EmployeeSnapshot } from '../../governance/types.js';
+import type { EmployeeSnapshot, ReviewOpinion, RunBudget } from '../../governance/types.js';
 import { activityRef, cancellationSignal, conflictsAsFailures, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
 import { findByKey, insertOnce } from '../../db/repositories/idempotent.js';
 import { FailureType } from '../../governance/failures.js';
@@ -22,9 +22,9 @@ import { ProviderError } from './provider-errors.js';
 import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { Completion, EmployeeProvider } from './provider.js';
 
-import type { RunBudget } from '../../governance/types.js';
 import { CHARS_PER_TOKEN, DEFAULT_CONTEXT_TOKENS, selectContext } from '../../governance/context.js';
 import { tailOf, type PriorAttempt, type RepairFeedback } from '../../governance/repair.js';
+import { TIME_LIMITS } from '../../governance/time-limits.js';
 
 export interface PlanRequest {
   budget?: RunBudget | null;
@@ -73,15 +73,7 @@ export interface ReviewRequest {
   modelRunId: string;
 }
 
-export interface ReviewOpinion {
-  reviewerId: string;
-  modelRunId: string;
-  verdict: 'approve' | 'reject' | 'unsure';
-  comments: string;
-}
-
 const REVIEW_VERDICTS = ['approve', 'reject', 'unsure'] as const;
-export const DEFAULT_PLAN_TIME_LIMIT_MS = 300_000;
 /** Failed answers from a provider before a call is given up (the task then goes elsewhere). */
 export const MODEL_CALL_ATTEMPTS = 3;
 
@@ -273,7 +265,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         promptVersion: PLAN_PROMPT_VERSION,
         taskKey: null,
         round: req.round,
-        timeLimitMs: req.timeLimitMs ?? DEFAULT_PLAN_TIME_LIMIT_MS,
+        timeLimitMs: req.timeLimitMs ?? TIME_LIMITS.planMs,
         jsonSchema: planJsonSchema(),
         budget: req.budget,
       });
@@ -349,7 +341,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         promptVersion: REVIEW_PROMPT_VERSION,
         taskKey: req.task.id,
         round: 1,
-        timeLimitMs: 120_000,
+        timeLimitMs: TIME_LIMITS.reviewMs,
         jsonSchema: REVIEW_JSON_SCHEMA,
         budget: req.budget,
       });
