@@ -89,6 +89,12 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
     bare.push(await bareCall(world, i));
   }
   const after = await scrape(world.metricsUrl);
+  // Each step of a workflow is events in its history, each written by the server.
+  const last = await runToEnd(world, 'single');
+  const events = async (id: string) => (await world.client.workflow.getHandle(id).fetchHistory()).events?.length ?? null;
+  const bareId = `bench-bare-${randomUUID()}`;
+  await world.client.workflow.execute('bareModelCall', { taskQueue: BARE_QUEUE, workflowId: bareId, args: ['You are a software engineer. Do task B0: x'] });
+  const historyEvents = { taskRun: await events(taskWorkflowId(last.workflowId, 'T1')), prdRun: await events(last.workflowId), bare: await events(bareId) };
   const g = median(governed);
   const b = median(bare);
   const r = median(runs);
@@ -98,7 +104,9 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
   );
   const text = [
     `1. one governed task (median of ${samples}): ${ms(g)}; its activities, mean time each (from the worker's metrics):`,
-    `   ${perTask.map((a) => `${a.activity.replace('taskRun / ', '')} ${formatNumber(a.msPerTask)}`).join(', ')} ms`,
+    `   ${perTask.map((a) => `${a.activity.replace('taskRun / ', '')} ${formatNumber(a.msPerTask)}`).join(', ')} ms;`,
+    `   activities ${ms(perTask.reduce((x, a) => x + a.msPerTask, 0))} in all, the rest between them (workflow tasks, scheduling, progress signals to the run);`,
+    `   history events: the governed task's workflow ${historyEvents.taskRun}, its one-task run's ${historyEvents.prdRun}; the bare workflow ${historyEvents.bare}`,
   ];
   return {
     figures: [
@@ -106,7 +114,7 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
       { bench: '1', key: 'overheadAddedMs', label: 'governed task: time added per task', value: g - b, unit: 'ms' },
       { bench: '1', key: 'singleTaskRunMs', label: 'one-task run, end to end (plan + task + verify + report)', value: r, unit: 'ms', note: `2 model calls of ${world.latencyMs} ms; median of ${samples}` },
     ],
-    details: { samples, governedTaskMs: governed, bareMs: bare, singleTaskRunMs: runs, governedTaskActivities: perTask },
+    details: { samples, governedTaskMs: governed, bareMs: bare, singleTaskRunMs: runs, governedTaskActivities: perTask, historyEvents },
     text,
   };
 }
@@ -321,7 +329,7 @@ export async function concurrency(world: BenchWorld, opts: { runs: number; log: 
       { bench: '4', key: 'concurrentRunsCompleted', label: `runs started at once that completed`, value: completed, unit: 'runs', goal: { kind: 'min', value: runs }, note: `${startErrors.length} starts refused, ${runErrors.length} runs not completed${runErrors.length ? ` (first: ${runErrors[0]})` : ''}; all done in ${formatNumber(allMs / 1000)} s` },
       { bench: '4', key: 'concurrentWorkerPeakRssMiB', label: `worker process peak RSS, ${runs} runs at once`, value: peak.worker, unit: 'MiB', note: 'sampled every 200 ms from /proc (VmRSS); manager, governance, sandbox and employee workers in one process' },
       { bench: '4', key: 'concurrentAllDoneSeconds', label: `${runs} runs at once: all completed after`, value: allMs / 1000, unit: 's' },
-      { bench: '4', key: 'concurrentWorkflowTaskWaitMs', label: `${runs} runs at once: workflow task schedule-to-start, mean`, value: wfWaitMean, unit: 'ms', note: 'how long a workflow task waited for the worker: the Temporal dev server queues the backlog, nothing is refused' },
+      { bench: '4', key: 'concurrentWorkflowTaskWaitMs', label: `${runs} runs at once: workflow task schedule-to-start, mean`, value: wfWaitMean, unit: 'ms', note: `how long a workflow task waited for the worker; the dev server ${startErrors.length ? `refused ${startErrors.length} start(s)` : 'accepted every start and queued the backlog'}` },
     ],
     details: { runs, completed, startErrors: startErrors.slice(0, 10), runErrors: runErrors.slice(0, 10), submitMs, allMs, latencyP50Ms: percentile(latencies, 50), latencyP95Ms: percentile(latencies, 95), workerRssBeforeMiB: rssBefore, workerPeakRssMiB: peak.worker, workerVmHwmMiB: hwm, temporalPeakRssMiB: peak.temporal, workflowTaskScheduleToStart: wfWait, activityScheduleToStart: actWait },
     text,
