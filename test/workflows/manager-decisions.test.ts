@@ -1,13 +1,10 @@
 /**
  * The Manager's own decisions, with every other role a stub: the plan gate waits for the
  * Director and obeys (or refuses) what it is told; the task DAG starts a task only once its
- * dependencies are accepted and never more than maxParallel at once; a budget refusal pauses
- * the run until the Director raises the budget or stops the run.
+ * dependencies are accepted and never more than maxParallel at once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from '../../errors/index.js';
-import { FailureType } from '../../governance/failures.js';
-import { approvePlanUpdate, budgetDecisionUpdate, rejectPlanSignal, rejectPlanUpdate } from '../../workflows/definitions.js';
+import { approvePlanUpdate, rejectPlanSignal, rejectPlanUpdate } from '../../workflows/definitions.js';
 import { deferred, planOf, refusal, sleep, startStubWorld, until, type StubWorld } from '../helpers/stub-activities.js';
 
 let world: StubWorld;
@@ -165,104 +162,5 @@ describe('the task DAG', { timeout: 30_000 }, () => {
     expect((await run.handle.result()).status).toBe('completed');
     const events = stubs.calls('recordTaskStatus').map((t) => `${t.taskKey}:${t.status}`);
     expect(events).toEqual(['A:running', 'A:accepted', 'B:running', 'B:accepted', 'C:running', 'C:accepted']);
-  });
-});
-
-describe('the budget', { timeout: 30_000 }, () => {
-  const budgetRefusal = () => failure(FailureType.BudgetExceeded, 'run budget reached: 120 of 100 tokens');
-
-  it('a refused model call pauses the run at budget_paused; budgetDecision raise resumes it with the new budget', async () => {
-    const stubs = world.use({
-      performTask: async (r) => {
-        if ((r.budget?.maxTokens ?? 0) < 1_000) throw budgetRefusal();
-        return { modelRunId: `mr-${r.task.id}`, summary: 'done', outputChars: 1 };
-      },
-    });
-    const run = await world.startRun({ autoApprove: true, budget: { maxTokens: 100, maxCostUsd: 1 } });
-    const paused = await until(async () => {
-      const s = await run.status();
-      return s.status === 'budget_paused' ? s : null;
-    }, 'the budget pause');
-    expect(paused.escalations).toEqual(['budget: task T1: run budget reached: 120 of 100 tokens']);
-    await until(async () => (await run.status()).tasks[0]?.status === 'paused', 'the task to show it waits');
-    expect(stubs.calls('recordEvent').filter((e) => e.action === 'run.budget_reached')).toHaveLength(1);
-
-    // Nothing moves while paused; a raise needs a reason and a budget that means something.
-    await sleep(500);
-    expect(stubs.calls('performTask')).toHaveLength(1);
-    expect(await refusal(run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: '' }] }))).toBe(
-      'it needs a reason and a valid budget',
-    );
-    expect(await refusal(run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 0, maxCostUsd: 2 }, by: 'cfo', reason: 'more' }] }))).toBe(
-      'it needs a reason and a valid budget',
-    );
-
-    const answer = await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'worth finishing' }] });
-    expect(answer).toEqual({ command: 'budgetDecision', status: 'running', message: 'budget raised to 5000 tokens, $2' });
-    const report = await run.handle.result();
-    expect(report.status).toBe('completed');
-    expect(report.budget).toEqual({ maxTokens: 5_000, maxCostUsd: 2 });
-    // The refused call was made again, under the new budget.
-    expect(stubs.calls('performTask').map((c) => c.budget)).toEqual([
-      { maxTokens: 100, maxCostUsd: 1 },
-      { maxTokens: 5_000, maxCostUsd: 2 },
-    ]);
-    expect(stubs.runStatuses()).toEqual(['running', 'budget_paused', 'running', 'verifying', 'completed']);
-    const raise = stubs.calls('recordDirectorAction').find((a) => a.action === 'raise_budget')!;
-    expect(raise).toMatchObject({ director: 'cfo', reason: 'worth finishing', details: { budget: { maxTokens: 5_000, maxCostUsd: 2 }, previous: { maxTokens: 100, maxCostUsd: 1 } } });
-  });
-
-  it('budgetDecision stop ends the run cancelled; tasks waiting on the refused one never start', async () => {
-    const stubs = world.use({
-      performTask: async () => {
-        throw budgetRefusal();
-      },
-    }, { plan: planOf([{ id: 'T1' }, { id: 'T2', dependsOn: ['T1'] }]) });
-    const run = await world.startRun({ autoApprove: true, budget: { maxTokens: 100, maxCostUsd: 1 } });
-    await until(async () => (await run.status()).status === 'budget_paused', 'the budget pause');
-
-    const answer = await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'stop', by: 'cfo', reason: 'not worth it' }] });
-    expect(answer).toMatchObject({ command: 'budgetDecision', message: 'the run stops: its tasks wind down' });
-    const report = await run.handle.result();
-    expect(report.status).toBe('cancelled');
-    expect(report.reason).toBe('stopped by cfo on budget: not worth it; tasks not accepted: T1, T2');
-    expect(report.tasks.map((t) => [t.taskKey, t.status])).toEqual([
-      ['T1', 'cancelled'],
-      ['T2', 'cancelled'],
-    ]);
-    expect(stubs.calls('performTask')).toHaveLength(1);
-    expect(stubs.taskStatuses('T1')).toEqual(['running', 'cancelled']);
-    expect(stubs.taskStatuses('T2')).toEqual([]);
-    expect(stubs.calls('verifyWorkspace')).toHaveLength(0);
-    expect(stubs.directorActions()).toEqual([
-      ['approve_plan', 'dana', 'auto-approval chosen when the run was started'],
-      ['stop_run', 'cfo', 'not worth it'],
-    ]);
-    expect(stubs.runStatuses().at(-1)).toBe('cancelled');
-  });
-
-  it('a refused planning call pauses the run too; raise lets the planner try again, stop ends the run', async () => {
-    const stubs = world.use({
-      planWithEmployee: async () => {
-        throw budgetRefusal();
-      },
-    });
-    const run = await world.startRun({ autoApprove: true, budget: { maxTokens: 100, maxCostUsd: 1 } });
-    const paused = await until(async () => {
-      const s = await run.status();
-      return s.status === 'budget_paused' ? s : null;
-    }, 'the budget pause in planning');
-    expect(paused.escalations).toEqual(['budget: planning: run budget reached: 120 of 100 tokens']);
-
-    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 200, maxCostUsd: 1 }, by: 'cfo', reason: 'a little more' }] });
-    // Refused again under the raised budget: paused a second time, then stopped.
-    await until(() => stubs.calls('planWithEmployee').length === 2, 'the planner to be asked again');
-    expect(stubs.calls('planWithEmployee')[1]!.budget).toEqual({ maxTokens: 200, maxCostUsd: 1 });
-    await until(async () => (await run.status()).status === 'budget_paused', 'the second pause');
-    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'stop', by: 'cfo', reason: 'enough' }] });
-    const report = await run.handle.result();
-    expect(report).toMatchObject({ status: 'cancelled', reason: 'stopped by cfo on budget: enough', tasks: [] });
-    expect(stubs.runStatuses()).toEqual(['budget_paused', 'planning', 'budget_paused', 'cancelled']);
-    expect(stubs.calls('recordPlan')).toHaveLength(0);
   });
 });
