@@ -140,8 +140,9 @@ export function buildProgram(): Command {
     .description('start embedded PostgreSQL, the Temporal dev server and every worker; Ctrl-C stops them')
     .action(async () => {
       const cfg = config();
-      const stack = await startStack(cfg, log);
+      const stack = await startStack(cfg, log, { api: true });
       log(`ready. Temporal at ${stack.temporalAddress}${stack.uiUrl ? `; Web UI: ${stack.uiUrl}` : ''}`);
+      if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn}); API under ${stack.api.url}/api/`);
       log(`workers: ${stack.roles.join(', ')}. Submit with: npm run aura -- submit <prd.md>`);
       await Promise.race([waitForCtrlC(), stack.running]);
       log('stopping…');
@@ -312,9 +313,10 @@ export function buildProgram(): Command {
       const cfg: AuraConfig = { ...base, providers: { ...base.providers, enabled: ['scripted'] } };
       const prd = readPrd(SAMPLE_PRD);
       log('DEMO: employees are the scripted provider (canned answers from samples/wordfreq/script.json), not models.');
-      const stack = await startStack(cfg, log, { databaseName: DEMO_DATABASE, recreateDatabase: true });
+      const stack = await startStack(cfg, log, { databaseName: DEMO_DATABASE, recreateDatabase: true, api: opts.keep });
       try {
         if (stack.uiUrl) log(`Web UI: ${stack.uiUrl}`);
+        if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn})`);
         const { runId, workflowId } = await submitRun(stack.client, { prd, project: 'wordfreq-demo', options: { autoApprove: true, director: cfg.director } });
         log(`run ${runId} started (workflow ${workflowId}), plan auto-approved`);
         const report = await follow(stack.client, runId);

@@ -3,6 +3,8 @@
  * DATABASE_URL), Temporal (a dev server unless TEMPORAL_ADDRESS) and a worker for every queue.
  * `aura up` and `aura demo` run this; production runs the pieces separately (workers/).
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -12,6 +14,8 @@ import { workerRoles, type QueueRole } from '../workers/create-worker.js';
 import { registerSearchAttributes } from '../workers/search-attributes.js';
 import { startWorkers } from '../workers/start-workers.js';
 import { startDevServer } from './temporal-server.js';
+import { hashApiKey } from '../config/config.js';
+import { startApi } from '../api/server.js';
 
 export interface Stack {
   database: OpenDatabase;
@@ -19,6 +23,8 @@ export interface Stack {
   uiUrl: string | null;
   client: Client;
   roles: QueueRole[];
+  /** The Manager API and dashboard (null when not asked for), and how to sign in to it. */
+  api: { url: string; signIn: string } | null;
   /** Resolves when the workers stop. */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -27,7 +33,7 @@ export interface Stack {
 export async function startStack(
   config: AuraConfig,
   log: (line: string) => void,
-  opts: { databaseName?: string; recreateDatabase?: boolean } = {},
+  opts: { databaseName?: string; recreateDatabase?: boolean; api?: boolean } = {},
 ): Promise<Stack> {
   const cleanup: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -69,9 +75,38 @@ export async function startStack(
     const clientConnection = await Connection.connect({ address });
     cleanup.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    return { database, temporalAddress: address, uiUrl, client, roles, running: workers.running, stop: stopAll };
+
+    let api: Stack['api'] = null;
+    if (opts.api) {
+      const { config: withKeys, signIn } = apiKeys(config);
+      const running = await startApi({ client, db: database.db, config: { ...withKeys, manager: { ...withKeys.manager, temporalUiUrl: withKeys.manager.temporalUiUrl ?? uiUrl } } });
+      cleanup.push(() => running.close());
+      api = { url: running.url, signIn };
+    }
+    return { database, temporalAddress: address, uiUrl, client, roles, api, running: workers.running, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The keys the local API accepts: the configured ones, or (none configured) a key of this
+ * machine's Director kept in AURA_HOME/manager-api-key (mode 600), made on first use.
+ * The key itself is never printed: the sign-in note names where it is.
+ */
+function apiKeys(config: AuraConfig): { config: AuraConfig; signIn: string } {
+  if (config.manager.keys.length > 0) {
+    return { config, signIn: config.manager.apiKey ? `sign in with MANAGER_API_KEY (as ${config.manager.keys[0]!.name})` : 'sign in with a key of MANAGER_API_KEYS' };
+  }
+  const file = join(config.home, 'manager-api-key');
+  if (!existsSync(file)) {
+    mkdirSync(config.home, { recursive: true });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  const key = readFileSync(file, 'utf8').trim();
+  return {
+    config: { ...config, manager: { ...config.manager, keys: [{ name: config.director, role: 'director', sha256: hashApiKey(key) }] } },
+    signIn: `sign in with the key in ${file} (as ${config.director}; set MANAGER_API_KEY to choose one)`,
+  };
 }

@@ -25,7 +25,7 @@ import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../client/command
 import { listRuns } from '../../db/repositories/history.js';
 import { recordRefusedCommand } from '../../db/repositories/director.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
-import { runAttemptRounds, runDirectorActions, runSpendVsBudget } from '../../db/repositories/dashboard.js';
+import { runAttemptRounds, runDirectorActions, runSpendVsBudget, taskTitles } from '../../db/repositories/dashboard.js';
 import type { EscalationDecision } from '../../governance/types.js';
 import type { CommandAnswer } from '../../workflows/definitions.js';
 import { UserError } from '../../errors/index.js';
@@ -123,10 +123,12 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
     const target = await resolveRun(client, req.params.run);
     const progress = await runStatus(client, target.workflowId);
     const runId = isUuid(progress.runId) ? progress.runId : isUuid(target.runId) ? target.runId : null;
-    const [spend, attempts, incidents, actions] = runId
-      ? await Promise.all([runSpendVsBudget(db, [runId]), runAttemptRounds(db, runId), listIncidents(db, { runId }), runDirectorActions(db, runId)])
-      : [new Map(), [], [], []];
+    const [spend, attempts, incidents, actions, titles] = runId
+      ? await Promise.all([runSpendVsBudget(db, [runId]), runAttemptRounds(db, runId), listIncidents(db, { runId }), runDirectorActions(db, runId), taskTitles(db, runId)])
+      : [new Map(), [], [], [], new Map<string, string>()];
     const s = runId ? spend.get(runId) : undefined;
+    // An ended run's progress comes from its report, which names tasks by key only.
+    for (const t of progress.tasks) if (!t.title) t.title = titles.get(t.key) ?? '';
     return {
       runId: runId ?? progress.runId,
       workflowId: target.workflowId,

@@ -201,3 +201,9 @@ export async function runDirectorActions(db: Db, runId: string) {
     .execute();
   return rows.map((r) => ({ by: r.director_id, action: r.action, reason: r.reason, at: new Date(r.created_at).toISOString() }));
 }
+
+/** The title of each task of a run by key (the latest generation's). */
+export async function taskTitles(db: Db, runId: string): Promise<Map<string, string>> {
+  const rows = await db.selectFrom('task_queue').select(['task_key', 'title']).where('run_id', '=', runId).orderBy('generation').execute();
+  return new Map(rows.map((r) => [r.task_key, r.title]));
+}
