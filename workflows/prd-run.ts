@@ -392,7 +392,13 @@ class PrdRunWorkflow {
     // Tell every running task, waiting or not (one still in a call holds the old budget), then
     // resume (or wind down).
     for (const key of [...this.activeTasks]) {
-      await this.taskHandle(key).signal(budgetUpdateSignal, d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } });
+      await this.taskHandle(key)
+        .signal(budgetUpdateSignal, d.kind === 'raise' ? { budget: d.budget } : { stop: { by: d.by, reason: d.reason } })
+        .catch((err: unknown) => {
+          // A task that ended meanwhile (its result not yet seen here) has nothing to hear; the
+          // decision must not fail half-applied for it.
+          if (!patched('budget-signal-ended-task')) throw err;
+        });
     }
     if (d.kind === 'raise') {
       state.budget = this.budget;
@@ -590,7 +596,13 @@ class PrdRunWorkflow {
         await launch(key);
       }
       if (inFlight.size === 0) break;
-      await Promise.race(inFlight.values());
+      // While new work is held (a budget pause, the Director's pause) a resume frees the slots
+      // at once: a ready task does not wait for an unrelated running one to end.
+      if (this.newWorkHeld() && readyTasks(s.nodes, accepted, started).length > 0 && patched('resume-wakes-scheduler')) {
+        await Promise.race([...inFlight.values(), condition(() => !this.newWorkHeld() || this.stopped !== null)]);
+      } else {
+        await Promise.race(inFlight.values());
+      }
     }
 
     const tasks = s.plan.tasks.map((t) => results.get(t.id) ?? { ...emptyResult(t.id), status: 'cancelled' as const });
@@ -601,6 +613,11 @@ class PrdRunWorkflow {
       ? ['cancelled', `stopped by ${stop.by} on budget: ${stop.reason}; tasks not accepted: ${missing.join(', ')}`]
       : ['failed', `tasks not accepted: ${missing.join(', ')}`];
     return { finished: await this.finish(status, reason, tasks, null, null) };
+  }
+
+  /** No new task starts: the run waits on its budget, or the Director has paused it. */
+  private newWorkHeld(): boolean {
+    return this.state.status === 'budget_paused' || this.pausedBy !== null;
   }
 
   /** Starts a task's workflow; once started, hands back the promise of its result. */

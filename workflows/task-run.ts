@@ -419,6 +419,8 @@ class TaskWorkflow {
       await this.report();
       await condition(() => this.budgetAnswer !== null);
       this.progress.status = before;
+      // The run shows the task working again at once, not at its next report.
+      if (patched('budget-answer-reported')) await this.report();
     }
     const answer: BudgetAnswer = this.budgetAnswer!;
     this.budgetAnswer = null;

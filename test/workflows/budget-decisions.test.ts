@@ -101,6 +101,32 @@ describe('the budget', { timeout: 30_000 }, () => {
     expect(stubs.calls('performTask').filter((c) => c.task.id === 'T3').map((c) => c.budget)).toEqual([{ maxTokens: 5_000, maxCostUsd: 2 }]);
   });
 
+  it('after the raise a freed slot is used at once, and the run shows the refused task working again', async () => {
+    const t1Again = deferred();
+    const stubs = world.use(
+      {
+        performTask: async (r) => {
+          if (r.task.id === 'T1') {
+            if ((r.budget?.maxTokens ?? 0) < 1_000) throw budgetRefusal();
+            await t1Again.promise; // T1's call under the new budget takes its time
+          }
+          return { modelRunId: `mr-${r.task.id}`, summary: 'done', outputChars: 1 };
+        },
+      },
+      { plan: planOf([{ id: 'T1' }, { id: 'T2' }, { id: 'T3' }]) },
+    );
+    const run = await world.startRun({ autoApprove: true, maxParallel: 2, budget: { maxTokens: 100, maxCostUsd: 1 } });
+    await until(async () => (await run.status()).status === 'budget_paused', 'the budget pause');
+    await until(() => stubs.taskStatuses('T2').includes('accepted'), 'T2 to be accepted');
+    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'go on' }] });
+    // T3 starts in T2's slot while T1 is still at work: it does not wait for T1 to end.
+    await until(() => stubs.taskStatuses('T3').includes('accepted'), 'T3 to be accepted while T1 works');
+    expect(stubs.taskStatuses('T1')).not.toContain('accepted');
+    await until(async () => (await run.status()).tasks.find((t) => t.key === 'T1')?.status === 'running', 'the run to show T1 working again');
+    t1Again.resolve();
+    expect((await run.handle.result()).status).toBe('completed');
+  });
+
   it('budgetDecision stop ends the run cancelled; tasks waiting on the refused one never start', async () => {
     const stubs = world.use({
       performTask: async () => {
