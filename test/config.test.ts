@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, UserError } from '../errors/index.js';
+import { employeeProvider } from '../workers/create-worker.js';
 
 function parseDotEnv(text: string): Record<string, string> {
   // node:util parseEnv exists from Node 20.12; keep a tiny fallback for older 20.x.
@@ -59,5 +60,16 @@ describe('configuration', () => {
     const text = (error as ConfigError).message;
     expect(text).toMatch(/DATABASE_URL: must be a postgres/);
     expect(text).not.toMatch(/SECRET|hunter2|admin/);
+  });
+
+  it('a provider enabled without its key is a ConfigError naming the variable (printed alone, exit 2)', () => {
+    const config = loadConfig({ AURA_HOME: '/tmp/aura-config-test' }, PROJECT_ROOT);
+    for (const [provider, variable] of [['openai', 'OPENAI_API_KEY'], ['gemini', 'GEMINI_API_KEY'], ['ollama', 'OLLAMA_BASE_URL']] as const) {
+      const attempt = () => employeeProvider(provider, config);
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(UserError);
+      expect(attempt).toThrow(new RegExp(`${variable} is not set`));
+    }
+    expect(() => employeeProvider('acme', config)).toThrow(/employee provider "acme" has no implementation/);
   });
 });

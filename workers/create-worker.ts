@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { AuraConfig } from '../config/config.js';
+import { ConfigError } from '../errors/index.js';
 import type { Db } from '../db/connect.js';
 import { createAccountantActivities } from '../activities/accountant/index.js';
 import { createAuditorActivities } from '../activities/auditor/index.js';
@@ -46,16 +47,16 @@ export function employeeProvider(name: string, config: AuraConfig): EmployeeProv
     case 'scripted':
       return createScriptedProvider(config.scriptFile);
     case 'openai':
-      if (!p.openaiApiKey) throw new Error('provider openai is enabled but OPENAI_API_KEY is not set');
+      if (!p.openaiApiKey) throw new ConfigError(['provider openai is enabled but OPENAI_API_KEY is not set']);
       return createOpenAiCompatibleProvider({ name: 'openai', apiKey: p.openaiApiKey, baseUrl: p.openaiBaseUrl });
     case 'gemini':
-      if (!p.geminiApiKey) throw new Error('provider gemini is enabled but GEMINI_API_KEY is not set');
+      if (!p.geminiApiKey) throw new ConfigError(['provider gemini is enabled but GEMINI_API_KEY is not set']);
       return createOpenAiCompatibleProvider({ name: 'gemini', apiKey: p.geminiApiKey, baseUrl: p.geminiBaseUrl });
     case 'ollama':
-      if (!p.ollamaBaseUrl) throw new Error('provider ollama is enabled but OLLAMA_BASE_URL is not set');
+      if (!p.ollamaBaseUrl) throw new ConfigError(['provider ollama is enabled but OLLAMA_BASE_URL is not set']);
       return createOllamaProvider({ host: p.ollamaBaseUrl });
     default:
-      throw new Error(`employee provider "${name}" has no implementation (known: ${KNOWN_PROVIDERS.join(', ')})`);
+      throw new ConfigError([`employee provider "${name}" has no implementation (known: ${KNOWN_PROVIDERS.join(', ')})`]);
   }
 }
 
