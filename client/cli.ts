@@ -13,6 +13,8 @@ import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
 import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from './runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
+import { ManagerApiClient } from '../api/client.js';
+import type { EscalationDecision, RunBudget } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
 import { startStack } from '../local/stack.js';
 import { installSdkLogger } from '../workers/logging.js';
@@ -58,6 +60,109 @@ function printAnswer(runRef: string, a: CommandAnswer): void {
 
 async function client(cfg: AuraConfig): Promise<Client> {
   return connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace);
+}
+
+/** What `aura submit` asks for (the budget: absent, the configured default). */
+interface Submission {
+  prd: string;
+  project: string;
+  autoApprove: boolean;
+  maxParallel?: number;
+  maxTokens?: number;
+  maxCost?: number;
+  maxRepairRounds?: number;
+  maxVerificationRepairs?: number;
+}
+
+/**
+ * The run commands, and who gives them: through the Manager API when AURA_API_URL is set (the
+ * Director is the owner of AURA_API_KEY, and the API records any refusal), else to Temporal
+ * directly (the Director is AURA_DIRECTOR; refusals are recorded from here).
+ */
+interface Steering {
+  by: string;
+  submit(s: Submission): Promise<{ runId: string; workflowId: string }>;
+  status(run: string): Promise<RunProgress>;
+  approve(run: string, reason?: string): Promise<CommandAnswer>;
+  reject(run: string, reason: string): Promise<CommandAnswer>;
+  replan(run: string, reason?: string): Promise<CommandAnswer>;
+  resolve(run: string, task: string, d: { kind: EscalationDecision['kind']; employeeId?: string; reason: string }): Promise<CommandAnswer>;
+  verification(run: string, kind: 'accept' | 'replan' | 'stop', reason: string): Promise<CommandAnswer>;
+  budget(run: string, budget: RunBudget, reason: string): Promise<CommandAnswer>;
+  stop(run: string, reason: string): Promise<CommandAnswer>;
+  pause(run: string, reason: string): Promise<CommandAnswer>;
+  resume(run: string, reason: string): Promise<CommandAnswer>;
+  cancel(run: string, reason: string): Promise<CommandAnswer>;
+}
+
+async function steering(cfg: AuraConfig): Promise<Steering> {
+  if (cfg.manager.apiUrl) {
+    if (!cfg.manager.apiClientKey) throw new UserError('AURA_API_URL is set but AURA_API_KEY is not: the Manager API needs your key (or unset AURA_API_URL to use Temporal directly)');
+    const api = new ManagerApiClient(cfg.manager.apiUrl, cfg.manager.apiClientKey);
+    const me = await api.whoami();
+    console.error(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
+    const reasonOf = (reason?: string) => (reason === undefined ? {} : { reason });
+    return {
+      by: me.name,
+      submit: (s) =>
+        api.submit({
+          prd: s.prd,
+          project: s.project,
+          autoApprove: s.autoApprove,
+          ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
+          ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),
+          ...(s.maxCost !== undefined ? { maxCostUsd: s.maxCost } : {}),
+          ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
+          ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
+        }),
+      status: (run) => api.status(run),
+      approve: (run, reason) => api.command(run, 'approve', reasonOf(reason)),
+      reject: (run, reason) => api.command(run, 'reject', { reason }),
+      replan: (run, reason) => api.command(run, 'replan', reasonOf(reason)),
+      resolve: (run, task, d) => api.resolve(run, task, { decision: d.kind, ...(d.employeeId !== undefined ? { employeeId: d.employeeId } : {}), reason: d.reason }),
+      verification: (run, kind, reason) => api.command(run, 'verification', { decision: kind, reason }),
+      budget: (run, budget, reason) => api.command(run, 'budget', { maxTokens: budget.maxTokens, maxCostUsd: budget.maxCostUsd, reason }),
+      stop: (run, reason) => api.command(run, 'stop', { reason }),
+      pause: (run, reason) => api.command(run, 'pause', { reason }),
+      resume: (run, reason) => api.command(run, 'resume', { reason }),
+      cancel: (run, reason) => api.command(run, 'cancel', { reason }),
+    };
+  }
+  const c = await client(cfg);
+  // Said at a terminal only: scripts read stderr for errors.
+  if (process.stderr.isTTY) console.error(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
+  const by = cfg.director;
+  const record = recordRefusals(cfg);
+  return {
+    by,
+    submit: (s) =>
+      submitRun(c, {
+        prd: s.prd,
+        project: s.project,
+        options: {
+          autoApprove: s.autoApprove,
+          director: by,
+          ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
+          ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
+          ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
+          budget: { maxTokens: s.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: s.maxCost ?? cfg.runBudget.maxCostUsd },
+        },
+      }),
+    status: (run) => runStatus(c, run),
+    approve: (run, reason) => approvePlan(c, run, by, reason, record),
+    reject: (run, reason) => rejectPlan(c, run, by, reason, record),
+    replan: (run, reason) => grantReplan(c, run, by, reason, record),
+    resolve: (run, task, d) => {
+      const decision: EscalationDecision = d.kind === 'reassign' ? { kind: 'reassign', employeeId: d.employeeId ?? '', by, reason: d.reason } : { kind: d.kind, by, reason: d.reason };
+      return resolveEscalation(c, run, task, decision, record);
+    },
+    verification: (run, kind, reason) => decideVerification(c, run, { kind, by, reason }, record),
+    budget: (run, budget, reason) => raiseBudget(c, run, budget, by, reason, record),
+    stop: (run, reason) => stopRun(c, run, by, reason, record),
+    pause: (run, reason) => pauseRun(c, run, by, reason, record),
+    resume: (run, reason) => resumeRun(c, run, by, reason, record),
+    cancel: (run, reason) => cancelRun(c, run, by, reason, record),
+  };
 }
 
 /** Reads a PRD file, refusing a missing, unreadable, non-file or empty one. */
@@ -108,11 +213,11 @@ function positiveInt(name: string) {
 }
 
 /** Prints progress as it changes until the run ends; returns the final report. */
-async function follow(c: Client, runId: string, pollMs = 1_000): Promise<RunReport | null> {
+async function follow(status: (run: string) => Promise<RunProgress>, runId: string, pollMs = 1_000): Promise<RunReport | null> {
   let last = '';
   for (;;) {
     // A Temporal restart or a lost connection is waited out with a note, up to two minutes.
-    const p: RunProgress = await retryTransient(() => runStatus(c, runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 120_000, what: `following run ${runId}` });
+    const p: RunProgress = await retryTransient(() => status(runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 120_000, what: `following run ${runId}` });
     const text = formatProgress(p);
     if (text !== last) {
       console.log(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -164,23 +269,21 @@ export function buildProgram(): Command {
     .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number; maxTokens?: number; maxCost?: number; maxRepairRounds?: number; maxVerificationRepairs?: number }) => {
       const prd = readPrd(file);
       const cfg = config();
-      const c = await client(cfg);
+      const director = await steering(cfg);
       const project = opts.project ?? basename(file).replace(/\.[^.]+$/, '');
-      const { runId, workflowId } = await submitRun(c, {
+      const { runId, workflowId } = await director.submit({
         prd,
         project,
-        options: {
-          autoApprove: opts.autoApprove,
-          director: cfg.director,
-          ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
-          ...(opts.maxRepairRounds !== undefined ? { maxRepairRounds: opts.maxRepairRounds } : {}),
-          ...(opts.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: opts.maxVerificationRepairs } : {}),
-          budget: { maxTokens: opts.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: opts.maxCost ?? cfg.runBudget.maxCostUsd },
-        },
+        autoApprove: opts.autoApprove,
+        maxParallel: opts.maxParallel,
+        maxTokens: opts.maxTokens,
+        maxCost: opts.maxCost,
+        maxRepairRounds: opts.maxRepairRounds,
+        maxVerificationRepairs: opts.maxVerificationRepairs,
       });
       console.log(`run ${runId} started (workflow ${workflowId})`);
       if (opts.follow) {
-        const report = await follow(c, runId);
+        const report = await follow(director.status, runId);
         if (report) console.log(`\n${formatReport(report)}`);
         if (report?.status !== 'completed') process.exitCode = 1;
       }
@@ -192,9 +295,9 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .option('--reason <text>', 'why (recorded)')
     .action(async (runId: string, opts: { reason?: string }) => {
-      const cfg = config();
-      const answer = await approvePlan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
-      console.log(`plan of run ${runId} approved by ${cfg.director} (now ${answer.status})`);
+      const director = await steering(config());
+      const answer = await director.approve(runId, opts.reason);
+      console.log(`plan of run ${runId} approved by ${director.by} (now ${answer.status})`);
     });
 
   program
@@ -203,9 +306,9 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { reason: string }) => {
-      const cfg = config();
-      await rejectPlan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
-      console.log(`plan of run ${runId} rejected by ${cfg.director}: ${opts.reason}`);
+      const director = await steering(config());
+      await director.reject(runId, opts.reason);
+      console.log(`plan of run ${runId} rejected by ${director.by}: ${opts.reason}`);
     });
 
   program
@@ -214,8 +317,7 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .option('--reason <text>', 'why (recorded)')
     .action(async (runId: string, opts: { reason?: string }) => {
-      const cfg = config();
-      await grantReplan(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg));
+      await (await steering(config())).replan(runId, opts.reason);
       console.log(`run ${runId}: planner gets more rounds`);
     });
 
@@ -231,14 +333,8 @@ export function buildProgram(): Command {
     .action(async (runId: string, taskKey: string, opts: { reassign?: string; accept?: boolean; cancel?: boolean; reason: string }) => {
       const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
       if (chosen !== 1) throw new UserError('choose exactly one of --reassign <employee>, --accept, --cancel');
-      const cfg = config();
-      const by = cfg.director;
-      const decision = opts.reassign
-        ? { kind: 'reassign' as const, employeeId: opts.reassign, by, reason: opts.reason }
-        : opts.accept
-          ? { kind: 'accept' as const, by, reason: opts.reason }
-          : { kind: 'cancel' as const, by, reason: opts.reason };
-      const answer = await resolveEscalation(await client(cfg), runId, taskKey, decision, recordRefusals(cfg));
+      const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
+      const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
       console.log(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
     });
 
@@ -249,8 +345,7 @@ export function buildProgram(): Command {
     .addArgument(new Argument('<decision>', 'what to do').choices(['accept', 'replan', 'stop']))
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, kind: 'accept' | 'replan' | 'stop', opts: { reason: string }) => {
-      const cfg = config();
-      printAnswer(runId, await decideVerification(await client(cfg), runId, { kind, by: cfg.director, reason: opts.reason }, recordRefusals(cfg)));
+      printAnswer(runId, await (await steering(config())).verification(runId, kind, opts.reason));
     });
 
   program
@@ -261,8 +356,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--cost <usd>', 'the new cost budget in USD').argParser(nonNegative('--cost')).makeOptionMandatory())
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { tokens: number; cost: number; reason: string }) => {
-      const cfg = config();
-      printAnswer(runId, await raiseBudget(await client(cfg), runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, cfg.director, opts.reason, recordRefusals(cfg)));
+      printAnswer(runId, await (await steering(config())).budget(runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, opts.reason));
     });
 
   program
@@ -271,14 +365,13 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, opts: { reason: string }) => {
-      const cfg = config();
-      printAnswer(runId, await stopRun(await client(cfg), runId, cfg.director, opts.reason, recordRefusals(cfg)));
+      printAnswer(runId, await (await steering(config())).stop(runId, opts.reason));
     });
 
-  for (const [name, description, send] of [
-    ['pause', 'pause any working run: running steps finish, nothing new starts until it is resumed', pauseRun],
-    ['resume', 'resume a paused run', resumeRun],
-    ['cancel', 'cancel any run that has not ended: model calls and sandboxes stop, every task closes, the run ends cancelled', cancelRun],
+  for (const [name, description] of [
+    ['pause', 'pause any working run: running steps finish, nothing new starts until it is resumed'],
+    ['resume', 'resume a paused run'],
+    ['cancel', 'cancel any run that has not ended: model calls and sandboxes stop, every task closes, the run ends cancelled'],
   ] as const) {
     program
       .command(name)
@@ -286,8 +379,7 @@ export function buildProgram(): Command {
       .argument('<run>', 'run id, workflow id or AuraRunId')
       .requiredOption('--reason <text>', 'why (required, recorded)')
       .action(async (runRef: string, opts: { reason: string }) => {
-        const cfg = config();
-        printAnswer(runRef, await send(await client(cfg), runRef, cfg.director, opts.reason, recordRefusals(cfg)));
+        printAnswer(runRef, await (await steering(config()))[name](runRef, opts.reason));
       });
   }
 
@@ -297,8 +389,8 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .option('--json', 'print JSON', false)
     .action(async (runId: string, opts: { json: boolean }) => {
-      const c = await client(config());
-      const p = await retryTransient(() => runStatus(c, runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 15_000, what: `status of run ${runId}` });
+      const director = await steering(config());
+      const p = await retryTransient(() => director.status(runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 15_000, what: `status of run ${runId}` });
       if (opts.json) console.log(JSON.stringify(p, null, 2));
       else console.log(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
     });
@@ -319,7 +411,7 @@ export function buildProgram(): Command {
         if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn})`);
         const { runId, workflowId } = await submitRun(stack.client, { prd, project: 'wordfreq-demo', options: { autoApprove: true, director: cfg.director } });
         log(`run ${runId} started (workflow ${workflowId}), plan auto-approved`);
-        const report = await follow(stack.client, runId);
+        const report = await follow((run) => runStatus(stack.client, run), runId);
         if (report) console.log(`\n${formatReport(report)}`);
         if (report?.status !== 'completed') process.exitCode = 1;
         const checkpoint = await createCheckpoint(stack.database.db, loadOrCreateSigningKey(cfg.ledger.keyFile));

@@ -5,12 +5,16 @@
  * the field named and nothing changed, a PRD over the limit, and the name recorded on every
  * action is the key's owner, never a name in the request.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { PROJECT_ROOT } from '../config/config.js';
-import { buildApi, BODY_LIMIT_BYTES } from '../api/server.js';
+import { buildApi, startApi, BODY_LIMIT_BYTES } from '../api/server.js';
 import { MAX_PRD_BYTES } from '../api/schemas.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 
@@ -49,7 +53,7 @@ async function call(method: 'GET' | 'POST', url: string, opts: { key?: string | 
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
     ...(opts.raw !== undefined ? { payload: opts.raw } : opts.body !== undefined ? { payload: JSON.stringify(opts.body) } : {}),
   });
-  return { status: res.statusCode, body: (res.headers['content-type']?.includes('json') ? res.json() : res.body) as Json, headers: res.headers };
+  return { status: res.statusCode, body: (String(res.headers['content-type'] ?? '').includes('json') ? res.json() : res.body) as Json, headers: res.headers };
 }
 
 const actionsOf = (runId: string) =>
@@ -301,5 +305,58 @@ describe('governance', () => {
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ intact: true });
     expect(verify.body.entries).toBeGreaterThan(0);
+  });
+});
+
+describe('the CLI through the API', () => {
+  it('with AURA_API_URL and AURA_API_KEY, the run commands go through the API and act as the key owner', async () => {
+    const listening = await startApi({ client: env.client, db: env.db, config: env.config }, { host: '127.0.0.1', port: 0 });
+    const prdFile = join(mkdtempSync(join(tmpdir(), 'aura-api-cli-')), 'prd.md');
+    writeFileSync(prdFile, PRD);
+    // AURA_DIRECTOR names someone else: through the API it is never used.
+    const aura = (args: string[], key = SAM_KEY) =>
+      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, { env: { ...env.childEnv, AURA_API_URL: listening.url, AURA_API_KEY: key, AURA_DIRECTOR: 'mallory' }, encoding: 'utf8' }).then(
+        (r) => ({ code: 0, ...r }),
+        (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+      );
+    try {
+      const submitted = await aura(['submit', prdFile, '--project', 'cli-api', '--max-repair-rounds', '0']);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      expect(submitted.stderr).toBe(`[aura] via the Manager API at ${listening.url} as sam\n`);
+      const runId = /run (\S+) started/.exec(submitted.stdout)![1]!;
+      const row = await env.db.selectFrom('orchestra_runs').select(['options']).where('id', '=', runId).executeTakeFirstOrThrow();
+      expect(row.options).toMatchObject({ director: 'sam' });
+
+      await until(runId, (s) => s.progress.status === 'awaiting_approval', 'the plan gate');
+      const status = await aura(['status', runId]);
+      expect(status.stdout).toContain('awaiting_approval');
+      const bad = await aura(['budget', runId, '--tokens', '10', '--cost', '1', '--reason', 'more']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('cannot raise the budget: run');
+      expect((await aura(['status', runId], 'no-such-key-here')).stderr).toContain('aura: unknown API key');
+      expect((await aura(['approve', runId], RILEY_KEY)).stderr).toContain("riley's key may read, not command");
+
+      const approved = await aura(['approve', runId, '--reason', 'fine by me']);
+      expect(approved.code, approved.stderr).toBe(0);
+      expect(approved.stdout).toContain(`plan of run ${runId} approved by sam`);
+      const paused = await aura(['pause', runId, '--reason', 'not now']);
+      const cancelled = await aura(['cancel', runId, '--reason', 'changed my mind']);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      await until(runId, (s) => s.progress.status === 'cancelled', 'the cancel');
+      const late = await aura(['resume', runId, '--reason', 'too late']);
+      expect(late.code).toBe(2);
+      expect(late.stderr).toMatch(/cannot resume the run: run \S+ is cancelled/);
+
+      const actions = (await actionsOf(runId)).map((a) => [a.action, a.director_id]);
+      expect(actions[0]).toEqual(['approve_plan', 'sam']);
+      // The pause lands while the run works, or is refused while its task waits: recorded either way, as sam.
+      expect(actions.slice(1, -2)).toEqual([[paused.code === 0 ? 'pause_run' : 'pause_refused', 'sam']]);
+      expect(actions.slice(-2)).toEqual([
+        ['cancel_run', 'sam'],
+        ['resume_refused', 'sam'],
+      ]);
+    } finally {
+      await listening.close();
+    }
   });
 });
