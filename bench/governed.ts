@@ -102,10 +102,21 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
     histogramDelta(before, after, 'temporal_activity_execution_latency', ['workflow_type', 'activity_type']).filter((a) => a.group.startsWith('taskRun')),
     samples,
   );
+  // Between the activities: the workflow's own steps (workflow tasks) and the waits for a worker.
+  const wfTasks = histogramDelta(before, after, 'temporal_workflow_task_execution_latency', ['workflow_type']).find((w) => w.group === 'taskRun');
+  const wfWait = histogramDelta(before, after, 'temporal_workflow_task_schedule_to_start_latency', []);
+  const actWait = histogramDelta(before, after, 'temporal_activity_schedule_to_start_latency', []);
+  const between = {
+    workflowTasksPerTask: wfTasks ? wfTasks.count / samples : null,
+    workflowTaskMeanMs: wfTasks ? wfTasks.sum / wfTasks.count : null,
+    workflowTaskScheduleToStartMeanMs: wfWait[0] ? wfWait[0].sum / wfWait[0].count : null,
+    activityScheduleToStartMeanMs: actWait[0] ? actWait[0].sum / actWait[0].count : null,
+  };
   const text = [
     `1. one governed task (median of ${samples}): ${ms(g)}; its activities, mean time each (from the worker's metrics):`,
     `   ${perTask.map((a) => `${a.activity.replace('taskRun / ', '')} ${formatNumber(a.msPerTask)}`).join(', ')} ms;`,
     `   activities ${ms(perTask.reduce((x, a) => x + a.msPerTask, 0))} in all, the rest between them (workflow tasks, scheduling, progress signals to the run);`,
+    `   ${formatNumber(between.workflowTasksPerTask)} workflow tasks per governed task, ${formatNumber(between.workflowTaskMeanMs)} ms each (mean); waits for a worker (schedule-to-start, mean over every queue): workflow tasks ${formatNumber(between.workflowTaskScheduleToStartMeanMs)} ms, activities ${formatNumber(between.activityScheduleToStartMeanMs)} ms;`,
     `   history events: the governed task's workflow ${historyEvents.taskRun}, its one-task run's ${historyEvents.prdRun}; the bare workflow ${historyEvents.bare}`,
   ];
   return {
@@ -114,7 +125,7 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
       { bench: '1', key: 'overheadAddedMs', label: 'governed task: time added per task', value: g - b, unit: 'ms' },
       { bench: '1', key: 'singleTaskRunMs', label: 'one-task run, end to end (plan + task + verify + report)', value: r, unit: 'ms', note: `2 model calls of ${world.latencyMs} ms; median of ${samples}` },
     ],
-    details: { samples, governedTaskMs: governed, bareMs: bare, singleTaskRunMs: runs, governedTaskActivities: perTask, historyEvents },
+    details: { samples, governedTaskMs: governed, bareMs: bare, singleTaskRunMs: runs, governedTaskActivities: perTask, historyEvents, between },
     text,
   };
 }
