@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { PROJECT_ROOT } from '../config/config.js';
+import { PROJECT_ROOT, loadConfig } from '../config/config.js';
+import { ConfigError } from '../errors/index.js';
 import { buildApi, startApi, BODY_LIMIT_BYTES } from '../api/server.js';
 import { MAX_PRD_BYTES } from '../api/schemas.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
@@ -75,6 +76,40 @@ function expectError(r: { status: number; body: Json }, status: number, code: st
   expect(r.body.error).toMatchObject({ code, message: expect.any(String) });
   if (field) expect(r.body.error.fields.map((f: { field: string }) => f.field)).toContain(field);
 }
+
+describe('keys in the configuration', () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+  };
+  it('names the variable and the entry at fault, never the value', () => {
+    expect(problems({ MANAGER_API_KEY: 'short' })).toEqual([expect.stringMatching(/^MANAGER_API_KEY: must be at least 12 characters \(value not shown/)]);
+    const bad = problems({ MANAGER_API_KEYS: `ana:director:${sha('a')},bob:admin:${sha('b')},carl:read:xyz,dora:read,eve!:read:${sha('e')},ana2:read:${sha('a')}` });
+    expect(bad).toEqual([
+      expect.stringMatching(/^MANAGER_API_KEYS: entry 2 has a bad role: director or read/),
+      expect.stringMatching(/^MANAGER_API_KEYS: entry 3 has a bad hash/),
+      expect.stringMatching(/^MANAGER_API_KEYS: entry 4 is not name:role:sha256hex/),
+      expect.stringMatching(/^MANAGER_API_KEYS: entry 5 has a bad name/),
+      expect.stringMatching(/^MANAGER_API_KEYS: entry 6 repeats the hash of an earlier entry/),
+    ]);
+    expect(bad.join('\n')).not.toContain(sha('a'));
+    expect(problems({ MANAGER_HOST: 'every interface' })).toEqual([expect.stringMatching(/^MANAGER_HOST: /)]);
+  });
+  it('MANAGER_API_KEY is the first key, a director named by MANAGER_API_KEY_NAME or AURA_DIRECTOR; only hashes are kept', () => {
+    const c = loadConfig({ MANAGER_API_KEY: DANA_KEY, AURA_DIRECTOR: 'dana', MANAGER_API_KEYS: `riley:read:${sha(RILEY_KEY)}` });
+    expect(c.manager.keys).toEqual([
+      { name: 'dana', role: 'director', sha256: sha(DANA_KEY) },
+      { name: 'riley', role: 'read', sha256: sha(RILEY_KEY) },
+    ]);
+    expect(c.manager.host).toBe('127.0.0.1');
+    expect(loadConfig({ MANAGER_API_KEY: DANA_KEY, MANAGER_API_KEY_NAME: 'ops', AURA_DIRECTOR: 'dana' }).manager.keys[0]!.name).toBe('ops');
+  });
+});
 
 describe('authentication and roles', () => {
   it('401 without a key or with an unknown one, 200 for a read key, 403 when it commands', async () => {
