@@ -44,7 +44,7 @@ export function verdictOf(f: Figure): 'pass' | 'miss' | '' {
 export function formatNumber(v: number | null, unit = ''): string {
   if (v === null || !Number.isFinite(v)) return '—';
   const abs = Math.abs(v);
-  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
+  const digits = abs >= 100 || Number.isInteger(v) ? 0 : abs >= 10 ? 1 : 2;
   const s = v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   return unit ? `${s} ${unit}` : s;
 }
