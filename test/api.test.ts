@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -346,7 +346,8 @@ describe('governance', () => {
 describe('the CLI through the API', () => {
   it('with AURA_API_URL and AURA_API_KEY, the run commands go through the API and act as the key owner', async () => {
     const listening = await startApi({ client: env.client, db: env.db, config: env.config }, { host: '127.0.0.1', port: 0 });
-    const prdFile = join(mkdtempSync(join(tmpdir(), 'aura-api-cli-')), 'prd.md');
+    const dir = mkdtempSync(join(tmpdir(), 'aura-api-cli-'));
+    const prdFile = join(dir, 'prd.md');
     writeFileSync(prdFile, PRD);
     // AURA_DIRECTOR names someone else: through the API it is never used.
     const aura = (args: string[], key = SAM_KEY) =>
@@ -392,6 +393,7 @@ describe('the CLI through the API', () => {
       ]);
     } finally {
       await listening.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
