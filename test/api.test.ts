@@ -308,6 +308,19 @@ describe('a run steered through the API', () => {
   });
 });
 
+describe('the plan rejected', () => {
+  it('reject ends the run with the reason, recorded as the key owner', async () => {
+    const runId = (await call('POST', '/api/runs', { key: SAM_KEY, body: { prd: PRD, project: 'api-reject' } })).body.runId as string;
+    await until(runId, (s) => s.progress.status === 'awaiting_approval', 'the plan gate');
+    const rejected = await call('POST', `/api/runs/${runId}/reject`, { key: SAM_KEY, body: { reason: 'too broad' } });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    expect(rejected.body).toMatchObject({ command: 'rejectPlan', by: 'sam' });
+    const end = await until(runId, (s) => s.progress.status === 'rejected', 'the rejection');
+    expect(end.progress.reason).toContain('too broad');
+    expect((await actionsOf(runId)).map((a) => [a.action, a.director_id, a.reason])).toEqual([['reject_plan', 'sam', 'too broad']]);
+  });
+});
+
 describe('governance', () => {
   it('employees, scorecards, the ledger; reinstate as the key owner; a purge inside retention refused', async () => {
     const employees = await call('GET', '/api/employees', { key: RILEY_KEY });
@@ -316,7 +329,7 @@ describe('governance', () => {
     expect(employees.body.counts.byStatus).toBeDefined();
     expect((await call('GET', '/api/scorecards', { key: RILEY_KEY })).body.scorecards.length).toBeGreaterThan(0);
     const overview = await call('GET', '/api/overview', { key: RILEY_KEY });
-    expect(overview.body.runsByStatus).toMatchObject({ completed: 1, cancelled: 2 });
+    expect(overview.body.runsByStatus).toMatchObject({ completed: 1, cancelled: 2, rejected: 1 });
 
     // An employee suspended by hand (as HR would): the Director lifts it, recorded under the key's owner.
     await env.ownerDb.updateTable('employees').set({ status: 'suspended', suspended_until: new Date(Date.now() + 86_400_000) }).where('id', '=', 's-backup').execute();
