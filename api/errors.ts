@@ -71,7 +71,8 @@ export function errorBody(code: ErrorCode, message: string, fields?: FieldProble
 
 /** The answer for a UserError: what it names decides the status. */
 export function fromUserError(err: UserError): ApiError {
-  if (/^unknown (run|employee)\b/.test(err.message) || /^run .* has no task /.test(err.message)) return new ApiError(404, 'not_found', err.message);
+  if (/^unknown (run|employee)\b/.test(err.message) || /^run .* has no task /.test(err.message))
+    return new ApiError(404, 'not_found', err.message);
   if (err instanceof CommandRefused || err instanceof DirectorActionRefused) return new ApiError(409, 'refused', err.message);
   return new ApiError(400, 'invalid_input', err.message);
 }
@@ -89,19 +90,27 @@ export function installErrorHandling(app: FastifyInstance): void {
           return keys.map((k) => ({
             field: path ? `${path}.${k}` : k,
             in: where,
-            message: k === 'by' || k === 'director' ? "not accepted: the Director is the owner of the API key, never a name in the request" : 'not a field of this request',
+            message:
+              k === 'by' || k === 'director'
+                ? 'not accepted: the Director is the owner of the API key, never a name in the request'
+                : 'not a field of this request',
           }));
         }
         return [{ field: path || '(whole)', in: where, message: v.message ?? 'invalid' }];
       });
       err = new ApiError(400, 'invalid_input', `invalid ${where}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, fields);
-    } else if (raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new ApiError(413, 'too_large', `the request body is over the limit of ${app.initialConfig.bodyLimit} bytes`);
-    else if (raw.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') err = new ApiError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
+    } else if (raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      err = new ApiError(413, 'too_large', `the request body is over the limit of ${app.initialConfig.bodyLimit} bytes`);
+    else if (raw.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      err = new ApiError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
     else if (raw.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') err = new ApiError(400, 'invalid_json', 'the body is empty: send a JSON object');
-    else if (raw.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || raw instanceof SyntaxError) err = new ApiError(400, 'invalid_json', `the body is not JSON: ${raw.message}`);
+    else if (raw.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || raw instanceof SyntaxError)
+      err = new ApiError(400, 'invalid_json', `the body is not JSON: ${raw.message}`);
     else if (raw instanceof UserError) err = fromUserError(raw);
-    else if (isTransientTemporalError(raw)) err = new ApiError(503, 'unavailable', `Temporal did not answer (${raw.message.split('\n')[0]}); try again`);
-    else if (typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 500) err = new ApiError(raw.statusCode, raw.statusCode === 404 ? 'not_found' : 'invalid_input', raw.message);
+    else if (isTransientTemporalError(raw))
+      err = new ApiError(503, 'unavailable', `Temporal did not answer (${raw.message.split('\n')[0]}); try again`);
+    else if (typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 500)
+      err = new ApiError(raw.statusCode, raw.statusCode === 404 ? 'not_found' : 'invalid_input', raw.message);
     else {
       req.log.error({ err: raw }, 'request failed');
       err = new ApiError(500, 'internal', 'internal error: see the Manager API log');

@@ -25,7 +25,9 @@ async function main(): Promise<number> {
   const database = await openDatabase(config, log, { migrate: false });
   const client = await connectClient(config.temporal.address ?? `127.0.0.1:${config.temporal.port}`, config.temporal.namespace);
   const api = await startApi({ client, db: database.db, config, logger: true });
-  log(`dashboard and API at ${api.url}/ (${config.manager.keys.length} key(s): ${[...new Set(config.manager.keys.map((k) => `${k.name} (${k.role})`))].join(', ')})`);
+  log(
+    `dashboard and API at ${api.url}/ (${config.manager.keys.length} key(s): ${[...new Set(config.manager.keys.map((k) => `${k.name} (${k.role})`))].join(', ')})`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -7,9 +7,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (s: string) => UUID.test(s);
 
-export const runParams = z.strictObject({ run: z.string().trim().min(1, 'which run? (a run id or a workflow id)').max(200).describe('run id, workflow id or AuraRunId') });
+export const runParams = z.strictObject({
+  run: z.string().trim().min(1, 'which run? (a run id or a workflow id)').max(200).describe('run id, workflow id or AuraRunId'),
+});
 
-export const reason = z.string().trim().min(1, 'a reason is required: it is recorded').max(4000, 'at most 4000 characters').describe('why (recorded)');
+export const reason = z
+  .string()
+  .trim()
+  .min(1, 'a reason is required: it is recorded')
+  .max(4000, 'at most 4000 characters')
+  .describe('why (recorded)');
 export const optionalReason = z.string().trim().max(4000, 'at most 4000 characters').optional().describe('why (recorded)');
 
 /** A body with only a reason. */
@@ -22,7 +29,8 @@ export const prd = z
   .superRefine((text, ctx) => {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > MAX_PRD_BYTES) ctx.addIssue({ code: 'custom', message: `the PRD is ${bytes} bytes, over the limit of ${MAX_PRD_BYTES}` });
-    else if (text.includes('\u0000')) ctx.addIssue({ code: 'custom', message: `the PRD is not text: it has a NUL character at offset ${text.indexOf('\u0000')}` });
+    else if (text.includes('\u0000'))
+      ctx.addIssue({ code: 'custom', message: `the PRD is not text: it has a NUL character at offset ${text.indexOf('\u0000')}` });
     else if (!text.trim()) ctx.addIssue({ code: 'custom', message: 'the PRD is empty' });
   })
   .describe(`the PRD, Markdown or text (at most ${MAX_PRD_BYTES} bytes)`);

@@ -7,7 +7,13 @@
  * Built from its dependencies (a Temporal client, the database, the configuration), so the tests
  * build the same app the entry (api/main.ts) and `aura up` run.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
@@ -40,7 +46,13 @@ declare module 'fastify' {
 
 export type Api = FastifyInstance;
 /** The app as routes see it: request and reply types come from the routes' zod schemas. */
-export type TypedApi = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+export type TypedApi = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** Paths anyone may read: the dashboard's files, the OpenAPI document, the health check. */
 function isPublic(url: string): boolean {
@@ -64,7 +76,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (isPublic(req.url)) return;
     const principal = keyring.authenticate(req.headers.authorization);
     if (!principal) {
-      throw new ApiError(401, 'unauthorized', req.headers.authorization ? 'unknown API key' : 'no API key: send "Authorization: Bearer <key>"');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        req.headers.authorization ? 'unknown API key' : 'no API key: send "Authorization: Bearer <key>"',
+      );
     }
     // Reads are GET; every other method is a Director command.
     if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role !== 'director') {
@@ -75,7 +91,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Aura Orchestra Manager API', version: '1', description: "The Director's commands and the governance record. Every /api/ route but this document and /api/health needs `Authorization: Bearer <key>`." },
+      info: {
+        title: 'Aura Orchestra Manager API',
+        version: '1',
+        description:
+          "The Director's commands and the governance record. Every /api/ route but this document and /api/health needs `Authorization: Bearer <key>`.",
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -13,7 +13,7 @@ import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
 import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from './runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
-import { ManagerApiClient } from '../api/client.js';
+import { ManagerApiClient } from './api-client.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
 import { startStack } from '../local/stack.js';

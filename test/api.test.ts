@@ -46,19 +46,36 @@ afterAll(async () => {
 });
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-async function call(method: 'GET' | 'POST', url: string, opts: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+async function call(
+  method: 'GET' | 'POST',
+  url: string,
+  opts: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
   const key = opts.key === undefined ? DANA_KEY : opts.key;
   const res = await app.inject({
     method,
     url,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...opts.headers,
+    },
     ...(opts.raw !== undefined ? { payload: opts.raw } : opts.body !== undefined ? { payload: JSON.stringify(opts.body) } : {}),
   });
-  return { status: res.statusCode, body: (String(res.headers['content-type'] ?? '').includes('json') ? res.json() : res.body) as Json, headers: res.headers };
+  return {
+    status: res.statusCode,
+    body: (String(res.headers['content-type'] ?? '').includes('json') ? res.json() : res.body) as Json,
+    headers: res.headers,
+  };
 }
 
 const actionsOf = (runId: string) =>
-  env.db.selectFrom('director_actions').select(['action', 'director_id', 'reason']).where('run_id', '=', runId).orderBy('created_at').execute();
+  env.db
+    .selectFrom('director_actions')
+    .select(['action', 'director_id', 'reason'])
+    .where('run_id', '=', runId)
+    .orderBy('created_at')
+    .execute();
 
 async function statusOf(runId: string): Promise<Json> {
   const r = await call('GET', `/api/runs/${runId}`);
@@ -66,10 +83,14 @@ async function statusOf(runId: string): Promise<Json> {
   return r.body;
 }
 const until = (runId: string, test: (s: Json) => boolean, what: string, ms = 90_000) =>
-  eventually(async () => {
-    const s = await statusOf(runId);
-    return test(s) ? s : null;
-  }, ms, what);
+  eventually(
+    async () => {
+      const s = await statusOf(runId);
+      return test(s) ? s : null;
+    },
+    ms,
+    what,
+  );
 
 function expectError(r: { status: number; body: Json }, status: number, code: string, field?: string) {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -88,8 +109,12 @@ describe('keys in the configuration', () => {
     }
   };
   it('names the variable and the entry at fault, never the value', () => {
-    expect(problems({ MANAGER_API_KEY: 'short' })).toEqual([expect.stringMatching(/^MANAGER_API_KEY: must be at least 12 characters \(value not shown/)]);
-    const bad = problems({ MANAGER_API_KEYS: `ana:director:${sha('a')},bob:admin:${sha('b')},carl:read:xyz,dora:read,eve!:read:${sha('e')},ana2:read:${sha('a')}` });
+    expect(problems({ MANAGER_API_KEY: 'short' })).toEqual([
+      expect.stringMatching(/^MANAGER_API_KEY: must be at least 12 characters \(value not shown/),
+    ]);
+    const bad = problems({
+      MANAGER_API_KEYS: `ana:director:${sha('a')},bob:admin:${sha('b')},carl:read:xyz,dora:read,eve!:read:${sha('e')},ana2:read:${sha('a')}`,
+    });
     expect(bad).toEqual([
       expect.stringMatching(/^MANAGER_API_KEYS: entry 2 has a bad role: director or read/),
       expect.stringMatching(/^MANAGER_API_KEYS: entry 3 has a bad hash/),
@@ -133,8 +158,18 @@ describe('authentication and roles', () => {
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     const doc = await call('GET', '/api/openapi.json', { key: null });
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/runs', '/api/runs/{run}/approve', '/api/runs/{run}/tasks/{task}/resolve', '/api/employees/{id}/reinstate', '/api/retention/purge']));
-    expect(doc.body.paths['/api/runs'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['prd', 'project']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/runs',
+        '/api/runs/{run}/approve',
+        '/api/runs/{run}/tasks/{task}/resolve',
+        '/api/employees/{id}/reinstate',
+        '/api/retention/purge',
+      ]),
+    );
+    expect(doc.body.paths['/api/runs'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['prd', 'project']),
+    );
     expectError(await call('GET', '/api/nothing-here'), 404, 'not_found');
   });
 });
@@ -145,7 +180,12 @@ describe('bad input', () => {
     expectError(await call('POST', '/api/runs', { body: { prd: '   \n', project: 'p' } }), 400, 'invalid_input', 'prd');
     expectError(await call('POST', '/api/runs', { body: { prd: 'a\u0000b', project: 'p' } }), 400, 'invalid_input', 'prd');
     expectError(await call('POST', '/api/runs', { body: { prd: PRD, project: 'p', maxParallel: 0 } }), 400, 'invalid_input', 'maxParallel');
-    expectError(await call('POST', '/api/runs', { body: { prd: PRD, project: 'p', maxCostUsd: 'lots' } }), 400, 'invalid_input', 'maxCostUsd');
+    expectError(
+      await call('POST', '/api/runs', { body: { prd: PRD, project: 'p', maxCostUsd: 'lots' } }),
+      400,
+      'invalid_input',
+      'maxCostUsd',
+    );
     // Nobody names the Director but the key.
     const named = await call('POST', '/api/runs', { body: { prd: PRD, project: 'p', by: 'mallory' } });
     expectError(named, 400, 'invalid_input', 'by');
@@ -160,7 +200,12 @@ describe('bad input', () => {
     expectError(await call('GET', '/api/runs?status=sleeping'), 400, 'invalid_input', 'status');
     expectError(await call('GET', '/api/runs?limit=0'), 400, 'invalid_input', 'limit');
     expectError(await call('GET', '/api/incidents?run=not-a-run'), 400, 'invalid_input', 'run');
-    expectError(await call('POST', '/api/retention/purge', { body: { before: 'yesterday', reason: 'tidy' } }), 400, 'invalid_input', 'before');
+    expectError(
+      await call('POST', '/api/retention/purge', { body: { before: 'yesterday', reason: 'tidy' } }),
+      400,
+      'invalid_input',
+      'before',
+    );
     expectError(await call('POST', '/api/employees/s-flaky/reinstate', { body: { reason: ' ' } }), 400, 'invalid_input', 'reason');
     expectError(await call('GET', '/api/runs/no-such-run'), 404, 'not_found');
     expectError(await call('POST', '/api/runs/no-such-run/pause', { body: { reason: 'x' } }), 404, 'not_found');
@@ -185,19 +230,48 @@ describe('a run steered through the API', () => {
     expect(gate.progress.plan.tasks.map((t: Json) => t.id)).toEqual(['T1']);
     expect(gate.temporalUrl).toContain(encodeURIComponent(`prd-run-${runId}`));
 
-    const waiting = await call('GET', '/api/intervention', { key: RILEY_KEY });
-    expect(waiting.body.pending).toEqual([expect.objectContaining({ kind: 'plan_approval', runId, actions: ['approve', 'reject'], evidence: expect.objectContaining({ plan: expect.objectContaining({ summary: 'One small library with its test.' }) }) })]);
+    // The intervention list starts from the record, which follows the run a moment later.
+    const waiting = await eventually(
+      async () => {
+        const w = await call('GET', '/api/intervention', { key: RILEY_KEY });
+        return (w.body.pending as Json[]).length > 0 ? w : null;
+      },
+      15_000,
+      'the plan gate in the intervention list',
+    );
+    expect(waiting.body.pending).toEqual([
+      expect.objectContaining({
+        kind: 'plan_approval',
+        runId,
+        actions: ['approve', 'reject'],
+        evidence: expect.objectContaining({ plan: expect.objectContaining({ summary: 'One small library with its test.' }) }),
+      }),
+    ]);
 
     // Bad input changes nothing; a read key may not; the run refuses what does not fit (recorded).
     expectError(await call('POST', `/api/runs/${runId}/reject`, { body: {} }), 400, 'invalid_input', 'reason');
     expectError(await call('POST', `/api/runs/${runId}/approve`, { key: RILEY_KEY, body: { reason: 'fine' } }), 403, 'forbidden');
-    expectError(await call('POST', `/api/runs/${runId}/approve`, { key: SAM_KEY, body: { reason: 'fine', by: 'mallory' } }), 400, 'invalid_input', 'by');
+    expectError(
+      await call('POST', `/api/runs/${runId}/approve`, { key: SAM_KEY, body: { reason: 'fine', by: 'mallory' } }),
+      400,
+      'invalid_input',
+      'by',
+    );
     const pause = await call('POST', `/api/runs/${runId}/pause`, { key: SAM_KEY, body: { reason: 'hold on' } });
     expectError(pause, 409, 'refused');
     expect(pause.body.error.message).toMatch(/refused by the run: run is awaiting_approval/);
     expectError(await call('POST', `/api/runs/${runId}/replan`, { key: SAM_KEY, body: { reason: 'more rounds' } }), 409, 'refused');
-    expectError(await call('POST', `/api/runs/${runId}/verification`, { key: SAM_KEY, body: { decision: 'accept', reason: 'x' } }), 409, 'refused');
-    expectError(await call('POST', `/api/runs/${runId}/verification`, { key: SAM_KEY, body: { decision: 'maybe', reason: 'x' } }), 400, 'invalid_input', 'decision');
+    expectError(
+      await call('POST', `/api/runs/${runId}/verification`, { key: SAM_KEY, body: { decision: 'accept', reason: 'x' } }),
+      409,
+      'refused',
+    );
+    expectError(
+      await call('POST', `/api/runs/${runId}/verification`, { key: SAM_KEY, body: { decision: 'maybe', reason: 'x' } }),
+      400,
+      'invalid_input',
+      'decision',
+    );
     expect((await actionsOf(runId)).map((a) => [a.action, a.director_id])).toEqual([
       ['pause_refused', 'sam'],
       ['replan_refused', 'sam'],
@@ -210,25 +284,46 @@ describe('a run steered through the API', () => {
 
     // T1 fails its acceptance check; nobody else codes: it waits on the Director, with the evidence.
     await until(runId, (s) => s.progress.tasks.some((t: Json) => t.key === 'T1' && t.status === 'escalated'), 'T1 to escalate');
-    const pending = await eventually(async () => {
-      const p = (await call('GET', '/api/intervention')).body.pending as Json[];
-      return p.find((x) => x.kind === 'task' && x.runId === runId && (x.evidence.incidents as Json[]).length > 0);
-    }, 30_000, 'the escalation with its incident');
-    expect(pending).toMatchObject({ taskKey: 'T1', actions: ['resolve'], evidence: { escalation: [expect.stringMatching(/^T1: no eligible coder left/)] } });
-    expect(pending.evidence.incidents[0]).toMatchObject({ employeeId: 's-flaky', violation: expect.any(String), evidence: expect.any(Array) });
+    const pending = await eventually(
+      async () => {
+        const p = (await call('GET', '/api/intervention')).body.pending as Json[];
+        return p.find((x) => x.kind === 'task' && x.runId === runId && (x.evidence.incidents as Json[]).length > 0);
+      },
+      30_000,
+      'the escalation with its incident',
+    );
+    expect(pending).toMatchObject({
+      taskKey: 'T1',
+      actions: ['resolve'],
+      evidence: { escalation: [expect.stringMatching(/^T1: no eligible coder left/)] },
+    });
+    expect(pending.evidence.incidents[0]).toMatchObject({
+      employeeId: 's-flaky',
+      violation: expect.any(String),
+      evidence: expect.any(Array),
+    });
     expect(pending.evidence.lastCheck).toMatchObject({ command: 'node --test test/add.test.js', passed: false });
     expect(pending.evidence.lastCheck.excerpt).toMatch(/fail/i);
     const detail = await statusOf(runId);
     expect(detail.attempts).toEqual([expect.objectContaining({ taskKey: 'T1', employeeId: 's-flaky', passed: false })]);
     expect(detail.incidents.length).toBeGreaterThan(0);
 
-    expectError(await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, { body: { decision: 'reassign', reason: 'try another' } }), 400, 'invalid_input', 'employeeId');
+    expectError(
+      await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, { body: { decision: 'reassign', reason: 'try another' } }),
+      400,
+      'invalid_input',
+      'employeeId',
+    );
     expectError(await call('POST', `/api/runs/${runId}/tasks/T9/resolve`, { body: { decision: 'accept', reason: 'x' } }), 404, 'not_found');
-    const refused = await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, { body: { decision: 'reassign', employeeId: 's-backup', reason: 'the tester can do it' } });
+    const refused = await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, {
+      body: { decision: 'reassign', employeeId: 's-backup', reason: 'the tester can do it' },
+    });
     expectError(refused, 409, 'refused');
     expect(refused.body.error.message).toContain('s-backup lacks the coder capability');
 
-    const accepted = await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, { body: { decision: 'accept', reason: 'good enough for a spike' } });
+    const accepted = await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, {
+      body: { decision: 'accept', reason: 'good enough for a spike' },
+    });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
     expect(accepted.body.by).toBe('dana');
 
@@ -251,20 +346,43 @@ describe('a run steered through the API', () => {
 
     const history = await call('GET', `/api/runs/${runId}/history`);
     expect(history.status).toBe(200);
-    expect(history.body.entries.map((e: Json) => e.who)).toEqual(expect.arrayContaining(['director:sam', 'director:dana', 'employee:s-flaky']));
+    expect(history.body.entries.map((e: Json) => e.who)).toEqual(
+      expect.arrayContaining(['director:sam', 'director:dana', 'employee:s-flaky']),
+    );
 
     const list = await call('GET', '/api/runs?status=completed', { key: RILEY_KEY });
-    expect(list.body.runs).toEqual([expect.objectContaining({ runId, status: 'completed', needsDirector: false, spend: expect.objectContaining({ calls: 2 }) })]);
+    expect(list.body.runs).toEqual([
+      expect.objectContaining({ runId, status: 'completed', needsDirector: false, spend: expect.objectContaining({ calls: 2 }) }),
+    ]);
     expect((await call('GET', `/api/incidents?run=${runId}`)).body.incidents.length).toBe(detail.incidents.length);
   });
 
   it('budget: raise, pause and resume, cancel; and a stop', async () => {
-    const a = (await call('POST', '/api/runs', { body: { prd: PRD, project: 'api-budget', autoApprove: true, maxTokens: 1, maxRepairRounds: 0 } })).body.runId as string;
+    const a = (
+      await call('POST', '/api/runs', { body: { prd: PRD, project: 'api-budget', autoApprove: true, maxTokens: 1, maxRepairRounds: 0 } })
+    ).body.runId as string;
     const paused = await until(a, (s) => s.progress.status === 'budget_paused', 'the budget pause');
     expect(paused.spend.tokens).toBeGreaterThan(1);
-    expect((await call('GET', '/api/intervention')).body.pending).toEqual(expect.arrayContaining([expect.objectContaining({ runId: a, kind: 'budget', actions: ['budget', 'stop'] })]));
-    expectError(await call('POST', `/api/runs/${a}/budget`, { body: { maxTokens: 0, maxCostUsd: 1, reason: 'x' } }), 400, 'invalid_input', 'maxTokens');
-    expectError(await call('POST', `/api/runs/${a}/budget`, { body: { maxTokens: 1, maxCostUsd: 5, reason: 'same again' } }), 400, 'invalid_input');
+    const budgetItem = await eventually(
+      async () => ((await call('GET', '/api/intervention')).body.pending as Json[]).find((p) => p.runId === a && p.kind === 'budget'),
+      15_000,
+      'the budget pause in the intervention list',
+    );
+    expect(budgetItem).toMatchObject({
+      actions: ['budget', 'stop'],
+      evidence: { budget: { maxTokens: 1 }, spend: { tokens: paused.spend.tokens } },
+    });
+    expectError(
+      await call('POST', `/api/runs/${a}/budget`, { body: { maxTokens: 0, maxCostUsd: 1, reason: 'x' } }),
+      400,
+      'invalid_input',
+      'maxTokens',
+    );
+    expectError(
+      await call('POST', `/api/runs/${a}/budget`, { body: { maxTokens: 1, maxCostUsd: 5, reason: 'same again' } }),
+      400,
+      'invalid_input',
+    );
     const raised = await call('POST', `/api/runs/${a}/budget`, { body: { maxTokens: 1_000_000, maxCostUsd: 100, reason: 'approved' } });
     expect(raised.status, JSON.stringify(raised.body)).toBe(200);
     expect(raised.body.by).toBe('dana');
@@ -274,7 +392,11 @@ describe('a run steered through the API', () => {
     const pausedRun = await call('POST', `/api/runs/${a}/pause`, { key: SAM_KEY, body: { reason: 'reviewing spend' } });
     expect(pausedRun.status, JSON.stringify(pausedRun.body)).toBe(200);
     expect(pausedRun.body).toMatchObject({ status: 'paused', by: 'sam' });
-    const item = await eventually(async () => ((await call('GET', '/api/intervention')).body.pending as Json[]).find((p) => p.runId === a && p.kind === 'paused'), 30_000, 'the paused run listed');
+    const item = await eventually(
+      async () => ((await call('GET', '/api/intervention')).body.pending as Json[]).find((p) => p.runId === a && p.kind === 'paused'),
+      30_000,
+      'the paused run listed',
+    );
     expect(item.evidence.pausedBy).toMatchObject({ by: 'sam', reason: 'reviewing spend' });
     expect((await call('POST', `/api/runs/${a}/resume`, { key: SAM_KEY, body: { reason: 'spend is fine' } })).status).toBe(200);
     const cancelled = await call('POST', `/api/runs/${a}/cancel`, { body: { reason: 'wrong PRD' } });
@@ -283,12 +405,15 @@ describe('a run steered through the API', () => {
     expect(end.progress.reason).toBe('cancelled by dana: wrong PRD');
 
     // Two failures: HR and the scorecard have terminated the only coder. The Director reinstates it.
-    expect((await env.db.selectFrom('employees').select('status').where('id', '=', 's-flaky').executeTakeFirstOrThrow()).status).not.toBe('active');
+    expect((await env.db.selectFrom('employees').select('status').where('id', '=', 's-flaky').executeTakeFirstOrThrow()).status).not.toBe(
+      'active',
+    );
     const back = await call('POST', '/api/employees/s-flaky/reinstate', { key: SAM_KEY, body: { reason: 'one more chance' } });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(back.body).toMatchObject({ employeeId: 's-flaky', statusBefore: expect.stringMatching(/^(suspended|terminated)$/), by: 'sam' });
 
-    const b = (await call('POST', '/api/runs', { body: { prd: PRD, project: 'api-stop', autoApprove: true, maxTokens: 1 } })).body.runId as string;
+    const b = (await call('POST', '/api/runs', { body: { prd: PRD, project: 'api-stop', autoApprove: true, maxTokens: 1 } })).body
+      .runId as string;
     await until(b, (s) => s.progress.status === 'budget_paused', 'the second budget pause');
     expectError(await call('POST', `/api/runs/${b}/stop`, { body: {} }), 400, 'invalid_input', 'reason');
     expect((await call('POST', `/api/runs/${b}/stop`, { key: SAM_KEY, body: { reason: 'not worth it' } })).status).toBe(200);
@@ -328,18 +453,36 @@ describe('governance', () => {
     expect(employees.body.employees.map((e: Json) => e.id)).toEqual(['s-backup', 's-flaky', 's-planner']);
     expect(employees.body.counts.byStatus).toBeDefined();
     expect((await call('GET', '/api/scorecards', { key: RILEY_KEY })).body.scorecards.length).toBeGreaterThan(0);
-    const overview = await call('GET', '/api/overview', { key: RILEY_KEY });
-    expect(overview.body.runsByStatus).toMatchObject({ completed: 1, cancelled: 2, rejected: 1 });
+    // The overview reads the record, which the run's ledger activity writes a moment after the run moves.
+    const overview = await eventually(
+      async () => {
+        const o = await call('GET', '/api/overview', { key: RILEY_KEY });
+        return o.body.runsByStatus.rejected === 1 ? o : null;
+      },
+      15_000,
+      'the rejection in the record',
+    );
+    expect(overview.body.runsByStatus).toEqual({ completed: 1, cancelled: 2, rejected: 1 });
+    expect(overview.body.runs).toHaveLength(4);
 
     // An employee suspended by hand (as HR would): the Director lifts it, recorded under the key's owner.
-    await env.ownerDb.updateTable('employees').set({ status: 'suspended', suspended_until: new Date(Date.now() + 86_400_000) }).where('id', '=', 's-backup').execute();
+    await env.ownerDb
+      .updateTable('employees')
+      .set({ status: 'suspended', suspended_until: new Date(Date.now() + 86_400_000) })
+      .where('id', '=', 's-backup')
+      .execute();
     expectError(await call('POST', '/api/employees/s-backup/reinstate', { key: RILEY_KEY, body: { reason: 'x' } }), 403, 'forbidden');
     const reinstated = await call('POST', '/api/employees/s-backup/reinstate', { key: SAM_KEY, body: { reason: 'served its time' } });
     expect(reinstated.status, JSON.stringify(reinstated.body)).toBe(200);
     expect(reinstated.body).toMatchObject({ statusBefore: 'suspended', status: 'active', by: 'sam' });
     expectError(await call('POST', '/api/employees/s-backup/reinstate', { key: SAM_KEY, body: { reason: 'again' } }), 409, 'refused');
     expectError(await call('POST', '/api/employees/nobody/reinstate', { key: SAM_KEY, body: { reason: 'x' } }), 404, 'not_found');
-    const action = await env.db.selectFrom('director_actions').select(['director_id', 'reason']).where('action', '=', 'reinstate_employee').orderBy('created_at').execute();
+    const action = await env.db
+      .selectFrom('director_actions')
+      .select(['director_id', 'reason'])
+      .where('action', '=', 'reinstate_employee')
+      .orderBy('created_at')
+      .execute();
     expect(action).toEqual([
       { director_id: 'sam', reason: 'one more chance' },
       { director_id: 'sam', reason: 'served its time' },
@@ -364,7 +507,10 @@ describe('the CLI through the API', () => {
     writeFileSync(prdFile, PRD);
     // AURA_DIRECTOR names someone else: through the API it is never used.
     const aura = (args: string[], key = SAM_KEY) =>
-      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, { env: { ...env.childEnv, AURA_API_URL: listening.url, AURA_API_KEY: key, AURA_DIRECTOR: 'mallory' }, encoding: 'utf8' }).then(
+      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
+        env: { ...env.childEnv, AURA_API_URL: listening.url, AURA_API_KEY: key, AURA_DIRECTOR: 'mallory' },
+        encoding: 'utf8',
+      }).then(
         (r) => ({ code: 0, ...r }),
         (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
       );

@@ -122,7 +122,9 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     await dialog.getByRole('button', { name: 'Sign in' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => page.locator('#who').innerText()).toBe('dana (Director)');
-    await expect.poll(() => page.getByRole('link', { name: 'Temporal Web UI ↗' }).getAttribute('href')).toBe('http://127.0.0.1:8233/namespaces/default/workflows');
+    await expect
+      .poll(() => page.getByRole('link', { name: 'Temporal Web UI ↗' }).getAttribute('href'))
+      .toBe('http://127.0.0.1:8233/namespaces/default/workflows');
   });
 
   it('approves the plan from the intervention page, with the plan beside the buttons and a reason', async () => {
@@ -141,7 +143,11 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     });
     await watch.goto(`${api.url}/#/runs/${runId}`);
     await signIn(watch, DANA_KEY);
-    await expectEventually(async () => (await watch.locator('main').innerText()).includes('awaiting_approval'), 60_000, 'the monitoring page at the plan gate');
+    await expectEventually(
+      async () => (await watch.locator('main').innerText()).includes('awaiting_approval'),
+      60_000,
+      'the monitoring page at the plan gate',
+    );
     await watch.evaluate(() => ((globalThis as unknown as { __stillHere: boolean }).__stillHere = true));
     navigations = 0;
 
@@ -155,7 +161,11 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     await shot('00-intervention-plan');
 
     await actWithReason('Approve plan', 'plan is fine');
-    const actions = await env.db.selectFrom('director_actions').select(['action', 'director_id', 'reason']).where('run_id', '=', runId).execute();
+    const actions = await env.db
+      .selectFrom('director_actions')
+      .select(['action', 'director_id', 'reason'])
+      .where('run_id', '=', runId)
+      .execute();
     expect(actions).toEqual([{ action: 'approve_plan', director_id: 'dana', reason: 'plan is fine' }]);
   });
 
@@ -175,7 +185,12 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     const report = await waitForReport(env.client, runId);
     expect(report.status).toBe('completed');
     expect(report.tasks[0]).toMatchObject({ taskKey: 'T1', status: 'accepted', overriddenBy: 'dana' });
-    const actions = await env.db.selectFrom('director_actions').select(['action', 'director_id']).where('run_id', '=', runId).orderBy('created_at').execute();
+    const actions = await env.db
+      .selectFrom('director_actions')
+      .select(['action', 'director_id'])
+      .where('run_id', '=', runId)
+      .orderBy('created_at')
+      .execute();
     expect(actions.map((a) => [a.action, a.director_id])).toEqual([
       ['approve_plan', 'dana'],
       ['task_accept', 'dana'],
@@ -186,7 +201,11 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
   it('monitoring: the run, its tasks, attempts and incidents, updated without a reload', async () => {
     // The tab opened at the plan gate has followed the run to its end by itself.
     const tasks = watch.getByRole('table', { name: 'Tasks' });
-    await expectEventually(async () => (await watch.locator('main').innerText()).includes('completed'), 15_000, 'the completed run, without a reload');
+    await expectEventually(
+      async () => (await watch.locator('main').innerText()).includes('completed'),
+      15_000,
+      'the completed run, without a reload',
+    );
     expect(await tasks.innerText()).toMatch(/T1\s+Add function\s+accepted\s+s-flaky\s+1/);
     const attempts = await watch.getByRole('table', { name: 'Attempts' }).innerText();
     expect(attempts).toMatch(/T1\s+1\s+1\s+s-flaky\s+failing/);
@@ -194,7 +213,9 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     expect(main).toMatch(/by s-flaky at .*severity \d+ → HR: /);
     expect(main).toContain('dana: approve_plan — plan is fine');
     expect(main).toContain('dana: task_accept — good enough for a spike');
-    expect(await watch.getByRole('link', { name: 'Temporal ↗' }).first().getAttribute('href')).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/prd-run-${runId}`);
+    expect(await watch.getByRole('link', { name: 'Temporal ↗' }).first().getAttribute('href')).toBe(
+      `http://127.0.0.1:8233/namespaces/default/workflows/prd-run-${runId}`,
+    );
     // Still the same document: every change came by polling.
     expect(await watch.evaluate(() => (globalThis as unknown as { __stillHere?: boolean }).__stillHere)).toBe(true);
     expect(navigations).toBe(0);
@@ -203,7 +224,10 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
 
     // The monitoring list leads to the same page.
     await page.getByRole('link', { name: 'Monitoring' }).click();
-    await page.getByRole('table', { name: 'Runs' }).getByRole('link', { name: `${runId.slice(0, 8)}…` }).click();
+    await page
+      .getByRole('table', { name: 'Runs' })
+      .getByRole('link', { name: `${runId.slice(0, 8)}…` })
+      .click();
     await page.getByRole('table', { name: 'Tasks' }).waitFor();
   });
 
@@ -227,13 +251,21 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     await signIn(page, RILEY_KEY);
     await expect.poll(() => page.locator('#who').innerText()).toBe('riley (read only)');
     // A run waiting at the plan gate: riley sees it, without the buttons.
-    const res = await fetch(`${api.url}/api/runs`, { method: 'POST', headers: { authorization: `Bearer ${DANA_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ prd: PRD, project: 'read-only-view' }) });
+    const res = await fetch(`${api.url}/api/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DANA_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prd: PRD, project: 'read-only-view' }),
+    });
     const other = ((await res.json()) as { runId: string }).runId;
     await page.getByRole('link', { name: /^Intervention/ }).click();
     const item = page.locator(`section[data-kind="plan_approval"][data-run="${other}"]`);
     await item.waitFor({ timeout: 60_000 });
     expect(await item.innerText()).toContain('Your key may read, not act.');
     expect(await item.getByRole('button').count()).toBe(0);
-    await eventually(async () => (await env.db.selectFrom('director_actions').select('id').where('run_id', '=', other).execute()).length === 0, 1_000, 'no action');
+    await eventually(
+      async () => (await env.db.selectFrom('director_actions').select('id').where('run_id', '=', other).execute()).length === 0,
+      1_000,
+      'no action',
+    );
   });
 });

@@ -33,7 +33,20 @@ const money = (n) => `$${Number(n ?? 0).toFixed(4)}`;
 const short = (id) => (id ? `${id.slice(0, 8)}…` : '-');
 const card = (title, ...body) => h('section', { class: 'card', 'aria-label': title }, h('h2', {}, title), ...body);
 const table = (heads, rows, label) =>
-  h('table', { 'aria-label': label }, h('thead', {}, h('tr', {}, heads.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
+  h(
+    'table',
+    { 'aria-label': label },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        heads.map((x) => h('th', {}, x)),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
 const runLink = (runId) => h('a', { href: `#/runs/${runId}` }, short(runId));
 const temporalLink = (url) => (url ? h('a', { href: url, target: '_blank', rel: 'noopener' }, 'Temporal ↗') : '');
 
@@ -155,7 +168,8 @@ function actionButtons(p) {
   if (me?.role !== 'director') return h('p', { class: 'muted' }, 'Your key may read, not act.');
   const run = `/api/runs/${encodeURIComponent(p.runId)}`;
   const button = (label, opts, cls = '') => h('button', { type: 'button', class: cls, onclick: () => act(opts) }, label);
-  const simple = (label, cmd, what, cls) => button(label, { title: `${label}: run ${short(p.runId)}`, what, send: () => ({ path: `${run}/${cmd}`, body: {} }) }, cls);
+  const simple = (label, cmd, what, cls) =>
+    button(label, { title: `${label}: run ${short(p.runId)}`, what, send: () => ({ path: `${run}/${cmd}`, body: {} }) }, cls);
   const out = [];
   for (const a of p.actions) {
     if (a === 'approve') out.push(simple('Approve plan', 'approve', 'The tasks start.', 'primary'));
@@ -169,12 +183,19 @@ function actionButtons(p) {
       const tokens = h('input', { type: 'number', name: 'maxTokens', min: 1, value: Math.max(1, b.maxTokens * 2) });
       const cost = h('input', { type: 'number', name: 'maxCostUsd', min: 0, step: '0.01', value: b.maxCostUsd * 2 });
       out.push(
-        button('Raise budget', {
-          title: `Raise the budget: run ${short(p.runId)}`,
-          what: 'The paused calls are made and the run carries on.',
-          fields: [{ name: 'maxTokens', label: 'New token budget', input: tokens }, { name: 'maxCostUsd', label: 'New cost budget (USD)', input: cost }],
-          send: (v) => ({ path: `${run}/budget`, body: { maxTokens: Number(v.maxTokens), maxCostUsd: Number(v.maxCostUsd) } }),
-        }, 'primary'),
+        button(
+          'Raise budget',
+          {
+            title: `Raise the budget: run ${short(p.runId)}`,
+            what: 'The paused calls are made and the run carries on.',
+            fields: [
+              { name: 'maxTokens', label: 'New token budget', input: tokens },
+              { name: 'maxCostUsd', label: 'New cost budget (USD)', input: cost },
+            ],
+            send: (v) => ({ path: `${run}/budget`, body: { maxTokens: Number(v.maxTokens), maxCostUsd: Number(v.maxCostUsd) } }),
+          },
+          'primary',
+        ),
       );
     }
     if (a === 'verification') {
@@ -183,15 +204,52 @@ function actionButtons(p) {
         ['replan', 'Re-plan', 'The planner gets the failure and plans a new generation.'],
         ['stop', 'Stop', 'The run ends cancelled.'],
       ]) {
-        out.push(button(label, { title: `${label}: the failed verification of run ${short(p.runId)}`, what, send: () => ({ path: `${run}/verification`, body: { decision: kind } }) }, kind === 'stop' ? 'danger' : ''));
+        out.push(
+          button(
+            label,
+            {
+              title: `${label}: the failed verification of run ${short(p.runId)}`,
+              what,
+              send: () => ({ path: `${run}/verification`, body: { decision: kind } }),
+            },
+            kind === 'stop' ? 'danger' : '',
+          ),
+        );
       }
     }
     if (a === 'resolve') {
       const task = `${run}/tasks/${encodeURIComponent(p.taskKey)}/resolve`;
-      out.push(button(`Accept ${p.taskKey}'s last output`, { title: `Accept task ${p.taskKey} anyway`, what: 'The last output is accepted despite its findings: a recorded override.', send: () => ({ path: task, body: { decision: 'accept' } }) }, 'primary'));
+      out.push(
+        button(
+          `Accept ${p.taskKey}'s last output`,
+          {
+            title: `Accept task ${p.taskKey} anyway`,
+            what: 'The last output is accepted despite its findings: a recorded override.',
+            send: () => ({ path: task, body: { decision: 'accept' } }),
+          },
+          'primary',
+        ),
+      );
       const employee = h('input', { type: 'text', name: 'employeeId', placeholder: 'employee id', required: true });
-      out.push(button(`Reassign ${p.taskKey}`, { title: `Reassign task ${p.taskKey}`, what: 'An active employee with the capability takes the task.', fields: [{ name: 'employeeId', label: 'Employee', input: employee }], send: (v) => ({ path: task, body: { decision: 'reassign', employeeId: v.employeeId.trim() } }) }));
-      out.push(button(`Cancel ${p.taskKey}`, { title: `Cancel task ${p.taskKey}`, what: 'The task ends cancelled; tasks that need it do not run.', send: () => ({ path: task, body: { decision: 'cancel' } }) }, 'danger'));
+      out.push(
+        button(`Reassign ${p.taskKey}`, {
+          title: `Reassign task ${p.taskKey}`,
+          what: 'An active employee with the capability takes the task.',
+          fields: [{ name: 'employeeId', label: 'Employee', input: employee }],
+          send: (v) => ({ path: task, body: { decision: 'reassign', employeeId: v.employeeId.trim() } }),
+        }),
+      );
+      out.push(
+        button(
+          `Cancel ${p.taskKey}`,
+          {
+            title: `Cancel task ${p.taskKey}`,
+            what: 'The task ends cancelled; tasks that need it do not run.',
+            send: () => ({ path: task, body: { decision: 'cancel' } }),
+          },
+          'danger',
+        ),
+      );
     }
   }
   return h('div', { class: 'actions' }, out);
@@ -211,27 +269,94 @@ function evidenceOf(p) {
     parts.push(
       table(
         ['Task', 'Title', 'Capability', 'Scope', 'After', 'Acceptance'],
-        e.plan.tasks.map((t) => h('tr', {}, h('td', {}, t.id), h('td', {}, t.title), h('td', {}, t.capability), h('td', {}, t.scope.join(', ')), h('td', {}, t.dependsOn.join(', ') || '-'), h('td', {}, h('code', {}, t.acceptance.command)))),
+        e.plan.tasks.map((t) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, t.id),
+            h('td', {}, t.title),
+            h('td', {}, t.capability),
+            h('td', {}, t.scope.join(', ')),
+            h('td', {}, t.dependsOn.join(', ') || '-'),
+            h('td', {}, h('code', {}, t.acceptance.command)),
+          ),
+        ),
         'Plan tasks',
       ),
     );
     if (e.plan.verification) parts.push(h('p', {}, 'Final verification: ', h('code', {}, e.plan.verification.command)));
   }
-  if (e.planErrors?.length && !e.plan) parts.push(h('p', {}, h('b', {}, `Plan rules still broken after ${e.planAttempts} rounds:`)), h('ul', { class: 'plain' }, e.planErrors.map((x) => h('li', {}, x))));
+  if (e.planErrors?.length && !e.plan)
+    parts.push(
+      h('p', {}, h('b', {}, `Plan rules still broken after ${e.planAttempts} rounds:`)),
+      h(
+        'ul',
+        { class: 'plain' },
+        e.planErrors.map((x) => h('li', {}, x)),
+      ),
+    );
   if (p.kind === 'budget') {
     const b = e.budget ?? { maxTokens: 0, maxCostUsd: 0 };
-    parts.push(h('p', {}, 'Spent ', meter(e.spend?.tokens ?? 0, b.maxTokens, `${e.spend?.tokens ?? 0} of ${b.maxTokens} tokens`), ' · ', meter(e.spend?.costUsd ?? 0, b.maxCostUsd, `${money(e.spend?.costUsd)} of ${money(b.maxCostUsd)}`)));
+    parts.push(
+      h(
+        'p',
+        {},
+        'Spent ',
+        meter(e.spend?.tokens ?? 0, b.maxTokens, `${e.spend?.tokens ?? 0} of ${b.maxTokens} tokens`),
+        ' · ',
+        meter(e.spend?.costUsd ?? 0, b.maxCostUsd, `${money(e.spend?.costUsd)} of ${money(b.maxCostUsd)}`),
+      ),
+    );
   }
-  if (e.verification) parts.push(h('p', {}, h('b', {}, 'Final verification: '), h('code', {}, e.verification.command), ` exited ${e.verification.exitCode}${e.verification.timedOut ? ' (timed out)' : ''}`), h('pre', {}, e.verification.excerpt));
+  if (e.verification)
+    parts.push(
+      h(
+        'p',
+        {},
+        h('b', {}, 'Final verification: '),
+        h('code', {}, e.verification.command),
+        ` exited ${e.verification.exitCode}${e.verification.timedOut ? ' (timed out)' : ''}`,
+      ),
+      h('pre', {}, e.verification.excerpt),
+    );
   if (e.pausedBy) parts.push(h('p', {}, `Paused by ${e.pausedBy.by} at ${time(e.pausedBy.at)}: ${e.pausedBy.reason}`));
   if (p.kind === 'task') {
     for (const x of e.escalation ?? []) parts.push(h('p', {}, h('b', {}, 'Escalated: '), x));
-    if (e.lastCheck) parts.push(h('p', {}, h('b', {}, "Auditor's evidence — last acceptance check: "), h('code', {}, e.lastCheck.command), ` ${e.lastCheck.passed ? 'passed' : `failed (exit ${e.lastCheck.exitCode})`}`), h('pre', {}, e.lastCheck.excerpt));
+    if (e.lastCheck)
+      parts.push(
+        h(
+          'p',
+          {},
+          h('b', {}, "Auditor's evidence — last acceptance check: "),
+          h('code', {}, e.lastCheck.command),
+          ` ${e.lastCheck.passed ? 'passed' : `failed (exit ${e.lastCheck.exitCode})`}`,
+        ),
+        h('pre', {}, e.lastCheck.excerpt),
+      );
     for (const v of e.verdicts ?? []) {
-      parts.push(h('p', {}, h('b', {}, `Verdict on ${v.employeeId}`), ` (${time(v.at)}${v.rounds > 1 ? `, after ${v.rounds} rounds` : ''}):`));
-      parts.push(h('ul', { class: 'plain' }, (v.violations ?? []).map((x) => h('li', {}, `${x.type}: ${x.message}`, x.evidence?.excerpt ? h('pre', {}, x.evidence.excerpt) : ''))));
+      parts.push(
+        h('p', {}, h('b', {}, `Verdict on ${v.employeeId}`), ` (${time(v.at)}${v.rounds > 1 ? `, after ${v.rounds} rounds` : ''}):`),
+      );
+      parts.push(
+        h(
+          'ul',
+          { class: 'plain' },
+          (v.violations ?? []).map((x) =>
+            h('li', {}, `${x.type}: ${x.message}`, x.evidence?.excerpt ? h('pre', {}, x.evidence.excerpt) : ''),
+          ),
+        ),
+      );
     }
-    for (const i of e.incidents ?? []) parts.push(h('p', {}, h('b', {}, `Incident: ${i.violation}`), ` by ${i.employeeId ?? '(infrastructure)'}, severity ${i.severity}: ${i.message}`), excerpts(i.evidence));
+    for (const i of e.incidents ?? [])
+      parts.push(
+        h(
+          'p',
+          {},
+          h('b', {}, `Incident: ${i.violation}`),
+          ` by ${i.employeeId ?? '(infrastructure)'}, severity ${i.severity}: ${i.message}`,
+        ),
+        excerpts(i.evidence),
+      );
   }
   return h('div', { class: 'evidence', 'aria-label': 'Evidence' }, parts);
 }
@@ -242,27 +367,82 @@ async function overviewPage() {
   const [o, emp] = await Promise.all([api('GET', '/api/overview'), api('GET', '/api/employees')]);
   const statuses = Object.entries(o.runsByStatus).sort(([a], [b]) => a.localeCompare(b));
   return [
-    h('div', { class: 'grid' },
-      card('Runs by status', h('div', { class: 'stats' }, statuses.length ? statuses.map(([s, n]) => h('div', { class: 'stat' }, h('b', {}, n), status(s))) : h('p', { class: 'muted' }, 'No runs yet.'))),
-      card('Waiting on you', h('div', { class: 'stats' }, h('div', { class: 'stat' }, h('b', {}, o.needsDirector), h('a', { href: '#/intervention' }, 'decisions')))),
-      card('Employees', h('div', { class: 'stats' },
-        Object.entries(emp.counts.byStatus).map(([s, n]) => h('div', { class: 'stat' }, h('b', {}, n), status(s))),
-        Object.entries(emp.counts.byTier).map(([t, n]) => h('div', { class: 'stat' }, h('b', {}, n), `tier ${t}`)))),
+    h(
+      'div',
+      { class: 'grid' },
+      card(
+        'Runs by status',
+        h(
+          'div',
+          { class: 'stats' },
+          statuses.length
+            ? statuses.map(([s, n]) => h('div', { class: 'stat' }, h('b', {}, n), status(s)))
+            : h('p', { class: 'muted' }, 'No runs yet.'),
+        ),
+      ),
+      card(
+        'Waiting on you',
+        h(
+          'div',
+          { class: 'stats' },
+          h('div', { class: 'stat' }, h('b', {}, o.needsDirector), h('a', { href: '#/intervention' }, 'decisions')),
+        ),
+      ),
+      card(
+        'Employees',
+        h(
+          'div',
+          { class: 'stats' },
+          Object.entries(emp.counts.byStatus).map(([s, n]) => h('div', { class: 'stat' }, h('b', {}, n), status(s))),
+          Object.entries(emp.counts.byTier).map(([t, n]) => h('div', { class: 'stat' }, h('b', {}, n), `tier ${t}`)),
+        ),
+      ),
     ),
-    card('Recent runs: spend against budget',
-      table(['Run', 'Project', 'Status', 'Started (UTC)', 'Tokens', 'Cost', 'Waits on you for', ''],
-        o.runs.map((r) => h('tr', { 'data-run': r.runId },
-          h('td', {}, runLink(r.runId)), h('td', {}, r.project ?? '-'), h('td', {}, status(r.status)), h('td', {}, time(r.startedAt)),
-          h('td', {}, meter(r.spend.tokens, r.budget.maxTokens, `${r.spend.tokens} / ${r.budget.maxTokens}`)),
-          h('td', {}, meter(r.spend.costUsd, r.budget.maxCostUsd, `${money(r.spend.costUsd)} / ${money(r.budget.maxCostUsd)}`)),
-          h('td', {}, r.waitingFor.join('; ') || '-'), h('td', {}, temporalLink(r.temporalUrl)))),
-        'Recent runs')),
-    card('Employees by tier and status',
-      table(['Employee', 'Provider', 'Model', 'Capabilities', 'Status', 'Tier', 'Reputation', 'Calls', 'Cost'],
-        emp.employees.filter((e) => e.available).map((e) => h('tr', {},
-          h('td', {}, e.id), h('td', {}, e.provider), h('td', {}, e.model), h('td', {}, e.capabilities.join(', ')), h('td', {}, status(e.status)), h('td', {}, e.tier ?? '-'),
-          h('td', { class: 'num' }, e.reputation.toFixed(1)), h('td', { class: 'num' }, e.calls), h('td', { class: 'num' }, money(e.costUsd)))),
-        'Employees')),
+    card(
+      'Recent runs: spend against budget',
+      table(
+        ['Run', 'Project', 'Status', 'Started (UTC)', 'Tokens', 'Cost', 'Waits on you for', ''],
+        o.runs.map((r) =>
+          h(
+            'tr',
+            { 'data-run': r.runId },
+            h('td', {}, runLink(r.runId)),
+            h('td', {}, r.project ?? '-'),
+            h('td', {}, status(r.status)),
+            h('td', {}, time(r.startedAt)),
+            h('td', {}, meter(r.spend.tokens, r.budget.maxTokens, `${r.spend.tokens} / ${r.budget.maxTokens}`)),
+            h('td', {}, meter(r.spend.costUsd, r.budget.maxCostUsd, `${money(r.spend.costUsd)} / ${money(r.budget.maxCostUsd)}`)),
+            h('td', {}, r.waitingFor.join('; ') || '-'),
+            h('td', {}, temporalLink(r.temporalUrl)),
+          ),
+        ),
+        'Recent runs',
+      ),
+    ),
+    card(
+      'Employees by tier and status',
+      table(
+        ['Employee', 'Provider', 'Model', 'Capabilities', 'Status', 'Tier', 'Reputation', 'Calls', 'Cost'],
+        emp.employees
+          .filter((e) => e.available)
+          .map((e) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, e.id),
+              h('td', {}, e.provider),
+              h('td', {}, e.model),
+              h('td', {}, e.capabilities.join(', ')),
+              h('td', {}, status(e.status)),
+              h('td', {}, e.tier ?? '-'),
+              h('td', { class: 'num' }, e.reputation.toFixed(1)),
+              h('td', { class: 'num' }, e.calls),
+              h('td', { class: 'num' }, money(e.costUsd)),
+            ),
+          ),
+        'Employees',
+      ),
+    ),
   ];
 }
 
@@ -270,8 +450,29 @@ async function monitoringList() {
   const { runs } = await api('GET', '/api/runs?limit=30');
   const open = runs.filter((r) => !FINAL.has(r.status));
   return [
-    card('Runs', h('p', { class: 'muted' }, open.length ? `${open.length} not ended. Pick a run to watch it.` : 'No run is under way. Pick a run to read it.'),
-      table(['Run', 'Project', 'Status', 'Started (UTC)', 'Last change'], runs.map((r) => h('tr', {}, h('td', {}, runLink(r.runId)), h('td', {}, r.project ?? '-'), h('td', {}, status(r.status)), h('td', {}, time(r.startedAt)), h('td', {}, time(r.updatedAt)))), 'Runs')),
+    card(
+      'Runs',
+      h(
+        'p',
+        { class: 'muted' },
+        open.length ? `${open.length} not ended. Pick a run to watch it.` : 'No run is under way. Pick a run to read it.',
+      ),
+      table(
+        ['Run', 'Project', 'Status', 'Started (UTC)', 'Last change'],
+        runs.map((r) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, runLink(r.runId)),
+            h('td', {}, r.project ?? '-'),
+            h('td', {}, status(r.status)),
+            h('td', {}, time(r.startedAt)),
+            h('td', {}, time(r.updatedAt)),
+          ),
+        ),
+        'Runs',
+      ),
+    ),
   ];
 }
 
@@ -280,43 +481,135 @@ async function runPage(ref) {
   const p = r.progress;
   const incidentsByTask = r.incidents;
   return [
-    card(`Run ${r.runId}`,
+    card(
+      `Run ${r.runId}`,
       h('p', {}, `Project ${p.project || '-'} · `, status(p.status), p.reason ? ` — ${p.reason}` : '', ' · ', temporalLink(r.temporalUrl)),
-      h('p', {}, 'Spend: ', meter(r.spend.tokens, r.budget.maxTokens, `${r.spend.tokens} of ${r.budget.maxTokens} tokens`), ' · ', meter(r.spend.costUsd, r.budget.maxCostUsd, `${money(r.spend.costUsd)} of ${money(r.budget.maxCostUsd)}`), ` · ${r.spend.calls} model calls`),
-      p.escalations.length ? h('ul', { class: 'plain' }, p.escalations.map((e) => h('li', {}, `Escalated: ${e}`))) : '',
-      p.ignoredSignals.length ? h('ul', { class: 'plain muted' }, p.ignoredSignals.map((e) => h('li', {}, `Ignored: ${e}`))) : ''),
-    card('Tasks',
+      h(
+        'p',
+        {},
+        'Spend: ',
+        meter(r.spend.tokens, r.budget.maxTokens, `${r.spend.tokens} of ${r.budget.maxTokens} tokens`),
+        ' · ',
+        meter(r.spend.costUsd, r.budget.maxCostUsd, `${money(r.spend.costUsd)} of ${money(r.budget.maxCostUsd)}`),
+        ` · ${r.spend.calls} model calls`,
+      ),
+      p.escalations.length
+        ? h(
+            'ul',
+            { class: 'plain' },
+            p.escalations.map((e) => h('li', {}, `Escalated: ${e}`)),
+          )
+        : '',
+      p.ignoredSignals.length
+        ? h(
+            'ul',
+            { class: 'plain muted' },
+            p.ignoredSignals.map((e) => h('li', {}, `Ignored: ${e}`)),
+          )
+        : '',
+    ),
+    card(
+      'Tasks',
       p.tasks.length
-        ? table(['Task', 'Title', 'Status', 'Employee', 'Attempts', 'Repair rounds', 'Reassigned'],
-          p.tasks.map((t) => h('tr', { 'data-task': t.key }, h('td', {}, t.key), h('td', {}, t.title || '-'), h('td', {}, status(t.status)), h('td', {}, t.assignedTo ?? '-'), h('td', { class: 'num' }, t.attempts), h('td', { class: 'num' }, t.repairRounds ?? 0), h('td', { class: 'num' }, t.reassignments))),
-          'Tasks')
-        : h('p', { class: 'muted' }, p.status === 'planning' ? 'Planning…' : 'No tasks yet.')),
-    card('Attempts and repair rounds',
+        ? table(
+            ['Task', 'Title', 'Status', 'Employee', 'Attempts', 'Repair rounds', 'Reassigned'],
+            p.tasks.map((t) =>
+              h(
+                'tr',
+                { 'data-task': t.key },
+                h('td', {}, t.key),
+                h('td', {}, t.title || '-'),
+                h('td', {}, status(t.status)),
+                h('td', {}, t.assignedTo ?? '-'),
+                h('td', { class: 'num' }, t.attempts),
+                h('td', { class: 'num' }, t.repairRounds ?? 0),
+                h('td', { class: 'num' }, t.reassignments),
+              ),
+            ),
+            'Tasks',
+          )
+        : h('p', { class: 'muted' }, p.status === 'planning' ? 'Planning…' : 'No tasks yet.'),
+    ),
+    card(
+      'Attempts and repair rounds',
       r.attempts.length
-        ? table(['Time (UTC)', 'Task', 'Attempt', 'Round', 'Employee', 'Acceptance check', 'Tokens', 'Error'],
-          r.attempts.map((a) => h('tr', {}, h('td', {}, time(a.at)), h('td', {}, a.generation > 1 ? `g${a.generation}:${a.taskKey}` : a.taskKey), h('td', { class: 'num' }, a.attempt ?? '-'), h('td', { class: 'num' }, a.round ?? 1), h('td', {}, a.employeeId),
-            h('td', {}, a.passed === null ? '-' : status(a.passed ? 'passed' : 'failing')), h('td', { class: 'num' }, a.tokens), h('td', {}, a.error ?? ''))),
-          'Attempts')
-        : h('p', { class: 'muted' }, 'No task attempt yet.')),
-    card('Incidents',
+        ? table(
+            ['Time (UTC)', 'Task', 'Attempt', 'Round', 'Employee', 'Acceptance check', 'Tokens', 'Error'],
+            r.attempts.map((a) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, time(a.at)),
+                h('td', {}, a.generation > 1 ? `g${a.generation}:${a.taskKey}` : a.taskKey),
+                h('td', { class: 'num' }, a.attempt ?? '-'),
+                h('td', { class: 'num' }, a.round ?? 1),
+                h('td', {}, a.employeeId),
+                h('td', {}, a.passed === null ? '-' : status(a.passed ? 'passed' : 'failing')),
+                h('td', { class: 'num' }, a.tokens),
+                h('td', {}, a.error ?? ''),
+              ),
+            ),
+            'Attempts',
+          )
+        : h('p', { class: 'muted' }, 'No task attempt yet.'),
+    ),
+    card(
+      'Incidents',
       incidentsByTask.length
-        ? incidentsByTask.map((i) => h('div', { class: 'evidence' }, h('p', {}, h('b', {}, i.violation), ` by ${i.employee ?? '(infrastructure)'} at ${time(i.reported_at)}, severity ${i.severity} → HR: ${i.action ?? '-'}`), h('p', {}, i.message), excerpts(i.evidence)))
-        : h('p', { class: 'muted' }, 'No incidents.')),
-    card("Director's actions",
-      r.actions.length ? h('ul', { class: 'plain' }, r.actions.map((a) => h('li', {}, `${time(a.at)} ${a.by}: ${a.action} — ${a.reason ?? ''}`))) : h('p', { class: 'muted' }, 'None yet.')),
+        ? incidentsByTask.map((i) =>
+            h(
+              'div',
+              { class: 'evidence' },
+              h(
+                'p',
+                {},
+                h('b', {}, i.violation),
+                ` by ${i.employee ?? '(infrastructure)'} at ${time(i.reported_at)}, severity ${i.severity} → HR: ${i.action ?? '-'}`,
+              ),
+              h('p', {}, i.message),
+              excerpts(i.evidence),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No incidents.'),
+    ),
+    card(
+      "Director's actions",
+      r.actions.length
+        ? h(
+            'ul',
+            { class: 'plain' },
+            r.actions.map((a) => h('li', {}, `${time(a.at)} ${a.by}: ${a.action} — ${a.reason ?? ''}`)),
+          )
+        : h('p', { class: 'muted' }, 'None yet.'),
+    ),
   ];
 }
 
 async function interventionPage() {
   const { pending } = await api('GET', '/api/intervention');
   $('pending-count').textContent = pending.length ? String(pending.length) : '';
-  if (pending.length === 0) return [card('Nothing waits on you', h('p', { class: 'muted' }, 'Plans to approve, escalated tasks, budgets, failed verifications and paused runs show here.'))];
+  if (pending.length === 0)
+    return [
+      card(
+        'Nothing waits on you',
+        h('p', { class: 'muted' }, 'Plans to approve, escalated tasks, budgets, failed verifications and paused runs show here.'),
+      ),
+    ];
   return pending.map((p) =>
-    h('section', { class: 'card pending', 'data-kind': p.kind, 'data-run': p.runId, 'data-task': p.taskKey ?? '', 'aria-label': `${p.kind} ${p.runId} ${p.taskKey ?? ''}`.trim() },
+    h(
+      'section',
+      {
+        class: 'card pending',
+        'data-kind': p.kind,
+        'data-run': p.runId,
+        'data-task': p.taskKey ?? '',
+        'aria-label': `${p.kind} ${p.runId} ${p.taskKey ?? ''}`.trim(),
+      },
       h('h2', {}, `${p.project ?? 'run'} · run `, runLink(p.runId), ' · ', status(p.runStatus), ' ', temporalLink(p.temporalUrl)),
       h('p', { class: 'question' }, p.question),
       evidenceOf(p),
-      actionButtons(p)),
+      actionButtons(p),
+    ),
   );
 }
 
@@ -333,14 +626,24 @@ async function refresh() {
   const { page, arg } = route();
   for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('current', a.dataset.page === page);
   try {
-    const content = page === 'intervention' ? await interventionPage() : page === 'monitoring' ? (arg ? await runPage(arg) : await monitoringList()) : await overviewPage();
+    const content =
+      page === 'intervention'
+        ? await interventionPage()
+        : page === 'monitoring'
+          ? arg
+            ? await runPage(arg)
+            : await monitoringList()
+          : await overviewPage();
     // Another page asked for meanwhile: its own refresh draws it.
     const now = route();
     if (now.page === page && now.arg === arg) {
       $('main').replaceChildren(...content);
       $('updated').textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC, every ${POLL_MS / 1000} s`;
     }
-    if (page !== 'intervention') api('GET', '/api/intervention').then(({ pending }) => ($('pending-count').textContent = pending.length ? String(pending.length) : '')).catch(() => {});
+    if (page !== 'intervention')
+      api('GET', '/api/intervention')
+        .then(({ pending }) => ($('pending-count').textContent = pending.length ? String(pending.length) : ''))
+        .catch(() => {});
   } catch (err) {
     if (err.status !== 401) $('main').replaceChildren(card('Could not load this page', h('p', { class: 'error' }, err.message)));
   } finally {

@@ -21,12 +21,25 @@ import { principalOf, type ApiDeps, type TypedApi } from '../server.js';
 export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   const { db } = deps;
 
-  app.get('/api/employees', { schema: { summary: 'Every employee: status, tier, reputation, calls, tokens and cost; counts by status and tier', tags: ['governance'] } }, async () => {
-    const [employees, tiers, counts] = await Promise.all([employeeOverview(db), employeeTiers(db), employeeCounts(db)]);
-    return { employees: employees.map((e) => ({ ...e, tier: tiers.get(e.id) ?? null })), counts };
-  });
+  app.get(
+    '/api/employees',
+    {
+      schema: {
+        summary: 'Every employee: status, tier, reputation, calls, tokens and cost; counts by status and tier',
+        tags: ['governance'],
+      },
+    },
+    async () => {
+      const [employees, tiers, counts] = await Promise.all([employeeOverview(db), employeeTiers(db), employeeCounts(db)]);
+      return { employees: employees.map((e) => ({ ...e, tier: tiers.get(e.id) ?? null })), counts };
+    },
+  );
 
-  app.get('/api/scorecards', { schema: { summary: "The Accountant's scorecards: reputation and tier per employee per capability", tags: ['governance'] } }, async () => ({ scorecards: await scorecards(db) }));
+  app.get(
+    '/api/scorecards',
+    { schema: { summary: "The Accountant's scorecards: reputation and tier per employee per capability", tags: ['governance'] } },
+    async () => ({ scorecards: await scorecards(db) }),
+  );
 
   app.get(
     '/api/incidents',
@@ -45,7 +58,13 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.get(
     '/api/ledger/verify',
-    { schema: { summary: 'Recompute the hash chain, the signed checkpoints and every row (seals pending entries first)', tags: ['governance'], querystring: z.strictObject({ merkle: z.enum(['true', 'false']).default('false') }) } },
+    {
+      schema: {
+        summary: 'Recompute the hash chain, the signed checkpoints and every row (seals pending entries first)',
+        tags: ['governance'],
+        querystring: z.strictObject({ merkle: z.enum(['true', 'false']).default('false') }),
+      },
+    },
     async (req) => verifyLedger(db, { merkle: req.query.merkle === 'true' }),
   );
 
@@ -87,7 +106,11 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
       const { now, retentionDays } = await retentionClock(db);
       const floor = new Date(now.getTime() - retentionDays * 86_400_000);
       if (before > floor) {
-        throw new ApiError(409, 'refused', `refused: ${before.toISOString()} is inside the ${retentionDays} days of retention; the latest date allowed is ${floor.toISOString()}`);
+        throw new ApiError(
+          409,
+          'refused',
+          `refused: ${before.toISOString()} is inside the ${retentionDays} days of retention; the latest date allowed is ${floor.toISOString()}`,
+        );
       }
       const purgeId = randomUUID();
       try {

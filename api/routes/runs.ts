@@ -38,7 +38,9 @@ const FINAL = ['completed', 'failed', 'rejected', 'cancelled'];
 /** The Temporal Web UI's page of a workflow, when a UI is known. */
 export function workflowUrl(deps: ApiDeps, workflowId: string): string | null {
   const ui = deps.config.manager.temporalUiUrl;
-  return ui ? `${ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}` : null;
+  return ui
+    ? `${ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`
+    : null;
 }
 
 /**
@@ -51,7 +53,15 @@ async function asDirector(deps: ApiDeps, req: FastifyRequest, send: (by: string,
   const record: RefusalRecorder = async (r) => {
     refused = true;
     try {
-      await recordRefusedCommand(deps.db, { runId: r.runId, workflowId: r.workflowId, command: r.command, director: r.by, reason: r.reason, refusal: r.refusal, details: r.details });
+      await recordRefusedCommand(deps.db, {
+        runId: r.runId,
+        workflowId: r.workflowId,
+        command: r.command,
+        director: r.by,
+        reason: r.reason,
+        refusal: r.refusal,
+        details: r.details,
+      });
     } catch (err) {
       req.log.warn({ err }, 'the refusal could not be recorded');
     }
@@ -71,9 +81,16 @@ const listQuery = z.strictObject({
     .optional()
     .transform((v, ctx) => {
       if (!v) return undefined;
-      const statuses = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const statuses = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = statuses.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s));
-      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown run status ${bad.map((b) => `"${b}"`).join(', ')}: one of ${RUN_STATUSES.join(', ')}` });
+      if (bad.length)
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown run status ${bad.map((b) => `"${b}"`).join(', ')}: one of ${RUN_STATUSES.join(', ')}`,
+        });
       return statuses;
     })
     .describe('comma-separated run statuses'),
@@ -84,117 +101,224 @@ const listQuery = z.strictObject({
 export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   const { client, db } = deps;
 
-  app.post('/api/runs', { schema: { summary: 'Submit a PRD: start a run', tags: ['runs'], body: submitBody, response: { 201: z.object({ runId: z.string(), workflowId: z.string(), by: z.string() }) } } }, async (req, reply) => {
-    const by = principalOf(req).name;
-    const b = req.body;
-    const { runId, workflowId } = await submitRun(client, {
-      prd: b.prd,
-      project: b.project,
-      options: {
-        autoApprove: b.autoApprove,
-        director: by,
-        ...(b.maxParallel ? { maxParallel: b.maxParallel } : {}),
-        ...(b.maxRepairRounds !== undefined ? { maxRepairRounds: b.maxRepairRounds } : {}),
-        ...(b.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: b.maxVerificationRepairs } : {}),
-        budget: { maxTokens: b.maxTokens ?? deps.config.runBudget.maxTokens, maxCostUsd: b.maxCostUsd ?? deps.config.runBudget.maxCostUsd },
+  app.post(
+    '/api/runs',
+    {
+      schema: {
+        summary: 'Submit a PRD: start a run',
+        tags: ['runs'],
+        body: submitBody,
+        response: { 201: z.object({ runId: z.string(), workflowId: z.string(), by: z.string() }) },
       },
-    });
-    return reply.status(201).send({ runId, workflowId, by });
-  });
+    },
+    async (req, reply) => {
+      const by = principalOf(req).name;
+      const b = req.body;
+      const { runId, workflowId } = await submitRun(client, {
+        prd: b.prd,
+        project: b.project,
+        options: {
+          autoApprove: b.autoApprove,
+          director: by,
+          ...(b.maxParallel ? { maxParallel: b.maxParallel } : {}),
+          ...(b.maxRepairRounds !== undefined ? { maxRepairRounds: b.maxRepairRounds } : {}),
+          ...(b.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: b.maxVerificationRepairs } : {}),
+          budget: {
+            maxTokens: b.maxTokens ?? deps.config.runBudget.maxTokens,
+            maxCostUsd: b.maxCostUsd ?? deps.config.runBudget.maxCostUsd,
+          },
+        },
+      });
+      return reply.status(201).send({ runId, workflowId, by });
+    },
+  );
 
-  app.get('/api/runs', { schema: { summary: 'Runs in the record, newest first, with what each waits on the Director for and its spend', tags: ['runs'], querystring: listQuery } }, async (req) => {
-    const rows = await listRuns(db, {
-      statuses: req.query.status,
-      needsDirector: req.query.needsDirector === 'true',
-      waitingStatuses: Object.keys(WAITS_ON_DIRECTOR),
-      finalStatuses: FINAL,
-      limit: req.query.limit,
-    });
-    const spend = await runSpendVsBudget(db, rows.map((r) => r.id));
-    return {
-      runs: rows.map((r) => {
-        const s = spend.get(r.id);
-        return { ...toRunLine(r), spend: s ? { calls: s.calls, tokens: s.tokens, costUsd: s.costUsd } : null, budget: s?.budget ?? deps.config.runBudget, temporalUrl: workflowUrl(deps, r.workflowId) };
-      }),
-    };
-  });
+  app.get(
+    '/api/runs',
+    {
+      schema: {
+        summary: 'Runs in the record, newest first, with what each waits on the Director for and its spend',
+        tags: ['runs'],
+        querystring: listQuery,
+      },
+    },
+    async (req) => {
+      const rows = await listRuns(db, {
+        statuses: req.query.status,
+        needsDirector: req.query.needsDirector === 'true',
+        waitingStatuses: Object.keys(WAITS_ON_DIRECTOR),
+        finalStatuses: FINAL,
+        limit: req.query.limit,
+      });
+      const spend = await runSpendVsBudget(
+        db,
+        rows.map((r) => r.id),
+      );
+      return {
+        runs: rows.map((r) => {
+          const s = spend.get(r.id);
+          return {
+            ...toRunLine(r),
+            spend: s ? { calls: s.calls, tokens: s.tokens, costUsd: s.costUsd } : null,
+            budget: s?.budget ?? deps.config.runBudget,
+            temporalUrl: workflowUrl(deps, r.workflowId),
+          };
+        }),
+      };
+    },
+  );
 
-  app.get('/api/runs/:run', { schema: { summary: "A run: its live progress (or its report once ended), spend against budget, attempts, incidents and the Director's actions", tags: ['runs'], params: runParams } }, async (req) => {
-    const target = await resolveRun(client, req.params.run);
-    const progress = await runStatus(client, target.workflowId);
-    const runId = isUuid(progress.runId) ? progress.runId : isUuid(target.runId) ? target.runId : null;
-    const [spend, attempts, incidents, actions, titles] = runId
-      ? await Promise.all([runSpendVsBudget(db, [runId]), runAttemptRounds(db, runId), listIncidents(db, { runId }), runDirectorActions(db, runId), taskTitles(db, runId)])
-      : [new Map(), [], [], [], new Map<string, string>()];
-    const s = runId ? spend.get(runId) : undefined;
-    // An ended run's progress comes from its report, which names tasks by key only.
-    for (const t of progress.tasks) if (!t.title) t.title = titles.get(t.key) ?? '';
-    return {
-      runId: runId ?? progress.runId,
-      workflowId: target.workflowId,
-      temporalUrl: workflowUrl(deps, target.workflowId),
-      progress,
-      spend: s ? { calls: s.calls, tokens: s.tokens, costUsd: s.costUsd } : { calls: 0, tokens: 0, costUsd: 0 },
-      budget: progress.budget ?? s?.budget ?? deps.config.runBudget,
-      attempts,
-      incidents,
-      actions,
-    };
-  });
+  app.get(
+    '/api/runs/:run',
+    {
+      schema: {
+        summary:
+          "A run: its live progress (or its report once ended), spend against budget, attempts, incidents and the Director's actions",
+        tags: ['runs'],
+        params: runParams,
+      },
+    },
+    async (req) => {
+      const target = await resolveRun(client, req.params.run);
+      const progress = await runStatus(client, target.workflowId);
+      const runId = isUuid(progress.runId) ? progress.runId : isUuid(target.runId) ? target.runId : null;
+      const [spend, attempts, incidents, actions, titles] = runId
+        ? await Promise.all([
+            runSpendVsBudget(db, [runId]),
+            runAttemptRounds(db, runId),
+            listIncidents(db, { runId }),
+            runDirectorActions(db, runId),
+            taskTitles(db, runId),
+          ])
+        : [new Map(), [], [], [], new Map<string, string>()];
+      const s = runId ? spend.get(runId) : undefined;
+      // An ended run's progress comes from its report, which names tasks by key only.
+      for (const t of progress.tasks) if (!t.title) t.title = titles.get(t.key) ?? '';
+      return {
+        runId: runId ?? progress.runId,
+        workflowId: target.workflowId,
+        temporalUrl: workflowUrl(deps, target.workflowId),
+        progress,
+        spend: s ? { calls: s.calls, tokens: s.tokens, costUsd: s.costUsd } : { calls: 0, tokens: 0, costUsd: 0 },
+        budget: progress.budget ?? s?.budget ?? deps.config.runBudget,
+        attempts,
+        incidents,
+        actions,
+      };
+    },
+  );
 
-  app.get('/api/runs/:run/report', { schema: { summary: "A run's final report (409 not_ready while it runs)", tags: ['runs'], params: runParams } }, async (req) => {
-    const progress = await runStatus(client, req.params.run);
-    if (!progress.report) throw new ApiError(409, 'not_ready', `run ${req.params.run} is ${progress.status}: its report comes when it ends`);
-    return progress.report;
-  });
+  app.get(
+    '/api/runs/:run/report',
+    { schema: { summary: "A run's final report (409 not_ready while it runs)", tags: ['runs'], params: runParams } },
+    async (req) => {
+      const progress = await runStatus(client, req.params.run);
+      if (!progress.report)
+        throw new ApiError(409, 'not_ready', `run ${req.params.run} is ${progress.status}: its report comes when it ends`);
+      return progress.report;
+    },
+  );
 
-  app.get('/api/runs/:run/history', { schema: { summary: "One timeline of a run: Temporal's events and the governance record, by time", tags: ['runs'], params: runParams } }, async (req) => {
-    const t = await buildTimeline({ config: () => deps.config, client: async () => client, db }, req.params.run);
-    return { runId: t.runId, workflowId: t.workflowId, notes: t.notes, entries: t.entries };
-  });
+  app.get(
+    '/api/runs/:run/history',
+    {
+      schema: { summary: "One timeline of a run: Temporal's events and the governance record, by time", tags: ['runs'], params: runParams },
+    },
+    async (req) => {
+      const t = await buildTimeline({ config: () => deps.config, client: async () => client, db }, req.params.run);
+      return { runId: t.runId, workflowId: t.workflowId, notes: t.notes, entries: t.entries };
+    },
+  );
 
   const command = { tags: ['commands'], params: runParams, response: { 200: commandAnswer } };
 
-  app.post('/api/runs/:run/approve', { schema: { ...command, summary: 'Approve the plan at the plan gate', body: optionalReasonBody } }, async (req) =>
-    asDirector(deps, req, (by, record) => approvePlan(client, req.params.run, by, req.body?.reason, record)),
+  app.post(
+    '/api/runs/:run/approve',
+    { schema: { ...command, summary: 'Approve the plan at the plan gate', body: optionalReasonBody } },
+    async (req) => asDirector(deps, req, (by, record) => approvePlan(client, req.params.run, by, req.body?.reason, record)),
   );
   app.post('/api/runs/:run/reject', { schema: { ...command, summary: 'Reject the plan; the run ends', body: reasonBody } }, async (req) =>
     asDirector(deps, req, (by, record) => rejectPlan(client, req.params.run, by, req.body.reason, record)),
   );
-  app.post('/api/runs/:run/replan', { schema: { ...command, summary: 'Give the planner more rounds after an escalated plan', body: optionalReasonBody } }, async (req) =>
-    asDirector(deps, req, (by, record) => grantReplan(client, req.params.run, by, req.body?.reason, record)),
+  app.post(
+    '/api/runs/:run/replan',
+    { schema: { ...command, summary: 'Give the planner more rounds after an escalated plan', body: optionalReasonBody } },
+    async (req) => asDirector(deps, req, (by, record) => grantReplan(client, req.params.run, by, req.body?.reason, record)),
   );
 
   const resolveBody = z
     .strictObject({
-      decision: z.enum(['reassign', 'accept', 'cancel']).describe('reassign to an employee, accept the last output (a recorded override), or cancel the task'),
+      decision: z
+        .enum(['reassign', 'accept', 'cancel'])
+        .describe('reassign to an employee, accept the last output (a recorded override), or cancel the task'),
       employeeId: z.string().trim().min(1).max(200).optional().describe('for reassign: the employee'),
       reason,
     })
     .superRefine((b, ctx) => {
-      if (b.decision === 'reassign' && !b.employeeId) ctx.addIssue({ code: 'custom', path: ['employeeId'], message: 'reassign needs the employee to give the task to' });
-      if (b.decision !== 'reassign' && b.employeeId) ctx.addIssue({ code: 'custom', path: ['employeeId'], message: `only a reassignment names an employee (decision is ${b.decision})` });
+      if (b.decision === 'reassign' && !b.employeeId)
+        ctx.addIssue({ code: 'custom', path: ['employeeId'], message: 'reassign needs the employee to give the task to' });
+      if (b.decision !== 'reassign' && b.employeeId)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['employeeId'],
+          message: `only a reassignment names an employee (decision is ${b.decision})`,
+        });
     });
   app.post(
     '/api/runs/:run/tasks/:task/resolve',
-    { schema: { ...command, summary: 'Answer an escalated task', params: runParams.extend({ task: z.string().trim().min(1).max(100) }), body: resolveBody } },
+    {
+      schema: {
+        ...command,
+        summary: 'Answer an escalated task',
+        params: runParams.extend({ task: z.string().trim().min(1).max(100) }),
+        body: resolveBody,
+      },
+    },
     async (req) =>
       asDirector(deps, req, (by, record) => {
         const b = req.body;
-        const decision: EscalationDecision = b.decision === 'reassign' ? { kind: 'reassign', employeeId: b.employeeId!, by, reason: b.reason } : { kind: b.decision, by, reason: b.reason };
+        const decision: EscalationDecision =
+          b.decision === 'reassign'
+            ? { kind: 'reassign', employeeId: b.employeeId!, by, reason: b.reason }
+            : { kind: b.decision, by, reason: b.reason };
         return resolveEscalation(client, req.params.run, req.params.task, decision, record);
       }),
   );
 
   app.post(
     '/api/runs/:run/verification',
-    { schema: { ...command, summary: 'Decide on a final verification that still fails: accept, replan or stop', body: z.strictObject({ decision: z.enum(['accept', 'replan', 'stop']), reason }) } },
-    async (req) => asDirector(deps, req, (by, record) => decideVerification(client, req.params.run, { kind: req.body.decision, by, reason: req.body.reason }, record)),
+    {
+      schema: {
+        ...command,
+        summary: 'Decide on a final verification that still fails: accept, replan or stop',
+        body: z.strictObject({ decision: z.enum(['accept', 'replan', 'stop']), reason }),
+      },
+    },
+    async (req) =>
+      asDirector(deps, req, (by, record) =>
+        decideVerification(client, req.params.run, { kind: req.body.decision, by, reason: req.body.reason }, record),
+      ),
   );
   app.post(
     '/api/runs/:run/budget',
-    { schema: { ...command, summary: 'Raise the budget of a run paused on it', body: z.strictObject({ maxTokens: z.number().int().min(1), maxCostUsd: z.number().min(0), reason }) } },
-    async (req) => asDirector(deps, req, (by, record) => raiseBudget(client, req.params.run, { maxTokens: req.body.maxTokens, maxCostUsd: req.body.maxCostUsd }, by, req.body.reason, record)),
+    {
+      schema: {
+        ...command,
+        summary: 'Raise the budget of a run paused on it',
+        body: z.strictObject({ maxTokens: z.number().int().min(1), maxCostUsd: z.number().min(0), reason }),
+      },
+    },
+    async (req) =>
+      asDirector(deps, req, (by, record) =>
+        raiseBudget(
+          client,
+          req.params.run,
+          { maxTokens: req.body.maxTokens, maxCostUsd: req.body.maxCostUsd },
+          by,
+          req.body.reason,
+          record,
+        ),
+      ),
   );
   app.post('/api/runs/:run/stop', { schema: { ...command, summary: 'Stop a run paused on its budget', body: reasonBody } }, async (req) =>
     asDirector(deps, req, (by, record) => stopRun(client, req.params.run, by, req.body.reason, record)),

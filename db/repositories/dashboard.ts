@@ -7,7 +7,11 @@ import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 
 export async function runCountsByStatus(db: Db): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('orchestra_runs').select(['status', sql<string>`count(*)`.as('n')]).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('orchestra_runs')
+    .select(['status', sql<string>`count(*)`.as('n')])
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
@@ -43,7 +47,10 @@ export async function runSpendVsBudget(db: Db, runIds: string[]): Promise<Map<st
   return new Map(
     budgets.map((b) => {
       const s = byRun.get(b.id);
-      const budget = b.budget && typeof b.budget.maxTokens === 'number' && typeof b.budget.maxCostUsd === 'number' ? { maxTokens: b.budget.maxTokens, maxCostUsd: b.budget.maxCostUsd } : null;
+      const budget =
+        b.budget && typeof b.budget.maxTokens === 'number' && typeof b.budget.maxCostUsd === 'number'
+          ? { maxTokens: b.budget.maxTokens, maxCostUsd: b.budget.maxCostUsd }
+          : null;
       return [b.id, { runId: b.id, calls: Number(s?.calls ?? 0), tokens: Number(s?.tokens ?? 0), costUsd: Number(s?.cost ?? 0), budget }];
     }),
   );
@@ -51,8 +58,18 @@ export async function runSpendVsBudget(db: Db, runIds: string[]): Promise<Map<st
 
 /** Employees counted by status and by tier (the tier of their best capability). */
 export async function employeeCounts(db: Db): Promise<{ byStatus: Record<string, number>; byTier: Record<string, number> }> {
-  const byStatus = await db.selectFrom('employees').select(['status', sql<string>`count(*)`.as('n')]).where('available', '=', true).groupBy('status').execute();
-  const byTier = await db.selectFrom('employees').select(['tier', sql<string>`count(*)`.as('n')]).where('available', '=', true).groupBy('tier').execute();
+  const byStatus = await db
+    .selectFrom('employees')
+    .select(['status', sql<string>`count(*)`.as('n')])
+    .where('available', '=', true)
+    .groupBy('status')
+    .execute();
+  const byTier = await db
+    .selectFrom('employees')
+    .select(['tier', sql<string>`count(*)`.as('n')])
+    .where('available', '=', true)
+    .groupBy('tier')
+    .execute();
   return {
     byStatus: Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])),
     byTier: Object.fromEntries(byTier.map((r) => [r.tier, Number(r.n)])),
@@ -147,9 +164,27 @@ export async function taskEvidence(db: Db, runId: string, taskKeys: string[]): P
   const ids = [...latest.values()].map((t) => t.id);
   if (ids.length === 0) return [];
   const [verdicts, incidents, checks] = await Promise.all([
-    db.selectFrom('audit_verdicts').select(['task_id', 'employee_id', 'created_at', 'rounds', 'violations']).where('task_id', 'in', ids).where('clean', '=', false).orderBy('created_at', 'desc').execute(),
-    db.selectFrom('incidents').select(['task_id', 'model_id', 'violation', 'severity', 'message', 'evidence', 'reported_at']).where('task_id', 'in', ids).orderBy('reported_at', 'desc').execute(),
-    db.selectFrom('verifications').select(['task_id', 'command', 'passed', 'exit_code', 'excerpt', 'created_at']).where('task_id', 'in', ids).where('kind', '=', 'task').where('ran', '=', true).orderBy('created_at', 'desc').execute(),
+    db
+      .selectFrom('audit_verdicts')
+      .select(['task_id', 'employee_id', 'created_at', 'rounds', 'violations'])
+      .where('task_id', 'in', ids)
+      .where('clean', '=', false)
+      .orderBy('created_at', 'desc')
+      .execute(),
+    db
+      .selectFrom('incidents')
+      .select(['task_id', 'model_id', 'violation', 'severity', 'message', 'evidence', 'reported_at'])
+      .where('task_id', 'in', ids)
+      .orderBy('reported_at', 'desc')
+      .execute(),
+    db
+      .selectFrom('verifications')
+      .select(['task_id', 'command', 'passed', 'exit_code', 'excerpt', 'created_at'])
+      .where('task_id', 'in', ids)
+      .where('kind', '=', 'task')
+      .where('ran', '=', true)
+      .orderBy('created_at', 'desc')
+      .execute(),
   ]);
   return [...latest.values()].map((t) => {
     const check = checks.find((c) => c.task_id === t.id);
@@ -158,10 +193,19 @@ export async function taskEvidence(db: Db, runId: string, taskKeys: string[]): P
       generation: t.generation,
       title: t.title,
       status: t.status,
-      verdicts: verdicts.filter((v) => v.task_id === t.id).map((v) => ({ employeeId: v.employee_id, at: new Date(v.created_at).toISOString(), rounds: v.rounds, violations: v.violations })),
+      verdicts: verdicts
+        .filter((v) => v.task_id === t.id)
+        .map((v) => ({ employeeId: v.employee_id, at: new Date(v.created_at).toISOString(), rounds: v.rounds, violations: v.violations })),
       incidents: incidents
         .filter((i) => i.task_id === t.id)
-        .map((i) => ({ employeeId: i.model_id, violation: i.violation, severity: i.severity, message: i.message, evidence: i.evidence, at: new Date(i.reported_at).toISOString() })),
+        .map((i) => ({
+          employeeId: i.model_id,
+          violation: i.violation,
+          severity: i.severity,
+          message: i.message,
+          evidence: i.evidence,
+          at: new Date(i.reported_at).toISOString(),
+        })),
       lastCheck: check ? { command: check.command, passed: check.passed, exitCode: check.exit_code, excerpt: check.excerpt } : null,
     };
   });
@@ -176,7 +220,16 @@ export async function lastWorkspaceVerification(db: Db, runId: string) {
     .where('kind', '=', 'workspace')
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
-  return v ? { command: v.command, passed: v.passed, exitCode: v.exit_code, timedOut: v.timed_out, excerpt: v.excerpt, at: new Date(v.created_at).toISOString() } : null;
+  return v
+    ? {
+        command: v.command,
+        passed: v.passed,
+        exitCode: v.exit_code,
+        timedOut: v.timed_out,
+        excerpt: v.excerpt,
+        at: new Date(v.created_at).toISOString(),
+      }
+    : null;
 }
 
 /** The Director's last action of a kind on a run (who paused it, and why). */

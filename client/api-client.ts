@@ -1,12 +1,16 @@
 /**
- * The Manager API from the command line: what `aura` uses for the run commands when
+ * The Manager API (api/) from the command line: what `aura` uses for the run commands when
  * AURA_API_URL is set (with AURA_API_KEY). The API's refusals and bad-input answers become
  * UserErrors (the CLI prints them alone and exits 2); its own faults stay errors.
  */
 import type { RunProgress } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
 import { UserError } from '../errors/index.js';
-import type { ErrorBody } from './errors.js';
+
+/** The one shape of the API's errors (api/errors.ts). */
+interface ErrorBody {
+  error: { code: string; message: string; fields?: { field: string; in: string; message: string }[] };
+}
 
 export interface Answer extends CommandAnswer {
   /** Who the API recorded: the owner of the key. */
@@ -44,7 +48,9 @@ export class ManagerApiClient {
       });
     } catch (err) {
       const why = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      throw new UserError(`cannot reach the Manager API at ${this.baseUrl} (${why}). Is it running ("aura up", or api/main.ts)? Unset AURA_API_URL to use Temporal directly.`);
+      throw new UserError(
+        `cannot reach the Manager API at ${this.baseUrl} (${why}). Is it running ("aura up", or api/main.ts)? Unset AURA_API_URL to use Temporal directly.`,
+      );
     }
     const text = await res.text();
     let json: unknown = null;
@@ -76,7 +82,11 @@ export class ManagerApiClient {
     return this.request('POST', `/api/runs/${encodeURIComponent(run)}/${name}`, body);
   }
 
-  resolve(run: string, task: string, body: { decision: 'reassign' | 'accept' | 'cancel'; employeeId?: string; reason: string }): Promise<Answer> {
+  resolve(
+    run: string,
+    task: string,
+    body: { decision: 'reassign' | 'accept' | 'cancel'; employeeId?: string; reason: string },
+  ): Promise<Answer> {
     return this.request('POST', `/api/runs/${encodeURIComponent(run)}/tasks/${encodeURIComponent(task)}/resolve`, body);
   }
 
