@@ -9,7 +9,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isTransientTemporalError } from '../client/runs.js';
+import { isTransientTemporalError } from '../director/runs.js';
 import { DirectorActionRefused, UserError } from '../errors/index.js';
 
 export type ErrorCode =

@@ -7,7 +7,7 @@
  */
 import { loadConfig, loadDotEnv } from '../config/config.js';
 import { openDatabase } from '../db/open.js';
-import { connectClient } from '../client/runs.js';
+import { connectClient } from '../director/runs.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { ConfigError, UserError } from '../errors/index.js';
 import { startApi } from './server.js';

@@ -7,19 +7,11 @@
  * Built from its dependencies (a Temporal client, the database, the configuration), so the tests
  * build the same app the entry (api/main.ts) and `aura up` run.
  */
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Client } from '@temporalio/client';
-import type { AuraConfig } from '../config/config.js';
-import type { Db } from '../db/connect.js';
-import { createKeyring, type Keyring, type Principal } from './auth.js';
+import { createKeyring, type Keyring } from './auth.js';
+import type { ApiDeps } from './context.js';
 import { ApiError, installErrorHandling } from './errors.js';
 import { UserError } from '../errors/index.js';
 import { registerRunRoutes } from './routes/runs.js';
@@ -30,35 +22,13 @@ import { registerStatic } from './static.js';
 /** A request body larger than this is refused whole (413). A PRD has its own, smaller limit. */
 export const BODY_LIMIT_BYTES = 512 * 1024;
 
-export interface ApiDeps {
-  client: Client;
-  db: Db;
-  config: AuraConfig;
-  /** Log requests (pino, JSON lines); off in tests. Keys are never logged. */
-  logger?: boolean;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-}
-
-export type Api = FastifyInstance;
-/** The app as routes see it: request and reply types come from the routes' zod schemas. */
-export type TypedApi = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
 /** Paths anyone may read: the dashboard's files, the OpenAPI document, the health check. */
 function isPublic(url: string): boolean {
   const path = url.split('?')[0]!;
   return !path.startsWith('/api/') || path === '/api/openapi.json' || path === '/api/health';
 }
+
+export type { Api, ApiDeps, TypedApi } from './context.js';
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -111,12 +81,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   typed.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerStatic(app);
   return app;
-}
-
-/** Who sent the request (set by the onRequest hook on every non-public route). */
-export function principalOf(req: { principal: Principal | null }): Principal {
-  if (!req.principal) throw new ApiError(401, 'unauthorized', 'no API key');
-  return req.principal;
 }
 
 export interface RunningApi {

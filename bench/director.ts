@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, loadDotEnv, PROJECT_ROOT } from '../config/config.js';
 import { startStack } from '../local/stack.js';
-import { approvePlan, pauseRun, resumeRun, runStatus, submitRun } from '../client/runs.js';
+import { approvePlan, pauseRun, resumeRun, runStatus, submitRun } from '../director/runs.js';
 import { readPrd, SAMPLE_PRD } from '../client/cli.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { installSdkLogger } from '../workers/logging.js';

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Client } from '@temporalio/client';
-import { submitRun } from '../client/runs.js';
+import { submitRun } from '../director/runs.js';
 import type { RunOptions, RunReport } from '../governance/types.js';
 import { taskWorkflowId } from '../workflows/definitions.js';
 import { BARE_QUEUE } from './bare/activities.js';

@@ -11,7 +11,7 @@ import { loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config
 import { openDatabase } from '../db/open.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
-import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from './runs.js';
+import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from '../director/runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import { ManagerApiClient } from './api-client.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';

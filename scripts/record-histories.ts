@@ -21,7 +21,7 @@ import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { startStack } from '../local/stack.js';
-import { submitRun, waitForReport } from '../client/runs.js';
+import { submitRun, waitForReport } from '../director/runs.js';
 import { readPrd, SAMPLE_PRD } from '../client/cli.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { findTemporalCli } from '../local/temporal-cli.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { raiseBudget, runStatus, stopRun, submitRun, waitForReport } from '../client/runs.js';
+import { raiseBudget, runStatus, stopRun, submitRun, waitForReport } from '../director/runs.js';
 import { runSpend } from '../db/repositories/usage.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 import { UserError } from '../errors/index.js';

@@ -14,7 +14,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
 import { startDevServer, type RunningTemporal } from '../local/temporal-server.js';
-import { isTransientTemporalError, retryTransient } from '../client/runs.js';
+import { isTransientTemporalError, retryTransient } from '../director/runs.js';
 import { createWorker } from '../workers/create-worker.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { eventually } from './helpers/env.js';

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatus, submitRun, waitForReport } from '../client/runs.js';
+import { runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';

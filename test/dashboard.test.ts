@@ -19,7 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../config/config.js';
 import { startApi, type RunningApi } from '../api/server.js';
-import { waitForReport } from '../client/runs.js';
+import { waitForReport } from '../director/runs.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 import { CHROMIUM_MISSING, dumpPage, expectEventually, hasChromium, launchChromium } from './helpers/browser.js';
 

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { approvePlan, cancelRun, pauseRun, rejectPlan, resolveEscalation, resolveRun, resumeRun, runStatus, submitRun, waitForReport, type Refusal } from '../client/runs.js';
+import { approvePlan, cancelRun, pauseRun, rejectPlan, resolveEscalation, resolveRun, resumeRun, runStatus, submitRun, waitForReport, type Refusal } from '../director/runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import { codingModel } from './fixtures/coding-model.js';
 import type { Behaviour, RecordedRequest } from './fixtures/fake-model-server.js';

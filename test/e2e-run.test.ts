@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { submitRun, waitForReport } from '../client/runs.js';
+import { submitRun, waitForReport } from '../director/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { verifyLedger } from '../integrity/verify.js';

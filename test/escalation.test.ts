@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatus, submitRun, waitForReport } from '../client/runs.js';
+import { runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 

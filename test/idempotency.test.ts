@@ -12,7 +12,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { submitRun } from '../client/runs.js';
+import { submitRun } from '../director/runs.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';
 import { IdempotencyConflictError, inTransaction, insertOnce } from '../db/repositories/idempotent.js';
 import type { RunReport, TaskRunInput, TaskRunResult } from '../governance/types.js';

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
+import { resolveEscalation, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { eventually, type TestEnv } from './helpers/env.js';
 import { CODING_PRD, useCodingEnv } from './helpers/coding-env.js';
 

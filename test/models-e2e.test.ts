@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { submitRun, waitForReport } from '../client/runs.js';
+import { submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import type { RunReport } from '../governance/types.js';
 import { FakeModelServer, requestPrompt, type RecordedRequest } from './fixtures/fake-model-server.js';

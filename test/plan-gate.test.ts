@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvePlan, rejectPlan, runStatus, submitRun, waitForReport, toWorkflowId } from '../client/runs.js';
+import { approvePlan, rejectPlan, runStatus, submitRun, waitForReport, toWorkflowId } from '../director/runs.js';
 import { rejectPlanSignal } from '../workflows/definitions.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';
 import { UserError } from '../errors/index.js';

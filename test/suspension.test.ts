@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitRun, waitForReport } from '../client/runs.js';
+import { submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { createAccountantActivities } from '../activities/accountant/index.js';
 import { createHrActivities } from '../activities/hr/index.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../config/config.js';
-import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
+import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
 import { CODING_PRD, useCodingEnv, taskCalls } from './helpers/coding-env.js';

@@ -4,7 +4,7 @@
  * workflow ids) on a fresh workspace, and the run completes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../client/runs.js';
+import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
 import { CODING_PRD, useCodingEnv } from './helpers/coding-env.js';

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { runStatus, submitRun } from '../client/runs.js';
+import { runStatus, submitRun } from '../director/runs.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
 import { statusQuery } from '../workflows/definitions.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';

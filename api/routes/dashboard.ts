@@ -4,8 +4,8 @@
  * on the Director, each with the evidence the decision rests on and the commands that answer it).
  */
 import type { Client } from '@temporalio/client';
-import { runStatus } from '../../client/runs.js';
-import { WAITS_ON_DIRECTOR, toRunLine } from '../../client/commands/runs.js';
+import { runStatus } from '../../director/runs.js';
+import { WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
 import {
   employeeCounts,
@@ -17,7 +17,7 @@ import {
 } from '../../db/repositories/dashboard.js';
 import type { RunProgress } from '../../governance/types.js';
 import { isUuid } from '../schemas.js';
-import { principalOf, type ApiDeps, type TypedApi } from '../server.js';
+import { principalOf, type ApiDeps, type TypedApi } from '../context.js';
 import { workflowUrl } from './runs.js';
 
 const FINAL = ['completed', 'failed', 'rejected', 'cancelled'];

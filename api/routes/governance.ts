@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { runPurge } from '../../client/commands/ledger.js';
+import { runPurge } from '../../director/retention.js';
 import { reinstateEmployee } from '../../db/repositories/director.js';
 import { employeeOverview } from '../../db/repositories/employees.js';
 import { employeeCounts, employeeTiers } from '../../db/repositories/dashboard.js';
@@ -16,7 +16,7 @@ import { verifyLedger } from '../../integrity/verify.js';
 import { ApiError, CommandRefused } from '../errors.js';
 import { UserError } from '../../errors/index.js';
 import { isUuid, reason } from '../schemas.js';
-import { principalOf, type ApiDeps, type TypedApi } from '../server.js';
+import { principalOf, type ApiDeps, type TypedApi } from '../context.js';
 
 export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   const { db } = deps;

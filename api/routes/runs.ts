@@ -19,9 +19,9 @@ import {
   stopRun,
   submitRun,
   type RefusalRecorder,
-} from '../../client/runs.js';
-import { buildTimeline } from '../../client/commands/history.js';
-import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../client/commands/runs.js';
+} from '../../director/runs.js';
+import { buildTimeline } from '../../director/history.js';
+import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
 import { recordRefusedCommand } from '../../db/repositories/director.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
@@ -31,7 +31,7 @@ import type { CommandAnswer } from '../../workflows/definitions.js';
 import { UserError } from '../../errors/index.js';
 import { ApiError, CommandRefused } from '../errors.js';
 import { commandAnswer, isUuid, optionalReasonBody, reason, reasonBody, runParams, submitBody } from '../schemas.js';
-import { principalOf, type ApiDeps, type TypedApi } from '../server.js';
+import { principalOf, type ApiDeps, type TypedApi } from '../context.js';
 
 const FINAL = ['completed', 'failed', 'rejected', 'cancelled'];
 

@@ -9,7 +9,7 @@ import type { AuraConfig } from '../../config/config.js';
 import { reinstateEmployee } from '../../db/repositories/director.js';
 import { scorecards } from '../../db/repositories/scores.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
-import { withDb } from './with-db.js';
+import { withDb } from '../../director/with-db.js';
 import { UserError } from '../../errors/index.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };

@@ -12,10 +12,8 @@ import { latestCheckpoint, retentionClock } from '../../db/repositories/chain.js
 import { checkpointSummary, createCheckpoint, exportCheckpoint, readCheckpointFile } from '../../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../../integrity/signing.js';
 import { verifyLedger, type VerifyReport } from '../../integrity/verify.js';
-import type { PurgeRequestInput, PurgeResult } from '../../activities/retention/index.js';
-import { QUEUES } from '../../workflows/definitions.js';
-import { retentionPurgeWorkflowId } from '../../workflows/retention-purge.js';
-import { withDb } from './with-db.js';
+import { runPurge } from '../../director/retention.js';
+import { withDb } from '../../director/with-db.js';
 import { UserError } from '../../errors/index.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void; client: (cfg: AuraConfig) => Promise<Client> };
@@ -100,22 +98,6 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
       ctx.log(`purged through entry ${result.horizonSeq} (Merkle root of what was removed ${result.merkleRoot}); receipt in the chain`);
       for (const [table, n] of Object.entries(result.counts)) console.log(`  ${table.padEnd(22)} ${n}`);
     });
-}
-
-/** Runs the `retentionPurge` workflow; its refusal (`RetentionRefused`) is a UserError. */
-export async function runPurge(client: Client, input: PurgeRequestInput): Promise<PurgeResult> {
-  try {
-    return await client.workflow.execute('retentionPurge', {
-      taskQueue: QUEUES.manager,
-      workflowId: retentionPurgeWorkflowId(input.purgeId),
-      args: [input],
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { type?: string; message?: string; cause?: { type?: string; message?: string } } }).cause;
-    const failure = cause?.type === 'RetentionRefused' ? cause : cause?.cause?.type === 'RetentionRefused' ? cause.cause : null;
-    if (failure) throw new UserError(failure.message ?? 'refused');
-    throw err;
-  }
 }
 
 function parseDate(text: string): Date {

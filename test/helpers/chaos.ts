@@ -33,7 +33,7 @@ import { createDb, type Db } from '../../db/connect.js';
 import { openDatabase } from '../../db/open.js';
 import { startDevServer, type RunningTemporal } from '../../local/temporal-server.js';
 import { findTemporalCli } from '../../local/temporal-cli.js';
-import { isTransientTemporalError, submitRun } from '../../client/runs.js';
+import { isTransientTemporalError, submitRun } from '../../director/runs.js';
 import type { RunReport } from '../../governance/types.js';
 import { FakeModelServer, requestPrompt, type Responder } from '../fixtures/fake-model-server.js';
 import { codingModel } from '../fixtures/coding-model.js';

@@ -1,10 +1,10 @@
 /**
- * The database as it is, for one CLI command: no migration, no registry sync (the workers own
+ * The database as it is, for one Director's command (CLI or API): no migration, no registry sync (the workers own
  * those; this CLI may run with other provider settings than they do).
  */
-import type { AuraConfig } from '../../config/config.js';
-import { openDatabase } from '../../db/open.js';
-import type { Db } from '../../db/connect.js';
+import type { AuraConfig } from '../config/config.js';
+import { openDatabase } from '../db/open.js';
+import type { Db } from '../db/connect.js';
 
 export async function withDb<T>(ctx: { config: () => AuraConfig }, fn: (db: Db) => Promise<T>): Promise<T> {
   const database = await openDatabase(ctx.config(), () => {}, { migrate: false });
