@@ -5,7 +5,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'test/corpus/**', 'test/fixtures/**/*.js', 'test/fixtures/**/*.mjs', 'samples/**', '.aura/**', 'api/dashboard/**/*.js', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'test/corpus/**',
+      'test/fixtures/**/*.js',
+      'test/fixtures/**/*.mjs',
+      'samples/**',
+      '.aura/**',
+      'api/dashboard/**/*.js',
+      'eslint.config.js',
+    ],
+  },
   {
     files: ['**/*.ts'],
     languageOptions: {

@@ -39,4 +39,3 @@ export function principalOf(req: { principal: Principal | null }): Principal {
   if (!req.principal) throw new ApiError(401, 'unauthorized', 'no API key');
   return req.principal;
 }
-

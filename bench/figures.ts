@@ -62,7 +62,11 @@ export function formatTable(figures: Figure[]): string {
   });
   const head = ['figure', 'measured', 'goal', 'ratio', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)];
   const notes = figures.filter((f) => f.note).map((f) => `  ${f.bench}. ${f.label}: ${f.note}`);
   if (notes.length > 0) out.push('', 'notes:', ...notes);

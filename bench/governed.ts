@@ -47,7 +47,8 @@ async function startRun(world: BenchWorld, shape: string, options: RunOptions = 
 
 async function awaitRun(world: BenchWorld, started: { runId: string; workflowId: string }): Promise<TimedRun> {
   const report = (await world.client.workflow.getHandle(started.workflowId).result()) as RunReport;
-  if (report.status !== 'completed') throw new RunNotCompleted(`run ${started.runId} ended ${report.status}${report.reason ? `: ${report.reason}` : ''}`);
+  if (report.status !== 'completed')
+    throw new RunNotCompleted(`run ${started.runId} ended ${report.status}${report.reason ? `: ${report.reason}` : ''}`);
   return { ...started, report, ...(await spanOf(world.client, started.workflowId)) };
 }
 
@@ -67,7 +68,10 @@ async function bareCall(world: BenchWorld, i: number): Promise<number> {
 const ms = (v: number) => `${formatNumber(v)} ms`;
 
 /** Activity time per governed task, by activity type (from the worker's metrics). */
-function activityBreakdown(activities: HistogramTotal[], tasks: number): { activity: string; calls: number; msPerTask: number; meanMs: number }[] {
+function activityBreakdown(
+  activities: HistogramTotal[],
+  tasks: number,
+): { activity: string; calls: number; msPerTask: number; meanMs: number }[] {
   return activities.map((a) => ({ activity: a.group, calls: a.count, msPerTask: a.sum / tasks, meanMs: a.sum / a.count }));
 }
 
@@ -93,17 +97,29 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
   const last = await runToEnd(world, 'single');
   const events = async (id: string) => (await world.client.workflow.getHandle(id).fetchHistory()).events?.length ?? null;
   const bareId = `bench-bare-${randomUUID()}`;
-  await world.client.workflow.execute('bareModelCall', { taskQueue: BARE_QUEUE, workflowId: bareId, args: ['You are a software engineer. Do task B0: x'] });
-  const historyEvents = { taskRun: await events(taskWorkflowId(last.workflowId, 'T1')), prdRun: await events(last.workflowId), bare: await events(bareId) };
+  await world.client.workflow.execute('bareModelCall', {
+    taskQueue: BARE_QUEUE,
+    workflowId: bareId,
+    args: ['You are a software engineer. Do task B0: x'],
+  });
+  const historyEvents = {
+    taskRun: await events(taskWorkflowId(last.workflowId, 'T1')),
+    prdRun: await events(last.workflowId),
+    bare: await events(bareId),
+  };
   const g = median(governed);
   const b = median(bare);
   const r = median(runs);
   const perTask = activityBreakdown(
-    histogramDelta(before, after, 'temporal_activity_execution_latency', ['workflow_type', 'activity_type']).filter((a) => a.group.startsWith('taskRun')),
+    histogramDelta(before, after, 'temporal_activity_execution_latency', ['workflow_type', 'activity_type']).filter((a) =>
+      a.group.startsWith('taskRun'),
+    ),
     samples,
   );
   // Between the activities: the workflow's own steps (workflow tasks) and the waits for a worker.
-  const wfTasks = histogramDelta(before, after, 'temporal_workflow_task_execution_latency', ['workflow_type']).find((w) => w.group === 'taskRun');
+  const wfTasks = histogramDelta(before, after, 'temporal_workflow_task_execution_latency', ['workflow_type']).find(
+    (w) => w.group === 'taskRun',
+  );
   const wfWait = histogramDelta(before, after, 'temporal_workflow_task_schedule_to_start_latency', []);
   const actWait = histogramDelta(before, after, 'temporal_activity_schedule_to_start_latency', []);
   const between = {
@@ -121,11 +137,34 @@ export async function governedOverhead(world: BenchWorld, opts: { samples: numbe
   ];
   return {
     figures: [
-      { bench: '1', key: 'overheadRatio', label: `governed task ÷ bare workflow, ${world.latencyMs} ms model`, value: g / b, unit: '×', goal: { kind: 'max', value: 1.5 }, note: `medians of ${samples}: governed task (its taskRun workflow, start to close on the server) ${ms(g)}, bare one-activity workflow ${ms(b)}` },
+      {
+        bench: '1',
+        key: 'overheadRatio',
+        label: `governed task ÷ bare workflow, ${world.latencyMs} ms model`,
+        value: g / b,
+        unit: '×',
+        goal: { kind: 'max', value: 1.5 },
+        note: `medians of ${samples}: governed task (its taskRun workflow, start to close on the server) ${ms(g)}, bare one-activity workflow ${ms(b)}`,
+      },
       { bench: '1', key: 'overheadAddedMs', label: 'governed task: time added per task', value: g - b, unit: 'ms' },
-      { bench: '1', key: 'singleTaskRunMs', label: 'one-task run, end to end (plan + task + verify + report)', value: r, unit: 'ms', note: `2 model calls of ${world.latencyMs} ms; median of ${samples}` },
+      {
+        bench: '1',
+        key: 'singleTaskRunMs',
+        label: 'one-task run, end to end (plan + task + verify + report)',
+        value: r,
+        unit: 'ms',
+        note: `2 model calls of ${world.latencyMs} ms; median of ${samples}`,
+      },
     ],
-    details: { samples, governedTaskMs: governed, bareMs: bare, singleTaskRunMs: runs, governedTaskActivities: perTask, historyEvents, between },
+    details: {
+      samples,
+      governedTaskMs: governed,
+      bareMs: bare,
+      singleTaskRunMs: runs,
+      governedTaskActivities: perTask,
+      historyEvents,
+      between,
+    },
     text,
   };
 }
@@ -174,7 +213,9 @@ async function snapshot(world: BenchWorld): Promise<Snapshot> {
   const [accepted, metrics, active] = await Promise.all([
     sql<{ n: number }>`SELECT count(*)::int AS n FROM task_queue WHERE status = 'accepted'`.execute(world.db),
     scrape(world.metricsUrl),
-    sql<{ ms: number | null }>`SELECT active_time AS ms FROM pg_stat_database WHERE datname = current_database()`.execute(world.db).catch(() => null),
+    sql<{ ms: number | null }>`SELECT active_time AS ms FROM pg_stat_database WHERE datname = current_database()`
+      .execute(world.db)
+      .catch(() => null),
   ]);
   return {
     at: performance.now(),
@@ -206,9 +247,14 @@ const ROLE_OF: Record<string, string> = {
   employeeRoster: 'accountant',
 };
 
-export async function throughput(world: BenchWorld, opts: { seconds: number; warmupSeconds: number; runsInFlight: number; tasksPerRun: number; log: Log }): Promise<BenchResult> {
+export async function throughput(
+  world: BenchWorld,
+  opts: { seconds: number; warmupSeconds: number; runsInFlight: number; tasksPerRun: number; log: Log },
+): Promise<BenchResult> {
   const { seconds, warmupSeconds, runsInFlight, tasksPerRun, log } = opts;
-  log(`3. throughput: ${runsInFlight} runs of ${tasksPerRun} independent tasks in flight (maxParallel ${tasksPerRun}), a new one as each ends; ${warmupSeconds} s warm-up, then ${seconds} s measured`);
+  log(
+    `3. throughput: ${runsInFlight} runs of ${tasksPerRun} independent tasks in flight (maxParallel ${tasksPerRun}), a new one as each ends; ${warmupSeconds} s warm-up, then ${seconds} s measured`,
+  );
   let stopping = false;
   const errors: string[] = [];
   let completedRuns = 0;
@@ -241,7 +287,8 @@ export async function throughput(world: BenchWorld, opts: { seconds: number; war
   const byType = histogramDelta(a.metrics, b.metrics, 'temporal_activity_execution_latency', ['activity_type']);
   const byRole = new Map<string, number>();
   for (const t of byType) {
-    const role = ROLE_OF[t.group] ?? (t.group.startsWith('record') || t.group === 'runUsage' || t.group === 'closeOpenTasks' ? 'ledger' : t.group);
+    const role =
+      ROLE_OF[t.group] ?? (t.group.startsWith('record') || t.group === 'runUsage' || t.group === 'closeOpenTasks' ? 'ledger' : t.group);
     byRole.set(role, (byRole.get(role) ?? 0) + t.sum);
   }
   const workflowTasks = histogramDelta(a.metrics, b.metrics, 'temporal_workflow_task_execution_latency', ['workflow_type']);
@@ -255,8 +302,14 @@ export async function throughput(world: BenchWorld, opts: { seconds: number; war
   const cpu: Record<string, number | null> = {
     'worker process (Manager workflows, activities, clients)': cpuDelta('worker', 'self'),
     'sandbox processes (bwrap + sh, children of the worker)': cpuDelta('worker', 'children'),
-    'PostgreSQL (server and backends)': a.cpu.postgres && b.cpu.postgres ? b.cpu.postgres.self + b.cpu.postgres.children - a.cpu.postgres.self - a.cpu.postgres.children : null,
-    'Temporal dev server': a.cpu.temporal && b.cpu.temporal ? b.cpu.temporal.self + b.cpu.temporal.children - a.cpu.temporal.self - a.cpu.temporal.children : null,
+    'PostgreSQL (server and backends)':
+      a.cpu.postgres && b.cpu.postgres
+        ? b.cpu.postgres.self + b.cpu.postgres.children - a.cpu.postgres.self - a.cpu.postgres.children
+        : null,
+    'Temporal dev server':
+      a.cpu.temporal && b.cpu.temporal
+        ? b.cpu.temporal.self + b.cpu.temporal.children - a.cpu.temporal.self - a.cpu.temporal.children
+        : null,
     'model server': cpuDelta('model', 'self'),
     'this benchmark (client)': cpuDelta('bench', 'self'),
   };
@@ -269,7 +322,9 @@ export async function throughput(world: BenchWorld, opts: { seconds: number; war
     `3. where the time goes, per governed task (${tasks} tasks in ${elapsed.toFixed(1)} s):`,
     `   CPU, from /proc (ms of CPU per task; ${machineTotal ? `the machine's ${(machineTotal / elapsed).toFixed(1)} cores were ${((100 * (machineBusy ?? 0)) / machineTotal).toFixed(0)}% busy` : 'no /proc'}):`,
     ...Object.entries(cpu).map(([k, v]) => `     ${k.padEnd(58)} ${v === null ? '—' : formatNumber(perTask(v)).padStart(8)}`),
-    ...(machineBusy !== null ? [`     ${'anything else on the machine'.padEnd(58)} ${formatNumber(perTask(machineBusy - accounted)).padStart(8)}`] : []),
+    ...(machineBusy !== null
+      ? [`     ${'anything else on the machine'.padEnd(58)} ${formatNumber(perTask(machineBusy - accounted)).padStart(8)}`]
+      : []),
     `   activity execution time, by role (ms per task, wall time; they overlap):`,
     ...[...byRole.entries()].sort((x, y) => y[1] - x[1]).map(([k, v]) => `     ${k.padEnd(58)} ${formatNumber(v / tasks).padStart(8)}`),
     `   workflow tasks (the Manager's code, on the worker): ${workflowTasks.map((w) => `${w.group} ${formatNumber(w.sum / tasks)} ms/task (${w.count} tasks, mean ${formatNumber(w.sum / w.count)} ms)`).join('; ')}`,
@@ -287,9 +342,32 @@ export async function throughput(world: BenchWorld, opts: { seconds: number; war
         goal: { kind: 'min', value: 20 },
         note: `${tasks} tasks accepted in ${elapsed.toFixed(1)} s; ${runsInFlight} runs of ${tasksPerRun} in flight, ${world.latencyMs} ms model, acceptance "test -f out/<task>.txt"; ${completedRuns} runs completed${errors.length ? `, ${errors.length} ERRORS` : ', none failed'}`,
       },
-      { bench: '3', key: 'throughputErrors', label: 'throughput: runs not completed', value: errors.length, unit: '', goal: { kind: 'max', value: 0 } },
+      {
+        bench: '3',
+        key: 'throughputErrors',
+        label: 'throughput: runs not completed',
+        value: errors.length,
+        unit: '',
+        goal: { kind: 'max', value: 0 },
+      },
     ],
-    details: { seconds: elapsed, tasks, runsInFlight, tasksPerRun, completedRuns, errors: errors.slice(0, 20), cpuSecondsByProcess: cpu, machineBusySeconds: machineBusy, machineTotalSeconds: machineTotal, dbActiveMs: dbActive, activityMsByRole: Object.fromEntries(byRole), activities: byType, workflowTasks, scheduleToStart: waits, workflowTaskScheduleToStart: wfWaits },
+    details: {
+      seconds: elapsed,
+      tasks,
+      runsInFlight,
+      tasksPerRun,
+      completedRuns,
+      errors: errors.slice(0, 20),
+      cpuSecondsByProcess: cpu,
+      machineBusySeconds: machineBusy,
+      machineTotalSeconds: machineTotal,
+      dbActiveMs: dbActive,
+      activityMsByRole: Object.fromEntries(byRole),
+      activities: byType,
+      workflowTasks,
+      scheduleToStart: waits,
+      workflowTaskScheduleToStart: wfWaits,
+    },
     text,
   };
 }
@@ -311,11 +389,13 @@ export async function concurrency(world: BenchWorld, opts: { runs: number; log: 
   const startErrors = starts.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason));
   const latencies: number[] = [];
   const ends = await Promise.allSettled(
-    starts.filter((s) => s.status === 'fulfilled').map(async (s) => {
-      const run = await awaitRun(world, (s as PromiseFulfilledResult<{ runId: string; workflowId: string }>).value);
-      latencies.push(performance.now() - t0);
-      return run;
-    }),
+    starts
+      .filter((s) => s.status === 'fulfilled')
+      .map(async (s) => {
+        const run = await awaitRun(world, (s as PromiseFulfilledResult<{ runId: string; workflowId: string }>).value);
+        latencies.push(performance.now() - t0);
+        return run;
+      }),
   );
   const allMs = performance.now() - t0;
   clearInterval(sampler);
@@ -337,12 +417,49 @@ export async function concurrency(world: BenchWorld, opts: { runs: number; log: 
   ];
   return {
     figures: [
-      { bench: '4', key: 'concurrentRunsCompleted', label: `runs started at once that completed`, value: completed, unit: 'runs', goal: { kind: 'min', value: runs }, note: `${startErrors.length} starts refused, ${runErrors.length} runs not completed${runErrors.length ? ` (first: ${runErrors[0]})` : ''}; all done in ${formatNumber(allMs / 1000)} s` },
-      { bench: '4', key: 'concurrentWorkerPeakRssMiB', label: `worker process peak RSS, ${runs} runs at once`, value: peak.worker, unit: 'MiB', note: 'sampled every 200 ms from /proc (VmRSS); manager, governance, sandbox and employee workers in one process' },
+      {
+        bench: '4',
+        key: 'concurrentRunsCompleted',
+        label: `runs started at once that completed`,
+        value: completed,
+        unit: 'runs',
+        goal: { kind: 'min', value: runs },
+        note: `${startErrors.length} starts refused, ${runErrors.length} runs not completed${runErrors.length ? ` (first: ${runErrors[0]})` : ''}; all done in ${formatNumber(allMs / 1000)} s`,
+      },
+      {
+        bench: '4',
+        key: 'concurrentWorkerPeakRssMiB',
+        label: `worker process peak RSS, ${runs} runs at once`,
+        value: peak.worker,
+        unit: 'MiB',
+        note: 'sampled every 200 ms from /proc (VmRSS); manager, governance, sandbox and employee workers in one process',
+      },
       { bench: '4', key: 'concurrentAllDoneSeconds', label: `${runs} runs at once: all completed after`, value: allMs / 1000, unit: 's' },
-      { bench: '4', key: 'concurrentWorkflowTaskWaitMs', label: `${runs} runs at once: workflow task schedule-to-start, mean`, value: wfWaitMean, unit: 'ms', note: `how long a workflow task waited for the worker; the dev server ${startErrors.length ? `refused ${startErrors.length} start(s)` : 'accepted every start and queued the backlog'}` },
+      {
+        bench: '4',
+        key: 'concurrentWorkflowTaskWaitMs',
+        label: `${runs} runs at once: workflow task schedule-to-start, mean`,
+        value: wfWaitMean,
+        unit: 'ms',
+        note: `how long a workflow task waited for the worker; the dev server ${startErrors.length ? `refused ${startErrors.length} start(s)` : 'accepted every start and queued the backlog'}`,
+      },
     ],
-    details: { runs, completed, startErrors: startErrors.slice(0, 10), runErrors: runErrors.slice(0, 10), submitMs, allMs, latencyP50Ms: percentile(latencies, 50), latencyP95Ms: percentile(latencies, 95), workerRssBeforeMiB: rssBefore, workerPeakRssMiB: peak.worker, workerVmHwmMiB: hwm, temporalPeakRssMiB: peak.temporal, workflowTaskScheduleToStart: wfWait, activityScheduleToStart: actWait },
+    details: {
+      runs,
+      completed,
+      startErrors: startErrors.slice(0, 10),
+      runErrors: runErrors.slice(0, 10),
+      submitMs,
+      allMs,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP95Ms: percentile(latencies, 95),
+      workerRssBeforeMiB: rssBefore,
+      workerPeakRssMiB: peak.worker,
+      workerVmHwmMiB: hwm,
+      temporalPeakRssMiB: peak.temporal,
+      workflowTaskScheduleToStart: wfWait,
+      activityScheduleToStart: actWait,
+    },
     text,
   };
 }

@@ -32,12 +32,19 @@ async function appendsPerSecond(db: Db, perTransaction: number, seconds: number)
     Array.from({ length: WRITERS }, async (_, w) => {
       while (Date.now() < deadline) {
         const fact = (tx: Db, i: number) =>
-          appendEvent(tx, { idempotencyKey: `bench/${randomUUID()}`, actor: `writer-${w}`, action: 'bench.append', description: 'a governance fact of ordinary size', details: { writer: w, i } });
+          appendEvent(tx, {
+            idempotencyKey: `bench/${randomUUID()}`,
+            actor: `writer-${w}`,
+            action: 'bench.append',
+            description: 'a governance fact of ordinary size',
+            details: { writer: w, i },
+          });
         // One fact is one statement, as the activities write it; several share a transaction.
         if (perTransaction === 1) await fact(db, 0);
-        else await db.transaction().execute(async (tx) => {
-          for (let i = 0; i < perTransaction; i++) await fact(tx, i);
-        });
+        else
+          await db.transaction().execute(async (tx) => {
+            for (let i = 0; i < perTransaction; i++) await fact(tx, i);
+          });
         facts += perTransaction;
       }
     }),
@@ -60,14 +67,28 @@ async function bulkChain(owner: Db, n: number, log: (line: string) => void): Pro
         INSERT INTO audit_events (id, source, severity, description, actor, action, details)
         SELECT gen_random_uuid(), 'bench', 'info', 'bulk fact ' || g, 'bench', 'bench.bulk', jsonb_build_object('n', g)
         FROM generate_series(1, ${size}) g
-        RETURNING id, pg_catalog.sha256(convert_to(row_to_json(audit_events)::text, 'UTF8')) AS digest, clock_timestamp() AS at`.execute(tx);
-      const seqs: string[] = [], ats: Date[] = [], entries: string[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [], keys: string[] = [], digests: Buffer[] = [];
+        RETURNING id, pg_catalog.sha256(convert_to(row_to_json(audit_events)::text, 'UTF8')) AS digest, clock_timestamp() AS at`.execute(
+        tx,
+      );
+      const seqs: string[] = [],
+        ats: Date[] = [],
+        entries: string[] = [],
+        prevs: Buffer[] = [],
+        hashes: Buffer[] = [],
+        keys: string[] = [],
+        digests: Buffer[] = [];
       for (const r of result.rows) {
         const at = r.at.toISOString().replace('Z', '000Z');
         const entry = `{"at":"${at}","op":"insert","row":"${r.id}","rowHash":"${r.digest.toString('hex')}","run":null,"table":"audit_events"}`;
         const hash = createHash('sha256').update(prev).update(entry, 'utf8').digest();
         seq++;
-        seqs.push(String(seq)); ats.push(r.at); entries.push(entry); prevs.push(prev); hashes.push(hash); keys.push(r.id); digests.push(r.digest);
+        seqs.push(String(seq));
+        ats.push(r.at);
+        entries.push(entry);
+        prevs.push(prev);
+        hashes.push(hash);
+        keys.push(r.id);
+        digests.push(r.digest);
         prev = hash;
       }
       await sql`
@@ -100,8 +121,24 @@ export async function ledgerBench(opts: { entries: number; seconds: number; log?
     log(`appends/s, 8 writers, 4 facts per transaction: ${grouped.toFixed(0)} (goal ≥ 2000: ratio ${(grouped / 2000).toFixed(2)})`);
     Object.assign(results, { appendsPerSecondSingle: Math.round(single), appendsPerSecondGrouped: Math.round(grouped) });
     figures.push(
-      { bench: '5', key: 'ledgerAppendsPerSecondSingle', label: 'ledger appends/s, 8 writers, 1 fact per statement', value: single, unit: '/s', goal: { kind: 'min', value: 2000 }, note: `${seconds} s` },
-      { bench: '5', key: 'ledgerAppendsPerSecondGrouped', label: 'ledger appends/s, 8 writers, 4 facts per transaction', value: grouped, unit: '/s', goal: { kind: 'min', value: 2000 }, note: `${seconds} s` },
+      {
+        bench: '5',
+        key: 'ledgerAppendsPerSecondSingle',
+        label: 'ledger appends/s, 8 writers, 1 fact per statement',
+        value: single,
+        unit: '/s',
+        goal: { kind: 'min', value: 2000 },
+        note: `${seconds} s`,
+      },
+      {
+        bench: '5',
+        key: 'ledgerAppendsPerSecondGrouped',
+        label: 'ledger appends/s, 8 writers, 4 facts per transaction',
+        value: grouped,
+        unit: '/s',
+        goal: { kind: 'min', value: 2000 },
+        note: `${seconds} s`,
+      },
     );
     const small = await verifyLedger(database.db);
     if (!small.intact) throw new Error(`the appended chain does not verify: ${small.firstBad?.detail}`);
@@ -123,16 +160,42 @@ export async function ledgerBench(opts: { entries: number; seconds: number; log?
     const report = await verifyLedger(database.db);
     if (!report.intact) throw new Error(`the bulk chain does not verify: ${report.firstBad?.detail}`);
     const verifySeconds = report.ms / 1000;
-    log(`verify ${report.entries} entries (chain, checkpoint signatures and end hashes, ${report.rows} tables of rows): ${verifySeconds.toFixed(1)} s (goal ≤ 10 s per million)`);
+    log(
+      `verify ${report.entries} entries (chain, checkpoint signatures and end hashes, ${report.rows} tables of rows): ${verifySeconds.toFixed(1)} s (goal ≤ 10 s per million)`,
+    );
     const deep = await verifyLedger(database.db, { merkle: true });
     const deepSeconds = deep.ms / 1000;
     log(`verify --merkle (every checkpoint's Merkle root recomputed too): ${deepSeconds.toFixed(1)} s`);
-    Object.assign(results, { verifyEntries: report.entries, verifySeconds: Number(verifySeconds.toFixed(2)), verifyMerkleSeconds: Number(deepSeconds.toFixed(2)), signSeconds: Number(signSeconds.toFixed(2)) });
+    Object.assign(results, {
+      verifyEntries: report.entries,
+      verifySeconds: Number(verifySeconds.toFixed(2)),
+      verifyMerkleSeconds: Number(deepSeconds.toFixed(2)),
+      signSeconds: Number(signSeconds.toFixed(2)),
+    });
     const perMillion = 1_000_000 / report.entries;
-    const scaled = report.entries < 1_000_000 ? `measured over ${report.entries.toLocaleString('en-US')} entries and scaled ×${perMillion.toFixed(2)} to a million` : `measured over ${report.entries.toLocaleString('en-US')} entries`;
+    const scaled =
+      report.entries < 1_000_000
+        ? `measured over ${report.entries.toLocaleString('en-US')} entries and scaled ×${perMillion.toFixed(2)} to a million`
+        : `measured over ${report.entries.toLocaleString('en-US')} entries`;
     figures.push(
-      { bench: '5', key: 'ledgerVerifySecondsPerMillion', label: 'ledger verify, per 1,000,000 entries', value: verifySeconds * perMillion, unit: 's', goal: { kind: 'max', value: 10 }, note: `${scaled}: ${verifySeconds.toFixed(1)} s` },
-      { bench: '5', key: 'ledgerVerifyMerkleSecondsPerMillion', label: 'ledger verify --merkle, per 1,000,000 entries', value: deepSeconds * perMillion, unit: 's', goal: { kind: 'max', value: 10 }, note: `${scaled}: ${deepSeconds.toFixed(1)} s` },
+      {
+        bench: '5',
+        key: 'ledgerVerifySecondsPerMillion',
+        label: 'ledger verify, per 1,000,000 entries',
+        value: verifySeconds * perMillion,
+        unit: 's',
+        goal: { kind: 'max', value: 10 },
+        note: `${scaled}: ${verifySeconds.toFixed(1)} s`,
+      },
+      {
+        bench: '5',
+        key: 'ledgerVerifyMerkleSecondsPerMillion',
+        label: 'ledger verify --merkle, per 1,000,000 entries',
+        value: deepSeconds * perMillion,
+        unit: 's',
+        goal: { kind: 'max', value: 10 },
+        note: `${scaled}: ${deepSeconds.toFixed(1)} s`,
+      },
     );
   } finally {
     await database.close();

@@ -56,5 +56,12 @@ export function histogramDelta(before: Samples, after: Samples, metric: string, 
 
 /** Names of the histograms the endpoint serves (to find the SDK's names for them). */
 export function histogramNames(samples: Samples): string[] {
-  return [...new Set([...samples.keys()].map((k) => k.split('{')[0]!).filter((n) => n.endsWith('_sum')).map((n) => n.slice(0, -4)))].sort();
+  return [
+    ...new Set(
+      [...samples.keys()]
+        .map((k) => k.split('{')[0]!)
+        .filter((n) => n.endsWith('_sum'))
+        .map((n) => n.slice(0, -4)),
+    ),
+  ].sort();
 }

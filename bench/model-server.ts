@@ -77,12 +77,19 @@ export function benchModel(latencyMs: number) {
       const prompt = requestPrompt(req);
       if (/You are the planner/.test(prompt)) {
         const shape = /^bench-plan: (.+)$/m.exec(prompt)?.[1];
-        if (!shape) return { status: 400, body: { error: { message: 'the bench model plans only bench PRDs (a "bench-plan:" line)', type: 'invalid_request_error' } } };
+        if (!shape)
+          return {
+            status: 400,
+            body: { error: { message: 'the bench model plans only bench PRDs (a "bench-plan:" line)', type: 'invalid_request_error' } },
+          };
         return { reply: planFor(shape), delayMs: latencyMs };
       }
       const key = /Do task (\S+):/.exec(prompt)?.[1];
       if (key) return { reply: taskAnswer(key), delayMs: latencyMs };
-      return { status: 400, body: { error: { message: 'the bench model answers planner and task prompts only', type: 'invalid_request_error' } } };
+      return {
+        status: 400,
+        body: { error: { message: 'the bench model answers planner and task prompts only', type: 'invalid_request_error' } },
+      };
     },
     { calls: () => calls },
   );

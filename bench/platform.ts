@@ -43,8 +43,16 @@ export interface BenchWorld {
   stop(): Promise<void>;
 }
 
-function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; waitFor: (re: RegExp, ms: number) => Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', script), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; waitFor: (re: RegExp, ms: number) => Promise<RegExpExecArray> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', script), ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (b: Buffer) => {
@@ -144,11 +152,22 @@ export async function startBenchWorld(opts: { latencyMs: number; log: (line: str
       if (dbFile) await rm(dbFile, { force: true });
       const before = new Set(childrenOf(process.pid));
       const pragmas = (process.env.BENCH_TEMPORAL_SQLITE_PRAGMAS ?? '').split(',').filter(Boolean);
-      const server = pragmas.length > 0 ? await startTunedDevServer(config, dbFile, pragmas, log) : await startDevServer({ cliPath: config.temporal.cliPath, dbFile, port: config.temporal.port, namespace: config.temporal.namespace, log });
+      const server =
+        pragmas.length > 0
+          ? await startTunedDevServer(config, dbFile, pragmas, log)
+          : await startDevServer({
+              cliPath: config.temporal.cliPath,
+              dbFile,
+              port: config.temporal.port,
+              namespace: config.temporal.namespace,
+              log,
+            });
       cleanup.push(() => server.stop());
       address = server.address;
       temporalPid = childrenOf(process.pid).find((pid) => !before.has(pid) && /start-dev/.test(commandLine(pid))) ?? null;
-      log(`Temporal dev server on ${address} (state ${dbFile ? `in ${dbFile}` : 'in memory'}${pragmas.length ? `; SQLite ${pragmas.join(', ')}` : ''})`);
+      log(
+        `Temporal dev server on ${address} (state ${dbFile ? `in ${dbFile}` : 'in memory'}${pragmas.length ? `; SQLite ${pragmas.join(', ')}` : ''})`,
+      );
     }
 
     const metricsAddress = `127.0.0.1:${await freePort()}`;

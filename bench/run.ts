@@ -76,21 +76,35 @@ async function main() {
   };
 
   const mc = machine();
-  log(`machine: ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}; load average ${mc.loadAverageAtStart.join(' ')}${QUICK ? '; QUICK sizes' : ''}`);
+  log(
+    `machine: ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}; load average ${mc.loadAverageAtStart.join(' ')}${QUICK ? '; QUICK sizes' : ''}`,
+  );
 
   if (['overhead', 'critical', 'throughput', 'concurrency'].some((b) => ONLY.has(b))) {
     const world = await startBenchWorld({ latencyMs: LATENCY, log });
     try {
       if (ONLY.has('overhead')) await attempt('overhead', () => governedOverhead(world, { samples: num('BENCH_SAMPLES', 10, 3), log }));
-      if (ONLY.has('critical')) await attempt('critical', () => criticalPath(world, { parallels: list('BENCH_PARALLELS', [2, 4, 8], [2, 8]), log }));
+      if (ONLY.has('critical'))
+        await attempt('critical', () => criticalPath(world, { parallels: list('BENCH_PARALLELS', [2, 4, 8], [2, 8]), log }));
       if (ONLY.has('throughput'))
         await attempt('throughput', () =>
-          throughput(world, { seconds: num('BENCH_THROUGHPUT_SECONDS', 60, 15), warmupSeconds: QUICK ? 3 : 10, runsInFlight: num('BENCH_THROUGHPUT_RUNS', 3, 2), tasksPerRun: num('BENCH_THROUGHPUT_TASKS', 10, 10), log }),
+          throughput(world, {
+            seconds: num('BENCH_THROUGHPUT_SECONDS', 60, 15),
+            warmupSeconds: QUICK ? 3 : 10,
+            runsInFlight: num('BENCH_THROUGHPUT_RUNS', 3, 2),
+            tasksPerRun: num('BENCH_THROUGHPUT_TASKS', 10, 10),
+            log,
+          }),
         );
-      if (ONLY.has('concurrency')) await attempt('concurrency', () => concurrency(world, { runs: num('BENCH_CONCURRENT_RUNS', 200, 30), log }));
+      if (ONLY.has('concurrency'))
+        await attempt('concurrency', () => concurrency(world, { runs: num('BENCH_CONCURRENT_RUNS', 200, 30), log }));
     } finally {
-      const warnings = world.workerOutput().split('\n').filter((l) => /\[temporal (warn|error)\]|error/i.test(l));
-      if (warnings.length > 0) log(`the worker process logged ${warnings.length} warning/error line(s); the first: ${warnings.slice(0, 3).join(' | ')}`);
+      const warnings = world
+        .workerOutput()
+        .split('\n')
+        .filter((l) => /\[temporal (warn|error)\]|error/i.test(l));
+      if (warnings.length > 0)
+        log(`the worker process logged ${warnings.length} warning/error line(s); the first: ${warnings.slice(0, 3).join(' | ')}`);
       await world.stop();
     }
   }
@@ -108,7 +122,9 @@ async function main() {
   const wallSeconds = (performance.now() - t0) / 1000;
   const figures = results.flatMap((r) => r.result.figures);
   console.log('');
-  console.log(`Aura Orchestra benchmarks — ${started.toISOString()} — ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}${QUICK ? ' — QUICK sizes' : ''}`);
+  console.log(
+    `Aura Orchestra benchmarks — ${started.toISOString()} — ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}${QUICK ? ' — QUICK sizes' : ''}`,
+  );
   console.log('');
   console.log(formatTable(figures));
   for (const r of results) if (r.result.text?.length) console.log(['', ...r.result.text].join('\n'));

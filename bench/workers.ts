@@ -27,7 +27,11 @@ const bare = await Worker.create({
   namespace: config.temporal.namespace,
   taskQueue: BARE_QUEUE,
   workflowsPath: BARE_WORKFLOWS_PATH,
-  activities: createBareActivities({ apiKey: config.providers.openaiApiKey ?? 'none', baseUrl: config.providers.openaiBaseUrl, model: 'fixed-latency-coder' }),
+  activities: createBareActivities({
+    apiKey: config.providers.openaiApiKey ?? 'none',
+    baseUrl: config.providers.openaiBaseUrl,
+    model: 'fixed-latency-coder',
+  }),
 });
 const bareRunning = bare.run();
 console.log(`[bench-worker] bare baseline polling ${BARE_QUEUE}`);

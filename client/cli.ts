@@ -11,7 +11,24 @@ import { loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config
 import { openDatabase } from '../db/open.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
-import { approvePlan, connectClient, decideVerification, isTransientTemporalError, retryTransient, grantReplan, rejectPlan, raiseBudget, resolveEscalation, runStatus, stopRun, submitRun, pauseRun, resumeRun, cancelRun, type RefusalRecorder } from '../director/runs.js';
+import {
+  approvePlan,
+  connectClient,
+  decideVerification,
+  isTransientTemporalError,
+  retryTransient,
+  grantReplan,
+  rejectPlan,
+  raiseBudget,
+  resolveEscalation,
+  runStatus,
+  stopRun,
+  submitRun,
+  pauseRun,
+  resumeRun,
+  cancelRun,
+  type RefusalRecorder,
+} from '../director/runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import { ManagerApiClient } from './api-client.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';
@@ -44,7 +61,15 @@ function recordRefusals(cfg: AuraConfig): RefusalRecorder {
     try {
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
-        await recordRefusedCommand(database.db, { runId: r.runId, workflowId: r.workflowId, command: r.command, director: r.by, reason: r.reason, refusal: r.refusal, details: r.details });
+        await recordRefusedCommand(database.db, {
+          runId: r.runId,
+          workflowId: r.workflowId,
+          command: r.command,
+          director: r.by,
+          reason: r.reason,
+          refusal: r.refusal,
+          details: r.details,
+        });
       } finally {
         await database.close();
       }
@@ -97,7 +122,10 @@ interface Steering {
 
 async function steering(cfg: AuraConfig): Promise<Steering> {
   if (cfg.manager.apiUrl) {
-    if (!cfg.manager.apiClientKey) throw new UserError('AURA_API_URL is set but AURA_API_KEY is not: the Manager API needs your key (or unset AURA_API_URL to use Temporal directly)');
+    if (!cfg.manager.apiClientKey)
+      throw new UserError(
+        'AURA_API_URL is set but AURA_API_KEY is not: the Manager API needs your key (or unset AURA_API_URL to use Temporal directly)',
+      );
     const api = new ManagerApiClient(cfg.manager.apiUrl, cfg.manager.apiClientKey);
     const me = await api.whoami();
     console.error(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
@@ -119,7 +147,8 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
       approve: (run, reason) => api.command(run, 'approve', reasonOf(reason)),
       reject: (run, reason) => api.command(run, 'reject', { reason }),
       replan: (run, reason) => api.command(run, 'replan', reasonOf(reason)),
-      resolve: (run, task, d) => api.resolve(run, task, { decision: d.kind, ...(d.employeeId !== undefined ? { employeeId: d.employeeId } : {}), reason: d.reason }),
+      resolve: (run, task, d) =>
+        api.resolve(run, task, { decision: d.kind, ...(d.employeeId !== undefined ? { employeeId: d.employeeId } : {}), reason: d.reason }),
       verification: (run, kind, reason) => api.command(run, 'verification', { decision: kind, reason }),
       budget: (run, budget, reason) => api.command(run, 'budget', { maxTokens: budget.maxTokens, maxCostUsd: budget.maxCostUsd, reason }),
       stop: (run, reason) => api.command(run, 'stop', { reason }),
@@ -130,7 +159,8 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
   }
   const c = await client(cfg);
   // Said at a terminal only: scripts read stderr for errors.
-  if (process.stderr.isTTY) console.error(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
+  if (process.stderr.isTTY)
+    console.error(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
   const by = cfg.director;
   const record = recordRefusals(cfg);
   return {
@@ -153,7 +183,10 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
     reject: (run, reason) => rejectPlan(c, run, by, reason, record),
     replan: (run, reason) => grantReplan(c, run, by, reason, record),
     resolve: (run, task, d) => {
-      const decision: EscalationDecision = d.kind === 'reassign' ? { kind: 'reassign', employeeId: d.employeeId ?? '', by, reason: d.reason } : { kind: d.kind, by, reason: d.reason };
+      const decision: EscalationDecision =
+        d.kind === 'reassign'
+          ? { kind: 'reassign', employeeId: d.employeeId ?? '', by, reason: d.reason }
+          : { kind: d.kind, by, reason: d.reason };
       return resolveEscalation(c, run, task, decision, record);
     },
     verification: (run, kind, reason) => decideVerification(c, run, { kind, by, reason }, record),
@@ -173,7 +206,9 @@ export function readPrd(file: string): string {
     bytes = readFileSync(file);
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UserError(
+      `cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   // A PRD is text: a binary file (a NUL byte, or bytes that are not UTF-8) is refused whole.
   const nul = bytes.indexOf(0);
@@ -217,7 +252,11 @@ async function follow(status: (run: string) => Promise<RunProgress>, runId: stri
   let last = '';
   for (;;) {
     // A Temporal restart or a lost connection is waited out with a note, up to two minutes.
-    const p: RunProgress = await retryTransient(() => status(runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 120_000, what: `following run ${runId}` });
+    const p: RunProgress = await retryTransient(() => status(runId), {
+      note: (l) => console.error(`[aura] ${l}`),
+      giveUpAfterMs: 120_000,
+      what: `following run ${runId}`,
+    });
     const text = formatProgress(p);
     if (text !== last) {
       console.log(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -238,7 +277,10 @@ function waitForCtrlC(): Promise<void> {
 export function buildProgram(): Command {
   // exitOverride before any subcommand exists: subcommands inherit it, so usage errors throw
   // (and exit 2 in main) instead of calling process.exit(1) themselves.
-  const program = new Command('aura').description('Aura Orchestra: governed multi-model runs from a PRD').showHelpAfterError().exitOverride();
+  const program = new Command('aura')
+    .description('Aura Orchestra: governed multi-model runs from a PRD')
+    .showHelpAfterError()
+    .exitOverride();
 
   program
     .command('up')
@@ -262,32 +304,60 @@ export function buildProgram(): Command {
     .option('--auto-approve', 'skip the Director plan gate', false)
     .option('--follow', 'print progress until the run ends', false)
     .addOption(new Option('--max-parallel <n>', 'tasks run at once').argParser(positiveInt('--max-parallel')))
-    .addOption(new Option('--max-tokens <n>', 'token budget of the run (default AURA_RUN_TOKEN_BUDGET)').argParser(positiveInt('--max-tokens')))
-    .addOption(new Option('--max-cost <usd>', 'cost budget of the run in USD (default AURA_RUN_COST_BUDGET_USD)').argParser(nonNegative('--max-cost')))
-    .addOption(new Option('--max-repair-rounds <n>', 'repair rounds an employee gets within one attempt (default 2; 0: none)').argParser(nonNegativeInt('--max-repair-rounds')))
-    .addOption(new Option('--max-verification-repairs <n>', 'repair tasks after a failed final verification (default 1)').argParser(nonNegativeInt('--max-verification-repairs')))
-    .action(async (file: string, opts: { project?: string; autoApprove: boolean; follow: boolean; maxParallel?: number; maxTokens?: number; maxCost?: number; maxRepairRounds?: number; maxVerificationRepairs?: number }) => {
-      const prd = readPrd(file);
-      const cfg = config();
-      const director = await steering(cfg);
-      const project = opts.project ?? basename(file).replace(/\.[^.]+$/, '');
-      const { runId, workflowId } = await director.submit({
-        prd,
-        project,
-        autoApprove: opts.autoApprove,
-        maxParallel: opts.maxParallel,
-        maxTokens: opts.maxTokens,
-        maxCost: opts.maxCost,
-        maxRepairRounds: opts.maxRepairRounds,
-        maxVerificationRepairs: opts.maxVerificationRepairs,
-      });
-      console.log(`run ${runId} started (workflow ${workflowId})`);
-      if (opts.follow) {
-        const report = await follow(director.status, runId);
-        if (report) console.log(`\n${formatReport(report)}`);
-        if (report?.status !== 'completed') process.exitCode = 1;
-      }
-    });
+    .addOption(
+      new Option('--max-tokens <n>', 'token budget of the run (default AURA_RUN_TOKEN_BUDGET)').argParser(positiveInt('--max-tokens')),
+    )
+    .addOption(
+      new Option('--max-cost <usd>', 'cost budget of the run in USD (default AURA_RUN_COST_BUDGET_USD)').argParser(
+        nonNegative('--max-cost'),
+      ),
+    )
+    .addOption(
+      new Option('--max-repair-rounds <n>', 'repair rounds an employee gets within one attempt (default 2; 0: none)').argParser(
+        nonNegativeInt('--max-repair-rounds'),
+      ),
+    )
+    .addOption(
+      new Option('--max-verification-repairs <n>', 'repair tasks after a failed final verification (default 1)').argParser(
+        nonNegativeInt('--max-verification-repairs'),
+      ),
+    )
+    .action(
+      async (
+        file: string,
+        opts: {
+          project?: string;
+          autoApprove: boolean;
+          follow: boolean;
+          maxParallel?: number;
+          maxTokens?: number;
+          maxCost?: number;
+          maxRepairRounds?: number;
+          maxVerificationRepairs?: number;
+        },
+      ) => {
+        const prd = readPrd(file);
+        const cfg = config();
+        const director = await steering(cfg);
+        const project = opts.project ?? basename(file).replace(/\.[^.]+$/, '');
+        const { runId, workflowId } = await director.submit({
+          prd,
+          project,
+          autoApprove: opts.autoApprove,
+          maxParallel: opts.maxParallel,
+          maxTokens: opts.maxTokens,
+          maxCost: opts.maxCost,
+          maxRepairRounds: opts.maxRepairRounds,
+          maxVerificationRepairs: opts.maxVerificationRepairs,
+        });
+        console.log(`run ${runId} started (workflow ${workflowId})`);
+        if (opts.follow) {
+          const report = await follow(director.status, runId);
+          if (report) console.log(`\n${formatReport(report)}`);
+          if (report?.status !== 'completed') process.exitCode = 1;
+        }
+      },
+    );
 
   program
     .command('approve')
@@ -390,7 +460,11 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON', false)
     .action(async (runId: string, opts: { json: boolean }) => {
       const director = await steering(config());
-      const p = await retryTransient(() => director.status(runId), { note: (l) => console.error(`[aura] ${l}`), giveUpAfterMs: 15_000, what: `status of run ${runId}` });
+      const p = await retryTransient(() => director.status(runId), {
+        note: (l) => console.error(`[aura] ${l}`),
+        giveUpAfterMs: 15_000,
+        what: `status of run ${runId}`,
+      });
       if (opts.json) console.log(JSON.stringify(p, null, 2));
       else console.log(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
     });
@@ -409,7 +483,11 @@ export function buildProgram(): Command {
       try {
         if (stack.uiUrl) log(`Web UI: ${stack.uiUrl}`);
         if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn})`);
-        const { runId, workflowId } = await submitRun(stack.client, { prd, project: 'wordfreq-demo', options: { autoApprove: true, director: cfg.director } });
+        const { runId, workflowId } = await submitRun(stack.client, {
+          prd,
+          project: 'wordfreq-demo',
+          options: { autoApprove: true, director: cfg.director },
+        });
         log(`run ${runId} started (workflow ${workflowId}), plan auto-approved`);
         const report = await follow((run) => runStatus(stack.client, run), runId);
         if (report) console.log(`\n${formatReport(report)}`);
@@ -463,7 +541,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isTransientTemporalError(err)) {
-      console.error(`aura: Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); try again, or check the stack ("aura up")`);
+      console.error(
+        `aura: Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); try again, or check the stack ("aura up")`,
+      );
       return 1;
     }
     console.error(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -25,7 +25,10 @@ const bool = (fallback: boolean) =>
 
 const postgresUrl = z.preprocess(
   emptyToUndefined,
-  z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
 );
 const atLeastOne = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(fallback));
 
@@ -53,17 +56,18 @@ function parseKeyEntries(text: string | undefined, ctx: z.RefinementCtx): ApiKey
   const entries: ApiKeyEntry[] = [];
   for (const [i, raw] of text.split(',').entries()) {
     const [name = '', role = '', sha256 = '', ...rest] = raw.trim().split(':');
-    const problem = rest.length > 0 || !sha256
-      ? 'is not name:role:sha256hex'
-      : !DIRECTOR_NAME.test(name)
-        ? `has a bad name: ${DIRECTOR_NAME_RULE}`
-        : role !== 'director' && role !== 'read'
-          ? 'has a bad role: director or read'
-          : !/^[0-9a-f]{64}$/i.test(sha256)
-            ? 'has a bad hash: 64 hex digits, the sha256 of the key'
-            : entries.some((e) => e.sha256 === sha256.toLowerCase())
-              ? 'repeats the hash of an earlier entry'
-              : null;
+    const problem =
+      rest.length > 0 || !sha256
+        ? 'is not name:role:sha256hex'
+        : !DIRECTOR_NAME.test(name)
+          ? `has a bad name: ${DIRECTOR_NAME_RULE}`
+          : role !== 'director' && role !== 'read'
+            ? 'has a bad role: director or read'
+            : !/^[0-9a-f]{64}$/i.test(sha256)
+              ? 'has a bad hash: 64 hex digits, the sha256 of the key'
+              : entries.some((e) => e.sha256 === sha256.toLowerCase())
+                ? 'repeats the hash of an earlier entry'
+                : null;
     if (problem) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} ${problem}` });
     else entries.push({ name, role: role as ApiRole, sha256: sha256.toLowerCase() });
   }
@@ -80,14 +84,20 @@ const envSchema = z.object({
   POSTGRES_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me')),
   POSTGRES_APP_USER: z.preprocess(
     emptyToUndefined,
-    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a role name: lowercase letters, digits and _, at most 63').default('aura_app'),
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a role name: lowercase letters, digits and _, at most 63')
+      .default('aura_app'),
   ),
   POSTGRES_APP_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me_app')),
   AURA_EMBEDDED_POSTGRES_PORT: port(54329),
 
   TEMPORAL_ADDRESS: z.preprocess(
     emptyToUndefined,
-    z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233').optional(),
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+      .optional(),
   ),
   TEMPORAL_NAMESPACE: z.preprocess(emptyToUndefined, z.string().default('default')),
   TEMPORAL_CLI_PATH: optionalString,
@@ -97,11 +107,20 @@ const envSchema = z.object({
   MANAGER_PORT: port(8000),
   MANAGER_HOST: z.preprocess(
     emptyToUndefined,
-    z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1 (0.0.0.0: every interface)').default('127.0.0.1'),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1 (0.0.0.0: every interface)')
+      .default('127.0.0.1'),
   ),
   MANAGER_API_KEY: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   MANAGER_API_KEY_NAME: z.preprocess(emptyToUndefined, z.string().regex(DIRECTOR_NAME, DIRECTOR_NAME_RULE).optional()),
-  MANAGER_API_KEYS: z.preprocess(emptyToUndefined, z.string().optional().transform((v, ctx) => parseKeyEntries(v, ctx))),
+  MANAGER_API_KEYS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => parseKeyEntries(v, ctx)),
+  ),
   MANAGER_TEMPORAL_UI_URL: optionalUrl,
   AURA_API_URL: optionalUrl,
   AURA_API_KEY: optionalString,
@@ -238,7 +257,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
       host: e.MANAGER_HOST,
       apiKey: e.MANAGER_API_KEY ?? null,
       keys: [
-        ...(e.MANAGER_API_KEY ? [{ name: e.MANAGER_API_KEY_NAME ?? director, role: 'director' as const, sha256: hashApiKey(e.MANAGER_API_KEY) }] : []),
+        ...(e.MANAGER_API_KEY
+          ? [{ name: e.MANAGER_API_KEY_NAME ?? director, role: 'director' as const, sha256: hashApiKey(e.MANAGER_API_KEY) }]
+          : []),
         ...e.MANAGER_API_KEYS.filter((k) => !e.MANAGER_API_KEY || k.sha256 !== hashApiKey(e.MANAGER_API_KEY)),
       ],
       temporalUiUrl: e.MANAGER_TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${e.AURA_TEMPORAL_UI_PORT}`),
@@ -276,7 +297,9 @@ export function loadDotEnv(root = PROJECT_ROOT): void {
 /** Real providers as soon as they are configured; the scripted stand-ins only when none is. */
 function enabledProviders(explicit: string | undefined, configured: Record<string, boolean>): string[] {
   if (explicit) return [...new Set(explicit.split(',').map((p) => p.trim()))];
-  const real = Object.entries(configured).filter(([, on]) => on).map(([name]) => name);
+  const real = Object.entries(configured)
+    .filter(([, on]) => on)
+    .map(([name]) => name);
   return real.length > 0 ? real : ['scripted'];
 }
 

@@ -14,6 +14,8 @@ export function createDb(url: string, maxConnections = 10): Db {
   // fails that query, and pg also emits 'error' on the client, which the pool listens to only
   // while the client is idle: without a listener of its own, that would crash the process. The
   // broken client is not queryable any more, so the pool drops it when it is released.
-  pool.on('connect', (client) => client.on('error', (err) => console.error(`[aura] database connection lost during a query: ${err.message}`)));
+  pool.on('connect', (client) =>
+    client.on('error', (err) => console.error(`[aura] database connection lost during a query: ${err.message}`)),
+  );
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new StorableTextPlugin()] });
 }

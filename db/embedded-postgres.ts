@@ -21,7 +21,23 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { access, chmod, chown, constants, cp, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
@@ -134,7 +150,9 @@ async function loadBinaries(): Promise<Binaries> {
   try {
     paths = (await import(name)) as { initdb: string; postgres: string };
   } catch (err) {
-    throw new Error(`the embedded PostgreSQL binaries for this machine (${name}) are not installed: ${(err as Error).message}. Run "npm install", or set DATABASE_URL to a server of your own.`);
+    throw new Error(
+      `the embedded PostgreSQL binaries for this machine (${name}) are not installed: ${(err as Error).message}. Run "npm install", or set DATABASE_URL to a server of your own.`,
+    );
   }
   const native = dirname(dirname(paths.initdb));
   const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version;
@@ -150,12 +168,18 @@ function postgresUser(log: (line: string) => void): Ids {
   // 9: the group exists already.
   const user =
     group.status === 0 || group.status === 9
-      ? spawnSync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'postgres'], { encoding: 'utf8' })
+      ? spawnSync(
+          'useradd',
+          ['--system', '--gid', 'postgres', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'postgres'],
+          { encoding: 'utf8' },
+        )
       : group;
   const created = lookupUser('postgres');
   if (!created) {
     const why = user.error ? user.error.message : user.stderr;
-    throw new Error(`embedded PostgreSQL runs as the "postgres" user when started as root, and that user could not be created (${why.trim()}). Create it, run as another user, or set DATABASE_URL.`);
+    throw new Error(
+      `embedded PostgreSQL runs as the "postgres" user when started as root, and that user could not be created (${why.trim()}). Create it, run as another user, or set DATABASE_URL.`,
+    );
   }
   return created;
 }
@@ -191,7 +215,9 @@ async function systemFolder(wanted: string | null, log: (line: string) => void):
   }
   const st = await lstat(dir);
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new Error(`${dir} must be a folder owned by root and writable by root only (it holds the embedded PostgreSQL binaries and data). Set AURA_SYSTEM_DIR to another folder.`);
+    throw new Error(
+      `${dir} must be a folder owned by root and writable by root only (it holds the embedded PostgreSQL binaries and data). Set AURA_SYSTEM_DIR to another folder.`,
+    );
   }
   for (let d = dir; ; d = dirname(d)) {
     const mode = (await stat(d)).mode;
@@ -213,7 +239,11 @@ const RUNTIME_STAMP = '.aura-runtime-complete';
  * version: copied to a temporary folder and renamed into place, so a concurrent start sees
  * either no copy or a whole one.
  */
-async function installRuntime(system: string, binaries: Binaries, log: (line: string) => void): Promise<{ initdb: string; postgres: string }> {
+async function installRuntime(
+  system: string,
+  binaries: Binaries,
+  log: (line: string) => void,
+): Promise<{ initdb: string; postgres: string }> {
   const base = join(system, 'postgres-runtime');
   await mkdir(base, { recursive: true, mode: 0o755 });
   const dest = join(base, `${binaries.version}-${process.platform}-${process.arch}`);
@@ -385,7 +415,18 @@ const READY = 'database system is ready to accept connections';
 
 /** postgres on 127.0.0.1:port, TCP only (the system's socket folder may belong to another server). */
 function startServer(postgresPath: string, dataDir: string, port: number, owner: Ids | null): Promise<Server> {
-  const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `lc_messages=${MESSAGES_LOCALE}`];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    `lc_messages=${MESSAGES_LOCALE}`,
+  ];
   const child = spawn(postgresPath, args, spawnOptions(owner));
   const output = collect(child);
   // Should this process end without stopping it, the server goes too (fast shutdown).

@@ -19,7 +19,13 @@ import { dropDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded-
 import { migrateToLatest } from './migrate.js';
 import { syncRegistry, type RegistryEntry } from './repositories/employees.js';
 import {
-  currentRole, ensureLoginRole, excessRights, grantApplicationRights, resetLoginRole, roleRights, syncRetentionDays,
+  currentRole,
+  ensureLoginRole,
+  excessRights,
+  grantApplicationRights,
+  resetLoginRole,
+  roleRights,
+  syncRetentionDays,
 } from './repositories/roles.js';
 
 export interface OpenDatabase {
@@ -101,7 +107,13 @@ async function locateServer(config: AuraConfig, log: Log): Promise<Server> {
     log(`starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${join(config.home, 'postgres')})`);
     const { user, password } = config.database;
     const started = await startEmbeddedPostgres({
-      dataDir: join(config.home, 'postgres'), port, user, password, database: 'postgres', systemDir: config.systemDir, log,
+      dataDir: join(config.home, 'postgres'),
+      port,
+      user,
+      password,
+      database: 'postgres',
+      systemDir: config.systemDir,
+      log,
     });
     stop = started.stop;
   }
@@ -278,7 +290,9 @@ export function loadRegistry(file: string): RegistryEntry[] {
   }
   const parsed = registrySchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`employee registry ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `employee registry ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data.employees;
 }

@@ -5,7 +5,17 @@
  * NUL becomes "␀" (U+2400, visible), a lone surrogate "�": the record stays readable, and the
  * evidence hashes, taken before storage, still name the original bytes.
  */
-import { OperationNodeTransformer, PrimitiveValueListNode, ValueNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import {
+  OperationNodeTransformer,
+  PrimitiveValueListNode,
+  ValueNode,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely';
 
 const NUL = /\u0000/g;
 

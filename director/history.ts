@@ -74,7 +74,10 @@ export async function buildTimeline(ctx: TimelineCtx, ref: string): Promise<Time
     let runId = run?.id ?? null;
     if (!run && client) {
       const found = await findInTemporal(client, ref);
-      if (!found) throw new UserError(`unknown run: ${ref} (no run with this id or workflow id in the governance record, and no such workflow or AuraRunId in Temporal)`);
+      if (!found)
+        throw new UserError(
+          `unknown run: ${ref} (no run with this id or workflow id in the governance record, and no such workflow or AuraRunId in Temporal)`,
+        );
       workflowId = found.workflowId;
       runId = found.runId;
       if (runId) run = await findRun(db, runId);
@@ -87,7 +90,12 @@ export async function buildTimeline(ctx: TimelineCtx, ref: string): Promise<Time
     const labels = taskLabels(record, workflowId);
     const entries: TimelineEntry[] = record ? recordEntries(record, labels) : [];
     if (client) {
-      const histories = await fetchHistories(client, workflowId, record?.tasks.map((t) => t.workflow_id).filter((w): w is string => !!w) ?? [], notes);
+      const histories = await fetchHistories(
+        client,
+        workflowId,
+        record?.tasks.map((t) => t.workflow_id).filter((w): w is string => !!w) ?? [],
+        notes,
+      );
       const decode = (p: Payload | null | undefined) => decodePayload(client!, p);
       for (const h of histories) entries.push(...temporalEntries(h.workflowId, h.events, { taskOf: labels.ofWorkflow, decode }));
     }
@@ -116,10 +124,19 @@ async function findInTemporal(client: Client, ref: string): Promise<{ workflowId
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || (err as { code?: unknown }).code === 5 || (err as { cause?: { code?: unknown } }).cause?.code === 5;
+  return (
+    err instanceof WorkflowNotFoundError ||
+    (err as { code?: unknown }).code === 5 ||
+    (err as { cause?: { code?: unknown } }).cause?.code === 5
+  );
 }
 
-async function fetchHistories(client: Client, workflowId: string, taskWorkflowIds: string[], notes: string[]): Promise<{ workflowId: string; events: HistoryEvent[] }[]> {
+async function fetchHistories(
+  client: Client,
+  workflowId: string,
+  taskWorkflowIds: string[],
+  notes: string[],
+): Promise<{ workflowId: string; events: HistoryEvent[] }[]> {
   const fetch = async (id: string): Promise<HistoryEvent[] | null> => {
     try {
       return (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
@@ -130,11 +147,17 @@ async function fetchHistories(client: Client, workflowId: string, taskWorkflowId
   };
   const parent = await fetch(workflowId);
   if (!parent) {
-    notes.push(`Temporal has no history of ${workflowId} (purged from the dev server, or past the namespace's retention): the governance record only`);
+    notes.push(
+      `Temporal has no history of ${workflowId} (purged from the dev server, or past the namespace's retention): the governance record only`,
+    );
     return [];
   }
   const out = [{ workflowId, events: parent }];
-  const children = parent.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
+  const children = parent.flatMap((e) =>
+    e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId
+      ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId]
+      : [],
+  );
   for (const id of new Set([...children, ...taskWorkflowIds])) {
     const events = await fetch(id);
     if (events) out.push({ workflowId: id, events });
@@ -205,7 +228,11 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
     if (typeof reviewRun === 'string') reviewed.set(reviewRun, v.model_run_id);
   }
   const verdictAttempt = (verdictId: string | null | undefined) => attemptOf(verdictId ? verdict.get(verdictId)?.model_run_id : null);
-  const row = (table: string, at: string, e: Omit<TimelineEntry, 'at' | 'source' | 'details'> & { details?: Record<string, unknown> }): TimelineEntry => ({
+  const row = (
+    table: string,
+    at: string,
+    e: Omit<TimelineEntry, 'at' | 'source' | 'details'> & { details?: Record<string, unknown> },
+  ): TimelineEntry => ({
     at,
     source: 'record',
     who: e.who,
@@ -240,13 +267,29 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(m.task_id),
         attempt: m.task_attempt ?? (reviewed.has(m.id) ? attemptOf(reviewed.get(m.id)) : null),
         ref: m.id,
-        details: { kind: m.kind, employeeId: m.employee_id, round: m.round, callAttempt: m.attempt, promptVersion: m.prompt_version, inputTokens: m.input_tokens, outputTokens: m.output_tokens, costUsd: m.cost_usd === null ? null : Number(m.cost_usd), latencyMs: m.latency_ms, finishReason: m.finish_reason, error: m.error },
+        details: {
+          kind: m.kind,
+          employeeId: m.employee_id,
+          round: m.round,
+          callAttempt: m.attempt,
+          promptVersion: m.prompt_version,
+          inputTokens: m.input_tokens,
+          outputTokens: m.output_tokens,
+          costUsd: m.cost_usd === null ? null : Number(m.cost_usd),
+          latencyMs: m.latency_ms,
+          finishReason: m.finish_reason,
+          error: m.error,
+        },
       }),
     );
   }
 
   for (const v of r.verifications) {
-    const outcome = !v.ran ? `not run: ${v.skipped_reason ?? 'no reason recorded'}` : v.passed ? 'passed' : `failed (exit ${v.exit_code ?? '-'}${v.timed_out ? ', timed out' : ''})`;
+    const outcome = !v.ran
+      ? `not run: ${v.skipped_reason ?? 'no reason recorded'}`
+      : v.passed
+        ? 'passed'
+        : `failed (exit ${v.exit_code ?? '-'}${v.timed_out ? ', timed out' : ''})`;
     out.push(
       row('verifications', v.at, {
         who: 'sandbox',
@@ -254,7 +297,16 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(v.task_id),
         attempt: attemptOf(v.model_run_id),
         ref: v.id,
-        details: { kind: v.kind, command: v.command, ran: v.ran, passed: v.passed, exitCode: v.exit_code, timedOut: v.timed_out, modelRunId: v.model_run_id, round: v.model_run_id ? (modelRun.get(v.model_run_id)?.round ?? null) : null },
+        details: {
+          kind: v.kind,
+          command: v.command,
+          ran: v.ran,
+          passed: v.passed,
+          exitCode: v.exit_code,
+          timedOut: v.timed_out,
+          modelRunId: v.model_run_id,
+          round: v.model_run_id ? (modelRun.get(v.model_run_id)?.round ?? null) : null,
+        },
       }),
     );
   }
@@ -271,7 +323,14 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(v.task_id),
         attempt: attemptOf(v.model_run_id),
         ref: v.id,
-        details: { employeeId: v.employee_id, clean: v.clean, modelRunId: v.model_run_id, rounds: v.rounds, violations: violations.map((x) => ({ type: x.type, message: x.message, sha256: x.evidence?.sha256 ?? null })), review },
+        details: {
+          employeeId: v.employee_id,
+          clean: v.clean,
+          modelRunId: v.model_run_id,
+          rounds: v.rounds,
+          violations: violations.map((x) => ({ type: x.type, message: x.message, sha256: x.evidence?.sha256 ?? null })),
+          review,
+        },
       }),
     );
   }
@@ -285,7 +344,14 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(i.task_id),
         attempt: verdictAttempt(i.verdict_id),
         ref: i.id,
-        details: { employeeId: i.model_id, violation: i.violation, severity: i.severity, status: i.status, verdictId: i.verdict_id, evidence },
+        details: {
+          employeeId: i.model_id,
+          violation: i.violation,
+          severity: i.severity,
+          status: i.status,
+          verdictId: i.verdict_id,
+          evidence,
+        },
       }),
     );
   }
@@ -303,7 +369,15 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(inc?.task_id ?? score?.task_id),
         attempt: inc ? verdictAttempt(inc.verdict_id) : attemptOf(scoreRun),
         ref: a.id,
-        details: { employeeId: a.model_id, action: a.action, severity: a.severity, policyVersion: a.policy_version, enforced: a.enforced, incidentId: a.incident_id, expiresAt: a.expires_at ? new Date(a.expires_at).toISOString() : null },
+        details: {
+          employeeId: a.model_id,
+          action: a.action,
+          severity: a.severity,
+          policyVersion: a.policy_version,
+          enforced: a.enforced,
+          incidentId: a.incident_id,
+          expiresAt: a.expires_at ? new Date(a.expires_at).toISOString() : null,
+        },
       }),
     );
   }
@@ -317,7 +391,16 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(s.task_id),
         attempt: attemptOf(d.modelRunId),
         ref: s.id,
-        details: { employeeId: s.employee_id, capability: s.capability, score: Number(s.score), reputationBefore: Number(s.reputation_before), reputationAfter: Number(s.reputation_after), tier: s.tier, verdictId: d.verdictId ?? null, modelRunId: d.modelRunId ?? null },
+        details: {
+          employeeId: s.employee_id,
+          capability: s.capability,
+          score: Number(s.score),
+          reputationBefore: Number(s.reputation_before),
+          reputationAfter: Number(s.reputation_after),
+          tier: s.tier,
+          verdictId: d.verdictId ?? null,
+          modelRunId: d.modelRunId ?? null,
+        },
       }),
     );
   }
@@ -330,7 +413,13 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(a.target_id),
         attempt: null,
         ref: a.id,
-        details: { director: a.director_id, action: a.action, targetId: a.target_id, reason: a.reason, ...(Object.keys(a.details ?? {}).length ? { details: a.details } : {}) },
+        details: {
+          director: a.director_id,
+          action: a.action,
+          targetId: a.target_id,
+          reason: a.reason,
+          ...(Object.keys(a.details ?? {}).length ? { details: a.details } : {}),
+        },
       }),
     );
   }
@@ -362,7 +451,15 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         task: labels.ofTask(e.task_id) ?? labels.ofWorkflow(e.workflow_id),
         attempt,
         ref: e.id,
-        details: { seq: Number(e.seq), action: e.action, severity: e.severity, actor: e.actor, workflowId: e.workflow_id, activityId: e.activity_id, ...(Object.keys(e.details ?? {}).length ? { details: e.details } : {}) },
+        details: {
+          seq: Number(e.seq),
+          action: e.action,
+          severity: e.severity,
+          actor: e.actor,
+          workflowId: e.workflow_id,
+          activityId: e.activity_id,
+          ...(Object.keys(e.details ?? {}).length ? { details: e.details } : {}),
+        },
       }),
     );
   }
@@ -371,7 +468,15 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
   const callKeys = new Set(keysOf.modelRuns);
   for (const l of r.logs) {
     if (l.idempotency_key && callKeys.has(l.idempotency_key)) continue;
-    out.push(row('agent_activity_logs', l.at, { who: `employee:${l.agent_id}`, what: `${l.severity ? `[${l.severity}] ` : ''}${l.message ?? ''}`, task: labels.ofTask(l.task_id), attempt: null, ref: l.id }));
+    out.push(
+      row('agent_activity_logs', l.at, {
+        who: `employee:${l.agent_id}`,
+        what: `${l.severity ? `[${l.severity}] ` : ''}${l.message ?? ''}`,
+        task: labels.ofTask(l.task_id),
+        attempt: null,
+        ref: l.id,
+      }),
+    );
   }
   return out;
 }
@@ -408,7 +513,16 @@ const ACTIVITY_ROLES: Record<string, string> = {
 };
 /** Signals one workflow of the run sends another: the Manager's own plumbing. */
 const INTERNAL_SIGNALS = new Set(['taskProgress', 'budgetExhausted', 'budgetUpdate', 'runControl']);
-const RETRY_STATES = ['unspecified', 'in progress', 'non-retryable failure', 'timeout', 'maximum attempts reached', 'no retry policy', 'internal server error', 'cancel requested'];
+const RETRY_STATES = [
+  'unspecified',
+  'in progress',
+  'non-retryable failure',
+  'timeout',
+  'maximum attempts reached',
+  'no retry policy',
+  'internal server error',
+  'cancel requested',
+];
 const TIMEOUT_TYPES = ['unspecified', 'start-to-close', 'schedule-to-start', 'schedule-to-close', 'heartbeat'];
 
 interface ActivityInfo {
@@ -444,7 +558,8 @@ function failureText(f: Failure | null | undefined): string {
 
 /** What a Director's (or anyone's) signal or update says, in a few words. */
 function describeInput(name: string, input: Obj): string {
-  if (name === 'taskProgress') return ` ${str(input.key) ?? '?'} ${str(input.status) ?? ''}${str(input.assignedTo) ? ` (${input.assignedTo}, attempt ${num(input.attempts) ?? '?'})` : ''}${str(input.escalation) ? `: ${input.escalation}` : ''}`;
+  if (name === 'taskProgress')
+    return ` ${str(input.key) ?? '?'} ${str(input.status) ?? ''}${str(input.assignedTo) ? ` (${input.assignedTo}, attempt ${num(input.attempts) ?? '?'})` : ''}${str(input.escalation) ? `: ${input.escalation}` : ''}`;
   if (name === 'budgetExhausted') return ` from ${str(input.taskKey) ?? '?'}: ${str(input.message) ?? ''}`;
   const by = str(input.by) ?? str(asObj(input.stop).by);
   const kind = str(input.kind);
@@ -452,7 +567,7 @@ function describeInput(name: string, input: Obj): string {
   return (
     `${by ? ` from ${by}` : ''}${kind ? ` (${kind}${str(input.employeeId) ? ` → ${input.employeeId}` : ''})` : ''}` +
     `${num(budget.maxTokens) !== undefined ? ` budget ${budget.maxTokens} tokens / $${budget.maxCostUsd}` : ''}${'paused' in input ? ` paused=${String(input.paused)}` : ''}` +
-    `${str(input.reason) ?? str(asObj(input.stop).reason) ? `: ${str(input.reason) ?? str(asObj(input.stop).reason)}` : ''}`
+    `${(str(input.reason) ?? str(asObj(input.stop).reason)) ? `: ${str(input.reason) ?? str(asObj(input.stop).reason)}` : ''}`
   );
 }
 
@@ -482,7 +597,11 @@ function resultText(result: unknown): string {
   return bits.length ? `: ${bits.join('; ')}` : '';
 }
 
-export function temporalEntries(workflowId: string, events: HistoryEvent[], ctx: { taskOf: Labels['ofWorkflow']; decode: (p: Payload | null | undefined) => unknown }): TimelineEntry[] {
+export function temporalEntries(
+  workflowId: string,
+  events: HistoryEvent[],
+  ctx: { taskOf: Labels['ofWorkflow']; decode: (p: Payload | null | undefined) => unknown },
+): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   const task = ctx.taskOf(workflowId);
   const scheduled = new Map<string, ActivityInfo>();
@@ -504,37 +623,64 @@ export function temporalEntries(workflowId: string, events: HistoryEvent[], ctx:
       workflowType = a.workflowType?.name ?? workflowType;
       const input = asObj(ctx.decode(a.input?.payloads?.[0]));
       const parent = a.parentWorkflowExecution?.workflowId;
-      push('manager', `workflow ${workflowType} started${summary ? ` ("${summary}")` : ''}${parent ? ` by ${parent}` : ''}${(a.attempt ?? 1) > 1 ? ` (attempt ${a.attempt})` : ''}`, {
-        event: 'WorkflowExecutionStarted',
-        workflowType,
-        taskQueue: a.taskQueue?.name,
-        parentWorkflowId: parent ?? null,
-        project: str(input.project) ?? null,
-        identity: a.identity || null,
-      });
+      push(
+        'manager',
+        `workflow ${workflowType} started${summary ? ` ("${summary}")` : ''}${parent ? ` by ${parent}` : ''}${(a.attempt ?? 1) > 1 ? ` (attempt ${a.attempt})` : ''}`,
+        {
+          event: 'WorkflowExecutionStarted',
+          workflowType,
+          taskQueue: a.taskQueue?.name,
+          parentWorkflowId: parent ?? null,
+          project: str(input.project) ?? null,
+          identity: a.identity || null,
+        },
+      );
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const result = ctx.decode(e.workflowExecutionCompletedEventAttributes.result?.payloads?.[0]);
-      push('manager', `workflow ${workflowType} completed${resultText(result)}`, { event: 'WorkflowExecutionCompleted', status: str(asObj(result).status) ?? null });
+      push('manager', `workflow ${workflowType} completed${resultText(result)}`, {
+        event: 'WorkflowExecutionCompleted',
+        status: str(asObj(result).status) ?? null,
+      });
     } else if (e.workflowExecutionFailedEventAttributes) {
       const a = e.workflowExecutionFailedEventAttributes;
-      push('manager', `workflow ${workflowType} failed: ${failureText(a.failure)} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`, { event: 'WorkflowExecutionFailed', failure: failureText(a.failure) });
+      push('manager', `workflow ${workflowType} failed: ${failureText(a.failure)} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`, {
+        event: 'WorkflowExecutionFailed',
+        failure: failureText(a.failure),
+      });
     } else if (e.workflowExecutionTimedOutEventAttributes) {
       push('manager', `workflow ${workflowType} timed out`, { event: 'WorkflowExecutionTimedOut' });
     } else if (e.workflowExecutionCancelRequestedEventAttributes) {
       const a = e.workflowExecutionCancelRequestedEventAttributes;
-      push(a.identity ? `unattributed (${a.identity})` : 'unattributed', `cancellation of ${workflowType} requested${a.cause ? `: ${a.cause}` : ''}`, { event: 'WorkflowExecutionCancelRequested', identity: a.identity || null });
+      push(
+        a.identity ? `unattributed (${a.identity})` : 'unattributed',
+        `cancellation of ${workflowType} requested${a.cause ? `: ${a.cause}` : ''}`,
+        { event: 'WorkflowExecutionCancelRequested', identity: a.identity || null },
+      );
     } else if (e.workflowExecutionCanceledEventAttributes) {
       push('manager', `workflow ${workflowType} cancelled`, { event: 'WorkflowExecutionCanceled' });
     } else if (e.workflowExecutionTerminatedEventAttributes) {
       const a = e.workflowExecutionTerminatedEventAttributes;
-      push(a.identity ? `unattributed (${a.identity})` : 'unattributed', `workflow ${workflowType} terminated${a.reason ? `: ${a.reason}` : ''}`, { event: 'WorkflowExecutionTerminated', identity: a.identity || null, reason: a.reason || null });
+      push(
+        a.identity ? `unattributed (${a.identity})` : 'unattributed',
+        `workflow ${workflowType} terminated${a.reason ? `: ${a.reason}` : ''}`,
+        { event: 'WorkflowExecutionTerminated', identity: a.identity || null, reason: a.reason || null },
+      );
     } else if (e.workflowExecutionContinuedAsNewEventAttributes) {
-      push('manager', `workflow ${workflowType} continued as new`, { event: 'WorkflowExecutionContinuedAsNew', newRunId: e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId });
+      push('manager', `workflow ${workflowType} continued as new`, {
+        event: 'WorkflowExecutionContinuedAsNew',
+        newRunId: e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId,
+      });
     } else if (e.workflowTaskFailedEventAttributes) {
       const a = e.workflowTaskFailedEventAttributes;
-      push('manager', `workflow task failed (cause ${a.cause ?? '?'}): ${failureText(a.failure)}`, { event: 'WorkflowTaskFailed', cause: a.cause, identity: a.identity || null });
+      push('manager', `workflow task failed (cause ${a.cause ?? '?'}): ${failureText(a.failure)}`, {
+        event: 'WorkflowTaskFailed',
+        cause: a.cause,
+        identity: a.identity || null,
+      });
     } else if (e.workflowTaskTimedOutEventAttributes) {
-      push('manager', `workflow task timed out (${TIMEOUT_TYPES[e.workflowTaskTimedOutEventAttributes.timeoutType ?? 0] ?? '?'})`, { event: 'WorkflowTaskTimedOut' });
+      push('manager', `workflow task timed out (${TIMEOUT_TYPES[e.workflowTaskTimedOutEventAttributes.timeoutType ?? 0] ?? '?'})`, {
+        event: 'WorkflowTaskTimedOut',
+      });
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
       const type = a.activityType?.name ?? '?';
@@ -552,90 +698,179 @@ export function temporalEntries(workflowId: string, events: HistoryEvent[], ctx:
         round = num(input.round) ?? round;
       }
       const employee = str(input.employeeId);
-      const who = queue.startsWith('aura-employee-') ? `employee:${employee ?? queue.slice('aura-employee-'.length)}` : (ACTIVITY_ROLES[type] ?? (queue === 'aura-sandbox' ? 'sandbox' : 'manager'));
+      const who = queue.startsWith('aura-employee-')
+        ? `employee:${employee ?? queue.slice('aura-employee-'.length)}`
+        : (ACTIVITY_ROLES[type] ?? (queue === 'aura-sandbox' ? 'sandbox' : 'manager'));
       // Routing comes before an attempt: it belongs to none.
-      const info: ActivityInfo = { type, activityId: a.activityId ?? '?', summary: summary ?? null, who, attempt: type === 'employeeRoster' ? null : attempt, round: type === 'planWithEmployee' ? (num(input.round) ?? null) : type === 'employeeRoster' ? null : round };
+      const info: ActivityInfo = {
+        type,
+        activityId: a.activityId ?? '?',
+        summary: summary ?? null,
+        who,
+        attempt: type === 'employeeRoster' ? null : attempt,
+        round: type === 'planWithEmployee' ? (num(input.round) ?? null) : type === 'employeeRoster' ? null : round,
+      };
       scheduled.set(eventId, info);
-      push(who, `activity ${type} scheduled${summary ? `: "${summary}"` : ''} (on ${queue})`, {
-        event: 'ActivityTaskScheduled',
-        activityType: type,
-        activityId: info.activityId,
-        summary: info.summary,
-        taskQueue: queue,
-        ...(employee ? { employeeId: employee } : {}),
-        ...(info.round !== null ? { round: info.round } : {}),
-      }, { attempt: info.attempt });
+      push(
+        who,
+        `activity ${type} scheduled${summary ? `: "${summary}"` : ''} (on ${queue})`,
+        {
+          event: 'ActivityTaskScheduled',
+          activityType: type,
+          activityId: info.activityId,
+          summary: info.summary,
+          taskQueue: queue,
+          ...(employee ? { employeeId: employee } : {}),
+          ...(info.round !== null ? { round: info.round } : {}),
+        },
+        { attempt: info.attempt },
+      );
     } else if (e.activityTaskStartedEventAttributes) {
       const a = e.activityTaskStartedEventAttributes;
       const info = scheduled.get(String(a.scheduledEventId ?? ''));
       const n = a.attempt ?? 1;
       if (info) Object.assign(info, { startedAttempt: n, startedAt: base.at });
       const retries = n > 1 ? ` (${n - 1} ${n - 1 === 1 ? 'retry' : 'retries'}; last failure: ${failureText(a.lastFailure)})` : '';
-      push(info?.who ?? 'manager', `activity ${info?.type ?? '?'} started, attempt ${n}${retries}`, activityDetails('ActivityTaskStarted', info, n, a.identity), { attempt: info ? info.attempt : attempt });
+      push(
+        info?.who ?? 'manager',
+        `activity ${info?.type ?? '?'} started, attempt ${n}${retries}`,
+        activityDetails('ActivityTaskStarted', info, n, a.identity),
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.activityTaskCompletedEventAttributes) {
       const a = e.activityTaskCompletedEventAttributes;
       const info = scheduled.get(String(a.scheduledEventId ?? ''));
       const n = info?.startedAttempt ?? 1;
       const result = ctx.decode(a.result?.payloads?.[0]);
-      push(info?.who ?? 'manager', `activity ${info?.type ?? '?'} completed${n > 1 ? ` on attempt ${n}` : ''}${resultText(result)}`, activityDetails('ActivityTaskCompleted', info, n, a.identity), { attempt: info ? info.attempt : attempt });
+      push(
+        info?.who ?? 'manager',
+        `activity ${info?.type ?? '?'} completed${n > 1 ? ` on attempt ${n}` : ''}${resultText(result)}`,
+        activityDetails('ActivityTaskCompleted', info, n, a.identity),
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.activityTaskFailedEventAttributes) {
       const a = e.activityTaskFailedEventAttributes;
       const info = scheduled.get(String(a.scheduledEventId ?? ''));
       const n = info?.startedAttempt ?? 1;
-      push(info?.who ?? 'manager', `activity ${info?.type ?? '?'} failed on attempt ${n}: ${failureText(a.failure)} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`, { ...activityDetails('ActivityTaskFailed', info, n, a.identity), failure: failureText(a.failure) }, { attempt: info ? info.attempt : attempt });
+      push(
+        info?.who ?? 'manager',
+        `activity ${info?.type ?? '?'} failed on attempt ${n}: ${failureText(a.failure)} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`,
+        { ...activityDetails('ActivityTaskFailed', info, n, a.identity), failure: failureText(a.failure) },
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.activityTaskTimedOutEventAttributes) {
       const a = e.activityTaskTimedOutEventAttributes;
       const info = scheduled.get(String(a.scheduledEventId ?? ''));
       const n = info?.startedAttempt ?? 1;
       const timeout = TIMEOUT_TYPES[a.failure?.timeoutFailureInfo?.timeoutType ?? 0] ?? '?';
-      push(info?.who ?? 'manager', `activity ${info?.type ?? '?'} timed out (${timeout}) on attempt ${n}${a.failure?.cause ? `: ${failureText(a.failure.cause)}` : ''} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`, { ...activityDetails('ActivityTaskTimedOut', info, n), timeout }, { attempt: info ? info.attempt : attempt });
+      push(
+        info?.who ?? 'manager',
+        `activity ${info?.type ?? '?'} timed out (${timeout}) on attempt ${n}${a.failure?.cause ? `: ${failureText(a.failure.cause)}` : ''} (${RETRY_STATES[a.retryState ?? 0] ?? a.retryState})`,
+        { ...activityDetails('ActivityTaskTimedOut', info, n), timeout },
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.activityTaskCancelRequestedEventAttributes) {
       const info = scheduled.get(String(e.activityTaskCancelRequestedEventAttributes.scheduledEventId ?? ''));
-      push('manager', `cancellation of activity ${info?.type ?? '?'} requested`, activityDetails('ActivityTaskCancelRequested', info, info?.startedAttempt ?? null), { attempt: info ? info.attempt : attempt });
+      push(
+        'manager',
+        `cancellation of activity ${info?.type ?? '?'} requested`,
+        activityDetails('ActivityTaskCancelRequested', info, info?.startedAttempt ?? null),
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.activityTaskCanceledEventAttributes) {
       const info = scheduled.get(String(e.activityTaskCanceledEventAttributes.scheduledEventId ?? ''));
-      push(info?.who ?? 'manager', `activity ${info?.type ?? '?'} cancelled`, activityDetails('ActivityTaskCanceled', info, info?.startedAttempt ?? null), { attempt: info ? info.attempt : attempt });
+      push(
+        info?.who ?? 'manager',
+        `activity ${info?.type ?? '?'} cancelled`,
+        activityDetails('ActivityTaskCanceled', info, info?.startedAttempt ?? null),
+        { attempt: info ? info.attempt : attempt },
+      );
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;
       const name = a.signalName ?? '?';
       const input = asObj(ctx.decode(a.input?.payloads?.[0]));
-      push(whoOfInput(name, input, a.identity), `signal ${name} received${describeInput(name, input)}`, { event: 'WorkflowExecutionSignaled', signal: name, by: str(input.by) ?? null, reason: str(input.reason) ?? null, identity: a.identity || null }, name === 'taskProgress' && str(input.key) ? { task: str(input.key)! } : {});
+      push(
+        whoOfInput(name, input, a.identity),
+        `signal ${name} received${describeInput(name, input)}`,
+        {
+          event: 'WorkflowExecutionSignaled',
+          signal: name,
+          by: str(input.by) ?? null,
+          reason: str(input.reason) ?? null,
+          identity: a.identity || null,
+        },
+        name === 'taskProgress' && str(input.key) ? { task: str(input.key)! } : {},
+      );
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const a = e.workflowExecutionUpdateAcceptedEventAttributes;
       const name = a.acceptedRequest?.input?.name ?? '?';
       const input = asObj(ctx.decode(a.acceptedRequest?.input?.args?.payloads?.[0]));
       const who = whoOfInput(name, input, a.acceptedRequest?.meta?.identity);
       updates.set(a.acceptedRequest?.meta?.updateId || a.protocolInstanceId || '', { name, who });
-      push(who, `update ${name} accepted${describeInput(name, input)}`, { event: 'WorkflowExecutionUpdateAccepted', update: name, updateId: a.acceptedRequest?.meta?.updateId ?? null, by: str(input.by) ?? null, reason: str(input.reason) ?? null });
+      push(who, `update ${name} accepted${describeInput(name, input)}`, {
+        event: 'WorkflowExecutionUpdateAccepted',
+        update: name,
+        updateId: a.acceptedRequest?.meta?.updateId ?? null,
+        by: str(input.by) ?? null,
+        reason: str(input.reason) ?? null,
+      });
     } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
       const a = e.workflowExecutionUpdateCompletedEventAttributes;
       const u = updates.get(a.meta?.updateId ?? '') ?? { name: '?', who: 'manager' };
       const answer = asObj(ctx.decode(a.outcome?.success?.payloads?.[0]));
-      const outcome = a.outcome?.failure ? `refused: ${failureText(a.outcome.failure)}` : `${str(answer.message) ?? 'done'}${str(answer.status) ? ` (now ${answer.status})` : ''}`;
-      push(u.who, `update ${u.name} completed: ${outcome}`, { event: 'WorkflowExecutionUpdateCompleted', update: u.name, updateId: a.meta?.updateId ?? null });
+      const outcome = a.outcome?.failure
+        ? `refused: ${failureText(a.outcome.failure)}`
+        : `${str(answer.message) ?? 'done'}${str(answer.status) ? ` (now ${answer.status})` : ''}`;
+      push(u.who, `update ${u.name} completed: ${outcome}`, {
+        event: 'WorkflowExecutionUpdateCompleted',
+        update: u.name,
+        updateId: a.meta?.updateId ?? null,
+      });
     } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
       const child = a.workflowId ?? '?';
       children.set(eventId, child);
-      push('manager', `child ${a.workflowType?.name ?? 'workflow'} ${child} initiated`, { event: 'StartChildWorkflowExecutionInitiated', childWorkflowId: child }, { task: ctx.taskOf(child), attempt: null });
+      push(
+        'manager',
+        `child ${a.workflowType?.name ?? 'workflow'} ${child} initiated`,
+        { event: 'StartChildWorkflowExecutionInitiated', childWorkflowId: child },
+        { task: ctx.taskOf(child), attempt: null },
+      );
     } else if (e.startChildWorkflowExecutionFailedEventAttributes) {
       const a = e.startChildWorkflowExecutionFailedEventAttributes;
-      push('manager', `child ${a.workflowId} could not start (cause ${a.cause})`, { event: 'StartChildWorkflowExecutionFailed', childWorkflowId: a.workflowId }, { task: ctx.taskOf(a.workflowId), attempt: null });
+      push(
+        'manager',
+        `child ${a.workflowId} could not start (cause ${a.cause})`,
+        { event: 'StartChildWorkflowExecutionFailed', childWorkflowId: a.workflowId },
+        { task: ctx.taskOf(a.workflowId), attempt: null },
+      );
     } else {
       const child =
-        (e.childWorkflowExecutionStartedEventAttributes && ['started', e.childWorkflowExecutionStartedEventAttributes, 'ChildWorkflowExecutionStarted'] as const) ||
-        (e.childWorkflowExecutionCompletedEventAttributes && ['completed', e.childWorkflowExecutionCompletedEventAttributes, 'ChildWorkflowExecutionCompleted'] as const) ||
-        (e.childWorkflowExecutionFailedEventAttributes && ['failed', e.childWorkflowExecutionFailedEventAttributes, 'ChildWorkflowExecutionFailed'] as const) ||
-        (e.childWorkflowExecutionCanceledEventAttributes && ['cancelled', e.childWorkflowExecutionCanceledEventAttributes, 'ChildWorkflowExecutionCanceled'] as const) ||
-        (e.childWorkflowExecutionTimedOutEventAttributes && ['timed out', e.childWorkflowExecutionTimedOutEventAttributes, 'ChildWorkflowExecutionTimedOut'] as const) ||
-        (e.childWorkflowExecutionTerminatedEventAttributes && ['terminated', e.childWorkflowExecutionTerminatedEventAttributes, 'ChildWorkflowExecutionTerminated'] as const) ||
+        (e.childWorkflowExecutionStartedEventAttributes &&
+          (['started', e.childWorkflowExecutionStartedEventAttributes, 'ChildWorkflowExecutionStarted'] as const)) ||
+        (e.childWorkflowExecutionCompletedEventAttributes &&
+          (['completed', e.childWorkflowExecutionCompletedEventAttributes, 'ChildWorkflowExecutionCompleted'] as const)) ||
+        (e.childWorkflowExecutionFailedEventAttributes &&
+          (['failed', e.childWorkflowExecutionFailedEventAttributes, 'ChildWorkflowExecutionFailed'] as const)) ||
+        (e.childWorkflowExecutionCanceledEventAttributes &&
+          (['cancelled', e.childWorkflowExecutionCanceledEventAttributes, 'ChildWorkflowExecutionCanceled'] as const)) ||
+        (e.childWorkflowExecutionTimedOutEventAttributes &&
+          (['timed out', e.childWorkflowExecutionTimedOutEventAttributes, 'ChildWorkflowExecutionTimedOut'] as const)) ||
+        (e.childWorkflowExecutionTerminatedEventAttributes &&
+          (['terminated', e.childWorkflowExecutionTerminatedEventAttributes, 'ChildWorkflowExecutionTerminated'] as const)) ||
         null;
       if (!child) continue; // workflow tasks, markers, timers, search attributes, outgoing signals
       const [verb, a, event] = child;
-      const childId = a.workflowExecution?.workflowId ?? children.get(String((a as { initiatedEventId?: unknown }).initiatedEventId ?? '')) ?? '?';
+      const childId =
+        a.workflowExecution?.workflowId ?? children.get(String((a as { initiatedEventId?: unknown }).initiatedEventId ?? '')) ?? '?';
       const result = 'result' in a ? resultText(ctx.decode(a.result?.payloads?.[0])) : '';
       const failure = 'failure' in a && a.failure ? `: ${failureText(a.failure)}` : '';
-      push('manager', `child ${a.workflowType?.name ?? 'workflow'} ${childId} ${verb}${result}${failure}`, { event, childWorkflowId: childId }, { task: ctx.taskOf(childId), attempt: null });
+      push(
+        'manager',
+        `child ${a.workflowType?.name ?? 'workflow'} ${childId} ${verb}${result}${failure}`,
+        { event, childWorkflowId: childId },
+        { task: ctx.taskOf(childId), attempt: null },
+      );
     }
   }
   return out;
@@ -688,17 +923,27 @@ export function formatTimeline(t: Timeline): string {
     lines.push('nothing recorded for this run');
     return lines.join('\n');
   }
-  const counts = { temporal: t.entries.filter((e) => e.source === 'temporal').length, record: t.entries.filter((e) => e.source === 'record').length };
-  lines.push(`${t.entries.length} events: ${counts.temporal} from Temporal's history, ${counts.record} from the governance record; times UTC`);
-  const attemptText = (e: TimelineEntry) => (e.attempt === null ? '-' : `${e.attempt}${typeof e.details.round === 'number' && e.details.round > 1 ? ` r${e.details.round}` : ''}`);
+  const counts = {
+    temporal: t.entries.filter((e) => e.source === 'temporal').length,
+    record: t.entries.filter((e) => e.source === 'record').length,
+  };
+  lines.push(
+    `${t.entries.length} events: ${counts.temporal} from Temporal's history, ${counts.record} from the governance record; times UTC`,
+  );
+  const attemptText = (e: TimelineEntry) =>
+    e.attempt === null ? '-' : `${e.attempt}${typeof e.details.round === 'number' && e.details.round > 1 ? ` r${e.details.round}` : ''}`;
   const w = {
     who: Math.min(34, Math.max(3, ...t.entries.map((e) => e.who.length))),
     task: Math.max(4, ...t.entries.map((e) => (e.task ?? '-').length)),
     attempt: Math.max(7, ...t.entries.map((e) => attemptText(e).length)),
   };
-  lines.push(`${'AT (UTC)'.padEnd(27)}  ${'SOURCE'.padEnd(8)}  ${'WHO'.padEnd(w.who)}  ${'TASK'.padEnd(w.task)}  ${'ATTEMPT'.padEnd(w.attempt)}  WHAT  [REF]`);
+  lines.push(
+    `${'AT (UTC)'.padEnd(27)}  ${'SOURCE'.padEnd(8)}  ${'WHO'.padEnd(w.who)}  ${'TASK'.padEnd(w.task)}  ${'ATTEMPT'.padEnd(w.attempt)}  WHAT  [REF]`,
+  );
   for (const e of t.entries) {
-    lines.push(`${e.at.padEnd(27)}  ${e.source.padEnd(8)}  ${e.who.padEnd(w.who)}  ${(e.task ?? '-').padEnd(w.task)}  ${attemptText(e).padEnd(w.attempt)}  ${oneLine(e.what)}  [${refText(e, t.workflowId)}]`);
+    lines.push(
+      `${e.at.padEnd(27)}  ${e.source.padEnd(8)}  ${e.who.padEnd(w.who)}  ${(e.task ?? '-').padEnd(w.task)}  ${attemptText(e).padEnd(w.attempt)}  ${oneLine(e.what)}  [${refText(e, t.workflowId)}]`,
+    );
   }
   return lines.join('\n');
 }

@@ -45,7 +45,10 @@ export interface RunLine extends Omit<RunHeader, 'id'> {
 
 export function toRunLine(r: RunListRow): RunLine {
   const final = (FINAL_STATUSES as readonly string[]).includes(r.status);
-  const waitingFor = [...(WAITS_ON_DIRECTOR[r.status] ? [WAITS_ON_DIRECTOR[r.status]!] : []), ...(final ? [] : r.escalatedTasks.map((k) => `task ${k} escalated (resolve)`))];
+  const waitingFor = [
+    ...(WAITS_ON_DIRECTOR[r.status] ? [WAITS_ON_DIRECTOR[r.status]!] : []),
+    ...(final ? [] : r.escalatedTasks.map((k) => `task ${k} escalated (resolve)`)),
+  ];
   return {
     runId: r.id,
     workflowId: r.workflowId,

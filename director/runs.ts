@@ -6,7 +6,15 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import type { EscalationDecision, PrdRunInput, RunBudget, RunOptions, RunProgress, RunReport, VerificationDecision } from '../governance/types.js';
+import type {
+  EscalationDecision,
+  PrdRunInput,
+  RunBudget,
+  RunOptions,
+  RunProgress,
+  RunReport,
+  VerificationDecision,
+} from '../governance/types.js';
 import {
   QUEUES,
   SEARCH_ATTRIBUTES,
@@ -66,7 +74,8 @@ export async function resolveRun(client: Client, ref: string): Promise<{ workflo
   for (const workflowId of candidates) {
     try {
       const d = await client.workflow.getHandle(workflowId).describe();
-      if (d.type !== 'prdRun') throw new UserError(`${ref} is a ${d.type} workflow, not a run${d.type === 'taskRun' ? ' (name its run instead)' : ''}`);
+      if (d.type !== 'prdRun')
+        throw new UserError(`${ref} is a ${d.type} workflow, not a run${d.type === 'taskRun' ? ' (name its run instead)' : ''}`);
       const runId = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.runId) ?? (UUID.test(ref) && workflowId !== ref ? ref : workflowId);
       return { workflowId, runId };
     } catch (err) {
@@ -114,7 +123,15 @@ async function directorCommand<A extends { by: string; reason?: string }>(
 ): Promise<CommandAnswer> {
   const handle = client.workflow.getHandle(target.workflowId);
   const refuse = async (why: string, byTheRun = true): Promise<never> => {
-    await record?.({ runId: target.runId, workflowId: target.workflowId, command: cmd.update.name, by: cmd.arg.by, reason: cmd.arg.reason ?? '', refusal: why, details: { arg: cmd.arg } });
+    await record?.({
+      runId: target.runId,
+      workflowId: target.workflowId,
+      command: cmd.update.name,
+      by: cmd.arg.by,
+      reason: cmd.arg.reason ?? '',
+      refusal: why,
+      details: { arg: cmd.arg },
+    });
     throw new UserError(`cannot ${cmd.what}: ${byTheRun ? 'refused by the run: ' : ''}${why}`);
   };
   // An ended run has no handler left to answer: say how it ended.
@@ -134,9 +151,20 @@ async function directorCommand<A extends { by: string; reason?: string }>(
     const why = err.cause instanceof Error ? err.cause.message : err.message;
     if (/no registered handler/i.test(why)) {
       const answered = await cmd.legacy();
-      if (answered || !cmd.signal) return answered ?? { command: cmd.update.name, status: (await handle.query(statusQuery)).status, message: `${cmd.what}: not possible on this run` };
+      if (answered || !cmd.signal)
+        return (
+          answered ?? {
+            command: cmd.update.name,
+            status: (await handle.query(statusQuery)).status,
+            message: `${cmd.what}: not possible on this run`,
+          }
+        );
       await handle.signal(cmd.signal, cmd.arg);
-      return { command: cmd.signal.name, status: (await handle.query(statusQuery)).status, message: `${cmd.what}: sent as a signal (this run predates Updates)` };
+      return {
+        command: cmd.signal.name,
+        status: (await handle.query(statusQuery)).status,
+        message: `${cmd.what}: sent as a signal (this run predates Updates)`,
+      };
     }
     return refuse(why);
   }
@@ -183,7 +211,19 @@ export async function runStatus(client: Client, runRef: string): Promise<RunProg
 }
 
 function emptyProgress(runId: string): RunProgress {
-  return { runId, project: '', status: 'failed', planAttempts: 0, planErrors: [], plan: null, tasks: [], escalations: [], ignoredSignals: [], reason: null, report: null };
+  return {
+    runId,
+    project: '',
+    status: 'failed',
+    planAttempts: 0,
+    planErrors: [],
+    plan: null,
+    tasks: [],
+    escalations: [],
+    ignoredSignals: [],
+    reason: null,
+    report: null,
+  };
 }
 
 function progressFromReport(report: RunReport): RunProgress {
@@ -218,26 +258,65 @@ function needsReason(reason: string | undefined, what: string): void {
   if (!reason?.trim()) throw new UserError(`${what} needs a reason (--reason "...")`);
 }
 
-export async function approvePlan(client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function approvePlan(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason?: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   const target = await resolveRun(client, runRef);
   const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval'], 'approve the plan'));
-  return directorCommand(client, target, { update: approvePlanUpdate, signal: approvePlanSignal, arg: { by, reason }, what: 'approve the plan', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: approvePlanUpdate, signal: approvePlanSignal, arg: { by, reason }, what: 'approve the plan', legacy },
+    record,
+  );
 }
 
-export async function rejectPlan(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function rejectPlan(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'a rejection');
   const target = await resolveRun(client, runRef);
   const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval', 'plan_escalated'], 'reject the plan'));
-  return directorCommand(client, target, { update: rejectPlanUpdate, signal: rejectPlanSignal, arg: { by, reason }, what: 'reject the plan', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: rejectPlanUpdate, signal: rejectPlanSignal, arg: { by, reason }, what: 'reject the plan', legacy },
+    record,
+  );
 }
 
-export async function grantReplan(client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function grantReplan(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason?: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   const target = await resolveRun(client, runRef);
   const legacy = async () => void (await requireStatus(client, runRef, ['plan_escalated'], 'grant another planning round'));
-  return directorCommand(client, target, { update: replanUpdate, signal: replanSignal, arg: { by, reason }, what: 'grant another planning round', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: replanUpdate, signal: replanSignal, arg: { by, reason }, what: 'grant another planning round', legacy },
+    record,
+  );
 }
 
-export async function resolveEscalation(client: Client, runRef: string, taskKey: string, decision: EscalationDecision, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function resolveEscalation(
+  client: Client,
+  runRef: string,
+  taskKey: string,
+  decision: EscalationDecision,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(decision.reason, 'a decision');
   const run = await resolveRun(client, runRef);
   const status = await runStatus(client, run.workflowId);
@@ -250,56 +329,133 @@ export async function resolveEscalation(client: Client, runRef: string, taskKey:
     if (task.status !== 'escalated') throw new UserError(`task ${taskKey} is ${task.status}, not escalated`);
   };
   // Recorded as the task workflow always named refusals: `<kind>_refused`.
-  const recordAs: RefusalRecorder | undefined = record && ((r) => record({ ...r, command: decision.kind, details: { ...r.details, taskKey } }));
-  return directorCommand(client, target, { update: resolveEscalationUpdate, signal: directorDecisionSignal, arg: decision, what: `${decision.kind} task ${taskKey}`, legacy }, recordAs);
+  const recordAs: RefusalRecorder | undefined =
+    record && ((r) => record({ ...r, command: decision.kind, details: { ...r.details, taskKey } }));
+  return directorCommand(
+    client,
+    target,
+    { update: resolveEscalationUpdate, signal: directorDecisionSignal, arg: decision, what: `${decision.kind} task ${taskKey}`, legacy },
+    recordAs,
+  );
 }
 
 /** The Director's answer when the final verification still fails after repair. */
-export async function decideVerification(client: Client, runRef: string, decision: VerificationDecision, record?: RefusalRecorder): Promise<CommandAnswer> {
-  if (!['accept', 'replan', 'stop'].includes(decision.kind)) throw new UserError(`the decision is accept, replan or stop (got "${decision.kind}")`);
+export async function decideVerification(
+  client: Client,
+  runRef: string,
+  decision: VerificationDecision,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
+  if (!['accept', 'replan', 'stop'].includes(decision.kind))
+    throw new UserError(`the decision is accept, replan or stop (got "${decision.kind}")`);
   needsReason(decision.reason, 'a decision');
   const target = await resolveRun(client, runRef);
-  const legacy = async () => void (await requireStatus(client, runRef, ['verification_escalated'], `${decision.kind} the failed verification`));
-  return directorCommand(client, target, { update: verificationDecisionUpdate, signal: verificationDecisionSignal, arg: decision, what: `${decision.kind} the failed verification`, legacy }, record);
+  const legacy = async () =>
+    void (await requireStatus(client, runRef, ['verification_escalated'], `${decision.kind} the failed verification`));
+  return directorCommand(
+    client,
+    target,
+    {
+      update: verificationDecisionUpdate,
+      signal: verificationDecisionSignal,
+      arg: decision,
+      what: `${decision.kind} the failed verification`,
+      legacy,
+    },
+    record,
+  );
 }
 
 /** Raises the budget of a run paused on it; the paused tasks resume. */
-export async function raiseBudget(client: Client, runRef: string, budget: RunBudget, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function raiseBudget(
+  client: Client,
+  runRef: string,
+  budget: RunBudget,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'a budget change');
   if (!(budget.maxTokens > 0) || !(budget.maxCostUsd >= 0)) throw new UserError('the new budget needs --tokens > 0 and --cost >= 0');
   const status = await requireStatus(client, runRef, ['budget_paused'], 'raise the budget');
   if (status.budget && budget.maxTokens <= status.budget.maxTokens && budget.maxCostUsd <= status.budget.maxCostUsd) {
-    throw new UserError(`the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`);
+    throw new UserError(
+      `the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`,
+    );
   }
   const target = await resolveRun(client, runRef);
-  return directorCommand(client, target, { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'raise', budget, by, reason }, what: 'raise the budget', legacy: async () => {} }, record);
+  return directorCommand(
+    client,
+    target,
+    {
+      update: budgetDecisionUpdate,
+      signal: budgetDecisionSignal,
+      arg: { kind: 'raise', budget, by, reason },
+      what: 'raise the budget',
+      legacy: async () => {},
+    },
+    record,
+  );
 }
 
 /** Stops a run paused on its budget: the waiting tasks are cancelled, the run ends cancelled. */
-export async function stopRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function stopRun(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'stopping a run');
   const target = await resolveRun(client, runRef);
   const legacy = async () => void (await requireStatus(client, runRef, ['budget_paused'], 'stop the run'));
-  return directorCommand(client, target, { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'stop', by, reason }, what: 'stop the run', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'stop', by, reason }, what: 'stop the run', legacy },
+    record,
+  );
 }
 
 /** Pauses any working run: running steps finish, nothing new starts, until it is resumed. */
-export async function pauseRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function pauseRun(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'pausing a run');
   const target = await resolveRun(client, runRef);
   const legacy = async () => {
     throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused (cancel it with "aura cancel")`);
   };
-  return directorCommand(client, target, { update: pauseUpdate, signal: pauseSignal, arg: { by, reason }, what: 'pause the run', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: pauseUpdate, signal: pauseSignal, arg: { by, reason }, what: 'pause the run', legacy },
+    record,
+  );
 }
 
-export async function resumeRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function resumeRun(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'resuming a run');
   const target = await resolveRun(client, runRef);
   const legacy = async () => {
     throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused or resumed`);
   };
-  return directorCommand(client, target, { update: resumeUpdate, signal: resumeSignal, arg: { by, reason }, what: 'resume the run', legacy }, record);
+  return directorCommand(
+    client,
+    target,
+    { update: resumeUpdate, signal: resumeSignal, arg: { by, reason }, what: 'resume the run', legacy },
+    record,
+  );
 }
 
 /**
@@ -307,7 +463,13 @@ export async function resumeRun(client: Client, runRef: string, by: string, reas
  * closes, the run ends `cancelled` with the reason. A run started before this existed is
  * cancelled through Temporal itself (recorded by the CLI, since the run cannot name who).
  */
-export async function cancelRun(client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder): Promise<CommandAnswer> {
+export async function cancelRun(
+  client: Client,
+  runRef: string,
+  by: string,
+  reason: string,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
   needsReason(reason, 'cancelling a run');
   const target = await resolveRun(client, runRef);
   const handle = client.workflow.getHandle(target.workflowId);
@@ -328,18 +490,24 @@ export async function waitForReport(client: Client, runRef: string): Promise<Run
  */
 export function isTransientTemporalError(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return false;
-  const code = (err as { code?: unknown }).code ?? ((err as { cause?: { code?: unknown } }).cause?.code);
+  const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
   // gRPC: 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 13 INTERNAL, 14 UNAVAILABLE
   if (typeof code === 'number' && [4, 8, 13, 14].includes(code)) return true;
   const text = err instanceof Error ? `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}` : String(err);
-  return err instanceof ServiceError || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|connection (?:refused|reset|closed)|transport/i.test(text);
+  return (
+    err instanceof ServiceError ||
+    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|connection (?:refused|reset|closed)|transport/i.test(text)
+  );
 }
 
 /**
  * Calls `fn`, asking again after a transient Temporal error (with a short note through
  * `note`), for at most `giveUpAfterMs`; then a clear error, not a stack trace.
  */
-export async function retryTransient<T>(fn: () => Promise<T>, opts: { note: (line: string) => void; giveUpAfterMs: number; what: string }): Promise<T> {
+export async function retryTransient<T>(
+  fn: () => Promise<T>,
+  opts: { note: (line: string) => void; giveUpAfterMs: number; what: string },
+): Promise<T> {
   const deadline = Date.now() + opts.giveUpAfterMs;
   for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {
@@ -347,7 +515,8 @@ export async function retryTransient<T>(fn: () => Promise<T>, opts: { note: (lin
     } catch (err) {
       if (!isTransientTemporalError(err)) throw err;
       const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      if (Date.now() + delay > deadline) throw new UserError(`${opts.what}: Temporal did not answer (${why}). Is the stack up ("aura up")?`);
+      if (Date.now() + delay > deadline)
+        throw new UserError(`${opts.what}: Temporal did not answer (${why}). Is the stack up ("aura up")?`);
       opts.note(`Temporal did not answer (${why}); asking again in ${Math.round(delay / 100) / 10}s`);
       await sleep(delay);
     }

@@ -94,7 +94,12 @@ const DETECTORS: ((j: Judged) => void)[] = [
 export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   const violations: Violation[] = [];
   const add: Add = (type, message, evidenceText, conduct = false) =>
-    violations.push({ type, message, evidence: { excerpt: excerpt(evidenceText), sha256: hash(evidenceText) }, ...(conduct ? { conduct } : {}) });
+    violations.push({
+      type,
+      message,
+      evidence: { excerpt: excerpt(evidenceText), sha256: hash(evidenceText) },
+      ...(conduct ? { conduct } : {}),
+    });
 
   if (input.employeeFailure) {
     const f = input.employeeFailure;
@@ -106,14 +111,26 @@ export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
   const raw = input.rawOutput ?? '';
   if (input.rawOutputAltered) {
     // What the model answered is not text: judged as it was written, whatever the copy parses to.
-    add('malformed_output', 'the output holds a NUL byte or invalid Unicode (stored with ␀ / � in their place): answers are text', raw.slice(0, EXCERPT_LIMIT));
+    add(
+      'malformed_output',
+      'the output holds a NUL byte or invalid Unicode (stored with ␀ / � in their place): answers are text',
+      raw.slice(0, EXCERPT_LIMIT),
+    );
   }
   if (raw.length > MAX_OUTPUT_CHARS) {
-    add('malformed_output', `the output has ${raw.length} characters, over the limit of ${MAX_OUTPUT_CHARS}: not read`, raw.slice(0, EXCERPT_LIMIT));
+    add(
+      'malformed_output',
+      `the output has ${raw.length} characters, over the limit of ${MAX_OUTPUT_CHARS}: not read`,
+      raw.slice(0, EXCERPT_LIMIT),
+    );
     return violations;
   }
   for (const [key, value] of routingKeys(raw)) {
-    add('self_assignment', `the output tries to set "${key}": employees never change their assignment, scope or other tasks`, `"${key}": ${excerpt(shown(value), 200)}`);
+    add(
+      'self_assignment',
+      `the output tries to set "${key}": employees never change their assignment, scope or other tasks`,
+      `"${key}": ${excerpt(shown(value), 200)}`,
+    );
   }
   const parsed = input.parsedOutput ?? parseTaskOutput(raw);
   if (!parsed.ok) {
@@ -149,12 +166,24 @@ function writesOutsideScope({ input, output, add }: Judged): void {
  */
 function binaryText({ output, add }: Judged): void {
   const summaryNul = output.summary.indexOf('\u0000');
-  if (summaryNul >= 0) add('malformed_output', `the summary holds a NUL byte at character ${summaryNul}: it is text`, output.summary.slice(Math.max(0, summaryNul - 40), summaryNul + 40));
-  else if (!(output.summary as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', 'the summary is not valid Unicode text', output.summary.slice(0, 200));
+  if (summaryNul >= 0)
+    add(
+      'malformed_output',
+      `the summary holds a NUL byte at character ${summaryNul}: it is text`,
+      output.summary.slice(Math.max(0, summaryNul - 40), summaryNul + 40),
+    );
+  else if (!(output.summary as string & { isWellFormed(): boolean }).isWellFormed())
+    add('malformed_output', 'the summary is not valid Unicode text', output.summary.slice(0, 200));
   for (const file of output.files) {
     const nul = file.content.indexOf('\u0000');
-    if (nul >= 0) add('malformed_output', `${file.path} holds a NUL byte at character ${nul}: files are text`, file.content.slice(Math.max(0, nul - 40), nul + 40));
-    else if (!(file.content as string & { isWellFormed(): boolean }).isWellFormed()) add('malformed_output', `${file.path} is not valid Unicode text`, file.content.slice(0, 200));
+    if (nul >= 0)
+      add(
+        'malformed_output',
+        `${file.path} holds a NUL byte at character ${nul}: files are text`,
+        file.content.slice(Math.max(0, nul - 40), nul + 40),
+      );
+    else if (!(file.content as string & { isWellFormed(): boolean }).isWellFormed())
+      add('malformed_output', `${file.path} is not valid Unicode text`, file.content.slice(0, 200));
   }
 }
 
@@ -182,20 +211,32 @@ function hallucinatedImports({ input, output, add }: Judged): void {
       const shownSpec = excerpt(spec, 200);
       if (spec.startsWith('./') || spec.startsWith('../')) {
         if (!resolvesTo(file.path, spec, known)) {
-          addImport(`${file.path} imports "${shownSpec}", which exists neither in the workspace nor in the output`, `${file.path}: ${spec}`);
+          addImport(
+            `${file.path} imports "${shownSpec}", which exists neither in the workspace nor in the output`,
+            `${file.path}: ${spec}`,
+          );
         }
       } else if (spec.startsWith('/') || spec.startsWith('file:')) {
         addImport(`${file.path} imports "${shownSpec}", an absolute path outside the workspace`, `${file.path}: ${spec}`, true);
       } else if (!isBuiltin(spec, ctx?.builtinModules)) {
         const pkg = packageName(spec);
         if (!input.task.allowedDependencies.includes(pkg)) {
-          addImport(`${file.path} imports package "${excerpt(pkg, 200)}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`, `${file.path}: ${spec}`, true);
+          addImport(
+            `${file.path} imports package "${excerpt(pkg, 200)}", not among the task's allowed dependencies (${input.task.allowedDependencies.join(', ') || 'none'})`,
+            `${file.path}: ${spec}`,
+            true,
+          );
         }
       }
     }
   }
   if (unlisted.length > 0) {
-    add('hallucination', `and ${unlisted.length} more imports of modules that do not exist or are not allowed (the first ${MAX_IMPORT_FINDINGS} are listed)`, unlisted.join('\n'), unlistedConduct);
+    add(
+      'hallucination',
+      `and ${unlisted.length} more imports of modules that do not exist or are not allowed (the first ${MAX_IMPORT_FINDINGS} are listed)`,
+      unlisted.join('\n'),
+      unlistedConduct,
+    );
   }
 }
 
@@ -221,7 +262,12 @@ function writesOutsideWorkspace({ input, add }: Judged): void {
   const outside = input.verification?.outsideWrites ?? [];
   if (outside.length === 0) return;
   const shown = outside.slice(0, 10).map((p) => (p.length > 200 ? `${p.slice(0, 200)}…` : p));
-  add('scope_drift', `the acceptance command left files outside the workspace: ${shown.join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}`, outside.join('\n'), true);
+  add(
+    'scope_drift',
+    `the acceptance command left files outside the workspace: ${shown.join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}`,
+    outside.join('\n'),
+    true,
+  );
 }
 
 /** What the acceptance command said: timed out, failed, could not run, or passed without a test. */
@@ -240,7 +286,24 @@ function acceptanceVerdict({ input, add }: Judged): void {
 }
 
 /** Keys an output may not carry: assignment, routing, scope and other tasks are the Manager's. */
-const ROUTING_OUTPUT_KEYS = ['assignee', 'assignedTo', 'assignTo', 'reassign', 'reassignTo', 'employee', 'model', 'routing', 'scope', 'dependsOn', 'taskId', 'nextTask', 'tasks', 'plan', 'priority', 'capability'];
+const ROUTING_OUTPUT_KEYS = [
+  'assignee',
+  'assignedTo',
+  'assignTo',
+  'reassign',
+  'reassignTo',
+  'employee',
+  'model',
+  'routing',
+  'scope',
+  'dependsOn',
+  'taskId',
+  'nextTask',
+  'tasks',
+  'plan',
+  'priority',
+  'capability',
+];
 /** Phrases of an output changing its own assignment or scope (a negated one does not count). */
 const SELF_ASSIGNMENT_TEXT = [
   /\b(?:I\s+(?:have\s+)?)?(?:re)?assign(?:ed|ing)?\s+(?:this|the|my|that)\s+task\b[^.\n]*?\bto\b[^.\n]*/i,
@@ -249,7 +312,8 @@ const SELF_ASSIGNMENT_TEXT = [
   /\b(?:take|took|taking)\s+over\s+(?:task\s+)?T?\d*\w*\b[^.\n]*/i,
 ];
 /** A summary claiming the tests pass (plural or "all", not "test passing inputs…"). */
-const SUCCESS_CLAIM = /\b(?:all\s+(?:the\s+|of\s+the\s+)?tests?|(?:the\s+)?tests|test\s+suite)\s+(?:(?:now|all)\s+)?(?:pass(?:es|ed)?|are\s+(?:passing|green)|succeed(?:s|ed)?)\b|\bthe\s+test\s+(?:pass(?:es|ed)|succeed(?:s|ed))\b|\bpass(?:es|ed)?\s+all\s+(?:the\s+|of\s+the\s+)?tests\b/i;
+const SUCCESS_CLAIM =
+  /\b(?:all\s+(?:the\s+|of\s+the\s+)?tests?|(?:the\s+)?tests|test\s+suite)\s+(?:(?:now|all)\s+)?(?:pass(?:es|ed)?|are\s+(?:passing|green)|succeed(?:s|ed)?)\b|\bthe\s+test\s+(?:pass(?:es|ed)|succeed(?:s|ed))\b|\bpass(?:es|ed)?\s+all\s+(?:the\s+|of\s+the\s+)?tests\b/i;
 /** "not", "never", "n't", "no" shortly before a phrase turn it around. */
 const NEGATION_BEFORE = /\b(?:not|never|no|none|without)\b[^.\n]{0,20}$|n't\b[^.\n]{0,20}$/i;
 
@@ -264,7 +328,21 @@ function affirmed(text: string, patterns: RegExp[]): string | null {
 /** Test runners' own words for "no test ran" (node --test, mocha, jest, vitest). */
 const NOTHING_RAN = /^# tests 0$|^\u2139 tests 0$|\b0 passing\b|\bno tests? (?:found|to run)\b|\bNo test files found\b/im;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
-const RESOLVE_SUFFIXES = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.jsx', '.tsx', '.json', '/index.js', '/index.mjs', '/index.ts'];
+const RESOLVE_SUFFIXES = [
+  '',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.ts',
+  '.mts',
+  '.cts',
+  '.jsx',
+  '.tsx',
+  '.json',
+  '/index.js',
+  '/index.mjs',
+  '/index.ts',
+];
 
 /** The routing keys an output sets, with their values (the output parsed once). */
 function routingKeys(raw: string): [string, unknown][] {
@@ -303,7 +381,9 @@ function packageName(spec: string): string {
 function resolvesTo(from: string, spec: string, known: Set<string>): boolean {
   const target = joinPath(from.split('/').slice(0, -1), spec);
   if (target === null) return false;
-  return RESOLVE_SUFFIXES.some((suffix) => known.has(target + suffix)) || (target.endsWith('.js') && known.has(target.replace(/\.js$/, '.ts')));
+  return (
+    RESOLVE_SUFFIXES.some((suffix) => known.has(target + suffix)) || (target.endsWith('.js') && known.has(target.replace(/\.js$/, '.ts')))
+  );
 }
 
 function joinPath(base: string[], spec: string): string | null {

@@ -36,9 +36,7 @@ export function findCycle(nodes: DagNode[]): string[] | null {
 
 /** Tasks not yet started whose dependencies are all accepted, in plan order. */
 export function readyTasks(nodes: DagNode[], accepted: ReadonlySet<string>, started: ReadonlySet<string>): string[] {
-  return nodes
-    .filter((n) => !started.has(n.id) && n.dependsOn.every((d) => accepted.has(d)))
-    .map((n) => n.id);
+  return nodes.filter((n) => !started.has(n.id) && n.dependsOn.every((d) => accepted.has(d))).map((n) => n.id);
 }
 
 /** Dependencies first, ties in plan order: the order in which accepted outputs are layered. */

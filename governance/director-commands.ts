@@ -39,7 +39,8 @@ export function refuseCommand(cmd: RunCommand, run: RunView): string | null {
       return run.gateAnswered ? 'the plan gate has already been answered' : null;
     case 'rejectPlan':
       if (blank(cmd.reason)) return 'a reason is required';
-      if (run.status !== 'awaiting_approval' && run.status !== 'plan_escalated') return `run is ${run.status} (rejection needs awaiting_approval or plan_escalated)`;
+      if (run.status !== 'awaiting_approval' && run.status !== 'plan_escalated')
+        return `run is ${run.status} (rejection needs awaiting_approval or plan_escalated)`;
       return run.gateAnswered ? 'the plan gate has already been answered' : null;
     case 'replan':
       if (run.status !== 'plan_escalated') return `run is ${run.status} (more planning rounds need plan_escalated)`;
@@ -47,13 +48,15 @@ export function refuseCommand(cmd: RunCommand, run: RunView): string | null {
     case 'verificationDecision': {
       const d = cmd.decision;
       if (run.status !== 'verification_escalated' || run.verificationAnswered) return `run is ${run.status} (needs verification_escalated)`;
-      if (blank(d.by) || blank(d.reason) || !['accept', 'replan', 'stop'].includes(d.kind)) return 'it needs accept, replan or stop, who and why';
+      if (blank(d.by) || blank(d.reason) || !['accept', 'replan', 'stop'].includes(d.kind))
+        return 'it needs accept, replan or stop, who and why';
       return null;
     }
     case 'budgetDecision': {
       const d = cmd.decision;
       if (run.status !== 'budget_paused' || run.budgetAnswered) return `run is ${run.status} (needs budget_paused)`;
-      if (blank(d.reason) || (d.kind === 'raise' && !(d.budget?.maxTokens > 0 && d.budget?.maxCostUsd >= 0))) return `it needs a reason${d.kind === 'raise' ? ' and a valid budget' : ''}`;
+      if (blank(d.reason) || (d.kind === 'raise' && !(d.budget?.maxTokens > 0 && d.budget?.maxCostUsd >= 0)))
+        return `it needs a reason${d.kind === 'raise' ? ' and a valid budget' : ''}`;
       if (d.kind !== 'raise' && d.kind !== 'stop') return 'the decision is raise or stop';
       return null;
     }

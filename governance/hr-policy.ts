@@ -83,11 +83,7 @@ export interface HrDecision {
  * One decision per distinct violation type of this attempt. `history` is the employee's
  * earlier incidents (not including this attempt's).
  */
-export function decideActions(
-  violations: ViolationType[],
-  history: PastIncident[],
-  policy: HrPolicy = HR_POLICY_V1,
-): HrDecision[] {
+export function decideActions(violations: ViolationType[], history: PastIncident[], policy: HrPolicy = HR_POLICY_V1): HrDecision[] {
   // Three out-of-scope files in one output are one scope_drift, and two types in one output
   // are not yet a "repeat".
   const distinct = [...new Set(violations)];
@@ -126,10 +122,7 @@ export function decideActions(
 }
 
 export function mostSevere(actions: DisciplinaryAction[]): DisciplinaryAction | null {
-  return actions.reduce<DisciplinaryAction | null>(
-    (worst, a) => (worst === null || ACTION_RANK[a] > ACTION_RANK[worst] ? a : worst),
-    null,
-  );
+  return actions.reduce<DisciplinaryAction | null>((worst, a) => (worst === null || ACTION_RANK[a] > ACTION_RANK[worst] ? a : worst), null);
 }
 
 /** The employee status an action leaves behind; never lifts a harsher status. */
@@ -140,7 +133,8 @@ export function statusAfter(current: EmployeeStatus, action: DisciplinaryAction 
 }
 
 function ordinal(n: number): string {
-  const suffix = n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th';
+  const suffix =
+    n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th';
   return `${n}${suffix}`;
 }
 

@@ -18,8 +18,15 @@ export function importSpecifiers(source: string): string[] {
   const { tokens, strings } = tokenize(source.length > MAX_SCANNED_CHARS ? source.slice(0, MAX_SCANNED_CHARS) : source);
   // Found in source order, reported by kind (static imports, re-exports, require(), import(),
   // createRequire), each once: the order the Auditor has always listed them in.
-  const found = { imports: [] as string[], exports: [] as string[], requires: [] as string[], dynamic: [] as string[], created: [] as string[] };
-  const word = (i: number, text?: string) => tokens[i]?.kind === 'word' && (text === undefined || (tokens[i] as { text: string }).text === text);
+  const found = {
+    imports: [] as string[],
+    exports: [] as string[],
+    requires: [] as string[],
+    dynamic: [] as string[],
+    created: [] as string[],
+  };
+  const word = (i: number, text?: string) =>
+    tokens[i]?.kind === 'word' && (text === undefined || (tokens[i] as { text: string }).text === text);
   const punct = (i: number, text: string) => tokens[i]?.kind === 'punct' && (tokens[i] as { text: string }).text === text;
   const str = (i: number): string | null => (tokens[i]?.kind === 'string' ? strings[(tokens[i] as { index: number }).index]! : null);
 

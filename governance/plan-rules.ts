@@ -25,7 +25,8 @@ export type PlanValidation = { ok: true; plan: Plan } | { ok: false; broken: Bro
  * An acceptance command that passes whatever the code does is no check: `exit 0`, `true`, `:`,
  * an `echo`, or a command whose failure is masked (`… || true`, `…; exit 0`).
  */
-const TRIVIAL_COMMAND = /^\s*(?:exit\s+0|true|:|\/bin\/true|echo\b[^;&|]*|printf\b[^;&|]*)\s*;?\s*$|\|\|\s*(?:true|:|exit\s+0)\s*;?\s*$|;\s*(?:true|:|exit\s+0)\s*;?\s*$/;
+const TRIVIAL_COMMAND =
+  /^\s*(?:exit\s+0|true|:|\/bin\/true|echo\b[^;&|]*|printf\b[^;&|]*)\s*;?\s*$|\|\|\s*(?:true|:|exit\s+0)\s*;?\s*$|;\s*(?:true|:|exit\s+0)\s*;?\s*$/;
 /** Scopes that cover the whole workspace: only a single-task plan may claim everything. */
 const WHOLE_WORKSPACE = /^(?:\*\*|\*\*\/\*|\*|\.\/?\*\*|\.)$/;
 /** A check runs at most five minutes; an employee works on one task at most thirty. */
@@ -92,14 +93,26 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
       const why = unsafePathReason(glob.replace(/\*+/g, 'x').replace(/\?/g, 'x'));
       if (why) broken.push({ rule: 'scoped', taskId: task.id, message: `scope "${glob}": ${why}` });
       else if (WHOLE_WORKSPACE.test(glob.trim()) && plan.tasks.length > 1) {
-        broken.push({ rule: 'scoped', taskId: task.id, message: `scope "${glob}" is the whole workspace: in a plan of several tasks, each names the paths it writes` });
+        broken.push({
+          rule: 'scoped',
+          taskId: task.id,
+          message: `scope "${glob}" is the whole workspace: in a plan of several tasks, each names the paths it writes`,
+        });
       }
     }
     if (TRIVIAL_COMMAND.test(task.acceptance.command)) {
-      broken.push({ rule: 'testable', taskId: task.id, message: `acceptance command "${task.acceptance.command}" passes whatever the code does: run the task's tests` });
+      broken.push({
+        rule: 'testable',
+        taskId: task.id,
+        message: `acceptance command "${task.acceptance.command}" passes whatever the code does: run the task's tests`,
+      });
     }
     if (task.acceptance.timeoutMs > MAX_CHECK_MS) {
-      broken.push({ rule: 'bounded-time', taskId: task.id, message: `acceptance timeout ${task.acceptance.timeoutMs} ms is over ${MAX_CHECK_MS} ms` });
+      broken.push({
+        rule: 'bounded-time',
+        taskId: task.id,
+        message: `acceptance timeout ${task.acceptance.timeoutMs} ms is over ${MAX_CHECK_MS} ms`,
+      });
     }
     if (task.timeLimitMs > MAX_TASK_MS) {
       broken.push({ rule: 'bounded-time', taskId: task.id, message: `time limit ${task.timeLimitMs} ms is over ${MAX_TASK_MS} ms` });
@@ -107,12 +120,19 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
     const text = `${task.title}\n${task.instructions}`.toLowerCase();
     const named = names.find((n) => n.pattern.test(text));
     if (named) {
-      broken.push({ rule: 'no-model-named', taskId: task.id, message: `task text names "${named.name}": tasks never choose who does them` });
+      broken.push({
+        rule: 'no-model-named',
+        taskId: task.id,
+        message: `task text names "${named.name}": tasks never choose who does them`,
+      });
     }
   }
 
   if (TRIVIAL_COMMAND.test(plan.verification.command)) {
-    broken.push({ rule: 'testable', message: `verification command "${plan.verification.command}" passes whatever the code does: run the workspace's tests` });
+    broken.push({
+      rule: 'testable',
+      message: `verification command "${plan.verification.command}" passes whatever the code does: run the workspace's tests`,
+    });
   }
   if (plan.verification.timeoutMs > MAX_CHECK_MS) {
     broken.push({ rule: 'bounded-time', message: `verification timeout ${plan.verification.timeoutMs} ms is over ${MAX_CHECK_MS} ms` });

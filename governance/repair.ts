@@ -64,7 +64,11 @@ export function tailOf(text: string, limit = FEEDBACK_EXCERPT_CHARS): string {
  * (every task's scope), the plan's verification as its acceptance, the failure in its
  * instructions. Routed and governed like any task.
  */
-export function verificationRepairTask(plan: Plan, n: number, failure: { exitCode: number | null; timedOut: boolean; excerpt: string }): TaskSpec {
+export function verificationRepairTask(
+  plan: Plan,
+  n: number,
+  failure: { exitCode: number | null; timedOut: boolean; excerpt: string },
+): TaskSpec {
   const unique = <T>(xs: T[]) => [...new Set(xs)];
   const how = failure.timedOut ? `timed out after ${plan.verification.timeoutMs} ms` : `exited with ${failure.exitCode}`;
   return {

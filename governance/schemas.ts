@@ -6,9 +6,7 @@ import { z } from 'zod';
 import { TIME_LIMITS } from './time-limits.js';
 
 /** A task key as a planner writes it ("T1", "parser", ...): short, safe in ids and paths. */
-export const taskKeySchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'a task id is 1-40 letters, digits, "-" or "_"');
+export const taskKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'a task id is 1-40 letters, digits, "-" or "_"');
 
 export const acceptanceSchema = z.object({
   /** Shell command run from the workspace root in the sandbox; exit 0 means accepted. */

@@ -63,7 +63,9 @@ export function scoreComponents(f: AttemptFacts): ScorecardComponents {
     consistency: clamp(100 * f.recentCleanRate),
     accuracy: f.verificationPassed ? 100 : 0,
     // An answer that needed repair rounds did the work in that many tries: its share, not all.
-    productivity: !f.accepted ? 0 : (f.latencyMs === null ? 50 : clamp(100 * (1 - f.latencyMs / f.timeLimitMs))) / Math.max(1, f.rounds ?? 1),
+    productivity: !f.accepted
+      ? 0
+      : (f.latencyMs === null ? 50 : clamp(100 * (1 - f.latencyMs / f.timeLimitMs))) / Math.max(1, f.rounds ?? 1),
     initiative: !f.wellFormed ? 0 : f.wroteTests ? 100 : 50,
     discipline: clamp(100 - 50 * distinct),
   };

@@ -112,14 +112,7 @@ export type RunStatus =
   | 'rejected'
   | 'cancelled';
 
-export type TaskStatus =
-  | 'pending'
-  | 'running'
-  | 'paused'
-  | 'accepted'
-  | 'escalated'
-  | 'cancelled'
-  | 'failed';
+export type TaskStatus = 'pending' | 'running' | 'paused' | 'accepted' | 'escalated' | 'cancelled' | 'failed';
 
 export interface AttemptSummary {
   attempt: number;
@@ -214,7 +207,8 @@ export interface RunProgress {
 export type VerificationDecision = Attribution & { kind: 'accept' | 'replan' | 'stop' };
 
 /** The Director's answer to a paused budget: a new limit, or stop the run. */
-export type BudgetDecision = { kind: 'raise'; budget: RunBudget; by: string; reason: string } | { kind: 'stop'; by: string; reason: string };
+export type BudgetDecision =
+  { kind: 'raise'; budget: RunBudget; by: string; reason: string } | { kind: 'stop'; by: string; reason: string };
 
 /** The Director's answer to an escalated task. */
 export type EscalationDecision =

@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import {
-  chainHead, entriesBetween, prevHashAt, sealLedger, latestCheckpoint, purgeReceipts, withCheckpointLock, type CheckpointRow, type NewCheckpoint,
+  chainHead,
+  entriesBetween,
+  prevHashAt,
+  sealLedger,
+  latestCheckpoint,
+  purgeReceipts,
+  withCheckpointLock,
+  type CheckpointRow,
+  type NewCheckpoint,
 } from '../db/repositories/chain.js';
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
@@ -66,8 +74,15 @@ export async function createCheckpoint(db: Db, key: SigningKey, opts: { upTo?: n
     };
     const bytes = canonicalJson(body);
     const made: NewCheckpoint = {
-      id: randomUUID(), fromSeq, toSeq, rootHash: root, lastHash, keyId: key.keyId,
-      publicKey: key.publicKeyPem, body: bytes, signature: key.sign(bytes),
+      id: randomUUID(),
+      fromSeq,
+      toSeq,
+      rootHash: root,
+      lastHash,
+      keyId: key.keyId,
+      publicKey: key.publicKeyPem,
+      body: bytes,
+      signature: key.sign(bytes),
     };
     return made;
   });
@@ -105,8 +120,12 @@ export function checkpointProblems(cp: CheckpointRow): string[] {
   }
   if (body) {
     const same =
-      body.fromSeq === cp.fromSeq && body.toSeq === cp.toSeq && body.rootHash === cp.rootHash.toString('hex') &&
-      body.lastHash === cp.lastHash.toString('hex') && body.keyId === cp.keyId && keyIdOf(cp.publicKey) === cp.keyId;
+      body.fromSeq === cp.fromSeq &&
+      body.toSeq === cp.toSeq &&
+      body.rootHash === cp.rootHash.toString('hex') &&
+      body.lastHash === cp.lastHash.toString('hex') &&
+      body.keyId === cp.keyId &&
+      keyIdOf(cp.publicKey) === cp.keyId;
     if (!same) problems.push(`checkpoint ${cp.id}'s columns no longer match what was signed`);
   }
   return problems;
@@ -125,7 +144,8 @@ export function readCheckpointFile(file: string): ExportedCheckpoint {
     throw new UnusableCheckpoint(`checkpoint file ${file}: ${(err as Error).message}`);
   }
   const parsed = exportedSchema.safeParse(json);
-  if (!parsed.success) throw new UnusableCheckpoint(`checkpoint file ${file} is not an exported checkpoint (${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new UnusableCheckpoint(`checkpoint file ${file} is not an exported checkpoint (${parsed.error.issues[0]?.message})`);
   readCheckpointBody(parsed.data);
   if (!verifySignature(parsed.data.publicKey, parsed.data.body, parsed.data.signature)) {
     throw new UnusableCheckpoint(`checkpoint file ${file}: its signature does not verify`);

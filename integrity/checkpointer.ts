@@ -24,7 +24,13 @@ export async function checkpointDue(db: Db, policy: CheckpointPolicy, now = new 
   return since >= policy.everyMinutes * 60_000;
 }
 
-export function startCheckpointer(db: Db, key: () => SigningKey, policy: CheckpointPolicy, log: (line: string) => void, tickMs = 2_000): () => Promise<void> {
+export function startCheckpointer(
+  db: Db,
+  key: () => SigningKey,
+  policy: CheckpointPolicy,
+  log: (line: string) => void,
+  tickMs = 2_000,
+): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = async () => {

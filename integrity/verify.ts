@@ -8,7 +8,16 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connect.js';
 import {
-  chainHead, checkpoints, sealLedger, entriesBetween, prevHashAt, governedTables, purgeReceipts, rowMismatches, type CheckpointRow, type LedgerEntryRow,
+  chainHead,
+  checkpoints,
+  sealLedger,
+  entriesBetween,
+  prevHashAt,
+  governedTables,
+  purgeReceipts,
+  rowMismatches,
+  type CheckpointRow,
+  type LedgerEntryRow,
 } from '../db/repositories/chain.js';
 import { isCanonical } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
@@ -76,7 +85,13 @@ export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<Ve
   // The row digests are PostgreSQL's work and the chain is ours: both at once.
   const rowProblems: Problem[] = [];
   const [chain, rows] = await Promise.all([
-    walkChain(db, { horizon, horizonHash: last ? Buffer.from(last.horizonHash, 'hex') : ZERO, head: head.seq }, live, opts.merkle === true, problems),
+    walkChain(
+      db,
+      { horizon, horizonHash: last ? Buffer.from(last.horizonHash, 'hex') : ZERO, head: head.seq },
+      live,
+      opts.merkle === true,
+      problems,
+    ),
     checkRows(db, horizon, rowProblems),
   ]);
   problems.push(...rowProblems);
@@ -116,7 +131,11 @@ interface ChainWalk {
 }
 
 async function walkChain(
-  db: Db, range: { horizon: number; horizonHash: Buffer; head: number }, live: CheckpointRow[], merkle: boolean, problems: Problem[],
+  db: Db,
+  range: { horizon: number; horizonHash: Buffer; head: number },
+  live: CheckpointRow[],
+  merkle: boolean,
+  problems: Problem[],
 ): Promise<ChainWalk> {
   const { horizon, horizonHash } = range;
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
@@ -184,7 +203,9 @@ function canonicalBody(text: string): Record<string, unknown> | null {
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
   const keys = Object.keys(body);
-  const simple = keys.length === ENTRY_KEYS.length && keys.every((k, i) => k === ENTRY_KEYS[i]) &&
+  const simple =
+    keys.length === ENTRY_KEYS.length &&
+    keys.every((k, i) => k === ENTRY_KEYS[i]) &&
     keys.every((k) => body[k] === null || typeof body[k] === 'string');
   if (!simple) return isCanonical(text) ? body : null;
   let out = '{';
@@ -228,11 +249,13 @@ function checkCheckpoint(cp: CheckpointRow, root: Buffer | null | undefined, has
 function checkReceipt(r: { id: string; horizonSeq: number; horizonHash: string; checkpointId: string }, all: CheckpointRow[]): Problem[] {
   const cp = all.find((c) => c.id === r.checkpointId);
   if (cp && cp.toSeq === r.horizonSeq && cp.lastHash.toString('hex') === r.horizonHash) return [];
-  return [{
-    kind: 'checkpoint_invalid',
-    seq: r.horizonSeq + 1,
-    detail: `purge ${r.id}'s horizon (entry ${r.horizonSeq}) does not match the signed checkpoint it names`,
-  }];
+  return [
+    {
+      kind: 'checkpoint_invalid',
+      seq: r.horizonSeq + 1,
+      detail: `purge ${r.id}'s horizon (entry ${r.horizonSeq}) does not match the signed checkpoint it names`,
+    },
+  ];
 }
 
 async function checkRows(db: Db, horizon: number, problems: Problem[]): Promise<number> {
@@ -244,9 +267,17 @@ async function checkRows(db: Db, horizon: number, problems: Problem[]): Promise<
       if (m.current === null) {
         problems.push({ kind: 'row_deleted', seq: m.seq, detail: `${table} ${m.key} (recorded by entry ${m.seq}) is gone` });
       } else if (m.recorded === null) {
-        problems.push({ kind: 'row_unrecorded', seq: null, detail: `${table} ${m.key} was written behind the ledger: no entry records it` });
+        problems.push({
+          kind: 'row_unrecorded',
+          seq: null,
+          detail: `${table} ${m.key} was written behind the ledger: no entry records it`,
+        });
       } else {
-        problems.push({ kind: 'row_changed', seq: m.seq, detail: `${table} ${m.key} no longer matches entry ${m.seq}: changed behind the ledger` });
+        problems.push({
+          kind: 'row_changed',
+          seq: m.seq,
+          detail: `${table} ${m.key} no longer matches entry ${m.seq}: changed behind the ledger`,
+        });
       }
     }
   }
@@ -269,7 +300,8 @@ async function checkAnchor(
   }
   if (body.toSeq <= horizon) {
     const receipt = receipts.find((r) => r.horizonSeq === body.toSeq);
-    if (receipt && receipt.horizonHash !== body.lastHash) bad(`the purge horizon at entry ${body.toSeq} is not the entry the anchor signed`);
+    if (receipt && receipt.horizonHash !== body.lastHash)
+      bad(`the purge horizon at entry ${body.toSeq} is not the entry the anchor signed`);
     return { toSeq: body.toSeq, keyId: body.keyId, checked: receipt ? 'purge horizon' : 'signature only (purged)' };
   }
   const roots = new MerkleBuilder();

@@ -79,7 +79,11 @@ export async function startStack(
     let api: Stack['api'] = null;
     if (opts.api) {
       const { config: withKeys, signIn } = apiKeys(config);
-      const running = await startApi({ client, db: database.db, config: { ...withKeys, manager: { ...withKeys.manager, temporalUiUrl: withKeys.manager.temporalUiUrl ?? uiUrl } } });
+      const running = await startApi({
+        client,
+        db: database.db,
+        config: { ...withKeys, manager: { ...withKeys.manager, temporalUiUrl: withKeys.manager.temporalUiUrl ?? uiUrl } },
+      });
       cleanup.push(() => running.close());
       api = { url: running.url, signIn };
     }
@@ -97,7 +101,12 @@ export async function startStack(
  */
 function apiKeys(config: AuraConfig): { config: AuraConfig; signIn: string } {
   if (config.manager.keys.length > 0) {
-    return { config, signIn: config.manager.apiKey ? `sign in with MANAGER_API_KEY (as ${config.manager.keys[0]!.name})` : 'sign in with a key of MANAGER_API_KEYS' };
+    return {
+      config,
+      signIn: config.manager.apiKey
+        ? `sign in with MANAGER_API_KEY (as ${config.manager.keys[0]!.name})`
+        : 'sign in with a key of MANAGER_API_KEYS',
+    };
   }
   const file = join(config.home, 'manager-api-key');
   if (!existsSync(file)) {

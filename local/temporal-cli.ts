@@ -53,11 +53,18 @@ export async function buildTemporalCli(log: (line: string) => void): Promise<str
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('go', ['install', TEMPORAL_CLI_MODULE], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const forward = (b: Buffer) => b.toString().split("\n").filter(Boolean).forEach((l) => log(`  ${l}`));
+    const forward = (b: Buffer) =>
+      b
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .forEach((l) => log(`  ${l}`));
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}`)),
+    );
   });
   const path = join(goBinDir(), 'temporal');
   if (!isExecutable(path)) throw new Error(`go install finished but ${path} is not there`);

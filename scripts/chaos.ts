@@ -65,7 +65,11 @@ try {
     const b = await runBaseline(world, prd, { completionTimeoutMs: timeoutMs });
     baselines.set(prd, b);
     const rows = Object.values(b.counted.counts).reduce((a, c) => a + c, 0);
-    console.log(`undisturbed ${prd} run: ${(b.durationMs / 1000).toFixed(1)}s, ${rows} governance rows (${Object.entries(b.counted.counts).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    console.log(
+      `undisturbed ${prd} run: ${(b.durationMs / 1000).toFixed(1)}s, ${rows} governance rows (${Object.entries(b.counted.counts)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')})`,
+    );
   }
   console.log('');
   console.log(TABLE_HEADER);
@@ -82,5 +86,7 @@ try {
 const t = totals(results);
 console.log('');
 console.log(formatTotals(t));
-console.log(`seed ${seed}; ${((Date.now() - started) / 60_000).toFixed(1)} minutes${values.keep || !t.ok ? `; workers' logs in ${world.dir}` : ''}`);
+console.log(
+  `seed ${seed}; ${((Date.now() - started) / 60_000).toFixed(1)} minutes${values.keep || !t.ok ? `; workers' logs in ${world.dir}` : ''}`,
+);
 process.exit(t.ok && results.length === trials ? 0 : 1);

@@ -51,5 +51,6 @@ try {
   console.error(`[embedded-postgres] ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 }
-if (stopRequested) await stop(); // told to stop while starting: never READY
+if (stopRequested)
+  await stop(); // told to stop while starting: never READY
 else console.log(`READY ${pg.url}`);

@@ -36,7 +36,15 @@ const program = new Command('fuzz')
   .option('--only <indexes>', 'only these case indexes, comma-separated', (v) => v.split(',').map((x) => int('index')(x.trim())))
   .option('--verbose', 'a line per case')
   .parse();
-const opts = program.opts<{ count: number; seed: number; concurrency: number; caseTimeoutMs: number; share: boolean; only?: number[]; verbose?: boolean }>();
+const opts = program.opts<{
+  count: number;
+  seed: number;
+  concurrency: number;
+  caseTimeoutMs: number;
+  share: boolean;
+  only?: number[];
+  verbose?: boolean;
+}>();
 
 const home = mkdtempSync(join(tmpdir(), 'aura-fuzz-home-'));
 let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
@@ -49,7 +57,9 @@ try {
   }
   const database = await openFuzzDatabase(serverUrl, home);
   try {
-    console.log(`fuzz: ${opts.only ? opts.only.length : opts.count} cases, seed ${opts.seed}, ${opts.concurrency} at a time, ${opts.caseTimeoutMs} ms each at most`);
+    console.log(
+      `fuzz: ${opts.only ? opts.only.length : opts.count} cases, seed ${opts.seed}, ${opts.concurrency} at a time, ${opts.caseTimeoutMs} ms each at most`,
+    );
     let done = 0;
     const report = await runFuzz({
       databaseUrl: database.url,
@@ -62,12 +72,16 @@ try {
       onCase: (r) => {
         done++;
         const bad = r.crash ? `CRASH ${r.crash}` : r.stalled ? 'STALL' : !r.recorded ? 'NOT RECORDED' : r.violations === 0 ? 'CLEAN' : '';
-        if (opts.verbose || bad) console.log(`  #${r.index} ${r.category} / ${r.variant}: ${r.ms} ms, ${r.rawChars} chars, sandbox ${r.sandbox}, ${r.types.join(', ') || '-'}${bad ? `  ${bad}` : ''}`);
+        if (opts.verbose || bad)
+          console.log(
+            `  #${r.index} ${r.category} / ${r.variant}: ${r.ms} ms, ${r.rawChars} chars, sandbox ${r.sandbox}, ${r.types.join(', ') || '-'}${bad ? `  ${bad}` : ''}`,
+          );
         else if (done % 100 === 0) console.log(`  ${done} cases done`);
       },
     });
     for (const line of formatReport(report)) console.log(line);
-    if (report.workersReplaced > 0) console.log(`(${report.workersReplaced} worker process(es) killed at the time limit or lost, and replaced)`);
+    if (report.workersReplaced > 0)
+      console.log(`(${report.workersReplaced} worker process(es) killed at the time limit or lost, and replaced)`);
     code = passed(report) ? 0 : 1;
   } finally {
     await database.close();

@@ -46,7 +46,11 @@ if (coding) {
 const config = loadConfig({
   ...process.env,
   ...(modelServer
-    ? { OPENAI_API_KEY: 'sk-record', OPENAI_BASE_URL: `${modelServer.url}/v1`, AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json') }
+    ? {
+        OPENAI_API_KEY: 'sk-record',
+        OPENAI_BASE_URL: `${modelServer.url}/v1`,
+        AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'),
+      }
     : {}),
   AURA_HOME: mkdtempSync(join(tmpdir(), 'aura-record-')),
   AURA_TEMPORAL_PORT: String(await freePort()),
@@ -59,7 +63,11 @@ if (!cli) throw new Error('the temporal CLI is needed to export histories');
 const stack = await startStack(config, console.log, { databaseName: 'aura_record', recreateDatabase: true });
 try {
   const submission = coding
-    ? { prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nEdge cases: unicode\n', project: 'tally-record', options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 } }
+    ? {
+        prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nEdge cases: unicode\n',
+        project: 'tally-record',
+        options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 },
+      }
     : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } };
   const { runId, workflowId } = await submitRun(stack.client, submission);
   const report = await waitForReport(stack.client, runId);
@@ -70,7 +78,9 @@ try {
     [`task-run-${name}.json`, `${workflowId}.task-T1`],
   ] as const) {
     // The CLI writes the history in the proto3 JSON form that the SDK's replayer reads.
-    const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], { encoding: 'utf8' });
+    const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], {
+      encoding: 'utf8',
+    });
     save(file, id, JSON.parse(json));
   }
   if (!coding) await recordPurge();
@@ -94,10 +104,14 @@ async function recordPurge(): Promise<void> {
     const id = retentionPurgeWorkflowId(purgeId);
     const before = new Date(Date.now() + 30 * 86_400_000).toISOString();
     const result = await stack.client.workflow.execute('retentionPurge', {
-      taskQueue: QUEUES.manager, workflowId: id, args: [{ purgeId, before, reason: 'recording', director: 'recorder' }],
+      taskQueue: QUEUES.manager,
+      workflowId: id,
+      args: [{ purgeId, before, reason: 'recording', director: 'recorder' }],
     });
     if (result.horizonSeq === null) throw new Error('the purge found nothing to purge');
-    const json = execFileSync(cli!, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], { encoding: 'utf8' });
+    const json = execFileSync(cli!, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', stack.temporalAddress], {
+      encoding: 'utf8',
+    });
     save(`retention-purge-${name}.json`, id, JSON.parse(json));
   } finally {
     await owner.destroy();

@@ -166,7 +166,11 @@ describe('the corpus itself', () => {
     expect(templated.map((c) => c.name)).toHaveLength(1);
     expect(templated[0]!.template).toContain(CANARY_PLACEHOLDER);
     expect(templated[0]!.expected.needs).toBe('jail');
-    for (const slug of Object.keys(FAILS_BECAUSE)) expect(cases.map((c) => c.name.replace(/^\d+-/, '')), slug).toContain(slug);
+    for (const slug of Object.keys(FAILS_BECAUSE))
+      expect(
+        cases.map((c) => c.name.replace(/^\d+-/, '')),
+        slug,
+      ).toContain(slug);
   });
 });
 
@@ -185,9 +189,14 @@ describe('the Auditor on the corpus', () => {
         const task = parseTask(c.taskJson);
         const verdict = await checkOutput({ task, outputText: outputText(c), workspaceDir: c.workspace });
 
-        expect(sorted(verdict.violations.map((v) => v.type)), `${c.name}: ${c.expected.why}\n${JSON.stringify(verdict.violations.map((v) => v.message), null, 2)}\n${verdict.verification?.excerpt.slice(-1500) ?? ''}`).toEqual(
-          sorted(c.expected.violations),
-        );
+        expect(
+          sorted(verdict.violations.map((v) => v.type)),
+          `${c.name}: ${c.expected.why}\n${JSON.stringify(
+            verdict.violations.map((v) => v.message),
+            null,
+            2,
+          )}\n${verdict.verification?.excerpt.slice(-1500) ?? ''}`,
+        ).toEqual(sorted(c.expected.violations));
         expect(verdict.clean).toBe(c.expected.label === 'good');
         for (const v of verdict.violations) {
           expect(typeof v.message).toBe('string');
@@ -229,20 +238,27 @@ describe('aura auditor check (the real CLI)', () => {
       });
     });
 
-  it.skipIf(refused !== null)(`judges a bad case, exits 0 and prints the violations with their evidence as JSON${refused ? ` — ${refused}` : ''}`, async () => {
-    const c = cases.find((x) => x.name.endsWith('-scope-file-outside-globs'));
-    expect(c, 'the CLI case is in the corpus').toBeDefined();
-    const r = await run(['auditor', 'check', '--task', join(c!.dir, 'task.json'), '--output', join(c!.dir, 'output.json'), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const verdict = JSON.parse(r.stdout) as { clean: boolean; violations: { type: string; evidence: { excerpt: string; sha256: string } }[] };
-    expect(Array.isArray(verdict.violations)).toBe(true);
-    expect(verdict.clean).toBe(false);
-    expect(sorted(verdict.violations.map((v) => v.type))).toEqual(c!.expected.violations);
-    for (const v of verdict.violations) {
-      expect(typeof v.evidence.excerpt).toBe('string');
-      expect(v.evidence.sha256).toMatch(SHA256);
-    }
-  }, 90_000);
+  it.skipIf(refused !== null)(
+    `judges a bad case, exits 0 and prints the violations with their evidence as JSON${refused ? ` — ${refused}` : ''}`,
+    async () => {
+      const c = cases.find((x) => x.name.endsWith('-scope-file-outside-globs'));
+      expect(c, 'the CLI case is in the corpus').toBeDefined();
+      const r = await run(['auditor', 'check', '--task', join(c!.dir, 'task.json'), '--output', join(c!.dir, 'output.json'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const verdict = JSON.parse(r.stdout) as {
+        clean: boolean;
+        violations: { type: string; evidence: { excerpt: string; sha256: string } }[];
+      };
+      expect(Array.isArray(verdict.violations)).toBe(true);
+      expect(verdict.clean).toBe(false);
+      expect(sorted(verdict.violations.map((v) => v.type))).toEqual(c!.expected.violations);
+      for (const v of verdict.violations) {
+        expect(typeof v.evidence.excerpt).toBe('string');
+        expect(v.evidence.sha256).toMatch(SHA256);
+      }
+    },
+    90_000,
+  );
 
   it('refuses an unusable task file with a non-zero exit and a message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aura-corpus-cli-'));

@@ -9,7 +9,17 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { installSdkLogger } from '../workers/logging.js';
-import { ChaosWorld, formatTrial, planTrials, runBaseline, runTrial, total, type Baseline, type PrdKind, type TrialLayout } from './helpers/chaos.js';
+import {
+  ChaosWorld,
+  formatTrial,
+  planTrials,
+  runBaseline,
+  runTrial,
+  total,
+  type Baseline,
+  type PrdKind,
+  type TrialLayout,
+} from './helpers/chaos.js';
 
 const SEED = 20_251_201;
 // Every worker kind killed once, PostgreSQL and Temporal restarted once, in three runs. The
@@ -36,12 +46,19 @@ afterAll(async () => {
 
 describe('chaos: faults in the middle of runs', () => {
   for (const plan of plans) {
-    const what = plan.faults.map((f) => (f.target === 'postgres' ? 'a PostgreSQL restart' : f.target === 'temporal' ? 'a Temporal restart' : `kill -9 of ${f.target}`)).join(', then ');
+    const what = plan.faults
+      .map((f) =>
+        f.target === 'postgres' ? 'a PostgreSQL restart' : f.target === 'temporal' ? 'a Temporal restart' : `kill -9 of ${f.target}`,
+      )
+      .join(', then ');
     it(`${plan.prd} run with ${what}: completes, no governance row lost or duplicated`, async () => {
       const result = await runTrial(world, plan, { baseline: baselines.get(plan.prd)!, completionTimeoutMs: 240_000 });
       console.log(formatTrial(result));
       expect(result.faults.map((f) => f.error ?? null)).toEqual(plan.faults.map(() => null));
-      expect(result.faults.map((f) => f.atMs !== null), 'every fault struck while the run was going').toEqual(plan.faults.map(() => true));
+      expect(
+        result.faults.map((f) => f.atMs !== null),
+        'every fault struck while the run was going',
+      ).toEqual(plan.faults.map(() => true));
       expect(result.status, result.reason ?? '').toBe('completed');
       expect(result.flowChanged).toBeNull();
       expect(result.lost).toEqual({});

@@ -22,7 +22,8 @@ import { freePort } from './helpers/global-setup.js';
 import { UserError } from '../errors/index.js';
 
 describe('retryTransient', () => {
-  const unavailable = () => new ServiceError('14 UNAVAILABLE: connection refused', { cause: Object.assign(new Error('connection refused'), { code: 14 }) });
+  const unavailable = () =>
+    new ServiceError('14 UNAVAILABLE: connection refused', { cause: Object.assign(new Error('connection refused'), { code: 14 }) });
 
   it('asks again after a transient error, with a note each time', async () => {
     const notes: string[] = [];
@@ -41,7 +42,9 @@ describe('retryTransient', () => {
   });
 
   it('gives up with a clear error, and passes other errors on at once', async () => {
-    await expect(retryTransient(() => Promise.reject(unavailable()), { note: () => {}, giveUpAfterMs: 1_000, what: 'status of run r1' })).rejects.toThrow(
+    await expect(
+      retryTransient(() => Promise.reject(unavailable()), { note: () => {}, giveUpAfterMs: 1_000, what: 'status of run r1' }),
+    ).rejects.toThrow(
       new UserError('status of run r1: Temporal did not answer (14 UNAVAILABLE: connection refused). Is the stack up ("aura up")?'),
     );
     let calls = 0;
@@ -69,7 +72,13 @@ describe('aura submit --follow while the Temporal server restarts', () => {
   let running: Promise<void>;
 
   const startServer = async () => {
-    server = await startDevServer({ cliPath: inject('temporalCli'), dbFile: join(home, 'temporal.db'), port, namespace: 'default', log: () => {} });
+    server = await startDevServer({
+      cliPath: inject('temporalCli'),
+      dbFile: join(home, 'temporal.db'),
+      port,
+      namespace: 'default',
+      log: () => {},
+    });
   };
 
   beforeAll(async () => {
@@ -77,12 +86,21 @@ describe('aura submit --follow while the Temporal server restarts', () => {
     home = await mkdtemp(join(tmpdir(), 'aura-transient-'));
     port = await freePort();
     await startServer();
-    const config = loadConfig({ DATABASE_OWNER_URL: inject('pgServerUrl'), AURA_HOME: home, TEMPORAL_CLI_PATH: inject('temporalCli') }, PROJECT_ROOT);
+    const config = loadConfig(
+      { DATABASE_OWNER_URL: inject('pgServerUrl'), AURA_HOME: home, TEMPORAL_CLI_PATH: inject('temporalCli') },
+      PROJECT_ROOT,
+    );
     database = await openDatabase(config, () => {}, { databaseName: `aura_t_${randomBytes(5).toString('hex')}`, recreate: true });
     // Only the Manager's worker: the run stays in planning (its first activity waits for a
     // governance worker), and its status query is answered.
     workerConnection = await NativeConnection.connect({ address: server!.address });
-    worker = await createWorker('manager', { connection: workerConnection, namespace: 'default', db: database.db, config, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    worker = await createWorker('manager', {
+      connection: workerConnection,
+      namespace: 'default',
+      db: database.db,
+      config,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
     running = worker.run();
   }, 120_000);
 
@@ -120,10 +138,14 @@ describe('aura submit --follow while the Temporal server restarts', () => {
     const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
     try {
       const client = new Client({ connection, namespace: 'default' });
-      await eventually(async () => {
-        await client.workflow.getHandle(`prd-run-${runId}`).terminate('test: end the run after the restart');
-        return true;
-      }, 30_000, 'the restarted server to answer');
+      await eventually(
+        async () => {
+          await client.workflow.getHandle(`prd-run-${runId}`).terminate('test: end the run after the restart');
+          return true;
+        },
+        30_000,
+        'the restarted server to answer',
+      );
     } finally {
       await connection.close();
     }

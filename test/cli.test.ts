@@ -44,11 +44,27 @@ describe('aura CLI: bad input', () => {
     ['a missing PRD file', () => ['submit', 'no-such-prd.md'], /cannot read PRD no-such-prd\.md: no such file/],
     ['an empty PRD file', () => (writeFileSync(join(dir, 'empty.md'), '  \n\n'), ['submit', 'empty.md']), /PRD empty\.md is empty/],
     ['a folder as PRD', () => ['submit', '.'], /PRD \. is not a file/],
-    ['a binary PRD (a NUL byte)', () => (writeFileSync(join(dir, 'binary.md'), Buffer.from('# PRD\n\u0000\u0001\u0002', 'utf8')), ['submit', 'binary.md']), /PRD binary\.md is not text: it has a NUL byte at offset 6/],
-    ['a PRD that is not UTF-8', () => (writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])), ['submit', 'latin1.md']), /PRD latin1\.md is not UTF-8 text/],
-    ['a verification decision that is not one', () => ['verification', unknownRun, 'maybe', '--reason', 'x'], /command-argument value 'maybe' is invalid for argument 'decision'. Allowed choices are accept, replan, stop/],
+    [
+      'a binary PRD (a NUL byte)',
+      () => (writeFileSync(join(dir, 'binary.md'), Buffer.from('# PRD\n\u0000\u0001\u0002', 'utf8')), ['submit', 'binary.md']),
+      /PRD binary\.md is not text: it has a NUL byte at offset 6/,
+    ],
+    [
+      'a PRD that is not UTF-8',
+      () => (writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])), ['submit', 'latin1.md']),
+      /PRD latin1\.md is not UTF-8 text/,
+    ],
+    [
+      'a verification decision that is not one',
+      () => ['verification', unknownRun, 'maybe', '--reason', 'x'],
+      /command-argument value 'maybe' is invalid for argument 'decision'. Allowed choices are accept, replan, stop/,
+    ],
     ['a bad --max-parallel', () => ['submit', SAMPLE_PRD_FILE, '--max-parallel', '0'], /--max-parallel must be a positive whole number/],
-    ['a bad --max-repair-rounds', () => ['submit', SAMPLE_PRD_FILE, '--max-repair-rounds', '-1'], /--max-repair-rounds must be a whole number from 0 to 10/],
+    [
+      'a bad --max-repair-rounds',
+      () => ['submit', SAMPLE_PRD_FILE, '--max-repair-rounds', '-1'],
+      /--max-repair-rounds must be a whole number from 0 to 10/,
+    ],
     ['status of an unknown run', () => ['status', unknownRun], /unknown run: 00000000-0000-4000-8000-000000000000/],
     ['approving an unknown run', () => ['approve', unknownRun], /unknown run/],
     ['a rejection without --reason', () => ['reject', unknownRun], /required option '--reason <text>' not specified/],
@@ -77,20 +93,29 @@ describe('aura CLI: bad input', () => {
 describe('aura CLI: a good submission', () => {
   it('submits the sample PRD, follows it and prints the report', async () => {
     // Asynchronously: the workers run in this process and need its event loop meanwhile.
-    const r = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['submit', SAMPLE_PRD_FILE, '--project', 'cli-run', '--auto-approve', '--follow'], {
-      cwd: dir,
-      env: { ...env.childEnv, AURA_DIRECTOR: 'cli-tester' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    }).then((out) => ({ ...out, code: 0 }));
+    const r = await promisify(execFile)(
+      join(PROJECT_ROOT, 'bin', 'aura'),
+      ['submit', SAMPLE_PRD_FILE, '--project', 'cli-run', '--auto-approve', '--follow'],
+      {
+        cwd: dir,
+        env: { ...env.childEnv, AURA_DIRECTOR: 'cli-tester' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    ).then((out) => ({ ...out, code: 0 }));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/run [0-9a-f-]{36} started/);
     expect(r.stdout).toMatch(/T1 +running +scripted-overconfident|T1 +accepted/);
     expect(r.stdout).toContain('status: completed');
-    expect(r.stdout).toContain('attempt 1: scripted-overconfident — scope_drift, hallucination, failed_verification; HR: WARNING, STRIKE, WARNING');
+    expect(r.stdout).toContain(
+      'attempt 1: scripted-overconfident — scope_drift, hallucination, failed_verification; HR: WARNING, STRIKE, WARNING',
+    );
     const runId = r.stdout.match(/run ([0-9a-f-]{36}) started/)![1]!;
-    const status = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['status', runId, '--json'], { env: env.childEnv, encoding: 'utf8' }).then((o) => ({ ...o, code: 0 }));
+    const status = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['status', runId, '--json'], {
+      env: env.childEnv,
+      encoding: 'utf8',
+    }).then((o) => ({ ...o, code: 0 }));
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'completed', report: { reassignments: 1 } });
   });

@@ -10,13 +10,30 @@ import { employeeProvider } from '../workers/create-worker.js';
 function parseDotEnv(text: string): Record<string, string> {
   // node:util parseEnv exists from Node 20.12; keep a tiny fallback for older 20.x.
   if (typeof parseEnv === 'function') return parseEnv(text) as Record<string, string>;
-  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 describe('configuration', () => {
   it('accepts .env.example as shipped, with the seed settings', () => {
     const env = parseDotEnv(readFileSync(join(PROJECT_ROOT, '.env.example'), 'utf8'));
-    for (const key of ['POSTGRES_HOST', 'MANAGER_PORT', 'MANAGER_API_KEY', 'OLLAMA_BASE_URL', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'AUDIT_LOG_RETENTION_DAYS', 'ENABLE_STRICT_POLICY', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']) {
+    for (const key of [
+      'POSTGRES_HOST',
+      'MANAGER_PORT',
+      'MANAGER_API_KEY',
+      'OLLAMA_BASE_URL',
+      'OPENAI_API_KEY',
+      'GEMINI_API_KEY',
+      'AUDIT_LOG_RETENTION_DAYS',
+      'ENABLE_STRICT_POLICY',
+      'DATABASE_URL',
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+    ]) {
       expect(env).toHaveProperty(key);
     }
     const config = loadConfig(env);
@@ -36,7 +53,13 @@ describe('configuration', () => {
   it('names every bad variable and what is wrong', () => {
     let error: unknown;
     try {
-      loadConfig({ DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'localhost', AUDIT_LOG_RETENTION_DAYS: '0', MANAGER_PORT: '99999', OLLAMA_BASE_URL: 'not a url' });
+      loadConfig({
+        DATABASE_URL: 'mysql://x',
+        TEMPORAL_ADDRESS: 'localhost',
+        AUDIT_LOG_RETENTION_DAYS: '0',
+        MANAGER_PORT: '99999',
+        OLLAMA_BASE_URL: 'not a url',
+      });
     } catch (err) {
       error = err;
     }
@@ -64,7 +87,11 @@ describe('configuration', () => {
 
   it('a provider enabled without its key is a ConfigError naming the variable (printed alone, exit 2)', () => {
     const config = loadConfig({ AURA_HOME: '/tmp/aura-config-test' }, PROJECT_ROOT);
-    for (const [provider, variable] of [['openai', 'OPENAI_API_KEY'], ['gemini', 'GEMINI_API_KEY'], ['ollama', 'OLLAMA_BASE_URL']] as const) {
+    for (const [provider, variable] of [
+      ['openai', 'OPENAI_API_KEY'],
+      ['gemini', 'GEMINI_API_KEY'],
+      ['ollama', 'OLLAMA_BASE_URL'],
+    ] as const) {
       const attempt = () => employeeProvider(provider, config);
       expect(attempt).toThrow(ConfigError);
       expect(attempt).toThrow(UserError);

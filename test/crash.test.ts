@@ -51,10 +51,14 @@ describe('a worker killed mid-run', () => {
     });
 
     // Kill while scripted-ada is inside its (slow) model call for T1, after the faulty attempt.
-    await eventually(async () => {
-      const t1 = (await runStatus(env.client, runId)).tasks.find((t) => t.key === 'T1');
-      return t1?.assignedTo === 'scripted-ada' && t1.status === 'running';
-    }, 90_000, 'T1 to be reassigned to scripted-ada');
+    await eventually(
+      async () => {
+        const t1 = (await runStatus(env.client, runId)).tasks.find((t) => t.key === 'T1');
+        return t1?.assignedTo === 'scripted-ada' && t1.status === 'running';
+      },
+      90_000,
+      'T1 to be reassigned to scripted-ada',
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await workers[0]!.kill('SIGKILL');
     expect(workers[0]!.child.signalCode).toBe('SIGKILL');
@@ -76,14 +80,28 @@ describe('a worker killed mid-run', () => {
     expect(adaT1).toEqual([{ attempt: 2, error: null }]);
 
     const count = async (table: 'incidents' | 'disciplinary_actions' | 'scores' | 'director_actions' | 'audit_verdicts') =>
-      Number((await env.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await env.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('run_id', '=', runId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     expect(await count('incidents')).toBe(3);
     expect(await count('disciplinary_actions')).toBe(4); // 3 from HR, 1 from the scorecard's warn threshold
     expect(await count('scores')).toBe(4);
     expect(await count('audit_verdicts')).toBe(4);
     expect(await count('director_actions')).toBe(1);
 
-    const taskCalls = await env.db.selectFrom('model_runs').select(['task_id', 'employee_id']).where('run_id', '=', runId).where('kind', '=', 'task').where('error', 'is', null).execute();
+    const taskCalls = await env.db
+      .selectFrom('model_runs')
+      .select(['task_id', 'employee_id'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', 'task')
+      .where('error', 'is', null)
+      .execute();
     expect(taskCalls).toHaveLength(4);
     const events = await env.db.selectFrom('audit_events').select(['action']).where('run_id', '=', runId).execute();
     const times = (a: string) => events.filter((e) => e.action === a).length;
@@ -94,11 +112,21 @@ describe('a worker killed mid-run', () => {
     expect(times('run.completed')).toBe(1);
 
     // ada was scored exactly twice, and each score moved its reputation once.
-    const adaScores = await env.db.selectFrom('scores').selectAll().where('employee_id', '=', 'scripted-ada').orderBy('created_at').execute();
+    const adaScores = await env.db
+      .selectFrom('scores')
+      .selectAll()
+      .where('employee_id', '=', 'scripted-ada')
+      .orderBy('created_at')
+      .execute();
     expect(adaScores).toHaveLength(2);
     expect(Number(adaScores[0]!.reputation_before)).toBe(50);
     expect(adaScores[1]!.reputation_before).toBe(adaScores[0]!.reputation_after);
-    const ada = await env.db.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', 'scripted-ada').where('capability', '=', 'coder').executeTakeFirstOrThrow();
+    const ada = await env.db
+      .selectFrom('employee_capabilities')
+      .select('reputation')
+      .where('employee_id', '=', 'scripted-ada')
+      .where('capability', '=', 'coder')
+      .executeTakeFirstOrThrow();
     expect(ada.reputation).toBe(adaScores[1]!.reputation_after);
   });
 });

@@ -78,7 +78,10 @@ describe('aura demo', () => {
     expect(executions.every((e) => e.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED')).toBe(true);
     const run = executions.find((e) => e.type.name === 'prdRun')!;
     expect(decode(run.searchAttributes.indexedFields.AuraRunStatus!)).toBe('completed');
-    const models = executions.filter((e) => e.type.name === 'taskRun').map((e) => decode(e.searchAttributes.indexedFields.AuraModel!)).sort();
+    const models = executions
+      .filter((e) => e.type.name === 'taskRun')
+      .map((e) => decode(e.searchAttributes.indexedFields.AuraModel!))
+      .sort();
     expect(models).toEqual(['scripted-ada', 'scripted-ada', 'scripted-grace']);
 
     // Ctrl-C: everything it started stops, and it exits cleanly.

@@ -7,7 +7,19 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { approvePlan, cancelRun, pauseRun, rejectPlan, resolveEscalation, resolveRun, resumeRun, runStatus, submitRun, waitForReport, type Refusal } from '../director/runs.js';
+import {
+  approvePlan,
+  cancelRun,
+  pauseRun,
+  rejectPlan,
+  resolveEscalation,
+  resolveRun,
+  resumeRun,
+  runStatus,
+  submitRun,
+  waitForReport,
+  type Refusal,
+} from '../director/runs.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
 import { codingModel } from './fixtures/coding-model.js';
 import type { Behaviour, RecordedRequest } from './fixtures/fake-model-server.js';
@@ -28,14 +40,32 @@ async function until(runId: string, test: (s: RunProgress) => boolean, what: str
 }
 
 const recorder = () => async (r: Refusal) =>
-  recordRefusedCommand(world.env.db, { runId: r.runId, workflowId: r.workflowId, command: r.command, director: r.by, reason: r.reason, refusal: r.refusal, details: r.details });
+  recordRefusedCommand(world.env.db, {
+    runId: r.runId,
+    workflowId: r.workflowId,
+    command: r.command,
+    director: r.by,
+    reason: r.reason,
+    refusal: r.refusal,
+    details: r.details,
+  });
 
 async function directorActions(runId: string) {
-  return world.env.db.selectFrom('director_actions').select(['action', 'director_id', 'reason']).where('run_id', '=', runId).orderBy('created_at').execute();
+  return world.env.db
+    .selectFrom('director_actions')
+    .select(['action', 'director_id', 'reason'])
+    .where('run_id', '=', runId)
+    .orderBy('created_at')
+    .execute();
 }
 
 async function openTasks(runId: string) {
-  return world.env.db.selectFrom('task_queue').select(['task_key', 'status']).where('run_id', '=', runId).where('status', 'not in', ['accepted', 'cancelled', 'failed']).execute();
+  return world.env.db
+    .selectFrom('task_queue')
+    .select(['task_key', 'status'])
+    .where('run_id', '=', runId)
+    .where('status', 'not in', ['accepted', 'cancelled', 'failed'])
+    .execute();
 }
 
 /** The coding model, with its plan's acceptance commands and task answers changed. */
@@ -46,7 +76,10 @@ function model(opts: { acceptance?: string; taskDelayMs?: number }) {
     if (!('reply' in b) || typeof b.reply !== 'object' || b.reply === null) return b;
     const reply = b.reply as { tasks?: { acceptance: { command: string } }[]; files?: unknown };
     if (Array.isArray(reply.tasks) && opts.acceptance) {
-      return { ...b, reply: { ...reply, tasks: reply.tasks.map((t) => ({ ...t, acceptance: { ...t.acceptance, command: opts.acceptance! } })) } };
+      return {
+        ...b,
+        reply: { ...reply, tasks: reply.tasks.map((t) => ({ ...t, acceptance: { ...t.acceptance, command: opts.acceptance! } })) },
+      };
     }
     if (reply.files && opts.taskDelayMs) return { ...b, delayMs: opts.taskDelayMs };
     return b;
@@ -55,7 +88,9 @@ function model(opts: { acceptance?: string; taskDelayMs?: number }) {
 
 function processesMatching(pattern: string): string[] {
   try {
-    return execFileSync('pgrep', ['-af', pattern], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() && !l.includes('pgrep'));
+    return execFileSync('pgrep', ['-af', pattern], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('pgrep'));
   } catch {
     return [];
   }
@@ -65,14 +100,20 @@ describe('Director commands as Updates', () => {
   it('answers accepted or refused at once; a refusal is recorded; a run is found by run id, workflow id or AuraRunId', async () => {
     world.server.setDefault(codingModel());
     const client = world.env.client;
-    const { runId, workflowId } = await submitRun(client, { prd: CODING_PRD, project: 'updates', options: { director: 'tester', planTimeLimitMs: 2_000 } });
+    const { runId, workflowId } = await submitRun(client, {
+      prd: CODING_PRD,
+      project: 'updates',
+      options: { director: 'tester', planTimeLimitMs: 2_000 },
+    });
     await until(runId, (s) => s.status === 'awaiting_approval', 'the plan gate');
     expect(await resolveRun(client, workflowId)).toEqual({ workflowId, runId });
     expect(await resolveRun(client, runId)).toEqual({ workflowId, runId });
     await expect(resolveRun(client, 'no-such-run')).rejects.toThrow('unknown run: no-such-run');
 
     // Refused: pausing a run that waits for the Director; a task decision for a task not waiting.
-    await expect(pauseRun(client, runId, 'dana', 'hold on', recorder())).rejects.toThrow(/refused by the run: run is awaiting_approval: it is already waiting for the Director/);
+    await expect(pauseRun(client, runId, 'dana', 'hold on', recorder())).rejects.toThrow(
+      /refused by the run: run is awaiting_approval: it is already waiting for the Director/,
+    );
     // Input errors are the CLI's own: nothing is sent.
     await expect(rejectPlan(client, runId, 'dana', '  ', recorder())).rejects.toThrow(UserError);
 
@@ -81,14 +122,21 @@ describe('Director commands as Updates', () => {
     await expect(approvePlan(client, runId, 'dana', 'again', recorder())).rejects.toThrow(/refused by the run: run is running/);
     const running = await until(runId, (s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
     const busy = running.tasks.find((t) => t.status === 'running')!;
-    await expect(resolveEscalation(client, runId, busy.key, { kind: 'cancel', by: 'dana', reason: 'early' }, recorder())).rejects.toThrow(/not waiting for the Director/);
+    await expect(resolveEscalation(client, runId, busy.key, { kind: 'cancel', by: 'dana', reason: 'early' }, recorder())).rejects.toThrow(
+      /not waiting for the Director/,
+    );
 
     const report = await waitForReport(client, runId);
     expect(report.status).toBe('completed');
     const actions = await directorActions(runId);
     expect(actions.map((a) => a.action)).toEqual(['pause_refused', 'approve_plan', 'approvePlan_refused', 'cancel_refused']);
     expect(actions[0]).toMatchObject({ director_id: 'dana', reason: expect.stringContaining('refused: run is awaiting_approval') });
-    const events = await world.env.db.selectFrom('audit_events').select(['action']).where('run_id', '=', runId).where('action', '=', 'director.command_refused').execute();
+    const events = await world.env.db
+      .selectFrom('audit_events')
+      .select(['action'])
+      .where('run_id', '=', runId)
+      .where('action', '=', 'director.command_refused')
+      .execute();
     expect(events).toHaveLength(3);
   }, 180_000);
 });
@@ -97,7 +145,11 @@ describe('pause, resume, cancel', () => {
   it('pause holds the run (nothing new starts), resume lets it complete', async () => {
     world.server.setDefault(model({ taskDelayMs: 1_500 }));
     const client = world.env.client;
-    const { runId } = await submitRun(client, { prd: CODING_PRD, project: 'pause', options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 } });
+    const { runId } = await submitRun(client, {
+      prd: CODING_PRD,
+      project: 'pause',
+      options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 },
+    });
     await until(runId, (s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
     const paused = await pauseRun(client, runId, 'dana', 'reviewing spend', recorder());
     expect(paused.status).toBe('paused');
@@ -123,7 +175,11 @@ describe('pause, resume, cancel', () => {
   it('cancel mid model call: the call stops, every task closes, the run ends cancelled with the reason', async () => {
     world.server.setDefault(model({ taskDelayMs: 120_000 }));
     const client = world.env.client;
-    const { runId } = await submitRun(client, { prd: CODING_PRD, project: 'cancel-call', options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 } });
+    const { runId } = await submitRun(client, {
+      prd: CODING_PRD,
+      project: 'cancel-call',
+      options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 },
+    });
     await until(runId, (s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
     await sleep(1_500); // the call is under way
     const answer = await cancelRun(client, runId, 'dana', 'wrong PRD', recorder());
@@ -134,7 +190,12 @@ describe('pause, resume, cancel', () => {
     expect(report.status).toBe('cancelled');
     expect(report.reason).toBe('cancelled by dana: wrong PRD');
     expect(await openTasks(runId)).toEqual([]);
-    const cancelledCalls = await world.env.db.selectFrom('model_runs').select(['error']).where('run_id', '=', runId).where('error', 'like', 'cancelled%').execute();
+    const cancelledCalls = await world.env.db
+      .selectFrom('model_runs')
+      .select(['error'])
+      .where('run_id', '=', runId)
+      .where('error', 'like', 'cancelled%')
+      .execute();
     expect(cancelledCalls.length).toBeGreaterThan(0);
     expect((await directorActions(runId)).map((a) => a.action)).toEqual(['approve_plan', 'cancel_run']);
     await expect(cancelRun(client, runId, 'dana', 'again', recorder())).rejects.toThrow(`cannot cancel the run: run ${runId} is cancelled`);
@@ -144,7 +205,11 @@ describe('pause, resume, cancel', () => {
     const marker = `aura-cancel-${Date.now()}`;
     world.server.setDefault(model({ acceptance: `sleep 300 # ${marker}` }));
     const client = world.env.client;
-    const { runId } = await submitRun(client, { prd: CODING_PRD, project: 'cancel-sandbox', options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 } });
+    const { runId } = await submitRun(client, {
+      prd: CODING_PRD,
+      project: 'cancel-sandbox',
+      options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 },
+    });
     const deadline = Date.now() + 60_000;
     while (processesMatching(marker).length === 0) {
       if (Date.now() > deadline) throw new Error('the sandbox never ran the acceptance command');

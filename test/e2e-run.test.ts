@@ -47,12 +47,23 @@ describe('a governed run of the sample PRD', () => {
   });
 
   it('re-planned once: the first plan broke the plan rules', async () => {
-    const events = await env.db.selectFrom('audit_events').select(['action', 'details']).where('run_id', '=', runId).where('action', '=', 'plan.rejected_by_rules').execute();
+    const events = await env.db
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('run_id', '=', runId)
+      .where('action', '=', 'plan.rejected_by_rules')
+      .execute();
     expect(events).toHaveLength(1);
     const feedback = (events[0]!.details as { feedback: string[] }).feedback.join('\n');
     expect(feedback).toContain('[no-model-named] T1: task sets "assignee"');
     expect(feedback).toMatch(/\[schema\] tasks\.2\.acceptance/);
-    const plans = await env.db.selectFrom('model_runs').select(['prompt']).where('run_id', '=', runId).where('kind', '=', 'plan').orderBy('created_at').execute();
+    const plans = await env.db
+      .selectFrom('model_runs')
+      .select(['prompt'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', 'plan')
+      .orderBy('created_at')
+      .execute();
     expect(plans).toHaveLength(2);
     expect(plans[1]!.prompt).toContain('Your previous plan broke these rules');
   });
@@ -80,16 +91,35 @@ describe('a governed run of the sample PRD', () => {
       ['scripted-overconfident', 'scope_drift', 2],
     ]);
     const drift = incidents.find((i) => i.violation === 'scope_drift')!;
-    expect((drift.evidence as { excerpt: string; sha256: string }[])[0]).toMatchObject({ excerpt: 'bin/wordfreq.js', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    const hr = await env.db.selectFrom('disciplinary_actions').selectAll().where('run_id', '=', runId).where('policy_version', '=', 'hr-policy/2').orderBy('severity').execute();
+    expect((drift.evidence as { excerpt: string; sha256: string }[])[0]).toMatchObject({
+      excerpt: 'bin/wordfreq.js',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const hr = await env.db
+      .selectFrom('disciplinary_actions')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .where('policy_version', '=', 'hr-policy/2')
+      .orderBy('severity')
+      .execute();
     expect(hr.map((a) => a.action)).toEqual(['WARNING', 'WARNING', 'STRIKE']);
     expect(hr.every((a) => a.model_id === 'scripted-overconfident' && a.expires_at === null)).toBe(true);
     expect(new Set(hr.map((a) => a.incident_id))).toEqual(new Set(incidents.map((i) => i.id)));
     const strike = hr.find((a) => a.action === 'STRIKE')!;
-    expect(strike.evidence).toMatchObject({ verdictId: expect.any(String), violations: [expect.objectContaining({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })] });
+    expect(strike.evidence).toMatchObject({
+      verdictId: expect.any(String),
+      violations: [expect.objectContaining({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })],
+    });
     // Its coder reputation fell from 70 to 49: below the warn threshold, a WARNING from the scorecard.
-    const threshold = await env.db.selectFrom('disciplinary_actions').selectAll().where('run_id', '=', runId).where('policy_version', '=', 'scorecard/1').execute();
-    expect(threshold).toEqual([expect.objectContaining({ model_id: 'scripted-overconfident', action: 'WARNING', reason: 'coder reputation 49 fell below 50' })]);
+    const threshold = await env.db
+      .selectFrom('disciplinary_actions')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .where('policy_version', '=', 'scorecard/1')
+      .execute();
+    expect(threshold).toEqual([
+      expect.objectContaining({ model_id: 'scripted-overconfident', action: 'WARNING', reason: 'coder reputation 49 fell below 50' }),
+    ]);
   });
 
   it('scores every attempt on the scorecard and moves capability reputations (0.7 × old + 0.3 × new)', async () => {
@@ -115,16 +145,30 @@ describe('a governed run of the sample PRD', () => {
   });
 
   it('asks an independent reviewer, and keeps its opinion as evidence only', async () => {
-    const verdicts = await env.db.selectFrom('audit_verdicts').select(['employee_id', 'clean', 'review']).where('run_id', '=', runId).execute();
+    const verdicts = await env.db
+      .selectFrom('audit_verdicts')
+      .select(['employee_id', 'clean', 'review'])
+      .where('run_id', '=', runId)
+      .execute();
     expect(verdicts).toHaveLength(4);
     for (const v of verdicts) expect(v.review).toMatchObject({ reviewerId: 'scripted-reviewer', verdict: 'unsure' });
-    const reviews = await env.db.selectFrom('model_runs').select(['employee_id', 'prompt_version']).where('run_id', '=', runId).where('kind', '=', 'review').execute();
+    const reviews = await env.db
+      .selectFrom('model_runs')
+      .select(['employee_id', 'prompt_version'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', 'review')
+      .execute();
     expect(reviews).toHaveLength(4);
     expect(reviews.every((r) => r.employee_id === 'scripted-reviewer' && r.prompt_version === 'review/1')).toBe(true);
   });
 
   it('keeps prompts and outputs in model_runs, with ids only in workflow history', async () => {
-    const runs = await env.db.selectFrom('model_runs').select(['kind', 'employee_id', 'output', 'prompt_version', 'input_tokens']).where('run_id', '=', runId).where('kind', '=', 'task').execute();
+    const runs = await env.db
+      .selectFrom('model_runs')
+      .select(['kind', 'employee_id', 'output', 'prompt_version', 'input_tokens'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', 'task')
+      .execute();
     expect(runs).toHaveLength(4);
     expect(runs.every((r) => r.output && r.prompt_version === 'task/2' && (r.input_tokens ?? 0) > 0)).toBe(true);
     const history = await env.client.workflow.getHandle(`${workflowId}.task-T2`).fetchHistory();
@@ -136,9 +180,29 @@ describe('a governed run of the sample PRD', () => {
   });
 
   it('writes an audit event for every step, each once', async () => {
-    const events = await env.db.selectFrom('audit_events').select(['action', 'idempotency_key', 'actor']).where('run_id', '=', runId).orderBy('seq').execute();
+    const events = await env.db
+      .selectFrom('audit_events')
+      .select(['action', 'idempotency_key', 'actor'])
+      .where('run_id', '=', runId)
+      .orderBy('seq')
+      .execute();
     const actions = events.map((e) => e.action);
-    for (const expected of ['run.started', 'plan.proposed', 'plan.accepted_by_rules', 'director.approve_plan', 'run.running', 'task.answered', 'audit.violations', 'hr.actions', 'score.recorded', 'task.reassigning', 'audit.clean', 'task.accepted', 'run.verifying', 'run.completed']) {
+    for (const expected of [
+      'run.started',
+      'plan.proposed',
+      'plan.accepted_by_rules',
+      'director.approve_plan',
+      'run.running',
+      'task.answered',
+      'audit.violations',
+      'hr.actions',
+      'score.recorded',
+      'task.reassigning',
+      'audit.clean',
+      'task.accepted',
+      'run.verifying',
+      'run.completed',
+    ]) {
       expect(actions).toContain(expected);
     }
     expect(new Set(events.map((e) => e.idempotency_key)).size).toBe(events.length);
@@ -166,13 +230,31 @@ describe('a governed run of the sample PRD', () => {
         await sql.raw(statements).execute(tx);
       });
     const newest = async (table: string, key: string) =>
-      Number((await env.db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', table).where('row_key', '=', key).executeTakeFirstOrThrow()).seq);
+      Number(
+        (
+          await env.db
+            .selectFrom('ledger_entries')
+            .select((eb) => eb.fn.max('seq').as('seq'))
+            .where('row_table', '=', table)
+            .where('row_key', '=', key)
+            .executeTakeFirstOrThrow()
+        ).seq,
+      );
     const incident = await env.db.selectFrom('incidents').select('id').where('run_id', '=', runId).executeTakeFirstOrThrow();
-    const action = await env.db.selectFrom('disciplinary_actions').select(['id', 'model_id']).where('run_id', '=', runId).executeTakeFirstOrThrow();
+    const action = await env.db
+      .selectFrom('disciplinary_actions')
+      .select(['id', 'model_id'])
+      .where('run_id', '=', runId)
+      .executeTakeFirstOrThrow();
     const cases: [string, string, string, string][] = [
       ['incidents', incident.id, 'row_changed', `UPDATE incidents SET message = 'nothing happened' WHERE id = '${incident.id}'`],
       ['disciplinary_actions', action.id, 'row_deleted', `DELETE FROM disciplinary_actions WHERE id = '${action.id}'`],
-      ['employees', action.model_id!, 'row_changed', `UPDATE employees SET status = 'active', reputation = 99 WHERE id = '${action.model_id}'`],
+      [
+        'employees',
+        action.model_id!,
+        'row_changed',
+        `UPDATE employees SET status = 'active', reputation = 99 WHERE id = '${action.model_id}'`,
+      ],
     ];
     for (const [table, key, kind, tamper] of cases) {
       const seq = await newest(table, key);
@@ -199,6 +281,10 @@ describe('a governed run of the sample PRD', () => {
     for await (const wf of env.client.workflow.list({ query: `AuraRunId = '${runId}' AND WorkflowType = 'taskRun'` })) {
       children.push(`${wf.workflowId}:${wf.typedSearchAttributes.get(SEARCH_ATTRIBUTES.model)}`);
     }
-    expect(children.sort()).toEqual([`${workflowId}.task-T1:scripted-ada`, `${workflowId}.task-T2:scripted-ada`, `${workflowId}.task-T3:scripted-grace`]);
+    expect(children.sort()).toEqual([
+      `${workflowId}.task-T1:scripted-ada`,
+      `${workflowId}.task-T2:scripted-ada`,
+      `${workflowId}.task-T3:scripted-grace`,
+    ]);
   });
 });

@@ -6,7 +6,23 @@
  * in the requested folder, as it always did.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -15,7 +31,8 @@ import { PROJECT_ROOT } from '../config/config.js';
 import { freePort } from './helpers/global-setup.js';
 
 const asRoot = process.getuid?.() === 0;
-if (!asRoot) console.warn('test/embedded-postgres.test.ts: not root, so the root cases are skipped; the unprivileged case runs as this user');
+if (!asRoot)
+  console.warn('test/embedded-postgres.test.ts: not root, so the root cases are skipped; the unprivileged case runs as this user');
 
 const children: ChildProcess[] = [];
 const folders: string[] = [];
@@ -34,7 +51,12 @@ function layCopy(parent: string): string {
   const dest = join(parent, 'checkout');
   mkdirSync(dest, { mode: 0o755 });
   chmodSync(dest, 0o755);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
   const dirs = new Set<string>();
   for (const file of files) {
     const from = join(PROJECT_ROOT, file);
@@ -99,7 +121,11 @@ function startServer(command: string[], opts: { cwd: string; env?: NodeJS.Proces
  * Runs the server script and sends it SIGTERM the moment its output first matches `when`, in
  * the same callback that sees it (no later than a caller that reads READY and stops it at once).
  */
-function signalAt(command: string[], when: RegExp, opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ exit: number | string | null; output: string }> {
+function signalAt(
+  command: string[],
+  when: RegExp,
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ exit: number | string | null; output: string }> {
   const child = spawn(command[0]!, command.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -159,87 +185,106 @@ const alive = (pid: number) => {
 const idOf = (flag: '-u' | '-g', user: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
 
 describe('embedded PostgreSQL', () => {
-  it.skipIf(!asRoot)('as root, from a checkout in a mode-700 folder: data outside it, private to postgres, reused, removed when ephemeral (root only)', async () => {
-    const priv = mkdtempSync(join(tmpdir(), 'aura-private-'));
-    folders.push(priv);
-    chmodSync(priv, 0o700);
-    const system = mkdtempSync(join(tmpdir(), 'aura-system-test-'));
-    folders.push(system);
-    chmodSync(system, 0o755);
-    const checkout = layCopy(priv);
-    const dataDir = join(checkout, '.aura', 'postgres');
+  it.skipIf(!asRoot)(
+    'as root, from a checkout in a mode-700 folder: data outside it, private to postgres, reused, removed when ephemeral (root only)',
+    async () => {
+      const priv = mkdtempSync(join(tmpdir(), 'aura-private-'));
+      folders.push(priv);
+      chmodSync(priv, 0o700);
+      const system = mkdtempSync(join(tmpdir(), 'aura-system-test-'));
+      folders.push(system);
+      chmodSync(system, 0o755);
+      const checkout = layCopy(priv);
+      const dataDir = join(checkout, '.aura', 'postgres');
 
-    // Left by a test run that was killed: its requester's folder is gone, so it goes; data
-    // that was not ephemeral stays whatever became of its requester.
-    const stale = join(system, 'postgres-data', '00000000000000aa');
-    const kept = join(system, 'postgres-data', '00000000000000bb');
-    for (const [folder, flag] of [[stale, 'ephemeral\n'], [kept, '']] as const) {
-      mkdirSync(join(folder, 'pgdata'), { recursive: true });
-      writeFileSync(join(folder, 'origin'), `/nonexistent-aura-test/gone/postgres\n${flag}`);
-    }
+      // Left by a test run that was killed: its requester's folder is gone, so it goes; data
+      // that was not ephemeral stays whatever became of its requester.
+      const stale = join(system, 'postgres-data', '00000000000000aa');
+      const kept = join(system, 'postgres-data', '00000000000000bb');
+      for (const [folder, flag] of [
+        [stale, 'ephemeral\n'],
+        [kept, ''],
+      ] as const) {
+        mkdirSync(join(folder, 'pgdata'), { recursive: true });
+        writeFileSync(join(folder, 'origin'), `/nonexistent-aura-test/gone/postgres\n${flag}`);
+      }
 
-    const port = await freePort();
-    const env = { ...process.env, AURA_SYSTEM_DIR: system };
-    const command = (...extra: string[]) => [process.execPath, '--import', 'tsx', 'scripts/embedded-postgres-server.ts', dataDir, String(port), 'u', 'p', ...extra];
+      const port = await freePort();
+      const env = { ...process.env, AURA_SYSTEM_DIR: system };
+      const command = (...extra: string[]) => [
+        process.execPath,
+        '--import',
+        'tsx',
+        'scripts/embedded-postgres-server.ts',
+        dataDir,
+        String(port),
+        'u',
+        'p',
+        ...extra,
+      ];
 
-    const first = await startServer(command(), { cwd: checkout, env });
-    expect(first.output()).toContain('initialising embedded PostgreSQL');
-    await query(first.url, 'CREATE TABLE kept (note text)');
-    await query(first.url, "INSERT INTO kept VALUES ('survives a restart')");
-    expect(await query(first.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+      const first = await startServer(command(), { cwd: checkout, env });
+      expect(first.output()).toContain('initialising embedded PostgreSQL');
+      await query(first.url, 'CREATE TABLE kept (note text)');
+      await query(first.url, "INSERT INTO kept VALUES ('survives a restart')");
+      expect(await query(first.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
 
-    // Where the data is: outside the private folder, named by <dataDir>.location.
-    const pgdata = readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]!;
-    expect(pgdata.startsWith(join(realpathSync(system), 'postgres-data') + '/')).toBe(true);
-    expect(pgdata.startsWith(priv)).toBe(false);
-    expect(pgdata.startsWith(realpathSync(priv))).toBe(false);
-    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(false);
-    const st = statSync(pgdata);
-    expect(st.mode & 0o777).toBe(0o700);
-    expect(st.uid).toBe(idOf('-u', 'postgres'));
-    expect(readFileSync(join(dirname(pgdata), 'origin'), 'utf8').split('\n')[0]).toBe(realpathSync(dirname(dataDir)) + '/postgres');
-    // The server runs as postgres, from the copy of the binaries (not from the private node_modules).
-    const server = postmaster(pgdata);
-    expect(server.uid).toBe(idOf('-u', 'postgres'));
-    expect(server.exe.startsWith(join(realpathSync(system), 'postgres-runtime') + '/')).toBe(true);
-    // Nothing was opened up: the private folder is still mode 700.
-    expect(statSync(priv).mode & 0o777).toBe(0o700);
-    expect(existsSync(stale)).toBe(false);
-    expect(existsSync(kept)).toBe(true);
+      // Where the data is: outside the private folder, named by <dataDir>.location.
+      const pgdata = readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]!;
+      expect(pgdata.startsWith(join(realpathSync(system), 'postgres-data') + '/')).toBe(true);
+      expect(pgdata.startsWith(priv)).toBe(false);
+      expect(pgdata.startsWith(realpathSync(priv))).toBe(false);
+      expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(false);
+      const st = statSync(pgdata);
+      expect(st.mode & 0o777).toBe(0o700);
+      expect(st.uid).toBe(idOf('-u', 'postgres'));
+      expect(readFileSync(join(dirname(pgdata), 'origin'), 'utf8').split('\n')[0]).toBe(realpathSync(dirname(dataDir)) + '/postgres');
+      // The server runs as postgres, from the copy of the binaries (not from the private node_modules).
+      const server = postmaster(pgdata);
+      expect(server.uid).toBe(idOf('-u', 'postgres'));
+      expect(server.exe.startsWith(join(realpathSync(system), 'postgres-runtime') + '/')).toBe(true);
+      // Nothing was opened up: the private folder is still mode 700.
+      expect(statSync(priv).mode & 0o777).toBe(0o700);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(kept)).toBe(true);
 
-    expect(await first.stop()).toBe(0);
-    expect(alive(server.pid)).toBe(false);
-    expect(existsSync(join(pgdata, 'PG_VERSION'))).toBe(true);
+      expect(await first.stop()).toBe(0);
+      expect(alive(server.pid)).toBe(false);
+      expect(existsSync(join(pgdata, 'PG_VERSION'))).toBe(true);
 
-    // A second start reuses the data.
-    const second = await startServer(command(), { cwd: checkout, env });
-    expect(second.output()).not.toContain('initialising');
-    expect(second.output()).not.toContain('copying the PostgreSQL');
-    expect(await query(second.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
-    expect(await second.stop()).toBe(0);
+      // A second start reuses the data.
+      const second = await startServer(command(), { cwd: checkout, env });
+      expect(second.output()).not.toContain('initialising');
+      expect(second.output()).not.toContain('copying the PostgreSQL');
+      expect(await query(second.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+      expect(await second.stop()).toBe(0);
 
-    // An ephemeral server removes its data and the pointer to it when it stops.
-    const third = await startServer(command('--ephemeral'), { cwd: checkout, env });
-    expect(readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]).toBe(pgdata);
-    const ephemeralServer = postmaster(pgdata);
-    expect(await third.stop()).toBe(0);
-    expect(alive(ephemeralServer.pid)).toBe(false);
-    expect(existsSync(dirname(pgdata))).toBe(false);
-    expect(existsSync(`${dataDir}.location`)).toBe(false);
-    expect(readdirSync(join(system, 'postgres-data')).sort()).toEqual(['00000000000000bb']);
-
-    // SIGTERM the instant READY shows, and SIGTERM while it is still starting: either way it
-    // stops the server, removes the ephemeral data and exits 0 (not killed by the signal,
-    // leaving PostgreSQL running on its own).
-    for (const [when, starting] of [[/READY /, false], [/\[embedded-postgres\]/, true]] as const) {
-      const { exit, output } = await signalAt(command('--ephemeral'), when, { cwd: checkout, env });
-      expect(exit, output).toBe(0);
-      if (starting) expect(output).not.toContain('READY');
-      expect(processesOn(pgdata)).toEqual([]);
+      // An ephemeral server removes its data and the pointer to it when it stops.
+      const third = await startServer(command('--ephemeral'), { cwd: checkout, env });
+      expect(readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]).toBe(pgdata);
+      const ephemeralServer = postmaster(pgdata);
+      expect(await third.stop()).toBe(0);
+      expect(alive(ephemeralServer.pid)).toBe(false);
       expect(existsSync(dirname(pgdata))).toBe(false);
       expect(existsSync(`${dataDir}.location`)).toBe(false);
-    }
-  });
+      expect(readdirSync(join(system, 'postgres-data')).sort()).toEqual(['00000000000000bb']);
+
+      // SIGTERM the instant READY shows, and SIGTERM while it is still starting: either way it
+      // stops the server, removes the ephemeral data and exits 0 (not killed by the signal,
+      // leaving PostgreSQL running on its own).
+      for (const [when, starting] of [
+        [/READY /, false],
+        [/\[embedded-postgres\]/, true],
+      ] as const) {
+        const { exit, output } = await signalAt(command('--ephemeral'), when, { cwd: checkout, env });
+        expect(exit, output).toBe(0);
+        if (starting) expect(output).not.toContain('READY');
+        expect(processesOn(pgdata)).toEqual([]);
+        expect(existsSync(dirname(pgdata))).toBe(false);
+        expect(existsSync(`${dataDir}.location`)).toBe(false);
+      }
+    },
+  );
 
   it('as an unprivileged user: runs as that user from node_modules, data in the requested folder', async () => {
     const user = asRoot ? 'nobody' : null;

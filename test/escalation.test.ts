@@ -27,20 +27,31 @@ afterAll(async () => {
 });
 
 const aura = (args: string[]) =>
-  promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, { env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' }, encoding: 'utf8' }).then(
+  promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
+    env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' },
+    encoding: 'utf8',
+  }).then(
     (r) => ({ code: 0, ...r }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
 
 const escalated = (runId: string, key: string) =>
-  eventually(async () => {
-    const s = await runStatus(env.client, runId);
-    return s.tasks.find((t) => t.key === key)?.status === 'escalated' ? s : null;
-  }, 90_000, `task ${key} to escalate`);
+  eventually(
+    async () => {
+      const s = await runStatus(env.client, runId);
+      return s.tasks.find((t) => t.key === key)?.status === 'escalated' ? s : null;
+    },
+    90_000,
+    `task ${key} to escalate`,
+  );
 
 describe('escalation to the Director', () => {
   it('waits for the Director, who accepts with an override, refuses a terminated employee, and cancels', async () => {
-    const { runId } = await submitRun(env.client, { prd: 'add, mul, cross-check', project: 'escalation', options: { autoApprove: true, director: 'the-director' } });
+    const { runId } = await submitRun(env.client, {
+      prd: 'add, mul, cross-check',
+      project: 'escalation',
+      options: { autoApprove: true, director: 'the-director' },
+    });
 
     const first = await escalated(runId, 'T1');
     expect(first.status).toBe('running');
@@ -58,7 +69,12 @@ describe('escalation to the Director', () => {
     await escalated(runId, 'T2');
     const flaky = await env.db.selectFrom('employees').select('status').where('id', '=', 's-flaky').executeTakeFirstOrThrow();
     expect(flaky.status).toBe('terminated');
-    const ladder = await env.db.selectFrom('disciplinary_actions').select(['action', 'policy_version']).where('model_id', '=', 's-flaky').orderBy('timestamp').execute();
+    const ladder = await env.db
+      .selectFrom('disciplinary_actions')
+      .select(['action', 'policy_version'])
+      .where('model_id', '=', 's-flaky')
+      .orderBy('timestamp')
+      .execute();
     expect(ladder.map((a) => `${a.action}/${a.policy_version}`)).toEqual(
       expect.arrayContaining(['WARNING/hr-policy/2', 'WARNING/scorecard/1', 'SUSPEND/hr-policy/2', 'TERMINATE/scorecard/1']),
     );
@@ -66,7 +82,16 @@ describe('escalation to the Director', () => {
     const refused = await aura(['resolve', runId, 'T2', '--reassign', 's-flaky', '--reason', 'try again']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('refused by the run: s-flaky is terminated');
-    expect((await env.db.selectFrom('director_actions').select('id').where('run_id', '=', runId).where('action', '=', 'reassign_refused').execute()).length).toBe(1);
+    expect(
+      (
+        await env.db
+          .selectFrom('director_actions')
+          .select('id')
+          .where('run_id', '=', runId)
+          .where('action', '=', 'reassign_refused')
+          .execute()
+      ).length,
+    ).toBe(1);
     expect((await runStatus(env.client, runId)).tasks.find((t) => t.key === 'T2')?.status).toBe('escalated');
 
     expect((await aura(['resolve', runId, 'T2', '--cancel', '--reason', 'not needed after all'])).code).toBe(0);
@@ -77,7 +102,12 @@ describe('escalation to the Director', () => {
     expect(t1).toMatchObject({ status: 'accepted', acceptedBy: 's-flaky', overriddenBy: 'the-director' });
     expect(report.tasks.map((t) => t.status)).toEqual(['accepted', 'cancelled', 'cancelled']);
 
-    const actions = await env.db.selectFrom('director_actions').select(['action', 'reason', 'director_id']).where('run_id', '=', runId).orderBy('created_at').execute();
+    const actions = await env.db
+      .selectFrom('director_actions')
+      .select(['action', 'reason', 'director_id'])
+      .where('run_id', '=', runId)
+      .orderBy('created_at')
+      .execute();
     expect(actions.map((a) => [a.action, a.director_id])).toEqual([
       ['approve_plan', 'the-director'],
       ['task_accept', 'the-director'],

@@ -36,7 +36,10 @@ async function fuzzed(): Promise<FuzzReport> {
 const described = (r: FuzzReport, pick: (x: FuzzReport['results'][number]) => boolean) =>
   r.results
     .filter(pick)
-    .map((x) => `#${x.index} ${x.category} / ${x.variant}: ${x.crash ?? (x.stalled ? 'stalled' : x.recorded ? `types [${x.types.join(', ')}]` : 'no verdict')}`)
+    .map(
+      (x) =>
+        `#${x.index} ${x.category} / ${x.variant}: ${x.crash ?? (x.stalled ? 'stalled' : x.recorded ? `types [${x.types.join(', ')}]` : 'no verdict')}`,
+    )
     .join('\n');
 
 describe.skipIf(refused !== null)(`fuzz: ${COUNT} hostile outputs through the Auditor path${refused ? ` — ${refused}` : ''}`, () => {
@@ -52,9 +55,18 @@ describe.skipIf(refused !== null)(`fuzz: ${COUNT} hostile outputs through the Au
   it('records every case as violations, with no crash and no stall (known gaps aside)', async () => {
     const r = await fuzzed();
     const rest = r.results.filter((x) => !x.knownGap);
-    expect(described(r, (x) => x.crash !== null), 'crashes').toBe('');
-    expect(described(r, (x) => x.stalled), 'stalls').toBe('');
-    expect(described(r, (x) => !x.knownGap && !(x.recorded && x.violations > 0)), 'not recorded as violations').toBe('');
+    expect(
+      described(r, (x) => x.crash !== null),
+      'crashes',
+    ).toBe('');
+    expect(
+      described(r, (x) => x.stalled),
+      'stalls',
+    ).toBe('');
+    expect(
+      described(r, (x) => !x.knownGap && !(x.recorded && x.violations > 0)),
+      'not recorded as violations',
+    ).toBe('');
     expect(rest.length).toBeGreaterThan(COUNT * 0.9);
     // Each verdict can be carried back to the workflow.
     expect(Math.max(...r.results.map((x) => x.verdictBytes))).toBeLessThan(2 * 1024 * 1024);

@@ -83,20 +83,35 @@ describe('aura history: one timeline of a run', () => {
     expect(switches).toBeGreaterThan(40);
     // The model call of T1's first attempt is recorded while its activity runs, between its
     // scheduling and its completion in Temporal's history.
-    const scheduled = index((e) => e.task === 'T1' && event(e) === 'ActivityTaskScheduled' && e.details.activityType === 'performTask' && e.attempt === 1, 'T1 attempt 1 scheduled');
+    const scheduled = index(
+      (e) => e.task === 'T1' && event(e) === 'ActivityTaskScheduled' && e.details.activityType === 'performTask' && e.attempt === 1,
+      'T1 attempt 1 scheduled',
+    );
     const call = index((e) => table(e) === 'model_runs' && e.task === 'T1' && e.attempt === 1, 'T1 attempt 1 model call');
-    const completed = index((e) => e.task === 'T1' && event(e) === 'ActivityTaskCompleted' && e.details.activityType === 'performTask' && e.attempt === 1, 'T1 attempt 1 completed');
+    const completed = index(
+      (e) => e.task === 'T1' && event(e) === 'ActivityTaskCompleted' && e.details.activityType === 'performTask' && e.attempt === 1,
+      'T1 attempt 1 completed',
+    );
     expect(scheduled).toBeLessThan(call);
     expect(call).toBeLessThan(completed);
   });
 
   it('starts with the run, then the plan, then the Director approval by name, and ends with the completion', async () => {
-    expect(entries[0]).toMatchObject({ source: 'temporal', who: 'manager', task: null, details: { event: 'WorkflowExecutionStarted', workflowType: 'prdRun', project: 'history-demo' } });
+    expect(entries[0]).toMatchObject({
+      source: 'temporal',
+      who: 'manager',
+      task: null,
+      details: { event: 'WorkflowExecutionStarted', workflowType: 'prdRun', project: 'history-demo' },
+    });
     expect(entries[0]!.ref).toBe(`${done.workflowId}#1`);
     const started = index((e) => e.details.action === 'run.started', 'run.started');
     const rejectedPlan = index((e) => e.details.action === 'plan.rejected_by_rules', 'the plan sent back');
     const plan = index((e) => e.details.action === 'plan.accepted_by_rules', 'the plan');
-    expect(entries[plan]).toMatchObject({ source: 'record', who: 'manager', what: expect.stringContaining('passed the plan rules: 3 tasks') });
+    expect(entries[plan]).toMatchObject({
+      source: 'record',
+      who: 'manager',
+      what: expect.stringContaining('passed the plan rules: 3 tasks'),
+    });
     const planners = entries.filter((e) => table(e) === 'model_runs' && e.details.kind === 'plan');
     expect(planners.map((e) => [e.who, e.what.match(/plan round \d/)?.[0]])).toEqual([
       ['employee:scripted-planner', 'plan round 1'],
@@ -105,9 +120,18 @@ describe('aura history: one timeline of a run', () => {
 
     const row = await env.db.selectFrom('director_actions').selectAll().where('run_id', '=', done.runId).executeTakeFirstOrThrow();
     const approval = index((e) => e.ref === row.id, 'the approval row');
-    expect(entries[approval]).toMatchObject({ source: 'record', who: `director:${DIRECTOR}`, what: 'approve_plan: plan looks right', details: { table: 'director_actions', director: DIRECTOR } });
+    expect(entries[approval]).toMatchObject({
+      source: 'record',
+      who: `director:${DIRECTOR}`,
+      what: 'approve_plan: plan looks right',
+      details: { table: 'director_actions', director: DIRECTOR },
+    });
     // …and the command itself in Temporal's history (a signal, or an update), with the name.
-    const command = index((e) => e.source === 'temporal' && /^(signal|update) approvePlan (received|accepted) from Dana Director: plan looks right$/.test(e.what), 'the approvePlan command');
+    const command = index(
+      (e) =>
+        e.source === 'temporal' && /^(signal|update) approvePlan (received|accepted) from Dana Director: plan looks right$/.test(e.what),
+      'the approvePlan command',
+    );
     expect(entries[command]!.who).toBe(`director:${DIRECTOR}`);
     // The approval is one line in the record: its audit event is folded into the row.
     expect(entries.filter((e) => e.source === 'record' && e.what.includes('approve_plan'))).toHaveLength(1);
@@ -122,19 +146,34 @@ describe('aura history: one timeline of a run', () => {
     expect(approval).toBeLessThan(running);
     expect(running).toBeLessThan(firstTask);
     expect(firstTask).toBeLessThan(completion);
-    expect(entries.at(-1)).toMatchObject({ source: 'temporal', task: null, details: { event: 'WorkflowExecutionCompleted', status: 'completed' } });
+    expect(entries.at(-1)).toMatchObject({
+      source: 'temporal',
+      task: null,
+      details: { event: 'WorkflowExecutionCompleted', status: 'completed' },
+    });
     expect(entries.at(-1)!.what).toMatch(/^workflow prdRun completed: status completed/);
   });
 
   it('lists every attempt of every task with its employee, in Temporal and in the record', async () => {
-    const calls = await env.db.selectFrom('model_runs').select(['id', 'employee_id', 'task_attempt', 'round']).where('run_id', '=', done.runId).where('kind', '=', 'task').execute();
+    const calls = await env.db
+      .selectFrom('model_runs')
+      .select(['id', 'employee_id', 'task_attempt', 'round'])
+      .where('run_id', '=', done.runId)
+      .where('kind', '=', 'task')
+      .execute();
     let n = 0;
     for (const t of done.report.tasks) {
       for (const a of t.attempts) {
         n++;
         const who = `employee:${a.employeeId}`;
         const call = entries.find((e) => e.ref === a.modelRunId)!;
-        expect(call).toMatchObject({ source: 'record', who, task: t.taskKey, attempt: a.attempt, details: { table: 'model_runs', kind: 'task', round: 1 } });
+        expect(call).toMatchObject({
+          source: 'record',
+          who,
+          task: t.taskKey,
+          attempt: a.attempt,
+          details: { table: 'model_runs', kind: 'task', round: 1 },
+        });
         expect(call.what).toMatch(/^answered \(round 1\) \(\d+\+\d+ tokens/);
         const work = entries.filter((e) => e.task === t.taskKey && e.attempt === a.attempt && e.details.activityType === 'performTask');
         expect(work.map((e) => [event(e), e.who])).toEqual([
@@ -146,7 +185,9 @@ describe('aura history: one timeline of a run', () => {
         expect(work[1]!.what).toBe('activity performTask started, attempt 1');
         expect(work[2]!.what).toContain(`model run ${a.modelRunId}`);
         // The independent reviewer's call on this attempt's output.
-        expect(entries.filter((e) => e.details.kind === 'review' && e.task === t.taskKey && e.attempt === a.attempt).map((e) => e.who)).toEqual(['employee:scripted-reviewer']);
+        expect(
+          entries.filter((e) => e.details.kind === 'review' && e.task === t.taskKey && e.attempt === a.attempt).map((e) => e.who),
+        ).toEqual(['employee:scripted-reviewer']);
       }
     }
     expect(n).toBe(calls.length);
@@ -161,7 +202,9 @@ describe('aura history: one timeline of a run', () => {
     for (const t of done.report.tasks) {
       expect(entries.filter((e) => e.task === t.taskKey && event(e) === 'WorkflowExecutionStarted').map((e) => e.attempt)).toEqual([null]);
       expect(entries.find((e) => e.task === t.taskKey && event(e) === 'WorkflowExecutionCompleted')!.what).toContain('status accepted');
-      expect(entries.find((e) => e.task === t.taskKey && event(e) === 'ChildWorkflowExecutionCompleted')!.ref).toMatch(new RegExp(`^${done.workflowId}#\\d+$`));
+      expect(entries.find((e) => e.task === t.taskKey && event(e) === 'ChildWorkflowExecutionCompleted')!.ref).toMatch(
+        new RegExp(`^${done.workflowId}#\\d+$`),
+      );
     }
   });
 
@@ -175,19 +218,39 @@ describe('aura history: one timeline of a run', () => {
     expect([verdicts.length, incidents.length, actions.length, scores.length]).toEqual([4, 3, 4, 4]);
     for (const v of verdicts) {
       const line = entries.find((e) => e.ref === v.id)!;
-      expect(line).toMatchObject({ source: 'record', who: 'auditor', details: { table: 'audit_verdicts', employeeId: v.employee_id, clean: v.clean } });
-      expect(line.what).toMatch(v.clean ? new RegExp(`^verdict on ${v.employee_id}: clean`) : /^verdict on scripted-overconfident: scope_drift, hallucination, failed_verification/);
+      expect(line).toMatchObject({
+        source: 'record',
+        who: 'auditor',
+        details: { table: 'audit_verdicts', employeeId: v.employee_id, clean: v.clean },
+      });
+      expect(line.what).toMatch(
+        v.clean
+          ? new RegExp(`^verdict on ${v.employee_id}: clean`)
+          : /^verdict on scripted-overconfident: scope_drift, hallucination, failed_verification/,
+      );
     }
     for (const i of incidents) {
       const sha = (i.evidence as { sha256: string }[])[0]!.sha256;
       const line = entries.find((e) => e.ref === i.id)!;
-      expect(line).toMatchObject({ source: 'record', who: 'HR', task: 'T1', attempt: 1, details: { table: 'incidents', verdictId: i.verdict_id, violation: i.violation } });
+      expect(line).toMatchObject({
+        source: 'record',
+        who: 'HR',
+        task: 'T1',
+        attempt: 1,
+        details: { table: 'incidents', verdictId: i.verdict_id, violation: i.violation },
+      });
       expect(line.what).toContain(`incident: scripted-overconfident ${i.violation} (severity ${i.severity})`);
       expect(line.what).toContain(`evidence sha256 ${sha.slice(0, 12)}`);
     }
     for (const a of actions) {
       const line = entries.find((e) => e.ref === a.id)!;
-      expect(line).toMatchObject({ source: 'record', who: 'HR', task: 'T1', attempt: 1, details: { table: 'disciplinary_actions', incidentId: a.incident_id } });
+      expect(line).toMatchObject({
+        source: 'record',
+        who: 'HR',
+        task: 'T1',
+        attempt: 1,
+        details: { table: 'disciplinary_actions', incidentId: a.incident_id },
+      });
       expect(line.what).toBe(`${a.action} for scripted-overconfident: ${a.reason} [${a.policy_version}]`);
     }
     for (const s of scores) {
@@ -196,18 +259,32 @@ describe('aura history: one timeline of a run', () => {
       expect(line.what).toMatch(new RegExp(`^scored ${s.employee_id} ${Number(s.score)} \\(${s.capability}`));
     }
     // The Auditor's and HR's activities in Temporal, attributed to their roles.
-    expect(entries.find((e) => e.details.activityType === 'auditAttempt' && event(e) === 'ActivityTaskCompleted' && e.attempt === 1 && e.task === 'T1')).toMatchObject({
+    expect(
+      entries.find(
+        (e) => e.details.activityType === 'auditAttempt' && event(e) === 'ActivityTaskCompleted' && e.attempt === 1 && e.task === 'T1',
+      ),
+    ).toMatchObject({
       who: 'auditor',
       what: expect.stringContaining('violations: scope_drift, hallucination, failed_verification'),
     });
-    expect(entries.find((e) => e.details.activityType === 'applyPolicy' && event(e) === 'ActivityTaskCompleted')).toMatchObject({ who: 'HR', task: 'T1', what: expect.stringContaining('actions: WARNING, STRIKE, WARNING') });
+    expect(entries.find((e) => e.details.activityType === 'applyPolicy' && event(e) === 'ActivityTaskCompleted')).toMatchObject({
+      who: 'HR',
+      task: 'T1',
+      what: expect.stringContaining('actions: WARNING, STRIKE, WARNING'),
+    });
     // The order of the failed attempt: verdict, then incidents and HR's actions, then its score.
     const verdict = index((e) => e.ref === verdicts.find((v) => !v.clean)!.id, 'the failing verdict');
     const hr = incidents.map((i) => index((e) => e.ref === i.id, 'an incident'));
     const penalty = index((e) => e.ref === scores.find((s) => Number(s.score) === 0)!.id, 'the penalty');
     for (const i of hr) expect(verdict < i && i < penalty).toBe(true);
     // Folded: no audit event repeats a row shown above.
-    expect(entries.filter((e) => ['audit.clean', 'audit.violations', 'hr.actions', 'score.recorded', 'score.warn', 'task.answered', 'plan.proposed'].includes(e.details.action as string))).toEqual([]);
+    expect(
+      entries.filter((e) =>
+        ['audit.clean', 'audit.violations', 'hr.actions', 'score.recorded', 'score.warn', 'task.answered', 'plan.proposed'].includes(
+          e.details.action as string,
+        ),
+      ),
+    ).toEqual([]);
     // Sandbox checks: every acceptance check and the final verification.
     const checks = entries.filter((e) => table(e) === 'verifications');
     expect(checks.map((e) => [e.who, e.task, /passed|failed/.exec(e.what)?.[0]])).toEqual([
@@ -274,7 +351,11 @@ describe('aura runs', () => {
     const [header, ...lines] = r.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^RUN ID +WORKFLOW ID +PROJECT +STATUS +STARTED \(UTC\) +LAST CHANGE +WAITS ON THE DIRECTOR$/);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^${waiting.runId}  ${waiting.workflowId}  history-gate  awaiting_approval  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  .*  plan approval \\(approve \\| reject\\)$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^${waiting.runId}  ${waiting.workflowId}  history-gate  awaiting_approval  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  .*  plan approval \\(approve \\| reject\\)$`,
+      ),
+    );
     expect(lines[1]).toMatch(new RegExp(`^${done.runId}  ${done.workflowId}  history-demo  completed +.*  -$`));
   });
 
@@ -282,7 +363,9 @@ describe('aura runs', () => {
     expect((await runsJson('--status', 'completed')).map((l) => l.runId)).toEqual([done.runId]);
     expect((await runsJson('--status', 'awaiting_approval,completed')).map((l) => l.runId)).toEqual([waiting.runId, done.runId]);
     expect(await runsJson('--status', 'running')).toEqual([]);
-    expect((await runsJson('--needs-director')).map((l) => [l.runId, l.waitingFor])).toEqual([[waiting.runId, ['plan approval (approve | reject)']]]);
+    expect((await runsJson('--needs-director')).map((l) => [l.runId, l.waitingFor])).toEqual([
+      [waiting.runId, ['plan approval (approve | reject)']],
+    ]);
     expect(await runsJson('--needs-director', '--status', 'completed')).toEqual([]);
     expect((await runsJson('--limit', '1')).map((l) => l.runId)).toEqual([waiting.runId]);
     const none = await aura(['runs', '--status', 'failed']);
@@ -292,10 +375,16 @@ describe('aura runs', () => {
 
 describe('bad input', () => {
   it.each([
-    [['runs', '--status', 'finished'], /^aura: unknown run status "finished" for --status: one of planning, awaiting_approval, plan_escalated, running, budget_paused, paused, verifying, verification_escalated, completed, failed, rejected, cancelled\n$/],
+    [
+      ['runs', '--status', 'finished'],
+      /^aura: unknown run status "finished" for --status: one of planning, awaiting_approval, plan_escalated, running, budget_paused, paused, verifying, verification_escalated, completed, failed, rejected, cancelled\n$/,
+    ],
     [['runs', '--status', 'completed,done'], /unknown run status "done"/],
     [['runs', '--limit', '0'], /^aura: --limit must be a whole number from 1 to 10000 \(got "0"\)\n$/],
-    [['history', '00000000-0000-4000-8000-000000000000'], /^aura: unknown run: 00000000-0000-4000-8000-000000000000 \(no run with this id or workflow id in the governance record, and no such workflow or AuraRunId in Temporal\)\n$/],
+    [
+      ['history', '00000000-0000-4000-8000-000000000000'],
+      /^aura: unknown run: 00000000-0000-4000-8000-000000000000 \(no run with this id or workflow id in the governance record, and no such workflow or AuraRunId in Temporal\)\n$/,
+    ],
     [['history', 'no-such-workflow'], /^aura: unknown run: no-such-workflow /],
     [['history'], /missing required argument 'run'/],
   ])('aura %j: a clear message, exit 2', async (args, message) => {
@@ -308,9 +397,19 @@ describe('bad input', () => {
 
 describe('aura history of a run Temporal no longer has', () => {
   it('prints the governance record and says so', async () => {
-    await env.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: waiting.workflowId } });
+    await env.client.workflowService.deleteWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: waiting.workflowId },
+    });
     await eventually(
-      () => env.client.workflow.getHandle(waiting.workflowId).fetchHistory().then(() => false, () => true),
+      () =>
+        env.client.workflow
+          .getHandle(waiting.workflowId)
+          .fetchHistory()
+          .then(
+            () => false,
+            () => true,
+          ),
       30_000,
       'the workflow to be deleted',
     );
@@ -318,7 +417,9 @@ describe('aura history of a run Temporal no longer has', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`run ${waiting.runId}  workflow ${waiting.workflowId}  project history-gate  status awaiting_approval`);
-    expect(lines[1]).toBe(`note: Temporal has no history of ${waiting.workflowId} (purged from the dev server, or past the namespace's retention): the governance record only`);
+    expect(lines[1]).toBe(
+      `note: Temporal has no history of ${waiting.workflowId} (purged from the dev server, or past the namespace's retention): the governance record only`,
+    );
     const entries = await historyJson(waiting.runId);
     expect(new Set(entries.map((e) => e.source))).toEqual(new Set(['record']));
     expect(entries.map((e) => e.details.action ?? e.details.table)).toEqual([
@@ -341,10 +442,14 @@ describe('aura history of a run only Temporal knows, by its AuraRunId', () => {
       args: [{ prd, project: 'by-hand' }],
       typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.runId, value: 'by-hand-1' }],
     });
-    await eventually(async () => {
-      for await (const _ of env.client.workflow.list({ query: 'AuraRunId = "by-hand-1"' })) return true;
-      return false;
-    }, 30_000, 'the search attribute to be visible');
+    await eventually(
+      async () => {
+        for await (const _ of env.client.workflow.list({ query: 'AuraRunId = "by-hand-1"' })) return true;
+        return false;
+      },
+      30_000,
+      'the search attribute to be visible',
+    );
     const r = await aura(['history', 'by-hand-1']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -361,36 +466,162 @@ describe('Temporal events a run may hold: retries, failures, timeouts, updates, 
   const at = (n: number) => ({ seconds: 1_700_000_000 + n, nanos: 123_456_789 });
   const wf = 'prd-run-x.task-T2';
   const events = [
-    { eventId: 5, eventTime: at(0), userMetadata: { summary: defaultPayloadConverter.toPayload('e1 works on T2') }, activityTaskScheduledEventAttributes: { activityId: '3', activityType: { name: 'performTask' }, taskQueue: { name: 'aura-employee-openai' }, input: p({ employeeId: 'e1', attempt: 2, round: 1 }) } },
-    { eventId: 6, eventTime: at(9), activityTaskStartedEventAttributes: { scheduledEventId: 5, attempt: 3, lastFailure: { message: 'connect ECONNRESET' } } },
-    { eventId: 7, eventTime: at(10), activityTaskFailedEventAttributes: { scheduledEventId: 5, retryState: 4, failure: { message: 'gave up', applicationFailureInfo: { type: 'ProviderUnavailable' } } } },
-    { eventId: 8, eventTime: at(11), activityTaskScheduledEventAttributes: { activityId: '4', activityType: { name: 'verifyTaskOutput' }, taskQueue: { name: 'aura-sandbox' }, input: p({ command: 'npm test' }) } },
+    {
+      eventId: 5,
+      eventTime: at(0),
+      userMetadata: { summary: defaultPayloadConverter.toPayload('e1 works on T2') },
+      activityTaskScheduledEventAttributes: {
+        activityId: '3',
+        activityType: { name: 'performTask' },
+        taskQueue: { name: 'aura-employee-openai' },
+        input: p({ employeeId: 'e1', attempt: 2, round: 1 }),
+      },
+    },
+    {
+      eventId: 6,
+      eventTime: at(9),
+      activityTaskStartedEventAttributes: { scheduledEventId: 5, attempt: 3, lastFailure: { message: 'connect ECONNRESET' } },
+    },
+    {
+      eventId: 7,
+      eventTime: at(10),
+      activityTaskFailedEventAttributes: {
+        scheduledEventId: 5,
+        retryState: 4,
+        failure: { message: 'gave up', applicationFailureInfo: { type: 'ProviderUnavailable' } },
+      },
+    },
+    {
+      eventId: 8,
+      eventTime: at(11),
+      activityTaskScheduledEventAttributes: {
+        activityId: '4',
+        activityType: { name: 'verifyTaskOutput' },
+        taskQueue: { name: 'aura-sandbox' },
+        input: p({ command: 'npm test' }),
+      },
+    },
     { eventId: 9, eventTime: at(12), activityTaskStartedEventAttributes: { scheduledEventId: 8, attempt: 1 } },
-    { eventId: 10, eventTime: at(13), activityTaskTimedOutEventAttributes: { scheduledEventId: 8, retryState: 3, failure: { message: 'activity timeout', timeoutFailureInfo: { timeoutType: 4 } } } },
-    { eventId: 11, eventTime: at(14), workflowExecutionSignaledEventAttributes: { signalName: 'directorDecision', identity: 'cli@host', input: p({ kind: 'reassign', employeeId: 'e2', by: 'Dana', reason: 'e1 is down' }) } },
-    { eventId: 12, eventTime: at(15), workflowExecutionSignaledEventAttributes: { signalName: 'directorDecision', identity: 'web-ui@host', input: p({ kind: 'cancel' }) } },
-    { eventId: 13, eventTime: at(16), workflowExecutionUpdateAcceptedEventAttributes: { protocolInstanceId: 'u1', acceptedRequest: { meta: { updateId: 'u1', identity: 'cli@host' }, input: { name: 'pause', args: p({ by: 'Dana', reason: 'lunch' }) } } } },
-    { eventId: 14, eventTime: at(17), workflowExecutionUpdateCompletedEventAttributes: { meta: { updateId: 'u1' }, outcome: { success: p({ command: 'pause', status: 'paused', message: 'run paused' }) } } },
-    { eventId: 15, eventTime: at(18), workflowExecutionUpdateAcceptedEventAttributes: { protocolInstanceId: 'u2', acceptedRequest: { meta: { updateId: 'u2' }, input: { name: 'resume', args: p({ by: 'Dana', reason: 'back' }) } } } },
-    { eventId: 16, eventTime: at(19), workflowExecutionUpdateCompletedEventAttributes: { meta: { updateId: 'u2' }, outcome: { failure: { message: 'the run is not paused' } } } },
+    {
+      eventId: 10,
+      eventTime: at(13),
+      activityTaskTimedOutEventAttributes: {
+        scheduledEventId: 8,
+        retryState: 3,
+        failure: { message: 'activity timeout', timeoutFailureInfo: { timeoutType: 4 } },
+      },
+    },
+    {
+      eventId: 11,
+      eventTime: at(14),
+      workflowExecutionSignaledEventAttributes: {
+        signalName: 'directorDecision',
+        identity: 'cli@host',
+        input: p({ kind: 'reassign', employeeId: 'e2', by: 'Dana', reason: 'e1 is down' }),
+      },
+    },
+    {
+      eventId: 12,
+      eventTime: at(15),
+      workflowExecutionSignaledEventAttributes: { signalName: 'directorDecision', identity: 'web-ui@host', input: p({ kind: 'cancel' }) },
+    },
+    {
+      eventId: 13,
+      eventTime: at(16),
+      workflowExecutionUpdateAcceptedEventAttributes: {
+        protocolInstanceId: 'u1',
+        acceptedRequest: {
+          meta: { updateId: 'u1', identity: 'cli@host' },
+          input: { name: 'pause', args: p({ by: 'Dana', reason: 'lunch' }) },
+        },
+      },
+    },
+    {
+      eventId: 14,
+      eventTime: at(17),
+      workflowExecutionUpdateCompletedEventAttributes: {
+        meta: { updateId: 'u1' },
+        outcome: { success: p({ command: 'pause', status: 'paused', message: 'run paused' }) },
+      },
+    },
+    {
+      eventId: 15,
+      eventTime: at(18),
+      workflowExecutionUpdateAcceptedEventAttributes: {
+        protocolInstanceId: 'u2',
+        acceptedRequest: { meta: { updateId: 'u2' }, input: { name: 'resume', args: p({ by: 'Dana', reason: 'back' }) } },
+      },
+    },
+    {
+      eventId: 16,
+      eventTime: at(19),
+      workflowExecutionUpdateCompletedEventAttributes: {
+        meta: { updateId: 'u2' },
+        outcome: { failure: { message: 'the run is not paused' } },
+      },
+    },
   ];
-  const entries = temporalEntries(wf, events as never, { taskOf: (id) => (id === wf ? 'T2' : null), decode: (x) => (x ? defaultPayloadConverter.fromPayload(x as never) : undefined) });
+  const entries = temporalEntries(wf, events as never, {
+    taskOf: (id) => (id === wf ? 'T2' : null),
+    decode: (x) => (x ? defaultPayloadConverter.fromPayload(x as never) : undefined),
+  });
 
   it('names attempts, retries, failures and timeouts, and who sent each command', () => {
     expect(entries.map((e) => [e.at, e.who, e.task, e.attempt, e.what, e.ref])).toEqual([
-      ['2023-11-14T22:13:20.123456Z', 'employee:e1', 'T2', 2, 'activity performTask scheduled: "e1 works on T2" (on aura-employee-openai)', `${wf}#5`],
-      ['2023-11-14T22:13:29.123456Z', 'employee:e1', 'T2', 2, 'activity performTask started, attempt 3 (2 retries; last failure: connect ECONNRESET)', `${wf}#6`],
-      ['2023-11-14T22:13:30.123456Z', 'employee:e1', 'T2', 2, 'activity performTask failed on attempt 3: ProviderUnavailable: gave up (maximum attempts reached)', `${wf}#7`],
+      [
+        '2023-11-14T22:13:20.123456Z',
+        'employee:e1',
+        'T2',
+        2,
+        'activity performTask scheduled: "e1 works on T2" (on aura-employee-openai)',
+        `${wf}#5`,
+      ],
+      [
+        '2023-11-14T22:13:29.123456Z',
+        'employee:e1',
+        'T2',
+        2,
+        'activity performTask started, attempt 3 (2 retries; last failure: connect ECONNRESET)',
+        `${wf}#6`,
+      ],
+      [
+        '2023-11-14T22:13:30.123456Z',
+        'employee:e1',
+        'T2',
+        2,
+        'activity performTask failed on attempt 3: ProviderUnavailable: gave up (maximum attempts reached)',
+        `${wf}#7`,
+      ],
       ['2023-11-14T22:13:31.123456Z', 'sandbox', 'T2', 2, 'activity verifyTaskOutput scheduled (on aura-sandbox)', `${wf}#8`],
       ['2023-11-14T22:13:32.123456Z', 'sandbox', 'T2', 2, 'activity verifyTaskOutput started, attempt 1', `${wf}#9`],
-      ['2023-11-14T22:13:33.123456Z', 'sandbox', 'T2', 2, 'activity verifyTaskOutput timed out (heartbeat) on attempt 1 (timeout)', `${wf}#10`],
-      ['2023-11-14T22:13:34.123456Z', 'director:Dana', 'T2', null, 'signal directorDecision received from Dana (reassign → e2): e1 is down', `${wf}#11`],
+      [
+        '2023-11-14T22:13:33.123456Z',
+        'sandbox',
+        'T2',
+        2,
+        'activity verifyTaskOutput timed out (heartbeat) on attempt 1 (timeout)',
+        `${wf}#10`,
+      ],
+      [
+        '2023-11-14T22:13:34.123456Z',
+        'director:Dana',
+        'T2',
+        null,
+        'signal directorDecision received from Dana (reassign → e2): e1 is down',
+        `${wf}#11`,
+      ],
       ['2023-11-14T22:13:35.123456Z', 'unattributed (web-ui@host)', 'T2', null, 'signal directorDecision received (cancel)', `${wf}#12`],
       ['2023-11-14T22:13:36.123456Z', 'director:Dana', 'T2', null, 'update pause accepted from Dana: lunch', `${wf}#13`],
       ['2023-11-14T22:13:37.123456Z', 'director:Dana', 'T2', null, 'update pause completed: run paused (now paused)', `${wf}#14`],
       ['2023-11-14T22:13:38.123456Z', 'director:Dana', 'T2', null, 'update resume accepted from Dana: back', `${wf}#15`],
       ['2023-11-14T22:13:39.123456Z', 'director:Dana', 'T2', null, 'update resume completed: refused: the run is not paused', `${wf}#16`],
     ]);
-    expect(entries[1]!.details).toMatchObject({ event: 'ActivityTaskStarted', activityType: 'performTask', activityId: '3', activityAttempt: 3, round: 1 });
+    expect(entries[1]!.details).toMatchObject({
+      event: 'ActivityTaskStarted',
+      activityType: 'performTask',
+      activityId: '3',
+      activityAttempt: 3,
+      round: 1,
+    });
   });
 });

@@ -17,16 +17,60 @@ describe('HR idempotency keys', () => {
   it("records an incident for task a_b even after task a-b's, at the same activity id", async () => {
     const db = database.db;
     const runId = randomUUID();
-    await insertRun(db, { id: runId, projectId: await upsertProject(db, 'hr-keys'), workflowId: `prd-run-${runId}`, prd: 'x', options: {}, status: 'running', idempotencyKey: `hr-keys/${runId}` });
-    const tasks = ['a-b', 'a_b'].map((key) => ({ id: randomUUID(), key, title: key, spec: {}, workflowId: `prd-run-${runId}.task-${key}` }));
+    await insertRun(db, {
+      id: runId,
+      projectId: await upsertProject(db, 'hr-keys'),
+      workflowId: `prd-run-${runId}`,
+      prd: 'x',
+      options: {},
+      status: 'running',
+      idempotencyKey: `hr-keys/${runId}`,
+    });
+    const tasks = ['a-b', 'a_b'].map((key) => ({
+      id: randomUUID(),
+      key,
+      title: key,
+      spec: {},
+      workflowId: `prd-run-${runId}.task-${key}`,
+    }));
     await insertTasks(db, runId, tasks, `hr-keys/${runId}/tasks`);
     const hr = createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: true });
-    const violation: Violation = { type: 'timeout', message: 'the employee exceeded the time limit', evidence: { excerpt: 'x', sha256: 'y' } };
+    const violation: Violation = {
+      type: 'timeout',
+      message: 'the employee exceeded the time limit',
+      evidence: { excerpt: 'x', sha256: 'y' },
+    };
     for (const t of tasks) {
       const verdictId = randomUUID();
-      await db.insertInto('audit_verdicts').values({ id: verdictId, idempotency_key: `hr-keys/${verdictId}`, run_id: runId, task_id: t.id, model_run_id: null, employee_id: 'scripted-ada', clean: false, violations: JSON.stringify([violation]), verification: null, review: null, rounds: 1 }).execute();
-      const activity = new MockActivityEnvironment({ workflowExecution: { workflowId: t.workflowId, runId: randomUUID() }, activityId: '7', attempt: 1 });
-      const result: Awaited<ReturnType<typeof hr.applyPolicy>> = await activity.run(hr.applyPolicy, { runId, taskId: t.id, taskKey: t.key, employeeId: 'scripted-ada', verdictId, violations: [violation] });
+      await db
+        .insertInto('audit_verdicts')
+        .values({
+          id: verdictId,
+          idempotency_key: `hr-keys/${verdictId}`,
+          run_id: runId,
+          task_id: t.id,
+          model_run_id: null,
+          employee_id: 'scripted-ada',
+          clean: false,
+          violations: JSON.stringify([violation]),
+          verification: null,
+          review: null,
+          rounds: 1,
+        })
+        .execute();
+      const activity = new MockActivityEnvironment({
+        workflowExecution: { workflowId: t.workflowId, runId: randomUUID() },
+        activityId: '7',
+        attempt: 1,
+      });
+      const result: Awaited<ReturnType<typeof hr.applyPolicy>> = await activity.run(hr.applyPolicy, {
+        runId,
+        taskId: t.id,
+        taskKey: t.key,
+        employeeId: 'scripted-ada',
+        verdictId,
+        violations: [violation],
+      });
       expect(result.actions).toHaveLength(1);
     }
     const incidents = await db.selectFrom('incidents').select(['task_id']).where('run_id', '=', runId).execute();

@@ -35,9 +35,20 @@ const KEYED_ROW: Record<string, string> = {
   scoreAttempt: 'scores',
 };
 const EVENT_WRITERS = new Set([
-  'recordRunStarted', 'recordEvent', 'recordRunStatus', 'recordPlan', 'recordDirectorAction', 'recordTaskStatus',
-  'recordInfrastructureIncident', 'recordRepairTask', 'planWithEmployee', 'performTask', 'inspectRound', 'auditAttempt',
-  'applyPolicy', 'scoreAttempt',
+  'recordRunStarted',
+  'recordEvent',
+  'recordRunStatus',
+  'recordPlan',
+  'recordDirectorAction',
+  'recordTaskStatus',
+  'recordInfrastructureIncident',
+  'recordRepairTask',
+  'planWithEmployee',
+  'performTask',
+  'inspectRound',
+  'auditAttempt',
+  'applyPolicy',
+  'scoreAttempt',
 ]);
 
 let env: TestEnv;
@@ -93,7 +104,10 @@ async function expectRowsOfEveryStep(steps: Step[]): Promise<void> {
     const table = KEYED_ROW[step.type];
     if (table) expect(await keysOf(table as 'model_runs'), `${step.prefix} in ${table}`).toContain(step.prefix);
     if (!EVENT_WRITERS.has(step.type)) continue;
-    expect(events.some((k) => k.startsWith(`${step.prefix}/`)), `${step.prefix} in audit_events`).toBe(true);
+    expect(
+      events.some((k) => k.startsWith(`${step.prefix}/`)),
+      `${step.prefix} in audit_events`,
+    ).toBe(true);
   }
 }
 
@@ -103,7 +117,11 @@ interface Counts {
 }
 
 async function count(table: 'audit_events' | 'model_runs', where: RawBuilder<boolean>): Promise<number> {
-  const row = await env.db.selectFrom(table).select(sql<string>`count(*)`.as('n')).where(where).executeTakeFirstOrThrow();
+  const row = await env.db
+    .selectFrom(table)
+    .select(sql<string>`count(*)`.as('n'))
+    .where(where)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -214,7 +232,12 @@ describe('insertOnce', () => {
     details: JSON.stringify({ n: 1, list: ['a', 'b'] }),
   });
   const rowsUnder = async (key: string) =>
-    env.db.selectFrom('audit_events').selectAll().where(sql<boolean>`starts_with(idempotency_key, ${key})`).orderBy('seq').execute();
+    env.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where(sql<boolean>`starts_with(idempotency_key, ${key})`)
+      .orderBy('seq')
+      .execute();
 
   it('writes once: the same payload again returns the first row, without an error', async () => {
     const key = `once/${randomUUID()}`;
@@ -228,8 +251,18 @@ describe('insertOnce', () => {
     const runId = randomUUID();
     const key = `once/${runId}`;
     const score = (value: number | string, details: string) => ({
-      id: randomUUID(), idempotency_key: key, employee_id: 'scripted-ada', run_id: null, task_id: null, capability: 'coder',
-      score: value, reputation_before: 70, reputation_after: 63.7, details, components: '{}', tier: 'standard',
+      id: randomUUID(),
+      idempotency_key: key,
+      employee_id: 'scripted-ada',
+      run_id: null,
+      task_id: null,
+      capability: 'coder',
+      score: value,
+      reputation_before: 70,
+      reputation_after: 63.7,
+      details,
+      components: '{}',
+      tier: 'standard',
     });
     const first = await insertOnce(env.db, 'scores', score(49, '{"a":1,"b":[1,2]}'));
     expect((await insertOnce(env.db, 'scores', score('49.00', '{ "b": [1, 2], "a": 1 }'))).id).toBe(first.id);

@@ -76,19 +76,24 @@ describe('the application role', () => {
     await refused(sql`DROP TRIGGER audit_events_append_only ON audit_events`.execute(db));
     await refused(sql`DROP TABLE scores`.execute(db));
     await refused(sql`SET session_replication_role = replica`.execute(db));
-    const tablesOwner = await sql<{ o: string }>`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE relname = 'audit_events'`
-      .execute(db);
+    const tablesOwner = await sql<{
+      o: string;
+    }>`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE relname = 'audit_events'`.execute(db);
     await refused(sql`SET ROLE ${sql.id(tablesOwner.rows[0]!.o)}`.execute(db));
   });
 
   it('may not write the chain, nor call the functions that do', async () => {
     const db = database.db;
-    await refused(sql`
+    await refused(
+      sql`
       INSERT INTO ledger_entries (seq, at, entry, prev_hash, hash, row_table, row_key, row_hash)
-      VALUES (999999, now(), '{}', '\\x00', '\\x00', 'audit_events', 'x', '\\x00')`.execute(db));
+      VALUES (999999, now(), '{}', '\\x00', '\\x00', 'audit_events', 'x', '\\x00')`.execute(db),
+    );
     await refused(sql`INSERT INTO ledger_head (chain, seq, hash) VALUES ('other', 0, '\\x00')`.execute(db));
-    await refused(sql`
-      INSERT INTO ledger_pending (at, entry, row_table, row_key, row_hash) VALUES (now(), '{}', 't', 'k', '\\x00')`.execute(db));
+    await refused(
+      sql`
+      INSERT INTO ledger_pending (at, entry, row_table, row_key, row_hash) VALUES (now(), '{}', 't', 'k', '\\x00')`.execute(db),
+    );
     await refused(sql`UPDATE ledger_head SET seq = seq + 1`.execute(db));
     await refused(sql`UPDATE aura_settings SET value = '1' WHERE key = 'retention_days'`.execute(db));
     await refused(sql`INSERT INTO retention_purges (id) VALUES (${randomUUID()})`.execute(db));
@@ -119,7 +124,10 @@ describe('the application role', () => {
 
     // Sealing chains what the triggers wrote (a concurrent writer may have left it pending); it is the application's to call.
     await sql`SELECT aura_ledger_seal(true)`.execute(db);
-    const event = await db.selectFrom('audit_events').select('id').where('idempotency_key', '=', `lp/${runId}/event`)
+    const event = await db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('idempotency_key', '=', `lp/${runId}/event`)
       .executeTakeFirstOrThrow();
     const entries = await db
       .selectFrom('ledger_entries')

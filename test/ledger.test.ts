@@ -66,7 +66,12 @@ async function asSuperuser(fn: (tx: Db) => Promise<unknown>): Promise<void> {
 }
 
 async function entryOf(table: string, key: string): Promise<number> {
-  const r = await su.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', table).where('row_key', '=', key).executeTakeFirstOrThrow();
+  const r = await su
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('row_table', '=', table)
+    .where('row_key', '=', key)
+    .executeTakeFirstOrThrow();
   return Number(r.seq);
 }
 
@@ -92,7 +97,10 @@ describe('the ledger chain', () => {
     for (let i = 0; i < 5; i++) await note(`note ${i}`);
     await db.updateTable('employees').set({ reputation: '61.50' }).where('id', '=', 'scripted-ada').execute();
     // A key with a space, a character past U+FFFF and an accent reads back whole.
-    await db.insertInto('employee_capabilities').values({ employee_id: 'scripted-ada', capability: 'pack 📦 café', reputation: 50 }).execute();
+    await db
+      .insertInto('employee_capabilities')
+      .values({ employee_id: 'scripted-ada', capability: 'pack 📦 café', reputation: 50 })
+      .execute();
     expect((await chainHead(db)).seq).toBe(before + 7);
     await expectIntact();
     const cp = await createCheckpoint(db, key);
@@ -128,16 +136,22 @@ describe('the ledger chain', () => {
     const id = await eventId(k);
     const seq = await entryOf('audit_events', id);
     // Kept aside in SQL, so the row comes back byte for byte (a JS Date would lose microseconds).
-    await behindTheLedger(`CREATE TABLE tamper_${seq} AS SELECT * FROM audit_events WHERE id = '${id}'; DELETE FROM audit_events WHERE id = '${id}'`);
+    await behindTheLedger(
+      `CREATE TABLE tamper_${seq} AS SELECT * FROM audit_events WHERE id = '${id}'; DELETE FROM audit_events WHERE id = '${id}'`,
+    );
     await expectTampered('row_deleted', seq);
     await behindTheLedger(`INSERT INTO audit_events SELECT * FROM tamper_${seq}; DROP TABLE tamper_${seq}`);
     await expectIntact();
 
     const forged = randomUUID();
-    await behindTheLedger(`INSERT INTO incidents (id, violation, message, evidence, model_id) VALUES ('${forged}', 'timeout', 'forged', '{}', 'scripted-ada')`);
+    await behindTheLedger(
+      `INSERT INTO incidents (id, violation, message, evidence, model_id) VALUES ('${forged}', 'timeout', 'forged', '{}', 'scripted-ada')`,
+    );
     const report = await verifyLedger(db);
     expect(report.intact).toBe(false);
-    expect(report.problems).toEqual([expect.objectContaining({ kind: 'row_unrecorded', seq: null, detail: expect.stringContaining(forged) })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'row_unrecorded', seq: null, detail: expect.stringContaining(forged) }),
+    ]);
     await behindTheLedger(`DELETE FROM incidents WHERE id = '${forged}'`);
     await expectIntact();
   });
@@ -146,7 +160,11 @@ describe('the ledger chain', () => {
     await note('a');
     await note('b');
     const head = (await chainHead(db)).seq;
-    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '=', String(head - 1)).executeTakeFirstOrThrow();
+    const saved = await su
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('seq', '=', String(head - 1))
+      .executeTakeFirstOrThrow();
     const restore = async () => {
       await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${head - 1}`);
       await asSuperuser((tx) => tx.insertInto('ledger_entries').values([saved, last]).execute());
@@ -250,7 +268,13 @@ describe('entries and migrations', () => {
     const rerecorded = await sql<{ n: string }>`SELECT aura_ledger_rerecord('audit_events') AS n`.execute(su);
     expect(Number(rerecorded.rows[0]!.n)).toBeGreaterThan(0);
     await expectIntact();
-    const ops = await db.selectFrom('ledger_entries').select('entry').where('row_table', '=', 'audit_events').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    const ops = await db
+      .selectFrom('ledger_entries')
+      .select('entry')
+      .where('row_table', '=', 'audit_events')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(ops.entry).op).toBe('migrate');
   });
 });
@@ -264,10 +288,18 @@ describe('concurrency and crashes', () => {
       while (writing) reports.push(await verifyLedger(db));
       return reports;
     })();
-    await Promise.all(Array.from({ length: 8 }, (_, w) => (async () => {
-      for (let i = 0; i < 50; i++) await note(`writer ${w} note ${i}`);
-      await db.updateTable('employees').set({ reputation: String(50 + w) }).where('id', '=', 'scripted-ada').execute();
-    })()));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 50; i++) await note(`writer ${w} note ${i}`);
+          await db
+            .updateTable('employees')
+            .set({ reputation: String(50 + w) })
+            .where('id', '=', 'scripted-ada')
+            .execute();
+        })(),
+      ),
+    );
     writing = false;
     const reports = await verifying;
     expect(reports.length).toBeGreaterThan(0);
@@ -296,7 +328,9 @@ describe('concurrency and crashes', () => {
     try {
       const killWriter = await kill(writer);
       await writer.query('BEGIN');
-      await writer.query(`INSERT INTO audit_events (id, description, actor, action) VALUES ('${randomUUID()}', 'doomed', 'test', 'test.crash')`);
+      await writer.query(
+        `INSERT INTO audit_events (id, description, actor, action) VALUES ('${randomUUID()}', 'doomed', 'test', 'test.crash')`,
+      );
       await killWriter();
       expect(await pending()).toBe(0);
 

@@ -29,7 +29,9 @@ async function attempt(workflowId: string, n: number, runId: string): Promise<Ap
   const activities = createEmployeeActivities({ db: database.db, provider: failing });
   const info = { workflowExecution: { workflowId, runId: execution }, activityType: 'planWithEmployee', activityId: '5', attempt: n };
   const env = new MockActivityEnvironment(info);
-  const err = await env.run(activities.planWithEmployee, { runId, employeeId: 'scripted-planner', prd: '# PRD', feedback: [], round: 1 }).catch((e: unknown) => e);
+  const err = await env
+    .run(activities.planWithEmployee, { runId, employeeId: 'scripted-planner', prd: '# PRD', feedback: [], round: 1 })
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
 }
@@ -38,7 +40,15 @@ describe('model call attempts', () => {
   it('are the provider failures recorded for the call, not the activity attempts', async () => {
     const runId = randomUUID();
     const wf = `prd-run-${runId}`;
-    await insertRun(database.db, { id: runId, projectId: await upsertProject(database.db, 'attempts'), workflowId: wf, prd: '# PRD', options: {}, status: 'planning', idempotencyKey: `attempts/${runId}` });
+    await insertRun(database.db, {
+      id: runId,
+      projectId: await upsertProject(database.db, 'attempts'),
+      workflowId: wf,
+      prd: '# PRD',
+      options: {},
+      status: 'planning',
+      idempotencyKey: `attempts/${runId}`,
+    });
     expect(MODEL_CALL_ATTEMPTS).toBe(3);
     const first = await attempt(wf, 1, runId);
     expect([first.type, first.nonRetryable]).toEqual(['EmployeeCallFailed', false]);

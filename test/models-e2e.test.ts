@@ -32,7 +32,11 @@ function cannedAnswers() {
   const plan = script.employees['scripted-planner'].plan[1];
   return {
     plan,
-    tasks: { T1: withContent(script.employees['scripted-ada'].T1), T2: withContent(script.employees['scripted-ada'].T2), T3: withContent(script.employees['scripted-grace'].T3) } as Record<string, object>,
+    tasks: {
+      T1: withContent(script.employees['scripted-ada'].T1),
+      T2: withContent(script.employees['scripted-ada'].T2),
+      T3: withContent(script.employees['scripted-grace'].T3),
+    } as Record<string, object>,
   };
 }
 
@@ -52,7 +56,10 @@ beforeAll(async () => {
     const model = req.body?.model as string;
     if (model === 'broken-model') {
       // A provider that refuses, and echoes the caller's credentials back in its error.
-      return { status: 401, body: { error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}`, type: 'invalid_request_error' } } };
+      return {
+        status: 401,
+        body: { error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}`, type: 'invalid_request_error' } },
+      };
     }
     if (req.protocol === 'ollama' && /Do task/.test(prompt) && ++ollamaTaskCalls === 1) return { status: 429, retryAfterSeconds: 1 };
     const usage = { input: 1000, output: 500 };
@@ -94,7 +101,11 @@ afterAll(async () => {
 describe('OpenAI, Ollama and Gemini employees', () => {
   it('complete the sample PRD through the real clients', () => {
     expect(report.status).toBe('completed');
-    expect(Object.fromEntries(report.tasks.map((t) => [t.taskKey, t.acceptedBy]))).toEqual({ T1: 'ol-coder', T2: 'ol-coder', T3: 'gm-writer' });
+    expect(Object.fromEntries(report.tasks.map((t) => [t.taskKey, t.acceptedBy]))).toEqual({
+      T1: 'ol-coder',
+      T2: 'ol-coder',
+      T3: 'gm-writer',
+    });
     expect(report.verification?.passed).toBe(true);
   });
 
@@ -109,7 +120,10 @@ describe('OpenAI, Ollama and Gemini employees', () => {
     expect(gemini.every((r) => r.headers.authorization === `Bearer ${GEMINI_KEY}`)).toBe(true);
     const plan = openai.find((r) => /You are the planner/.test(requestPrompt(r)))!;
     expect(plan.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'plan' } });
-    expect(ollama.find((r) => /Do task/.test(requestPrompt(r)))!.body.format).toMatchObject({ type: 'object', required: expect.arrayContaining(['summary', 'files']) });
+    expect(ollama.find((r) => /Do task/.test(requestPrompt(r)))!.body.format).toMatchObject({
+      type: 'object',
+      required: expect.arrayContaining(['summary', 'files']),
+    });
   });
 
   it('retry a 429 after its Retry-After, and send a refused (401) task elsewhere without a violation', async () => {
@@ -129,7 +143,12 @@ describe('OpenAI, Ollama and Gemini employees', () => {
     ]);
     const incidents = await env.db.selectFrom('incidents').select('model_id').where('run_id', '=', runId).execute();
     expect(incidents).toEqual([]);
-    const routedAround = await env.db.selectFrom('audit_events').select('description').where('run_id', '=', runId).where('action', '=', 'task.employee_unavailable').execute();
+    const routedAround = await env.db
+      .selectFrom('audit_events')
+      .select('description')
+      .where('run_id', '=', runId)
+      .where('action', '=', 'task.employee_unavailable')
+      .execute();
     expect(routedAround.length).toBe(2); // T1 and T2 were each offered to oa-broken first
   });
 
@@ -139,11 +158,23 @@ describe('OpenAI, Ollama and Gemini employees', () => {
     expect(byId['oa-planner']).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 500, costUsd: 0.00045 });
     expect(byId['ol-coder']).toMatchObject({ inputTokens: 2000, outputTokens: 1000, costUsd: 0 });
     expect(byId['gm-writer']!.costUsd).toBeCloseTo((byId['gm-writer']!.inputTokens * 0.1 + byId['gm-writer']!.outputTokens * 0.4) / 1e6, 9);
-    expect(usage.costUsd).toBeCloseTo(usage.byEmployee.reduce((s, e) => s + e.costUsd, 0), 9);
+    expect(usage.costUsd).toBeCloseTo(
+      usage.byEmployee.reduce((s, e) => s + e.costUsd, 0),
+      9,
+    );
     expect(usage.inputTokens).toBe(usage.byEmployee.reduce((s, e) => s + e.inputTokens, 0));
 
     const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['models', '--json'], { env: env.childEnv, encoding: 'utf8' });
-    const models = JSON.parse(out.stdout) as { id: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number; available: boolean; status: string; reputation: number }[];
+    const models = JSON.parse(out.stdout) as {
+      id: string;
+      calls: number;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      available: boolean;
+      status: string;
+      reputation: number;
+    }[];
     const planner = models.find((m) => m.id === 'oa-planner')!;
     expect(planner).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 500, costUsd: 0.00045, available: true, status: 'active' });
     expect(models.find((m) => m.id === 'scripted-ada')).toBeUndefined(); // not in this registry, never registered here

@@ -40,7 +40,15 @@ describe('a task answer parsed once', () => {
     const good = await recordModelRun(db, call('task', GOOD));
     const bad = await recordModelRun(db, call('task', '{"summary": "x"'));
     const wrongShape = await recordModelRun(db, call('task', JSON.stringify({ summary: 'x' })));
-    const rows = new Map((await db.selectFrom('model_runs').select(['id', 'parsed_output', 'parse_error']).where('id', 'in', [good, bad, wrongShape]).execute()).map((r) => [r.id, r]));
+    const rows = new Map(
+      (
+        await db
+          .selectFrom('model_runs')
+          .select(['id', 'parsed_output', 'parse_error'])
+          .where('id', 'in', [good, bad, wrongShape])
+          .execute()
+      ).map((r) => [r.id, r]),
+    );
     expect(rows.get(good)).toMatchObject({ parsed_output: JSON.parse(GOOD), parse_error: null });
     expect(rows.get(bad)!.parsed_output).toBeNull();
     expect(rows.get(bad)!.parse_error).toMatch(/^not JSON: /);
@@ -53,7 +61,11 @@ describe('a task answer parsed once', () => {
 
   it('leaves plans, reviews and failed calls unparsed', async () => {
     const db = database.db;
-    const ids = [await recordModelRun(db, call('plan', GOOD)), await recordModelRun(db, call('review', GOOD)), await recordModelRun(db, call('task', null))];
+    const ids = [
+      await recordModelRun(db, call('plan', GOOD)),
+      await recordModelRun(db, call('review', GOOD)),
+      await recordModelRun(db, call('task', null)),
+    ];
     const rows = await db.selectFrom('model_runs').select(['parsed_output', 'parse_error']).where('id', 'in', ids).execute();
     expect(rows).toEqual([
       { parsed_output: null, parse_error: null },

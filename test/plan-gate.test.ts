@@ -67,7 +67,9 @@ describe('plan gate', () => {
     expect(run.status).toBe('rejected');
     expect(run.status_reason).toBe('scope too large for this sprint');
     const actions = await env.db.selectFrom('director_actions').selectAll().where('run_id', '=', runId).execute();
-    expect(actions).toEqual([expect.objectContaining({ director_id: 'gate-tester', action: 'reject_plan', reason: 'scope too large for this sprint' })]);
+    expect(actions).toEqual([
+      expect.objectContaining({ director_id: 'gate-tester', action: 'reject_plan', reason: 'scope too large for this sprint' }),
+    ]);
     const taskCalls = await env.db.selectFrom('model_runs').select('id').where('run_id', '=', runId).where('kind', '=', 'task').execute();
     expect(taskCalls).toHaveLength(0);
   });

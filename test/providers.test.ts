@@ -66,7 +66,11 @@ const answer = { summary: 'wrote hello', files: [{ path: 'hello.txt', content: '
 
 // The two protocols share every error behaviour, so the same cases run against both.
 const providers: { label: string; make: (timeoutMs?: number) => EmployeeProvider; model: string }[] = [
-  { label: 'openai', make: (timeoutMs) => createOpenAiCompatibleProvider({ name: 'openai', apiKey: OPENAI_KEY, baseUrl: `${url}/v1`, timeoutMs }), model: 'gpt-4.1-mini' },
+  {
+    label: 'openai',
+    make: (timeoutMs) => createOpenAiCompatibleProvider({ name: 'openai', apiKey: OPENAI_KEY, baseUrl: `${url}/v1`, timeoutMs }),
+    model: 'gpt-4.1-mini',
+  },
   { label: 'ollama', make: (timeoutMs) => createOllamaProvider({ host: url, timeoutMs }), model: 'qwen2.5-coder:7b' },
 ];
 
@@ -128,7 +132,9 @@ describe('OpenAI-compatible provider', () => {
     // Like OpenAI's "Incorrect API key provided: sk-..." but echoing the whole header.
     fake.enqueue((req) => ({
       status: 401,
-      body: { error: { message: `Incorrect API key provided: ${req.headers.authorization} (key ${OPENAI_KEY})`, type: 'invalid_request_error' } },
+      body: {
+        error: { message: `Incorrect API key provided: ${req.headers.authorization} (key ${OPENAI_KEY})`, type: 'invalid_request_error' },
+      },
     }));
     const err = await failure(providers[0]!.make().complete(request('gpt-4.1-mini')));
     expect(err.kind).toBe('rejected');
@@ -263,7 +269,11 @@ describe('fake server: Ollama streaming', () => {
     const { Ollama } = await import('ollama');
     const parts: string[] = [];
     let last: { done: boolean; eval_count?: number } | undefined;
-    for await (const part of await new Ollama({ host: url }).chat({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true })) {
+    for await (const part of await new Ollama({ host: url }).chat({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    })) {
       parts.push(part.message.content);
       last = part;
     }
@@ -287,7 +297,13 @@ describe('structured-output schemas', () => {
     expect(output.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     expect(output.schema.required).toEqual(['summary', 'files']);
     // Sanity: an answer without the defaulted fields is valid for the zod schemas too.
-    expect(planSchema.safeParse({ summary: 's', tasks: [{ id: 'T1', title: 't', instructions: 'i', scope: ['a'], acceptance: { command: 'true' } }], verification: { command: 'true' } }).success).toBe(true);
+    expect(
+      planSchema.safeParse({
+        summary: 's',
+        tasks: [{ id: 'T1', title: 't', instructions: 'i', scope: ['a'], acceptance: { command: 'true' } }],
+        verification: { command: 'true' },
+      }).success,
+    ).toBe(true);
     expect(taskOutputSchema.safeParse(answer).success).toBe(true);
   });
 });

@@ -45,9 +45,23 @@ async function aura(...args: string[]): Promise<{ code: number; out: string }> {
 
 async function finishedRun(project: string, notes: number): Promise<string> {
   const id = randomUUID();
-  await insertRun(env.db, { id, projectId: await upsertProject(env.db, project), workflowId: `prd-run-${id}`, prd: 'p', options: {}, status: 'running', idempotencyKey: `ret/${id}` });
+  await insertRun(env.db, {
+    id,
+    projectId: await upsertProject(env.db, project),
+    workflowId: `prd-run-${id}`,
+    prd: 'p',
+    options: {},
+    status: 'running',
+    idempotencyKey: `ret/${id}`,
+  });
   for (let i = 0; i < notes; i++) {
-    await appendEvent(env.db, { idempotencyKey: `ret/${id}/${i}`, actor: 'manager', action: 'test.note', description: `note ${i}`, runId: id });
+    await appendEvent(env.db, {
+      idempotencyKey: `ret/${id}/${i}`,
+      actor: 'manager',
+      action: 'test.note',
+      description: `note ${i}`,
+      runId: id,
+    });
   }
   await updateRun(env.db, id, { status: 'completed', finished: true });
   return id;
@@ -69,24 +83,45 @@ describe('retention purge', () => {
     expect(badDate.code).toBe(2);
     // The second line: the database's own function, called by the application role directly.
     const head = (await chainHead(env.db)).seq;
-    await expect(purgeThrough(env.db, { id: randomUUID(), before: new Date(), horizonSeq: head, reason: 'x', directorId: 'd', merkleRoot: '00' }))
-      .rejects.toThrow(/inside the 365 days of retention/);
-    await expect(purgeThrough(env.db, { id: randomUUID(), before: new Date('2000-01-01'), horizonSeq: head, reason: ' ', directorId: 'd', merkleRoot: '00' }))
-      .rejects.toThrow(/needs a reason/);
+    await expect(
+      purgeThrough(env.db, { id: randomUUID(), before: new Date(), horizonSeq: head, reason: 'x', directorId: 'd', merkleRoot: '00' }),
+    ).rejects.toThrow(/inside the 365 days of retention/);
+    await expect(
+      purgeThrough(env.db, {
+        id: randomUUID(),
+        before: new Date('2000-01-01'),
+        horizonSeq: head,
+        reason: ' ',
+        directorId: 'd',
+        merkleRoot: '00',
+      }),
+    ).rejects.toThrow(/needs a reason/);
     expect((await env.db.selectFrom('orchestra_runs').select('id').execute()).length).toBeGreaterThan(0);
   });
 
   it('past retention, purges the old finished runs through a signed checkpoint, keeps the rest, and still verifies', async () => {
     const old = await finishedRun('retention', 3);
     const unfinished = randomUUID();
-    await insertRun(env.db, { id: unfinished, projectId: await upsertProject(env.db, 'retention'), workflowId: `prd-run-${unfinished}`, prd: 'p', options: {}, status: 'running', idempotencyKey: `ret/${unfinished}` });
+    await insertRun(env.db, {
+      id: unfinished,
+      projectId: await upsertProject(env.db, 'retention'),
+      workflowId: `prd-run-${unfinished}`,
+      prd: 'p',
+      options: {},
+      status: 'running',
+      idempotencyKey: `ret/${unfinished}`,
+    });
     // The test clock: the ledger's "now" moves 400 days on (an owner-only setting, itself chained).
     await sql`UPDATE aura_settings SET value = '400 days' WHERE key = 'clock_offset'`.execute(env.ownerDb);
     const before = iso(new Date(Date.now() + 30 * 86_400_000));
     const purged = await aura('retention', 'purge', '--before', before, '--reason', 'yearly clean-up', '--json');
     expect(purged.out).not.toMatch(/Error/);
     expect(purged.code).toBe(0);
-    const result = JSON.parse(purged.out.slice(purged.out.indexOf('{'))) as { horizonSeq: number; counts: Record<string, number>; merkleRoot: string };
+    const result = JSON.parse(purged.out.slice(purged.out.indexOf('{'))) as {
+      horizonSeq: number;
+      counts: Record<string, number>;
+      merkleRoot: string;
+    };
     expect(result.horizonSeq).toBeGreaterThan(0);
     expect(result.counts.orchestra_runs).toBeGreaterThanOrEqual(2);
     expect(result.counts.audit_events).toBeGreaterThanOrEqual(5);
@@ -99,7 +134,12 @@ describe('retention purge', () => {
 
     const receipt = await env.db.selectFrom('retention_purges').selectAll().executeTakeFirstOrThrow();
     expect(receipt).toMatchObject({ reason: 'yearly clean-up', horizon_seq: String(result.horizonSeq) });
-    const receiptEntry = await env.db.selectFrom('ledger_entries').select('seq').where('row_table', '=', 'retention_purges').where('row_key', '=', receipt.id).execute();
+    const receiptEntry = await env.db
+      .selectFrom('ledger_entries')
+      .select('seq')
+      .where('row_table', '=', 'retention_purges')
+      .where('row_key', '=', receipt.id)
+      .execute();
     expect(receiptEntry).toHaveLength(1);
     expect(await env.db.selectFrom('ledger_entries').select('seq').where('seq', '<=', String(result.horizonSeq)).execute()).toEqual([]);
 
@@ -124,7 +164,14 @@ describe('aura ledger', () => {
     expect(ok.code).toBe(0);
 
     // After the purge the employees were carried into fresh entries: reset one behind the ledger.
-    const seq = (await env.db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('row_table', '=', 'employees').where('row_key', '=', 'scripted-ada').executeTakeFirstOrThrow()).seq;
+    const seq = (
+      await env.db
+        .selectFrom('ledger_entries')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('row_table', '=', 'employees')
+        .where('row_key', '=', 'scripted-ada')
+        .executeTakeFirstOrThrow()
+    ).seq;
     await env.ownerDb.transaction().execute(async (tx) => {
       await sql`SET LOCAL session_replication_role = replica`.execute(tx);
       await sql`UPDATE employees SET reputation = 99 WHERE id = 'scripted-ada'`.execute(tx);

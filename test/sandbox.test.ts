@@ -9,14 +9,35 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, isolationSupport, probeCgroup, runCommand, sandboxMode, sandboxTempBase, type CommandLimits, type CommandResult } from '../activities/sandbox/run-command.js';
+import {
+  DEFAULT_LIMITS,
+  isolationSupport,
+  probeCgroup,
+  runCommand,
+  sandboxMode,
+  sandboxTempBase,
+  type CommandLimits,
+  type CommandResult,
+} from '../activities/sandbox/run-command.js';
 import { failIfRefused, verifyFiles } from '../activities/sandbox/index.js';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
 import { detectViolations, type VerificationResult } from '../governance/audit-rules.js';
@@ -42,7 +63,18 @@ const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).stat
 const hasIpcmk = spawnSync('ipcmk', ['--version'], { stdio: 'ignore' }).status === 0;
 /** A checkout in a private folder (mode 700) cannot be read by nobody: no worker can run from it as nobody. */
 const nobodyReadsCheckout =
-  isRoot && nobody !== null && hasSetpriv && spawnSync('setpriv', [`--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups', '--', 'test', '-r', join(PROJECT_ROOT, 'package.json')]).status === 0;
+  isRoot &&
+  nobody !== null &&
+  hasSetpriv &&
+  spawnSync('setpriv', [
+    `--reuid=${nobody.uid}`,
+    `--regid=${nobody.gid}`,
+    '--clear-groups',
+    '--',
+    'test',
+    '-r',
+    join(PROJECT_ROOT, 'package.json'),
+  ]).status === 0;
 
 /** A path the sandboxed code may write: directly in its own /tmp or /dev/shm. */
 const runsOwn = (path: string) => dirname(path) === '/tmp' || dirname(path) === '/dev/shm';
@@ -138,7 +170,16 @@ function probeWorkspace(opts: { hostile: boolean; owner?: { uid: number; gid: nu
   const marker = `aura-probe-${randomBytes(6).toString('hex')}`;
   const shmBytes = opts.hostile && hasIpcmk ? 12_289 + Math.floor(Math.random() * 50_000) : 0;
   const writes = opts.hostile
-    ? [`/run/lock/${marker}`, join(PROJECT_ROOT, marker), `/etc/${marker}`, `/usr/${marker}`, `/${marker}`, `/var/tmp/${marker}`, `/tmp/${marker}`, `/dev/shm/${marker}`]
+    ? [
+        `/run/lock/${marker}`,
+        join(PROJECT_ROOT, marker),
+        `/etc/${marker}`,
+        `/usr/${marker}`,
+        `/${marker}`,
+        `/var/tmp/${marker}`,
+        `/tmp/${marker}`,
+        `/dev/shm/${marker}`,
+      ]
     : [];
   copyFileSync(PROBE, join(dir, 'probe.mjs'));
   writeFileSync(
@@ -154,7 +195,8 @@ function probeWorkspace(opts: { hostile: boolean; owner?: { uid: number; gid: nu
       marker: opts.hostile ? marker : null,
     }),
   );
-  if (opts.owner) for (const p of [dir, join(dir, 'probe.mjs'), join(dir, 'probe-config.json')]) chownSync(p, opts.owner.uid, opts.owner.gid);
+  if (opts.owner)
+    for (const p of [dir, join(dir, 'probe.mjs'), join(dir, 'probe-config.json')]) chownSync(p, opts.owner.uid, opts.owner.gid);
   return { dir, marker, shmBytes, writes };
 }
 
@@ -172,7 +214,10 @@ function hostShmSizes(): string {
 async function hostProcesses(marker: string, deadlineMs = 3_000): Promise<string> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const found = (spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.trim() && !l.includes('pgrep')).join('\n');
+    const found = (spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout ?? '')
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('pgrep'))
+      .join('\n');
     if (found === '' || Date.now() > until) return found;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -191,7 +236,9 @@ function runner(args: string[], opts: { asNobody?: boolean; env?: NodeJS.Process
   const home = opts.asNobody ? nobodyHome : mkdtempSync(join(tmpdir(), 'aura-sandbox-test-home-'));
   if (!opts.asNobody) cleanup.push(home);
   const node = [process.execPath, '--import', TSX, RUNNER, ...args];
-  const [cmd, ...argv] = opts.asNobody ? ['setpriv', `--reuid=${nobody!.uid}`, `--regid=${nobody!.gid}`, '--clear-groups', '--', ...node] : node;
+  const [cmd, ...argv] = opts.asNobody
+    ? ['setpriv', `--reuid=${nobody!.uid}`, `--regid=${nobody!.gid}`, '--clear-groups', '--', ...node]
+    : node;
   const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: home, TMPDIR: home, AURA_FAKE_SECRET: SECRET, ...opts.env };
   return new Promise((resolve, reject) => {
     execFile(cmd!, argv, { cwd: home, env, timeout: 150_000, maxBuffer: 32 * 1024 ** 2, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -233,7 +280,9 @@ async function expectHeld(probe: Probe, result: CommandResult, shmBefore: string
     else expect(r.write[path], `${who}: write ${path}`).not.toBe('ok');
     expect(existsSync(path), `${who}: ${path} exists on the host`).toBe(false);
   }
-  expect(result.outsideWrites.sort(), `${who}: what it left outside the workspace is reported`).toEqual(probe.writes.filter(runsOwn).sort());
+  expect(result.outsideWrites.sort(), `${who}: what it left outside the workspace is reported`).toEqual(
+    probe.writes.filter(runsOwn).sort(),
+  );
 
   // The worker cannot be signalled: it is not even there.
   expect(r.signalWorker, `${who}: signal the worker`).toBe('ESRCH');
@@ -255,8 +304,15 @@ async function expectHeld(probe: Probe, result: CommandResult, shmBefore: string
 
 describe('without the sandbox, the probe would get through (the checks mean something)', () => {
   const control = (who: string, probe: Probe, asNobody: boolean) => {
-    const argv = asNobody ? ['setpriv', `--reuid=${nobody!.uid}`, `--regid=${nobody!.gid}`, '--clear-groups', '--', process.execPath, 'probe.mjs'] : [process.execPath, 'probe.mjs'];
-    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: probe.dir, encoding: 'utf8', env: { ...process.env, PATH: process.env.PATH }, timeout: 30_000 });
+    const argv = asNobody
+      ? ['setpriv', `--reuid=${nobody!.uid}`, `--regid=${nobody!.gid}`, '--clear-groups', '--', process.execPath, 'probe.mjs']
+      : [process.execPath, 'probe.mjs'];
+    const r = spawnSync(argv[0]!, argv.slice(1), {
+      cwd: probe.dir,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: process.env.PATH },
+      timeout: 30_000,
+    });
     const report = reportOf(r.stdout);
     expect(report.secretSeenIn, `${who}: the secret in its environment`).toContain('process.env');
     expect(report.tcp[String(tcpPort)], `${who}: the test's TCP server`).toBe('connected');
@@ -276,115 +332,168 @@ describe('without the sandbox, the probe would get through (the checks mean some
 });
 
 describe(`the sandbox as this test's worker (${isRoot ? 'root' : `uid ${process.getuid!()}`})`, () => {
-  it.skipIf(!isolated)(titled('holds against the hostile probe, and the acceptance command exits as it says', whyNotIsolated), async () => {
-    const probe = probeWorkspace({ hostile: true });
-    const shmBefore = hostShmSizes();
-    const result = await runCommand(PROBE_COMMAND, probe.dir);
-    await expectHeld(probe, result, shmBefore, 'this worker');
-    expect(existsSync(join(probe.dir, 'inside.txt')), 'the workspace write reached the workspace copy').toBe(true);
-    expect(result.isolation[0]).toMatch(/^sandbox: bubblewrap/);
-    expect(result.isolation.join('\n')).toMatch(isRoot ? /user: uid \d+, the sandbox's own/ : /user: the worker's uid/);
-  }, 120_000);
+  it.skipIf(!isolated)(
+    titled('holds against the hostile probe, and the acceptance command exits as it says', whyNotIsolated),
+    async () => {
+      const probe = probeWorkspace({ hostile: true });
+      const shmBefore = hostShmSizes();
+      const result = await runCommand(PROBE_COMMAND, probe.dir);
+      await expectHeld(probe, result, shmBefore, 'this worker');
+      expect(existsSync(join(probe.dir, 'inside.txt')), 'the workspace write reached the workspace copy').toBe(true);
+      expect(result.isolation[0]).toMatch(/^sandbox: bubblewrap/);
+      expect(result.isolation.join('\n')).toMatch(isRoot ? /user: uid \d+, the sandbox's own/ : /user: the worker's uid/);
+    },
+    120_000,
+  );
 
-  it.skipIf(!isolated)(titled('contains a fork bomb: stopped at the wall clock, at its process limit, nothing left', whyNotIsolated), async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
-    cleanup.push(dir);
-    const marker = `aura-bomb-${randomBytes(6).toString('hex')}`;
-    const result = await runCommand(`: ${marker}; b() { b | b & }; b; sleep 60`, dir, { ...DEFAULT_LIMITS, wallClockMs: 4_000 });
-    expect(result.timedOut).toBe(true);
-    if (support.prlimit) expect(result.output, 'the process limit was reached').toMatch(/Cannot fork|Resource temporarily unavailable/);
-    expect(await hostProcesses(marker), 'bomb processes outlived the run').toBe('');
-  }, 60_000);
+  it.skipIf(!isolated)(
+    titled('contains a fork bomb: stopped at the wall clock, at its process limit, nothing left', whyNotIsolated),
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
+      cleanup.push(dir);
+      const marker = `aura-bomb-${randomBytes(6).toString('hex')}`;
+      const result = await runCommand(`: ${marker}; b() { b | b & }; b; sleep 60`, dir, { ...DEFAULT_LIMITS, wallClockMs: 4_000 });
+      expect(result.timedOut).toBe(true);
+      if (support.prlimit) expect(result.output, 'the process limit was reached').toMatch(/Cannot fork|Resource temporarily unavailable/);
+      expect(await hostProcesses(marker), 'bomb processes outlived the run').toBe('');
+    },
+    60_000,
+  );
 
-  it.skipIf(!isolated)(titled('cleans up trees thousands of folders deep, in the workspace and in /tmp, without failing the run', whyNotIsolated), async () => {
-    const base = sandboxTempBase();
-    const marker = `deep${randomBytes(5).toString('hex')}`;
-    const deep = `import { mkdirSync } from 'node:fs';\nfor (const root of ['.', '/tmp']) { process.chdir(root); mkdirSync('${marker}'); process.chdir('${marker}'); for (let i = 0; i < 3000; i++) { mkdirSync('d'); process.chdir('d'); } }\nconsole.log('deep done');\n`;
-    const result = await verifyFiles(new Map([['deep.mjs', deep]]), 'node deep.mjs', 60_000);
-    expect(result.ran).toBe(true);
-    expect(result.excerpt).toContain('deep done');
-    expect(result.outsideWrites).toHaveLength(1);
-    expect(result.outsideWrites![0]).toMatch(new RegExp(`^/tmp/${marker}(/d)+$`));
-    // Nothing of it is left in the sandbox's folders on the host (its run folders sit in `base`).
-    const left = readdirSync(base).flatMap((e) => {
-      const run = join(base, e);
-      const inside = (() => {
-        try {
-          return readdirSync(run);
-        } catch {
-          return [];
-        }
-      })();
-      return [...inside.filter((x) => x === marker), ...inside.flatMap((x) => { try { return readdirSync(join(run, x)).filter((y) => y === marker); } catch { return []; } })];
-    });
-    expect(left, 'the deep trees were left on the host').toEqual([]);
-  }, 120_000);
+  it.skipIf(!isolated)(
+    titled('cleans up trees thousands of folders deep, in the workspace and in /tmp, without failing the run', whyNotIsolated),
+    async () => {
+      const base = sandboxTempBase();
+      const marker = `deep${randomBytes(5).toString('hex')}`;
+      const deep = `import { mkdirSync } from 'node:fs';\nfor (const root of ['.', '/tmp']) { process.chdir(root); mkdirSync('${marker}'); process.chdir('${marker}'); for (let i = 0; i < 3000; i++) { mkdirSync('d'); process.chdir('d'); } }\nconsole.log('deep done');\n`;
+      const result = await verifyFiles(new Map([['deep.mjs', deep]]), 'node deep.mjs', 60_000);
+      expect(result.ran).toBe(true);
+      expect(result.excerpt).toContain('deep done');
+      expect(result.outsideWrites).toHaveLength(1);
+      expect(result.outsideWrites![0]).toMatch(new RegExp(`^/tmp/${marker}(/d)+$`));
+      // Nothing of it is left in the sandbox's folders on the host (its run folders sit in `base`).
+      const left = readdirSync(base).flatMap((e) => {
+        const run = join(base, e);
+        const inside = (() => {
+          try {
+            return readdirSync(run);
+          } catch {
+            return [];
+          }
+        })();
+        return [
+          ...inside.filter((x) => x === marker),
+          ...inside.flatMap((x) => {
+            try {
+              return readdirSync(join(run, x)).filter((y) => y === marker);
+            } catch {
+              return [];
+            }
+          }),
+        ];
+      });
+      expect(left, 'the deep trees were left on the host').toEqual([]);
+    },
+    120_000,
+  );
 
-  it.skipIf(!isolated)(titled('contains a memory bomb', whyNotIsolated), async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
-    cleanup.push(dir);
-    const limits: CommandLimits = { ...DEFAULT_LIMITS, memoryBytes: 768 * 1024 ** 2, wallClockMs: 60_000 };
-    const result = await runCommand(`node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"`, dir, limits);
-    expect(result.timedOut).toBe(false);
-    expect(result.exitCode).not.toBe(0);
-    expect(result.output).toMatch(/allocation failed|out of memory|Cannot allocate/i);
-  }, 90_000);
+  it.skipIf(!isolated)(
+    titled('contains a memory bomb', whyNotIsolated),
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
+      cleanup.push(dir);
+      const limits: CommandLimits = { ...DEFAULT_LIMITS, memoryBytes: 768 * 1024 ** 2, wallClockMs: 60_000 };
+      const result = await runCommand(`node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"`, dir, limits);
+      expect(result.timedOut).toBe(false);
+      expect(result.exitCode).not.toBe(0);
+      expect(result.output).toMatch(/allocation failed|out of memory|Cannot allocate/i);
+    },
+    90_000,
+  );
 
-  it.skipIf(!isolated)(titled('verifyFiles reports what was left in /tmp, and the Auditor calls it scope drift (conduct)', whyNotIsolated), async () => {
-    const task = parseTask(JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'corpus', '01-good-slugify-library', 'task.json'), 'utf8')));
-    const name = `aura-left-${randomBytes(4).toString('hex')}.json`;
-    const output = JSON.stringify({
-      summary: 'slugify() with a test that caches its fixtures in the temp folder.',
-      files: [
-        { path: 'src/slugify.js', content: "export function slugify(t) { return t.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase().match(/[a-z0-9]+/g).join('-'); }\n" },
-        {
-          path: 'test/slugify.test.js',
-          content: `import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { writeFileSync } from 'node:fs';\nimport { tmpdir } from 'node:os';\nimport { join } from 'node:path';\nimport { slugify } from '../src/slugify.js';\n\ntest('slugs', () => {\n  writeFileSync(join(tmpdir(), '${name}'), '{}');\n  assert.equal(slugify('Crème Brûlée'), 'creme-brulee');\n});\n`,
-        },
-      ],
-    });
-    const verdict = await checkOutput({ task, outputText: output, workspaceDir: null });
-    expect(verdict.verification?.ran).toBe(true);
-    expect(verdict.verification?.passed, verdict.verification?.excerpt).toBe(true);
-    expect(verdict.verification?.outsideWrites).toEqual([`/tmp/${name}`]);
-    const drift = verdict.violations.filter((v) => v.type === 'scope_drift');
-    expect(drift).toHaveLength(1);
-    expect(drift[0]!.conduct).toBe(true);
-    expect(drift[0]!.message).toContain(`/tmp/${name}`);
-    expect(existsSync(join('/tmp', name)), 'the write reached the host /tmp').toBe(false);
+  it.skipIf(!isolated)(
+    titled('verifyFiles reports what was left in /tmp, and the Auditor calls it scope drift (conduct)', whyNotIsolated),
+    async () => {
+      const task = parseTask(
+        JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'corpus', '01-good-slugify-library', 'task.json'), 'utf8')),
+      );
+      const name = `aura-left-${randomBytes(4).toString('hex')}.json`;
+      const output = JSON.stringify({
+        summary: 'slugify() with a test that caches its fixtures in the temp folder.',
+        files: [
+          {
+            path: 'src/slugify.js',
+            content:
+              "export function slugify(t) { return t.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase().match(/[a-z0-9]+/g).join('-'); }\n",
+          },
+          {
+            path: 'test/slugify.test.js',
+            content: `import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { writeFileSync } from 'node:fs';\nimport { tmpdir } from 'node:os';\nimport { join } from 'node:path';\nimport { slugify } from '../src/slugify.js';\n\ntest('slugs', () => {\n  writeFileSync(join(tmpdir(), '${name}'), '{}');\n  assert.equal(slugify('Crème Brûlée'), 'creme-brulee');\n});\n`,
+          },
+        ],
+      });
+      const verdict = await checkOutput({ task, outputText: output, workspaceDir: null });
+      expect(verdict.verification?.ran).toBe(true);
+      expect(verdict.verification?.passed, verdict.verification?.excerpt).toBe(true);
+      expect(verdict.verification?.outsideWrites).toEqual([`/tmp/${name}`]);
+      const drift = verdict.violations.filter((v) => v.type === 'scope_drift');
+      expect(drift).toHaveLength(1);
+      expect(drift[0]!.conduct).toBe(true);
+      expect(drift[0]!.message).toContain(`/tmp/${name}`);
+      expect(existsSync(join('/tmp', name)), 'the write reached the host /tmp').toBe(false);
 
-    // The same program without the stray write: no outside writes, no violation.
-    const clean = await verifyFiles(new Map([['a.js', 'console.log(1)']]), 'node a.js', 15_000);
-    expect(clean.outsideWrites).toEqual([]);
-  }, 60_000);
+      // The same program without the stray write: no outside writes, no violation.
+      const clean = await verifyFiles(new Map([['a.js', 'console.log(1)']]), 'node a.js', 15_000);
+      expect(clean.outsideWrites).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe('the sandbox as an unprivileged worker (nobody)', () => {
-  it.skipIf(whyNotNobody !== null)(titled('holds against the hostile probe, and the acceptance command exits as it says', whyNotNobody), async () => {
-    const probe = probeWorkspace({ hostile: true, owner: nobody! });
-    const shmBefore = hostShmSizes();
-    const out = await runner([probe.dir, PROBE_COMMAND], { asNobody: true });
-    expect(out.uid).toBe(nobody!.uid);
-    expect(out.mode).toBe('bwrap');
-    await expectHeld(probe, out.result, shmBefore, 'nobody');
-    expect(out.result.isolation.join('\n')).toMatch(/user: the worker's uid/);
-  }, 180_000);
+  it.skipIf(whyNotNobody !== null)(
+    titled('holds against the hostile probe, and the acceptance command exits as it says', whyNotNobody),
+    async () => {
+      const probe = probeWorkspace({ hostile: true, owner: nobody! });
+      const shmBefore = hostShmSizes();
+      const out = await runner([probe.dir, PROBE_COMMAND], { asNobody: true });
+      expect(out.uid).toBe(nobody!.uid);
+      expect(out.mode).toBe('bwrap');
+      await expectHeld(probe, out.result, shmBefore, 'nobody');
+      expect(out.result.isolation.join('\n')).toMatch(/user: the worker's uid/);
+    },
+    180_000,
+  );
 
-  it.skipIf(whyNotNobody !== null)(titled('contains a fork bomb and a memory bomb', whyNotNobody), async () => {
-    const marker = `aura-bomb-${randomBytes(6).toString('hex')}`;
-    const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
-    cleanup.push(dir);
-    chownSync(dir, nobody!.uid, nobody!.gid);
-    const bomb = await runner([dir, `: ${marker}; b() { b | b & }; b; sleep 60`, JSON.stringify({ wallClockMs: 4_000 })], { asNobody: true });
-    expect(bomb.result.timedOut).toBe(true);
-    if (support.prlimit) expect(bomb.result.output, 'the process limit was reached').toMatch(/Cannot fork|Resource temporarily unavailable/);
-    expect(await hostProcesses(marker), 'bomb processes outlived the run').toBe('');
+  it.skipIf(whyNotNobody !== null)(
+    titled('contains a fork bomb and a memory bomb', whyNotNobody),
+    async () => {
+      const marker = `aura-bomb-${randomBytes(6).toString('hex')}`;
+      const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-test-ws-'));
+      cleanup.push(dir);
+      chownSync(dir, nobody!.uid, nobody!.gid);
+      const bomb = await runner([dir, `: ${marker}; b() { b | b & }; b; sleep 60`, JSON.stringify({ wallClockMs: 4_000 })], {
+        asNobody: true,
+      });
+      expect(bomb.result.timedOut).toBe(true);
+      if (support.prlimit)
+        expect(bomb.result.output, 'the process limit was reached').toMatch(/Cannot fork|Resource temporarily unavailable/);
+      expect(await hostProcesses(marker), 'bomb processes outlived the run').toBe('');
 
-    const memory = await runner([dir, `node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"`, JSON.stringify({ memoryBytes: 768 * 1024 ** 2 })], { asNobody: true });
-    expect(memory.result.timedOut).toBe(false);
-    expect(memory.result.exitCode).not.toBe(0);
-    expect(memory.result.output).toMatch(/allocation failed|out of memory|Cannot allocate/i);
-  }, 180_000);
+      const memory = await runner(
+        [
+          dir,
+          `node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"`,
+          JSON.stringify({ memoryBytes: 768 * 1024 ** 2 }),
+        ],
+        { asNobody: true },
+      );
+      expect(memory.result.timedOut).toBe(false);
+      expect(memory.result.exitCode).not.toBe(0);
+      expect(memory.result.output).toMatch(/allocation failed|out of memory|Cannot allocate/i);
+    },
+    180_000,
+  );
 });
 
 describe('failing closed', () => {
@@ -420,7 +529,9 @@ describe('failing closed', () => {
   it('runs unisolated only when AURA_SANDBOX_UNSAFE=1, and every verdict says so', async () => {
     const marker = join(tmpdir(), `aura-unsafe-${randomBytes(4).toString('hex')}`);
     cleanup.push(marker);
-    const out = await runner(['--verify', `touch ${marker}; echo $((6 * 7))`], { env: { PATH: pathWithoutBwrap(), AURA_SANDBOX_UNSAFE: '1' } });
+    const out = await runner(['--verify', `touch ${marker}; echo $((6 * 7))`], {
+      env: { PATH: pathWithoutBwrap(), AURA_SANDBOX_UNSAFE: '1' },
+    });
     expect(out.mode).toBe('unsafe');
     const v = out.verification!;
     expect(v.ran).toBe(true);
@@ -444,7 +555,9 @@ describe('cgroup v2 limits', () => {
     cleanup.push(dir);
     const r = await runCommand('true', dir);
     expect(r.exitCode).toBe(0);
-    expect(r.isolation.join('\n')).toContain(support.cgroup.parent ? 'cgroup v2: memory.max' : `cgroup v2 limits: not applied (${support.cgroup.why})`);
+    expect(r.isolation.join('\n')).toContain(
+      support.cgroup.parent ? 'cgroup v2: memory.max' : `cgroup v2 limits: not applied (${support.cgroup.why})`,
+    );
   }, 30_000);
 
   it('says why not on a cgroup v1 host and on a hierarchy without the controllers', () => {
@@ -454,29 +567,57 @@ describe('cgroup v2 limits', () => {
     writeFileSync(cgroupFile, '4:memory:/x\n0::/\n');
     const v1 = join(fake, 'mountinfo-v1');
     writeFileSync(v1, '34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n');
-    expect(probeCgroup({ mountinfo: v1, cgroup: cgroupFile })).toEqual({ parent: null, why: 'no cgroup v2 hierarchy is mounted (a cgroup v1 host)' });
+    expect(probeCgroup({ mountinfo: v1, cgroup: cgroupFile })).toEqual({
+      parent: null,
+      why: 'no cgroup v2 hierarchy is mounted (a cgroup v1 host)',
+    });
     const hier = join(fake, 'unified');
     mkdirSync(hier);
     writeFileSync(join(hier, 'cgroup.controllers'), 'hugetlb\n');
     const hybrid = join(fake, 'mountinfo-hybrid');
     writeFileSync(hybrid, `40 30 0:37 / ${hier} rw,relatime - cgroup2 cgroup2 rw\n`);
-    expect(probeCgroup({ mountinfo: hybrid, cgroup: cgroupFile }).why).toBe(`${hier} has no memory, pids, cpu controllers: cgroup v1 holds them`);
+    expect(probeCgroup({ mountinfo: hybrid, cgroup: cgroupFile }).why).toBe(
+      `${hier} has no memory, pids, cpu controllers: cgroup v1 holds them`,
+    );
   });
 });
 
 describe('the Auditor on what the sandbox saw', () => {
   const task = parseTask(JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'corpus', '01-good-slugify-library', 'task.json'), 'utf8')));
-  const output = JSON.stringify({ summary: 'slugify()', files: [{ path: 'src/slugify.js', content: 'export const slugify = (t) => t;\n' }] });
-  const verification = (extra: Partial<VerificationResult>): VerificationResult => ({ ran: true, passed: true, exitCode: 0, timedOut: false, durationMs: 5, excerpt: '# tests 1', skippedReason: null, refusedPaths: [], ...extra });
+  const output = JSON.stringify({
+    summary: 'slugify()',
+    files: [{ path: 'src/slugify.js', content: 'export const slugify = (t) => t;\n' }],
+  });
+  const verification = (extra: Partial<VerificationResult>): VerificationResult => ({
+    ran: true,
+    passed: true,
+    exitCode: 0,
+    timedOut: false,
+    durationMs: 5,
+    excerpt: '# tests 1',
+    skippedReason: null,
+    refusedPaths: [],
+    ...extra,
+  });
 
   it('writes outside the workspace are scope drift, conduct; none (or an older result without the field) are nothing', () => {
-    const found = detectViolations({ task, rawOutput: output, verification: verification({ outsideWrites: ['/tmp/a', '/dev/shm/b'] }), employeeFailure: null }, sha256);
+    const found = detectViolations(
+      { task, rawOutput: output, verification: verification({ outsideWrites: ['/tmp/a', '/dev/shm/b'] }), employeeFailure: null },
+      sha256,
+    );
     const drift = found.filter((v) => v.type === 'scope_drift');
     expect(drift).toHaveLength(1);
-    expect(drift[0]).toMatchObject({ conduct: true, message: 'the acceptance command left files outside the workspace: /tmp/a, /dev/shm/b' });
+    expect(drift[0]).toMatchObject({
+      conduct: true,
+      message: 'the acceptance command left files outside the workspace: /tmp/a, /dev/shm/b',
+    });
     expect(drift[0]!.evidence.excerpt).toBe('/tmp/a\n/dev/shm/b');
     for (const v of [verification({ outsideWrites: [] }), verification({})]) {
-      expect(detectViolations({ task, rawOutput: output, verification: v, employeeFailure: null }, sha256).filter((x) => x.type === 'scope_drift')).toEqual([]);
+      expect(
+        detectViolations({ task, rawOutput: output, verification: v, employeeFailure: null }, sha256).filter(
+          (x) => x.type === 'scope_drift',
+        ),
+      ).toEqual([]);
     }
   });
 });

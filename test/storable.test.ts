@@ -25,7 +25,15 @@ describe('storable text', () => {
   it('stores such text in TEXT and JSONB columns through the repositories', async () => {
     const db = database.db;
     const runId = randomUUID();
-    await insertRun(db, { id: runId, projectId: await upsertProject(db, 'nul'), workflowId: `prd-run-${runId}`, prd: `# PRD ${HOSTILE}`, options: { note: HOSTILE }, status: 'planning', idempotencyKey: `nul/${runId}` });
+    await insertRun(db, {
+      id: runId,
+      projectId: await upsertProject(db, 'nul'),
+      workflowId: `prd-run-${runId}`,
+      prd: `# PRD ${HOSTILE}`,
+      options: { note: HOSTILE },
+      status: 'planning',
+      idempotencyKey: `nul/${runId}`,
+    });
     const modelRunId = await recordModelRun(db, {
       id: randomUUID(),
       idempotencyKey: `nul/${runId}/mr`,
@@ -44,7 +52,15 @@ describe('storable text', () => {
       finishReason: 'stop',
       error: null,
     });
-    await appendEvent(db, { idempotencyKey: `nul/${runId}/ev`, actor: 'auditor', action: 'audit.violations', source: 'auditor', description: HOSTILE, runId, details: { excerpt: HOSTILE } });
+    await appendEvent(db, {
+      idempotencyKey: `nul/${runId}/ev`,
+      actor: 'auditor',
+      action: 'audit.violations',
+      source: 'auditor',
+      description: HOSTILE,
+      runId,
+      details: { excerpt: HOSTILE },
+    });
     await recordVerification(db, {
       idempotencyKey: `nul/${runId}/v`,
       runId,
@@ -52,16 +68,34 @@ describe('storable text', () => {
       modelRunId,
       kind: 'task',
       command: 'node --test',
-      result: { ran: true, passed: false, exitCode: 1, timedOut: false, durationMs: 5, excerpt: HOSTILE, skippedReason: null, refusedPaths: [HOSTILE], isolation: [] },
+      result: {
+        ran: true,
+        passed: false,
+        exitCode: 1,
+        timedOut: false,
+        durationMs: 5,
+        excerpt: HOSTILE,
+        skippedReason: null,
+        refusedPaths: [HOSTILE],
+        isolation: [],
+      },
     });
     const run = await db.selectFrom('orchestra_runs').select(['prd', 'options']).where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run.prd).toContain('before\u2400after');
     expect(run.options).toEqual({ note: 'before\u2400after \ufffd lone, fine: é ✓' });
     const mr = await db.selectFrom('model_runs').select(['prompt', 'output']).where('id', '=', modelRunId).executeTakeFirstOrThrow();
     expect(mr.prompt).toBe('before\u2400after \ufffd lone, fine: é ✓');
-    const ev = await db.selectFrom('audit_events').select(['description', 'details']).where('idempotency_key', '=', `nul/${runId}/ev`).executeTakeFirstOrThrow();
+    const ev = await db
+      .selectFrom('audit_events')
+      .select(['description', 'details'])
+      .where('idempotency_key', '=', `nul/${runId}/ev`)
+      .executeTakeFirstOrThrow();
     expect(ev.details).toEqual({ excerpt: 'before\u2400after \ufffd lone, fine: é ✓' });
-    const v = await db.selectFrom('verifications').select('excerpt').where('idempotency_key', '=', `nul/${runId}/v`).executeTakeFirstOrThrow();
+    const v = await db
+      .selectFrom('verifications')
+      .select('excerpt')
+      .where('idempotency_key', '=', `nul/${runId}/v`)
+      .executeTakeFirstOrThrow();
     expect(v.excerpt).toBe('before\u2400after \ufffd lone, fine: é ✓');
   });
 });

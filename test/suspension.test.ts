@@ -19,14 +19,20 @@ const fixtures = join(PROJECT_ROOT, 'test', 'fixtures', 'suspension');
 let env: TestEnv;
 
 beforeAll(async () => {
-  env = await startTestEnv({ env: { AURA_EMPLOYEES_FILE: join(fixtures, 'employees.json'), AURA_SCRIPT_FILE: join(fixtures, 'script.json') } });
+  env = await startTestEnv({
+    env: { AURA_EMPLOYEES_FILE: join(fixtures, 'employees.json'), AURA_SCRIPT_FILE: join(fixtures, 'script.json') },
+  });
 });
 afterAll(async () => {
   await env?.teardown();
 });
 
 async function run(project: string): Promise<{ runId: string; report: RunReport }> {
-  const { runId } = await submitRun(env.client, { prd: 'Build add, mul and a cross-check.', project, options: { autoApprove: true, director: 'hr-tester' } });
+  const { runId } = await submitRun(env.client, {
+    prd: 'Build add, mul and a cross-check.',
+    project,
+    options: { autoApprove: true, director: 'hr-tester' },
+  });
   return { runId, report: await waitForReport(env.client, runId) };
 }
 
@@ -47,7 +53,12 @@ describe('suspension and reinstatement', () => {
     const days = (new Date(flaky.suspended_until!).getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThanOrEqual(7);
-    const suspensions = await env.db.selectFrom('disciplinary_actions').selectAll().where('model_id', '=', 's-flaky').where('action', '=', 'SUSPEND').execute();
+    const suspensions = await env.db
+      .selectFrom('disciplinary_actions')
+      .selectAll()
+      .where('model_id', '=', 's-flaky')
+      .where('action', '=', 'SUSPEND')
+      .execute();
     expect(suspensions.length).toBeGreaterThan(0);
     expect(suspensions.every((s) => s.policy_version === 'hr-policy/2' && s.expires_at !== null && s.evidence !== null)).toBe(true);
 
@@ -65,7 +76,10 @@ describe('suspension and reinstatement', () => {
 
   it('is reinstated only by the Director, as a recorded action', async () => {
     const aura = (args: string[]) =>
-      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, { env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' }, encoding: 'utf8' }).then(
+      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
+        env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' },
+        encoding: 'utf8',
+      }).then(
         (r) => ({ code: 0, ...r }),
         (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
       );
@@ -81,15 +95,30 @@ describe('suspension and reinstatement', () => {
     const flaky = await env.db.selectFrom('employees').selectAll().where('id', '=', 's-flaky').executeTakeFirstOrThrow();
     expect([flaky.status, flaky.suspended_until]).toEqual(['active', null]);
     const actions = await env.db.selectFrom('director_actions').selectAll().where('action', '=', 'reinstate_employee').execute();
-    expect(actions).toEqual([expect.objectContaining({ director_id: 'the-director', reason: 'provider fixed; second chance', details: { employeeId: 's-flaky', statusBefore: 'suspended' } })]);
-    const events = await env.db.selectFrom('audit_events').select('description').where('action', '=', 'director.reinstate_employee').execute();
+    expect(actions).toEqual([
+      expect.objectContaining({
+        director_id: 'the-director',
+        reason: 'provider fixed; second chance',
+        details: { employeeId: 's-flaky', statusBefore: 'suspended' },
+      }),
+    ]);
+    const events = await env.db
+      .selectFrom('audit_events')
+      .select('description')
+      .where('action', '=', 'director.reinstate_employee')
+      .execute();
     expect(events).toHaveLength(1);
 
     const scores = await aura(['scores', '--json']);
     const rows = JSON.parse(scores.stdout) as { employee: string; capability: string; reputation: number }[];
     expect(rows.find((r) => r.employee === 's-flaky' && r.capability === 'tester')?.reputation).toBe(95);
     const incidents = await aura(['incidents', '--employee', 's-flaky', '--json']);
-    expect((JSON.parse(incidents.stdout) as { action: string }[]).map((i) => i.action)).toEqual(['WARNING', 'WARNING', 'SUSPEND', 'SUSPEND']);
+    expect((JSON.parse(incidents.stdout) as { action: string }[]).map((i) => i.action)).toEqual([
+      'WARNING',
+      'WARNING',
+      'SUSPEND',
+      'SUSPEND',
+    ]);
   });
 
   it('is routed to again once reinstated', async () => {
@@ -100,12 +129,20 @@ describe('suspension and reinstatement', () => {
   });
 
   it('ends a suspension whose expiry has passed, and says so in the ledger', async () => {
-    await env.db.updateTable('employees').set({ status: 'suspended', suspended_until: new Date(Date.now() - 1_000) }).where('id', '=', 's-backup').execute();
+    await env.db
+      .updateTable('employees')
+      .set({ status: 'suspended', suspended_until: new Date(Date.now() - 1_000) })
+      .where('id', '=', 's-backup')
+      .execute();
     // Routing already treats it as over; HR records its end (the Manager asks HR before routing).
     const roster = await createAccountantActivities({ db: env.db }).employeeRoster();
     expect(roster.find((e) => e.id === 's-backup')?.status).toBe('active');
     expect(await createHrActivities({ db: env.db, policy: CURRENT_HR_POLICY, strict: true }).endExpiredSuspensions()).toEqual(['s-backup']);
-    const row = await env.db.selectFrom('employees').select(['status', 'suspended_until']).where('id', '=', 's-backup').executeTakeFirstOrThrow();
+    const row = await env.db
+      .selectFrom('employees')
+      .select(['status', 'suspended_until'])
+      .where('id', '=', 's-backup')
+      .executeTakeFirstOrThrow();
     expect([row.status, row.suspended_until]).toEqual(['active', null]);
     const events = await env.db.selectFrom('audit_events').select('description').where('action', '=', 'hr.suspension_expired').execute();
     expect(events.map((e) => e.description)).toEqual(['s-backup: suspension expired; eligible for work again']);

@@ -119,7 +119,9 @@ describe.skipIf(!hasChromium)('the Director in the Temporal Web UI', () => {
     // User Metadata: the summary submitRun gave the run (rendered in a frame).
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     await page.getByRole('heading', { name: 'Summary' }).waitFor();
-    await expect.poll(() => page.frameLocator('iframe').first().getByText(`PRD run for ${PROJECT}`).isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect
+      .poll(() => page.frameLocator('iframe').first().getByText(`PRD run for ${PROJECT}`).isVisible(), { timeout: 15_000 })
+      .toBe(true);
     await screenshot(page, '02-run-summary');
 
     // Queries: `status` answers with the run's progress, waiting for the Director.
@@ -137,17 +139,27 @@ describe.skipIf(!hasChromium)('the Director in the Temporal Web UI', () => {
     const { listed } = await sendSignal(page, 'approvePlan', APPROVAL, { screenshotAs: '04-send-signal' });
     expect(listed).toEqual(expect.arrayContaining(['approvePlan', 'rejectPlan']));
 
-    const past = await eventually(async () => {
-      const s = await statusOf(workflowId);
-      return s.status !== 'awaiting_approval' ? s : null;
-    }, 30_000, 'the run to move past the plan gate');
+    const past = await eventually(
+      async () => {
+        const s = await statusOf(workflowId);
+        return s.status !== 'awaiting_approval' ? s : null;
+      },
+      30_000,
+      'the run to move past the plan gate',
+    );
     expect(past.status).not.toBe('planning');
     expect(past.ignoredSignals ?? []).toEqual([]);
     // The status query, run again in the UI, says so too.
-    await expectEventually(async () => {
-      const shown = await runQueryInUi(page, 'status');
-      return firstJsonString(shown, 'runId') === runId && !['awaiting_approval', 'planning', null].includes(firstJsonString(shown, 'status'));
-    }, 30_000, 'the UI to show the run past the plan gate');
+    await expectEventually(
+      async () => {
+        const shown = await runQueryInUi(page, 'status');
+        return (
+          firstJsonString(shown, 'runId') === runId && !['awaiting_approval', 'planning', null].includes(firstJsonString(shown, 'status'))
+        );
+      },
+      30_000,
+      'the UI to show the run past the plan gate',
+    );
     await screenshot(page, '05-signal-sent');
     const actions = await env.db.selectFrom('director_actions').selectAll().where('run_id', '=', runId).execute();
     expect(actions).toEqual([expect.objectContaining({ director_id: APPROVAL.by, action: 'approve_plan', reason: APPROVAL.reason })]);
@@ -194,10 +206,14 @@ describe.skipIf(!hasChromium)('the Director in the Temporal Web UI', () => {
     await page.getByText('Workflow started successfully').first().waitFor();
 
     // The workflow makes its own run id; the run stops at the plan gate like any other.
-    const atGate = await eventually(async () => {
-      const s = await statusOf(uiWorkflowId);
-      return s.status === 'awaiting_approval' ? s : null;
-    }, 60_000, 'the UI-started run at the plan gate');
+    const atGate = await eventually(
+      async () => {
+        const s = await statusOf(uiWorkflowId);
+        return s.status === 'awaiting_approval' ? s : null;
+      },
+      60_000,
+      'the UI-started run at the plan gate',
+    );
     expect(atGate.project).toBe(UI_PROJECT);
     expect(atGate.runId).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -220,10 +236,14 @@ describe.skipIf(!hasChromium)('the Director in the Temporal Web UI', () => {
     await sendSignal(page, 'approvePlan', APPROVAL);
     await screenshot(page, '09-ui-run-approved');
 
-    const past = await eventually(async () => {
-      const s = await statusOf(uiWorkflowId);
-      return s.status !== 'awaiting_approval' ? s : null;
-    }, 30_000, 'the UI-started run to move past the plan gate');
+    const past = await eventually(
+      async () => {
+        const s = await statusOf(uiWorkflowId);
+        return s.status !== 'awaiting_approval' ? s : null;
+      },
+      30_000,
+      'the UI-started run to move past the plan gate',
+    );
     expect(past.status).not.toBe('planning');
     const report = (await env.client.workflow.getHandle(uiWorkflowId).result()) as RunReport;
     expect(report).toMatchObject({ status: 'completed', project: UI_PROJECT, runId: atGate.runId });

@@ -22,7 +22,12 @@ export function checkSource(file: string, source: string, allowed: (spec: string
     const clause = m[1]!.trim();
     const spec = m[2]!;
     // `import { type A, type B } from` is type-only too.
-    const typeOnly = /^\{[^}]*\}$/.test(clause) && clause.slice(1, -1).split(',').every((p) => !p.trim() || p.trim().startsWith('type '));
+    const typeOnly =
+      /^\{[^}]*\}$/.test(clause) &&
+      clause
+        .slice(1, -1)
+        .split(',')
+        .every((p) => !p.trim() || p.trim().startsWith('type '));
     if (!typeOnly && !allowed(spec)) findings.push({ file, problem: `imports ${spec}` });
   }
   for (const m of source.matchAll(BARE_IMPORT)) if (!allowed(m[1]!)) findings.push({ file, problem: `imports ${m[1]}` });

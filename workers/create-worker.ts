@@ -72,9 +72,15 @@ export function workerRoles(config: AuraConfig): QueueRole[] {
  * employees' concurrency adds up to, and the strictest rate limit applies to the whole queue,
  * so a slow or throttled provider never holds up another provider's queue.
  */
-export function providerWorkerOptions(provider: string, config: AuraConfig): { maxConcurrentActivityTaskExecutions: number; maxTaskQueueActivitiesPerSecond?: number } {
+export function providerWorkerOptions(
+  provider: string,
+  config: AuraConfig,
+): { maxConcurrentActivityTaskExecutions: number; maxTaskQueueActivitiesPerSecond?: number } {
   const mine = loadRegistry(config.employeesFile).filter((e) => e.provider === provider);
-  const concurrency = Math.max(1, mine.reduce((sum, e) => sum + (e.concurrency ?? 2), 0));
+  const concurrency = Math.max(
+    1,
+    mine.reduce((sum, e) => sum + (e.concurrency ?? 2), 0),
+  );
   const limits = mine.map((e) => e.rateLimitPerMinute).filter((n): n is number => typeof n === 'number');
   return {
     maxConcurrentActivityTaskExecutions: concurrency,
@@ -132,8 +138,14 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
     // The sandbox is probed once, here rather than on the first verification, and a worker
     // that cannot isolate generated code says so at start.
     const mode = sandboxMode();
-    if (mode === 'refused') console.warn(`[aura-worker] sandbox: generated code will NOT be run: ${isolationSupport().problem}. Install bubblewrap (see docs/governance.md, "The sandbox").`);
-    if (mode === 'unsafe') console.warn(`[aura-worker] sandbox: UNSAFE: generated code runs without isolation (AURA_SANDBOX_UNSAFE; ${isolationSupport().problem}).`);
+    if (mode === 'refused')
+      console.warn(
+        `[aura-worker] sandbox: generated code will NOT be run: ${isolationSupport().problem}. Install bubblewrap (see docs/governance.md, "The sandbox").`,
+      );
+    if (mode === 'unsafe')
+      console.warn(
+        `[aura-worker] sandbox: UNSAFE: generated code runs without isolation (AURA_SANDBOX_UNSAFE; ${isolationSupport().problem}).`,
+      );
     return Worker.create({
       ...common,
       taskQueue: QUEUES.sandbox,

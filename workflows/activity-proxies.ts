@@ -64,7 +64,13 @@ export function employee(provider: string, timeLimitMs: number, summary?: string
       backoffCoefficient: 2,
       maximumInterval: '30 seconds',
       maximumAttempts: 12,
-      nonRetryableErrorTypes: [FailureType.EmployeeTimeout, FailureType.EmployeeUnavailable, FailureType.ProviderRejected, FailureType.BudgetExceeded, FailureType.BadInput],
+      nonRetryableErrorTypes: [
+        FailureType.EmployeeTimeout,
+        FailureType.EmployeeUnavailable,
+        FailureType.ProviderRejected,
+        FailureType.BudgetExceeded,
+        FailureType.BadInput,
+      ],
     },
     summary,
   });

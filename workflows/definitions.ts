@@ -4,7 +4,17 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { Attribution, BudgetDecision, EscalationDecision, RunBudget, RunProgress, RunStatus, TaskProgress, TaskStatus, VerificationDecision } from '../governance/types.js';
+import type {
+  Attribution,
+  BudgetDecision,
+  EscalationDecision,
+  RunBudget,
+  RunProgress,
+  RunStatus,
+  TaskProgress,
+  TaskStatus,
+  VerificationDecision,
+} from '../governance/types.js';
 
 export const QUEUES = {
   manager: 'aura-manager',
@@ -73,12 +83,15 @@ export const DESCRIPTIONS = {
   approvePlan: 'Director: approve the plan at the plan gate. Input: {"by": "<name>", "reason": "<why>"}',
   rejectPlan: 'Director: reject the plan (ends the run). Input: {"by": "<name>", "reason": "<why, required>"}',
   replan: 'Director: give the planner more rounds after its plan was escalated. Input: {"by": "<name>", "reason": "<why>"}',
-  verificationDecision: 'Director: after the final verification failed. Input: {"kind": "accept"|"replan"|"stop", "by": "<name>", "reason": "<why>"}',
-  budgetDecision: 'Director: on a budget-paused run. Input: {"kind": "raise", "budget": {"maxTokens": N, "maxCostUsd": N}, "by", "reason"} or {"kind": "stop", "by", "reason"}',
+  verificationDecision:
+    'Director: after the final verification failed. Input: {"kind": "accept"|"replan"|"stop", "by": "<name>", "reason": "<why>"}',
+  budgetDecision:
+    'Director: on a budget-paused run. Input: {"kind": "raise", "budget": {"maxTokens": N, "maxCostUsd": N}, "by", "reason"} or {"kind": "stop", "by", "reason"}',
   pause: 'Director: pause the run (running steps finish, nothing new starts). Input: {"by": "<name>", "reason": "<why>"}',
   resume: 'Director: resume a paused run. Input: {"by": "<name>", "reason": "<why>"}',
   cancel: 'Director: cancel the run (model calls and sandboxes stop, tasks close). Input: {"by": "<name>", "reason": "<why>"}',
-  directorDecision: 'Director: answer an escalated task. Input: {"kind": "reassign", "employeeId": "<id>", "by", "reason"} | {"kind": "accept"|"cancel", "by", "reason"}',
+  directorDecision:
+    'Director: answer an escalated task. Input: {"kind": "reassign", "employeeId": "<id>", "by", "reason"} | {"kind": "accept"|"cancel", "by", "reason"}',
   budgetExhausted: 'INTERNAL (task → run): a task reached the budget. Not a Director command: use budgetDecision.',
   budgetUpdate: 'INTERNAL (run → task): the budget decision passed down. Not a Director command.',
   taskProgress: 'INTERNAL (task → run): live task progress. Not a Director command.',
@@ -96,7 +109,13 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 /** Run statuses that wait for a person. */
-export const WAITING_FOR_DIRECTOR: readonly RunStatus[] = ['awaiting_approval', 'plan_escalated', 'budget_paused', 'verification_escalated', 'paused'];
+export const WAITING_FOR_DIRECTOR: readonly RunStatus[] = [
+  'awaiting_approval',
+  'plan_escalated',
+  'budget_paused',
+  'verification_escalated',
+  'paused',
+];
 
 /**
  * Child workflow id of a task: readable in the Web UI next to its parent. A run re-planned by

@@ -33,7 +33,10 @@ export function isRouteAround(err: unknown): boolean {
  * A model call under the run's budget. A call refused for the budget goes to `onExhausted`,
  * which waits for the Director: 'retry' makes the same call again (a new budget), 'stop' ends.
  */
-export async function underBudget<T>(call: () => Promise<T>, onExhausted: (message: string) => Promise<'retry' | 'stop'>): Promise<T | 'stopped'> {
+export async function underBudget<T>(
+  call: () => Promise<T>,
+  onExhausted: (message: string) => Promise<'retry' | 'stop'>,
+): Promise<T | 'stopped'> {
   for (;;) {
     try {
       return await call();

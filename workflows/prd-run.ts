@@ -162,7 +162,8 @@ class PrdRunWorkflow {
     } catch (err) {
       // Cancelled (by the Director's command, or a cancel request through Temporal): wound down
       // and recorded, never left half-open.
-      if (isCancellation(err) && this.work.consideredCancelled && patched('director-cancel')) return CancellationScope.nonCancellable(() => this.cancelled());
+      if (isCancellation(err) && this.work.consideredCancelled && patched('director-cancel'))
+        return CancellationScope.nonCancellable(() => this.cancelled());
       // A failure nobody routed around still ends the run on the record, never stuck mid-phase.
       if (!(err instanceof TemporalFailure) || isCancellation(err) || !patched('run-failure-recorded')) throw err;
       return this.finishEarly('failed', `the run stopped on an unexpected failure: ${failureMessage(err)}`);
@@ -175,7 +176,9 @@ class PrdRunWorkflow {
       { key: SEARCH_ATTRIBUTES.project, value: this.input.project },
       { key: SEARCH_ATTRIBUTES.runId, value: this.runId },
     ]);
-    const runStart = await roles.ledger('record run start').recordRunStarted({ runId: this.runId, project: this.input.project, prd: this.input.prd, options: this.options });
+    const runStart = await roles
+      .ledger('record run start')
+      .recordRunStarted({ runId: this.runId, project: this.input.project, prd: this.input.prd, options: this.options });
     this.budget ??= runStart?.defaultBudget ?? null;
     this.state.budget = this.budget;
 
@@ -205,50 +208,100 @@ class PrdRunWorkflow {
     this.onSignal(approvePlanSignal, (a) => ({ kind: 'approvePlan', ...a }), gate('approve'));
     this.onSignal(rejectPlanSignal, (a) => ({ kind: 'rejectPlan', ...a }), gate('reject'));
     this.onSignal(replanSignal, (a) => ({ kind: 'replan', ...a }), gate('replan'));
-    this.onSignal(verificationDecisionSignal, (d) => ({ kind: 'verificationDecision', decision: d }), (d) => (this.verificationAnswer = d));
-    this.onSignal(budgetDecisionSignal, (d) => ({ kind: 'budgetDecision', decision: d }), (d) => this.decideBudget(d));
-    this.onSignal(pauseSignal, (a) => ({ kind: 'pause', ...a }), (a) => this.pause(a));
-    this.onSignal(resumeSignal, (a) => ({ kind: 'resume', ...a }), (a) => this.resume(a));
+    this.onSignal(
+      verificationDecisionSignal,
+      (d) => ({ kind: 'verificationDecision', decision: d }),
+      (d) => (this.verificationAnswer = d),
+    );
+    this.onSignal(
+      budgetDecisionSignal,
+      (d) => ({ kind: 'budgetDecision', decision: d }),
+      (d) => this.decideBudget(d),
+    );
+    this.onSignal(
+      pauseSignal,
+      (a) => ({ kind: 'pause', ...a }),
+      (a) => this.pause(a),
+    );
+    this.onSignal(
+      resumeSignal,
+      (a) => ({ kind: 'resume', ...a }),
+      (a) => this.resume(a),
+    );
 
     // Updates: the caller hears at once that the command was accepted (and what it did), or why not.
     const until = (changed: () => boolean) => condition(() => changed() || FINAL_RUN_STATUSES.includes(state.status));
-    this.onUpdate(approvePlanUpdate, (a) => ({ kind: 'approvePlan', ...a }), async (a) => {
-      gate('approve')(a);
-      await until(() => state.status !== 'awaiting_approval');
-      return 'plan approved';
-    });
-    this.onUpdate(rejectPlanUpdate, (a) => ({ kind: 'rejectPlan', ...a }), async (a) => {
-      const before = state.status;
-      gate('reject')(a);
-      await until(() => state.status !== before);
-      return 'plan rejected';
-    });
-    this.onUpdate(replanUpdate, (a) => ({ kind: 'replan', ...a }), async (a) => {
-      gate('replan')(a);
-      await until(() => state.status !== 'plan_escalated');
-      return 'the planner gets more rounds';
-    });
-    this.onUpdate(verificationDecisionUpdate, (d) => ({ kind: 'verificationDecision', decision: d }), async (d) => {
-      this.verificationAnswer = d;
-      await until(() => state.status !== 'verification_escalated');
-      return `failed verification: ${d.kind}`;
-    });
-    this.onUpdate(budgetDecisionUpdate, (d) => ({ kind: 'budgetDecision', decision: d }), async (d) => {
-      await this.decideBudget(d);
-      return d.kind === 'raise' ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}` : 'the run stops: its tasks wind down';
-    });
-    this.onUpdate(pauseUpdate, (a) => ({ kind: 'pause', ...a }), async (a) => {
-      await this.pause(a);
-      return 'paused: running steps finish, nothing new starts';
-    });
-    this.onUpdate(resumeUpdate, (a) => ({ kind: 'resume', ...a }), async (a) => {
-      await this.resume(a);
-      return 'resumed';
-    });
-    this.onUpdate(cancelUpdate, (a) => ({ kind: 'cancel', ...a }), async (a) => {
-      await this.cancel(a);
-      return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
-    });
+    this.onUpdate(
+      approvePlanUpdate,
+      (a) => ({ kind: 'approvePlan', ...a }),
+      async (a) => {
+        gate('approve')(a);
+        await until(() => state.status !== 'awaiting_approval');
+        return 'plan approved';
+      },
+    );
+    this.onUpdate(
+      rejectPlanUpdate,
+      (a) => ({ kind: 'rejectPlan', ...a }),
+      async (a) => {
+        const before = state.status;
+        gate('reject')(a);
+        await until(() => state.status !== before);
+        return 'plan rejected';
+      },
+    );
+    this.onUpdate(
+      replanUpdate,
+      (a) => ({ kind: 'replan', ...a }),
+      async (a) => {
+        gate('replan')(a);
+        await until(() => state.status !== 'plan_escalated');
+        return 'the planner gets more rounds';
+      },
+    );
+    this.onUpdate(
+      verificationDecisionUpdate,
+      (d) => ({ kind: 'verificationDecision', decision: d }),
+      async (d) => {
+        this.verificationAnswer = d;
+        await until(() => state.status !== 'verification_escalated');
+        return `failed verification: ${d.kind}`;
+      },
+    );
+    this.onUpdate(
+      budgetDecisionUpdate,
+      (d) => ({ kind: 'budgetDecision', decision: d }),
+      async (d) => {
+        await this.decideBudget(d);
+        return d.kind === 'raise'
+          ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}`
+          : 'the run stops: its tasks wind down';
+      },
+    );
+    this.onUpdate(
+      pauseUpdate,
+      (a) => ({ kind: 'pause', ...a }),
+      async (a) => {
+        await this.pause(a);
+        return 'paused: running steps finish, nothing new starts';
+      },
+    );
+    this.onUpdate(
+      resumeUpdate,
+      (a) => ({ kind: 'resume', ...a }),
+      async (a) => {
+        await this.resume(a);
+        return 'resumed';
+      },
+    );
+    this.onUpdate(
+      cancelUpdate,
+      (a) => ({ kind: 'cancel', ...a }),
+      async (a) => {
+        await this.cancel(a);
+        return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
+      },
+    );
 
     // Task → run plumbing (internal; described as such in the Web UI).
     setHandler(
@@ -299,7 +352,11 @@ class PrdRunWorkflow {
     );
   }
 
-  private onUpdate<A extends { by: string }>(def: UpdateDefinition<CommandAnswer, [A]>, command: (a: A) => RunCommand, apply: (a: A) => Promise<string>): void {
+  private onUpdate<A extends { by: string }>(
+    def: UpdateDefinition<CommandAnswer, [A]>,
+    command: (a: A) => RunCommand,
+    apply: (a: A) => Promise<string>,
+  ): void {
     setHandler(
       def,
       async (a: A) => {
@@ -325,7 +382,14 @@ class PrdRunWorkflow {
     // Director's answer waits for one round trip, not three.
     await Promise.all([
       this.setStatus('paused', `paused by ${a.by}: ${a.reason}`),
-      roles.ledger('Director pause').recordDirectorAction({ runId: this.runId, director: a.by, action: 'pause_run', targetId: this.runId, reason: a.reason, details: { was: this.resumeTo } }),
+      roles.ledger('Director pause').recordDirectorAction({
+        runId: this.runId,
+        director: a.by,
+        action: 'pause_run',
+        targetId: this.runId,
+        reason: a.reason,
+        details: { was: this.resumeTo },
+      }),
       this.tellTasks({ paused: true }),
     ]);
   }
@@ -336,14 +400,28 @@ class PrdRunWorkflow {
     this.resumeTo = null;
     await Promise.all([
       this.setStatus(to),
-      roles.ledger('Director resume').recordDirectorAction({ runId: this.runId, director: a.by, action: 'resume_run', targetId: this.runId, reason: a.reason, details: { to } }),
+      roles.ledger('Director resume').recordDirectorAction({
+        runId: this.runId,
+        director: a.by,
+        action: 'resume_run',
+        targetId: this.runId,
+        reason: a.reason,
+        details: { to },
+      }),
       this.tellTasks({ paused: false }),
     ]);
   }
 
   private async cancel(a: Attribution): Promise<void> {
     this.cancelRequest = a;
-    await roles.ledger('Director cancel').recordDirectorAction({ runId: this.runId, director: a.by, action: 'cancel_run', targetId: this.runId, reason: a.reason, details: { was: this.state.status } });
+    await roles.ledger('Director cancel').recordDirectorAction({
+      runId: this.runId,
+      director: a.by,
+      action: 'cancel_run',
+      targetId: this.runId,
+      reason: a.reason,
+      details: { was: this.state.status },
+    });
     this.work.cancel();
   }
 
@@ -354,7 +432,13 @@ class PrdRunWorkflow {
 
   private async tellTasks(control: { paused: boolean }): Promise<void> {
     // A task that finished meanwhile has nothing to hear.
-    await Promise.all([...this.activeTasks].map((key) => this.taskHandle(key).signal(runControlSignal, control).catch(() => undefined)));
+    await Promise.all(
+      [...this.activeTasks].map((key) =>
+        this.taskHandle(key)
+          .signal(runControlSignal, control)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** The run was cancelled: its tasks wind down (their calls and sandboxes cancelled), every task closes, the run ends cancelled. */
@@ -365,13 +449,16 @@ class PrdRunWorkflow {
         runId: this.runId,
         action: 'run.cancel_requested',
         severity: 'critical',
-        description: 'cancellation requested through Temporal (Web UI, temporal CLI or API), not by an Aura command: no Director name or reason was given',
+        description:
+          'cancellation requested through Temporal (Web UI, temporal CLI or API), not by an Aura command: no Director name or reason was given',
       });
     }
     const reason = a ? `cancelled by ${a.by}: ${a.reason}` : 'cancelled through a Temporal cancellation request (no Director command)';
     await condition(() => this.activeTasks.size === 0, '10 minutes');
     await roles.ledger('close open tasks').closeOpenTasks({ runId: this.runId, reason });
-    const tasks = (this.state.plan?.tasks ?? []).map((t) => this.taskResults.get(t.id) ?? { ...emptyResult(t.id), status: 'cancelled' as const });
+    const tasks = (this.state.plan?.tasks ?? []).map(
+      (t) => this.taskResults.get(t.id) ?? { ...emptyResult(t.id), status: 'cancelled' as const },
+    );
     return this.finish('cancelled', reason, tasks, null, null);
   }
 
@@ -413,7 +500,12 @@ class PrdRunWorkflow {
     if (this.state.status === 'budget_paused') return;
     this.statusBeforePause = this.state.status;
     this.state.escalations.push(`budget: ${why}`);
-    await roles.ledger('budget reached').recordEvent({ runId: this.runId, action: 'run.budget_reached', severity: 'critical', description: `run paused for the Director: ${why}` });
+    await roles.ledger('budget reached').recordEvent({
+      runId: this.runId,
+      action: 'run.budget_reached',
+      severity: 'critical',
+      description: `run paused for the Director: ${why}`,
+    });
     await this.setStatus('budget_paused', why);
   }
 
@@ -425,7 +517,10 @@ class PrdRunWorkflow {
       const roster = await roles.accountant('roster for planning').employeeRoster();
       const planner = chooseEmployee({ employees: roster, capability: 'planner', excluded: unavailable });
       if (!planner) {
-        const reason = unavailable.length > 0 ? `no planner left: ${unavailable.join(', ')} could not plan` : 'no active employee with the planner capability';
+        const reason =
+          unavailable.length > 0
+            ? `no planner left: ${unavailable.join(', ')} could not plan`
+            : 'no active employee with the planner capability';
         return { finished: await this.finishEarly('failed', reason) };
       }
       // Employee ids and model names; provider names are ordinary words ("scripted") and stay allowed.
@@ -436,7 +531,8 @@ class PrdRunWorkflow {
         await this.whilePaused();
         this.state.planAttempts += 1;
         const answer = await this.askPlanner(planner, feedback, round);
-        if (answer === 'stopped') return { finished: await this.finishEarly('cancelled', `stopped by ${this.stopped!.by} on budget: ${this.stopped!.reason}`) };
+        if (answer === 'stopped')
+          return { finished: await this.finishEarly('cancelled', `stopped by ${this.stopped!.by} on budget: ${this.stopped!.reason}`) };
         if (answer === 'unavailable') {
           unavailable.push(planner.id);
           routedAround = true;
@@ -459,9 +555,18 @@ class PrdRunWorkflow {
       if (routedAround) continue;
 
       // Out of rounds: the Director decides whether the planner gets more, or the run ends.
-      await this.setStatus('plan_escalated', `the plan still breaks ${feedback.length} rule(s) after ${this.options.maxReplans + 1} rounds`);
+      await this.setStatus(
+        'plan_escalated',
+        `the plan still breaks ${feedback.length} rule(s) after ${this.options.maxReplans + 1} rounds`,
+      );
       const answer = await this.gateAnswer();
-      await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({ runId: this.runId, director: answer.by, action: answer.kind === 'replan' ? 'replan' : 'reject_plan', targetId: this.runId, reason: answer.reason });
+      await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({
+        runId: this.runId,
+        director: answer.by,
+        action: answer.kind === 'replan' ? 'replan' : 'reject_plan',
+        targetId: this.runId,
+        reason: answer.reason,
+      });
       if (answer.kind === 'reject') return { finished: await this.finishEarly('rejected', answer.reason) };
       await this.setStatus('planning');
     }
@@ -589,7 +694,8 @@ class PrdRunWorkflow {
     for (;;) {
       // No new work while the Director decides on the budget or has paused the run, and none
       // after a stop.
-      if (this.state.status === 'budget_paused' && inFlight.size === 0) await condition(() => this.state.status !== 'budget_paused' || this.stopped !== null);
+      if (this.state.status === 'budget_paused' && inFlight.size === 0)
+        await condition(() => this.state.status !== 'budget_paused' || this.stopped !== null);
       if (inFlight.size === 0) await this.whilePaused();
       for (const key of readyTasks(s.nodes, accepted, started)) {
         if (inFlight.size >= this.options.maxParallel || this.stopped || this.state.status === 'budget_paused' || this.pausedBy) break;
@@ -621,7 +727,11 @@ class PrdRunWorkflow {
   }
 
   /** Starts a task's workflow; once started, hands back the promise of its result. */
-  private async startTask(task: TaskSpec, taskId: string, extra: Pick<TaskRunInput, 'baseTaskIds' | 'directTaskIds' | 'repairsWorkspace'>): Promise<{ result: Promise<TaskRunResult> }> {
+  private async startTask(
+    task: TaskSpec,
+    taskId: string,
+    extra: Pick<TaskRunInput, 'baseTaskIds' | 'directTaskIds' | 'repairsWorkspace'>,
+  ): Promise<{ result: Promise<TaskRunResult> }> {
     this.activeTasks.add(task.id);
     const handle = await startChild(taskRun, {
       workflowId: this.taskWorkflowId(task.id),
@@ -654,7 +764,8 @@ class PrdRunWorkflow {
     await this.setStatus('verifying');
     let taskIds = s.order.map((k) => s.taskIds.get(k)!);
     const box = roles.sandbox(s.plan.verification.timeoutMs, 'final verification');
-    const check = () => box.verifyWorkspace({ runId: this.runId, taskIds, command: s.plan.verification.command, timeoutMs: s.plan.verification.timeoutMs });
+    const check = () =>
+      box.verifyWorkspace({ runId: this.runId, taskIds, command: s.plan.verification.command, timeoutMs: s.plan.verification.timeoutMs });
     let verification = await check();
     let override: Attribution | null = null;
     let repairs = 0;
@@ -673,27 +784,58 @@ class PrdRunWorkflow {
         if (decision.kind === 'replan') return 'replan';
         if (decision.kind === 'stop') {
           const exported = await box.exportWorkspace({ runId: this.runId, taskIds });
-          return this.finish('cancelled', `stopped by ${decision.by} after the final verification failed: ${decision.reason}`, tasks, this.verificationOf(s, verification), exported.dir, repairs);
+          return this.finish(
+            'cancelled',
+            `stopped by ${decision.by} after the final verification failed: ${decision.reason}`,
+            tasks,
+            this.verificationOf(s, verification),
+            exported.dir,
+            repairs,
+          );
         }
         override = { by: decision.by, reason: decision.reason };
       }
     }
     const exported = await box.exportWorkspace({ runId: this.runId, taskIds });
     const status: RunStatus = verification.passed || override ? 'completed' : 'failed';
-    const reason = verification.passed ? null : override ? `accepted by ${override.by} despite a failing final verification (exit ${verification.exitCode}): ${override.reason}` : `final verification failed (exit ${verification.exitCode})`;
+    const reason = verification.passed
+      ? null
+      : override
+        ? `accepted by ${override.by} despite a failing final verification (exit ${verification.exitCode}): ${override.reason}`
+        : `final verification failed (exit ${verification.exitCode})`;
     return this.finish(status, reason, tasks, this.verificationOf(s, verification), exported.dir, repairs, override);
   }
 
   /** A repair task of the Manager's, routed and governed like any task. */
-  private async repairWorkspace(s: Schedule, n: number, failed: VerificationResult, baseTaskIds: string[]): Promise<{ taskId: string; result: TaskRunResult }> {
+  private async repairWorkspace(
+    s: Schedule,
+    n: number,
+    failed: VerificationResult,
+    baseTaskIds: string[],
+  ): Promise<{ taskId: string; result: TaskRunResult }> {
     const task = verificationRepairTask(s.plan, n, failed);
     const taskId = uuid4();
     await roles.ledger('open repair task').recordRepairTask({
       runId: this.runId,
-      task: { id: taskId, key: task.id, title: task.title, spec: task, workflowId: this.taskWorkflowId(task.id), ...(this.generation > 1 ? { generation: this.generation } : {}) },
+      task: {
+        id: taskId,
+        key: task.id,
+        title: task.title,
+        spec: task,
+        workflowId: this.taskWorkflowId(task.id),
+        ...(this.generation > 1 ? { generation: this.generation } : {}),
+      },
       reason: `final verification failed (exit ${failed.exitCode}${failed.timedOut ? ', timed out' : ''})`,
     });
-    this.state.tasks.push({ key: task.id, title: task.title, status: 'pending', assignedTo: null, attempts: 0, reassignments: 0, workflowId: this.taskWorkflowId(task.id) });
+    this.state.tasks.push({
+      key: task.id,
+      title: task.title,
+      status: 'pending',
+      assignedTo: null,
+      attempts: 0,
+      reassignments: 0,
+      workflowId: this.taskWorkflowId(task.id),
+    });
     const result = await (await this.startTask(task, taskId, { baseTaskIds, directTaskIds: baseTaskIds, repairsWorkspace: true })).result;
     return { taskId, result };
   }
@@ -746,7 +888,8 @@ class PrdRunWorkflow {
    */
   private showState(): void {
     setCurrentDetails(runDetails(this.state, this.input.prd));
-    const waiting = WAITING_FOR_DIRECTOR.includes(this.state.status) || this.state.tasks.some((t) => t.status === 'escalated') ? 'yes' : 'no';
+    const waiting =
+      WAITING_FOR_DIRECTOR.includes(this.state.status) || this.state.tasks.some((t) => t.status === 'escalated') ? 'yes' : 'no';
     if (waiting !== this.needsDirector && patched('director-control')) {
       this.needsDirector = waiting;
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.needsDirector, value: waiting }]);

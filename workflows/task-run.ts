@@ -93,10 +93,17 @@ class TaskWorkflow {
     };
     setHandler(taskStatusQuery, () => this.progress, { description: DESCRIPTIONS.taskStatus });
     // A decision for a task that is not waiting for one is not kept for later: it is refused, visibly.
-    setHandler(directorDecisionSignal, (d) => {
-      if (this.progress.status === 'escalated') this.decision = d;
-      else (this.progress.ignoredSignals ??= []).push(`directorDecision from ${d?.by} ignored: task ${this.task.id} is ${this.progress.status}, not escalated`);
-    }, { description: DESCRIPTIONS.directorDecision });
+    setHandler(
+      directorDecisionSignal,
+      (d) => {
+        if (this.progress.status === 'escalated') this.decision = d;
+        else
+          (this.progress.ignoredSignals ??= []).push(
+            `directorDecision from ${d?.by} ignored: task ${this.task.id} is ${this.progress.status}, not escalated`,
+          );
+      },
+      { description: DESCRIPTIONS.directorDecision },
+    );
     // The Update answers at once: accepted once the task acted on it, or refused with the reason
     // (a decision for a task that is not waiting, an employee who cannot take it).
     setHandler(
@@ -109,7 +116,8 @@ class TaskWorkflow {
       {
         description: DESCRIPTIONS.directorDecision,
         validator: (d) => {
-          if (this.progress.status !== 'escalated' || !this.escalationRoster) throw new Error(`task ${this.task.id} is ${this.progress.status}, not waiting for the Director`);
+          if (this.progress.status !== 'escalated' || !this.escalationRoster)
+            throw new Error(`task ${this.task.id} is ${this.progress.status}, not waiting for the Director`);
           if (this.decision) throw new Error(`task ${this.task.id} already has a decision to carry out`);
           const invalid = validateDecision(d, this.escalationRoster, this.task.capability, this.attempts);
           if (invalid) throw new Error(invalid);
@@ -117,13 +125,21 @@ class TaskWorkflow {
       },
     );
     // The run tells every running task; one not waiting keeps the answer for its next refusal.
-    setHandler(budgetUpdateSignal, (u) => {
-      if ('budget' in u) this.budget = u.budget;
-      this.budgetAnswer = u;
-    }, { description: DESCRIPTIONS.budgetUpdate });
-    setHandler(runControlSignal, ({ paused }) => {
-      this.runPaused = paused;
-    }, { description: DESCRIPTIONS.runControl });
+    setHandler(
+      budgetUpdateSignal,
+      (u) => {
+        if ('budget' in u) this.budget = u.budget;
+        this.budgetAnswer = u;
+      },
+      { description: DESCRIPTIONS.budgetUpdate },
+    );
+    setHandler(
+      runControlSignal,
+      ({ paused }) => {
+        this.runPaused = paused;
+      },
+      { description: DESCRIPTIONS.runControl },
+    );
   }
 
   /** The run is paused: wait here, before anything new starts (a routing, a call, a sandbox run). */
@@ -181,9 +197,17 @@ class TaskWorkflow {
     const description = this.progress.escalation;
     // Runs before this change wrote the escalation twice (an event, then the status change).
     if (!patched('one-escalation-event')) {
-      await roles.ledger('escalate to Director').recordEvent({ runId, taskId, action: 'task.escalated', severity: 'critical', description: `task ${this.task.id}: ${description}` });
+      await roles.ledger('escalate to Director').recordEvent({
+        runId,
+        taskId,
+        action: 'task.escalated',
+        severity: 'critical',
+        description: `task ${this.task.id}: ${description}`,
+      });
     }
-    await roles.ledger('escalate to Director').recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'escalated', assignedTo: null, description, severity: 'critical' });
+    await roles
+      .ledger('escalate to Director')
+      .recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'escalated', assignedTo: null, description, severity: 'critical' });
     await this.report();
 
     // Invalid answers are recorded and waited past.
@@ -222,7 +246,14 @@ class TaskWorkflow {
     const attemptNo = this.attempts.length + 1;
     Object.assign(this.progress, { status: 'running', escalation: null, assignedTo: employee.id, attempts: attemptNo });
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: employee.id }]);
-    await roles.ledger().recordTaskStatus({ runId, taskId, taskKey: this.task.id, status: 'running', assignedTo: employee.id, description: `attempt ${attemptNo} assigned to ${employee.id} (reputation ${employee.reputation})` });
+    await roles.ledger().recordTaskStatus({
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      status: 'running',
+      assignedTo: employee.id,
+      description: `attempt ${attemptNo} assigned to ${employee.id} (reputation ${employee.reputation})`,
+    });
     await this.report();
     try {
       return await this.judgedAttempt(employee, roster, attemptNo);
@@ -234,11 +265,22 @@ class TaskWorkflow {
     }
   }
 
-  private async infrastructureFault(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], err: ActivityFailure): Promise<TaskRunResult | EmployeeSnapshot> {
+  private async infrastructureFault(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    err: ActivityFailure,
+  ): Promise<TaskRunResult | EmployeeSnapshot> {
     const message = failureMessage(err);
     const activity = err.activityType ?? 'an activity';
     try {
-      await roles.ledger('infrastructure incident').recordInfrastructureIncident({ runId: this.input.runId, taskId: this.input.taskId, taskKey: this.task.id, employeeId: employee.id, activity, message });
+      await roles.ledger('infrastructure incident').recordInfrastructureIncident({
+        runId: this.input.runId,
+        taskId: this.input.taskId,
+        taskKey: this.task.id,
+        employeeId: employee.id,
+        activity,
+        message,
+      });
     } catch {
       // The record itself is out of reach: the escalation below still waits for the Director.
     }
@@ -268,13 +310,27 @@ class TaskWorkflow {
       hrActions: [],
       score: null,
       rounds: outcome.rounds,
-      ...(outcome.verification && !outcome.verification.passed ? { excerpt: tailOf(outcome.verification.excerpt || outcome.verification.skippedReason || '', 1_500) } : {}),
+      ...(outcome.verification && !outcome.verification.passed
+        ? { excerpt: tailOf(outcome.verification.excerpt || outcome.verification.skippedReason || '', 1_500) }
+        : {}),
     };
     this.attempts.push(summary);
-    const scoreRequest = { runId, taskId, taskKey: this.task.id, employeeId: employee.id, capability: this.task.capability, verdictId: verdict.verdictId, modelRunId: outcome.modelRunId, timeLimitMs: this.task.timeLimitMs, rounds: outcome.rounds };
+    const scoreRequest = {
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      employeeId: employee.id,
+      capability: this.task.capability,
+      verdictId: verdict.verdictId,
+      modelRunId: outcome.modelRunId,
+      timeLimitMs: this.task.timeLimitMs,
+      rounds: outcome.rounds,
+    };
 
     if (verdict.clean) {
-      summary.score = (await roles.accountant(`score ${employee.id}`).scoreAttempt({ ...scoreRequest, accepted: true, violations: [] })).score;
+      summary.score = (
+        await roles.accountant(`score ${employee.id}`).scoreAttempt({ ...scoreRequest, accepted: true, violations: [] })
+      ).score;
       return this.finish(
         { ...this.result('accepted'), acceptedBy: employee.id, acceptedModelRunId: outcome.modelRunId },
         `accepted from ${employee.id} on attempt ${attemptNo}${outcome.rounds > 1 ? ` after ${outcome.rounds - 1} repair round(s)` : ''}`,
@@ -282,9 +338,20 @@ class TaskWorkflow {
     }
 
     // Violations: HR acts, the Accountant penalises, the task goes to someone else.
-    const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({ runId, taskId, taskKey: this.task.id, employeeId: employee.id, verdictId: verdict.verdictId, violations: verdict.violations });
+    const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      employeeId: employee.id,
+      verdictId: verdict.verdictId,
+      violations: verdict.violations,
+    });
     summary.hrActions = hrResult.actions;
-    summary.score = (await roles.accountant(`penalise ${employee.id}`).scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })).score;
+    summary.score = (
+      await roles
+        .accountant(`penalise ${employee.id}`)
+        .scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })
+    ).score;
     this.failedBy.push(employee.id);
     this.progress.reassignments += 1;
     await roles.ledger('reassign').recordEvent({
@@ -308,19 +375,23 @@ class TaskWorkflow {
       if ('failure' in answer) return { modelRunId: null, verification: null, employeeFailure: answer.failure, rounds: round };
 
       await this.whileRunPaused();
-      const verification = await roles.sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`).verifyTaskOutput({
-        runId: this.input.runId,
-        taskId: this.input.taskId,
-        modelRunId: answer.modelRunId,
-        baseTaskIds: this.input.baseTaskIds,
-        command: this.task.acceptance.command,
-        timeoutMs: this.task.acceptance.timeoutMs,
-      });
+      const verification = await roles
+        .sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`)
+        .verifyTaskOutput({
+          runId: this.input.runId,
+          taskId: this.input.taskId,
+          modelRunId: answer.modelRunId,
+          baseTaskIds: this.input.baseTaskIds,
+          command: this.task.acceptance.command,
+          timeoutMs: this.task.acceptance.timeoutMs,
+        });
       const outcome = { modelRunId: answer.modelRunId, verification, employeeFailure: null, rounds: round };
       if (verification.passed || round > maxRepairRounds || !patched('repair-rounds')) return outcome;
 
       // The Auditor looks first: conduct (scope, assignment, unknown packages) is never repaired.
-      const inspection = await roles.auditor(`inspect ${this.task.id} round ${round}`).inspectRound({ ...this.auditRequest(employee, outcome), round });
+      const inspection = await roles
+        .auditor(`inspect ${this.task.id} round ${round}`)
+        .inspectRound({ ...this.auditRequest(employee, outcome), round });
       if (!inspection.repairable) return outcome;
       repair = {
         round,
@@ -346,25 +417,32 @@ class TaskWorkflow {
     try {
       const answer = await underBudget(
         () =>
-          roles.employee(employee.provider, this.task.timeLimitMs, `${employee.id} ${round > 1 ? `repairs (round ${round})` : 'works on'} ${this.task.id}`).performTask({
-            runId,
-            taskId,
-            employeeId: employee.id,
-            task: this.task,
-            baseTaskIds: this.input.baseTaskIds,
-            budget: this.budget,
-            ...(this.input.directTaskIds ? { directTaskIds: this.input.directTaskIds } : {}),
-            attempt: attemptNo,
-            round,
-            priorAttempts: this.priorAttempts(),
-            repair,
-          }),
+          roles
+            .employee(
+              employee.provider,
+              this.task.timeLimitMs,
+              `${employee.id} ${round > 1 ? `repairs (round ${round})` : 'works on'} ${this.task.id}`,
+            )
+            .performTask({
+              runId,
+              taskId,
+              employeeId: employee.id,
+              task: this.task,
+              baseTaskIds: this.input.baseTaskIds,
+              budget: this.budget,
+              ...(this.input.directTaskIds ? { directTaskIds: this.input.directTaskIds } : {}),
+              attempt: attemptNo,
+              round,
+              priorAttempts: this.priorAttempts(),
+              repair,
+            }),
         (message) => this.waitForBudget(message),
       );
       return answer === 'stopped' ? 'stopped' : { modelRunId: answer.modelRunId };
     } catch (err) {
       // A heartbeat or start-to-close timeout means the worker was lost: the machine's fault.
-      if (isEmployeeTimeout(err) || (isTimeout(err) && !patched('lost-worker-is-infrastructure'))) return { failure: { timedOut: true, message: failureMessage(err) } };
+      if (isEmployeeTimeout(err) || (isTimeout(err) && !patched('lost-worker-is-infrastructure')))
+        return { failure: { timedOut: true, message: failureMessage(err) } };
       // Anything but a timeout or a provider's refusal is the machine's fault, not the model's.
       if (!isRouteAround(err) && patched('infrastructure-escalation')) throw err;
       if (!isRouteAround(err)) return { failure: { timedOut: false, message: failureMessage(err) } };
@@ -383,7 +461,11 @@ class TaskWorkflow {
   }
 
   /** An independent reviewer (never the author) may give an opinion: evidence, not a verdict. */
-  private async review(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], modelRunId: string): Promise<ReviewOpinion | 'stopped' | null> {
+  private async review(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    modelRunId: string,
+  ): Promise<ReviewOpinion | 'stopped' | null> {
     if (!patched('reviewer-opinion')) return null;
     const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
     if (!reviewer) return null;
@@ -443,7 +525,9 @@ class TaskWorkflow {
 
   /** What went wrong in earlier attempts, for the next employee: findings, never who. */
   private priorAttempts(): PriorAttempt[] {
-    return this.attempts.filter((a) => !a.clean).map((a) => ({ attempt: a.attempt, findings: findingsOf(a.violations), excerpt: a.excerpt ?? '' }));
+    return this.attempts
+      .filter((a) => !a.clean)
+      .map((a) => ({ attempt: a.attempt, findings: findingsOf(a.violations), excerpt: a.excerpt ?? '' }));
   }
 
   private result(status: TaskRunResult['status']): TaskRunResult {
@@ -478,7 +562,12 @@ class TaskWorkflow {
 }
 
 /** Why a Director decision cannot be carried out, or null when it can. */
-function validateDecision(d: EscalationDecision, roster: EmployeeSnapshot[], capability: string, attempts: AttemptSummary[]): string | null {
+function validateDecision(
+  d: EscalationDecision,
+  roster: EmployeeSnapshot[],
+  capability: string,
+  attempts: AttemptSummary[],
+): string | null {
   if (!d.by?.trim() || !d.reason?.trim()) return 'a decision needs who made it and why';
   if (d.kind === 'accept' && !attempts[attempts.length - 1]?.modelRunId) return 'there is no output to accept';
   if (d.kind === 'reassign') {

@@ -77,7 +77,12 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
       return inTransaction(db, async (tx) => {
         const done = await findByKey(tx, 'scores', key);
         if (done) {
-          return { score: Number(done.score), reputationBefore: Number(done.reputation_before), reputationAfter: Number(done.reputation_after), tier: (done.tier ?? undefined) as Tier | undefined };
+          return {
+            score: Number(done.score),
+            reputationBefore: Number(done.reputation_before),
+            reputationAfter: Number(done.reputation_after),
+            tier: (done.tier ?? undefined) as Tier | undefined,
+          };
         }
         // Lock the employee: parallel tasks must not read the same "before".
         await lockEmployeeStatus(tx, req.employeeId);
@@ -86,7 +91,10 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         // The facts of this attempt, from the record.
         const facts = await attemptFacts(tx, req);
         const parsed = facts.parsed;
-        const recent = (await recentScoreDetails(tx, req.employeeId, req.capability, RECENT_ATTEMPTS - 1)) as { accepted?: boolean; violations?: unknown[] }[];
+        const recent = (await recentScoreDetails(tx, req.employeeId, req.capability, RECENT_ATTEMPTS - 1)) as {
+          accepted?: boolean;
+          violations?: unknown[];
+        }[];
         const cleanBefore = recent.filter((d) => d.accepted && (d.violations ?? []).length === 0).length;
         const clean = req.accepted && req.violations.length === 0;
         const verification = facts.verification;
@@ -107,20 +115,31 @@ export function createAccountantActivities(deps: { db: Db; strict?: boolean; now
         const tier = tierFor(after);
         const crossing = thresholdCrossing(before, after);
 
-        await recordScore(tx, {
-          id: randomUUID(),
-          idempotency_key: key,
-          employee_id: req.employeeId,
-          run_id: req.runId,
-          task_id: req.taskId,
-          capability: req.capability,
-          score,
-          reputation_before: before,
-          reputation_after: after,
-          details: storableJson({ accepted: req.accepted, violations: req.violations, verdictId: req.verdictId ?? null, modelRunId: req.modelRunId ?? null, rounds: req.rounds ?? 1 }),
-          components: storableJson(components),
-          tier,
-        }, { accepted: req.accepted, at: now() }, tierFor);
+        await recordScore(
+          tx,
+          {
+            id: randomUUID(),
+            idempotency_key: key,
+            employee_id: req.employeeId,
+            run_id: req.runId,
+            task_id: req.taskId,
+            capability: req.capability,
+            score,
+            reputation_before: before,
+            reputation_after: after,
+            details: storableJson({
+              accepted: req.accepted,
+              violations: req.violations,
+              verdictId: req.verdictId ?? null,
+              modelRunId: req.modelRunId ?? null,
+              rounds: req.rounds ?? 1,
+            }),
+            components: storableJson(components),
+            tier,
+          },
+          { accepted: req.accepted, at: now() },
+          tierFor,
+        );
 
         await appendEvent(tx, {
           idempotencyKey: `${key}/event`,

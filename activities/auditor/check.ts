@@ -25,7 +25,9 @@ export interface CheckVerdict {
 export function parseTask(json: unknown): TaskSpec {
   const parsed = taskSpecSchema.safeParse(json);
   if (!parsed.success) {
-    throw new UnusableInput(`the task is not usable: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; ')}`);
+    throw new UnusableInput(
+      `the task is not usable: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -37,7 +39,16 @@ export async function checkOutput(args: { task: TaskSpec; outputText: string; wo
   if (parsed.ok) {
     const skipped = unverifiable(parsed.output.files);
     if (skipped) {
-      verification = { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [] };
+      verification = {
+        ran: false,
+        passed: false,
+        exitCode: null,
+        timedOut: false,
+        durationMs: 0,
+        excerpt: '',
+        skippedReason: skipped,
+        refusedPaths: [],
+      };
     } else {
       const files = new Map(workspace);
       for (const f of parsed.output.files) files.set(f.path, f.content);

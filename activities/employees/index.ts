@@ -126,9 +126,13 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     if (args.budget && args.runId) {
       const spent = await runSpend(db, args.runId);
       if (spent.tokens >= args.budget.maxTokens || spent.costUsd >= args.budget.maxCostUsd) {
-        throw failure(FailureType.BudgetExceeded, `run budget reached: ${spent.tokens} of ${args.budget.maxTokens} tokens, $${spent.costUsd.toFixed(4)} of $${args.budget.maxCostUsd}`, {
-          details: [{ spent, budget: args.budget }],
-        });
+        throw failure(
+          FailureType.BudgetExceeded,
+          `run budget reached: ${spent.tokens} of ${args.budget.maxTokens} tokens, $${spent.costUsd.toFixed(4)} of $${args.budget.maxCostUsd}`,
+          {
+            details: [{ spent, budget: args.budget }],
+          },
+        );
       }
     }
 
@@ -165,7 +169,11 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     } catch (err) {
       const timedOut = timeLimit.aborted;
       const wasCancelled = !timedOut && cancelled?.aborted === true;
-      const message = timedOut ? `time limit of ${args.timeLimitMs} ms exceeded` : wasCancelled ? 'cancelled: the run was cancelled during the call' : errorMessage(err);
+      const message = timedOut
+        ? `time limit of ${args.timeLimitMs} ms exceeded`
+        : wasCancelled
+          ? 'cancelled: the run was cancelled during the call'
+          : errorMessage(err);
       await recordModelRun(db, {
         ...callRecord,
         idempotencyKey: idempotencyKey(args.ref, `attempt-${args.ref.attempt}`, 'error'),
@@ -190,10 +198,14 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       // MODEL_CALL_ATTEMPTS answers from the provider. The activity's own retries go further, so
       // a database or worker fault (which writes no error row) does not use the model's up.
       const failures = await countCallFailures(db, successKey);
-      throw failure(FailureType.EmployeeCallFailed, failures >= MODEL_CALL_ATTEMPTS ? `${message} (${failures} attempts failed)` : message, {
-        retryable: failures < MODEL_CALL_ATTEMPTS,
-        nextRetryDelayMs: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
-      });
+      throw failure(
+        FailureType.EmployeeCallFailed,
+        failures >= MODEL_CALL_ATTEMPTS ? `${message} (${failures} attempts failed)` : message,
+        {
+          retryable: failures < MODEL_CALL_ATTEMPTS,
+          nextRetryDelayMs: err instanceof ProviderError && err.retryAfterMs !== null ? err.retryAfterMs : undefined,
+        },
+      );
     } finally {
       clearInterval(beat);
     }
@@ -349,7 +361,9 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       let comments: string;
       try {
         const json = JSON.parse(text) as { verdict?: unknown; comments?: unknown };
-        verdict = REVIEW_VERDICTS.includes(json.verdict as ReviewOpinion['verdict']) ? (json.verdict as ReviewOpinion['verdict']) : 'unsure';
+        verdict = REVIEW_VERDICTS.includes(json.verdict as ReviewOpinion['verdict'])
+          ? (json.verdict as ReviewOpinion['verdict'])
+          : 'unsure';
         comments = typeof json.comments === 'string' ? json.comments.slice(0, 2_000) : '';
       } catch {
         comments = `(the review was not JSON: ${text.slice(0, 200)})`;

@@ -94,7 +94,11 @@ function mapOllamaError(
 ): ProviderError {
   const aborted = abortKind(callerSignal, timeout);
   if (aborted !== null) {
-    return providerError('ollama', { kind: aborted, detail: aborted === 'cancelled' ? 'the call was cancelled' : 'the call took too long' }, secrets);
+    return providerError(
+      'ollama',
+      { kind: aborted, detail: aborted === 'cancelled' ? 'the call was cancelled' : 'the call took too long' },
+      secrets,
+    );
   }
   if (isAbortError(err)) return providerError('ollama', { kind: 'cancelled', detail: 'the call was aborted' }, secrets);
   // The client's ResponseError is not exported; recognise it by shape.

@@ -95,7 +95,11 @@ function mapOpenAiError(
   // the abort (APIUserAbortError before the headers, a DOM AbortError while reading the body).
   const aborted = abortKind(callerSignal, timeout);
   if (aborted !== null) {
-    return providerError(name, { kind: aborted, detail: aborted === 'cancelled' ? 'the call was cancelled' : 'the call took too long' }, secrets);
+    return providerError(
+      name,
+      { kind: aborted, detail: aborted === 'cancelled' ? 'the call was cancelled' : 'the call took too long' },
+      secrets,
+    );
   }
   if (err instanceof OpenAI.APIUserAbortError || isAbortError(err)) {
     return providerError(name, { kind: 'cancelled', detail: 'the call was aborted' }, secrets);

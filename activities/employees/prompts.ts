@@ -21,9 +21,7 @@ export function planPrompt(prd: string, feedback: string[]): string {
     '   "acceptance": {"command": shell command that exits 0 when the task is done, "timeoutMs": number}}]}',
     'Rules: no dependency cycles; every task has a scope and an acceptance command; never name a model,',
     'a provider or who should do a task: the Manager assigns work.',
-    ...(feedback.length > 0
-      ? ['', 'Your previous plan broke these rules; fix every one:', ...feedback.map((f) => `- ${f}`)]
-      : []),
+    ...(feedback.length > 0 ? ['', 'Your previous plan broke these rules; fix every one:', ...feedback.map((f) => `- ${f}`)] : []),
     '',
     '--- PRODUCT REQUIREMENTS ---',
     prd,

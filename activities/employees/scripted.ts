@@ -17,10 +17,7 @@ import { z } from 'zod';
 import { heartbeat } from '../context.js';
 import type { Completion, CompletionRequest, EmployeeProvider } from './provider.js';
 
-const scriptedFileSchema = z.union([
-  z.object({ path: z.string(), content: z.string() }),
-  z.object({ path: z.string(), from: z.string() }),
-]);
+const scriptedFileSchema = z.union([z.object({ path: z.string(), content: z.string() }), z.object({ path: z.string(), from: z.string() })]);
 const scriptedAnswerSchema = z.object({
   summary: z.string().optional(),
   files: z.array(scriptedFileSchema).optional(),
@@ -30,7 +27,9 @@ const scriptedAnswerSchema = z.object({
 const scriptSchema = z.object({
   employees: z.record(
     z.string(),
-    z.object({ plan: z.array(z.unknown()).optional() }).catchall(z.union([z.object({ verdict: z.string(), comments: z.string() }), scriptedAnswerSchema, z.array(z.unknown())])),
+    z
+      .object({ plan: z.array(z.unknown()).optional() })
+      .catchall(z.union([z.object({ verdict: z.string(), comments: z.string() }), scriptedAnswerSchema, z.array(z.unknown())])),
   ),
 });
 export type Script = z.infer<typeof scriptSchema>;
@@ -44,7 +43,9 @@ export function loadScript(file: string): { script: Script; baseDir: string } {
   }
   const parsed = scriptSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`scripted provider: script ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `scripted provider: script ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return { script: parsed.data, baseDir: dirname(file) };
 }

@@ -6,7 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connect.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
-import { actionsWrittenUnder, endExpiredSuspensions, incidentHistory, insertDisciplinaryAction, insertIncident, lockEmployeeStatus, setEmployeeStatus } from '../../db/repositories/hr.js';
+import {
+  actionsWrittenUnder,
+  endExpiredSuspensions,
+  incidentHistory,
+  insertDisciplinaryAction,
+  insertIncident,
+  lockEmployeeStatus,
+  setEmployeeStatus,
+} from '../../db/repositories/hr.js';
 import { decideActions, mostSevere, statusAfter, type HrPolicy } from '../../governance/hr-policy.js';
 import type { DisciplinaryAction, EmployeeStatus, Violation, ViolationType } from '../../governance/types.js';
 import { activityRef, conflictsAsFailures, idempotencyKey } from '../context.js';
@@ -82,7 +90,9 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
             status: 'open',
             violation: d.violation,
             message: violation.message,
-            evidence: storableJson(req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence }))),
+            evidence: storableJson(
+              req.violations.filter((v) => v.type === d.violation).map((v) => ({ message: v.message, ...v.evidence })),
+            ),
             verdict_id: req.verdictId,
           });
           await insertDisciplinaryAction(tx, {
@@ -117,7 +127,9 @@ export function createHrActivities(deps: { db: Db; policy: HrPolicy; strict: boo
           source: 'hr',
           severity: next !== statusBefore ? 'critical' : 'warning',
           description: `${req.employeeId} on task ${req.taskKey}: ${decisions.map((d) => `${d.action} (${d.violation})`).join(', ')}${
-            next !== statusBefore ? `; status ${statusBefore} -> ${next}${next === 'suspended' && suspendedUntil ? ` until ${suspendedUntil.toISOString()}` : ''}` : ''
+            next !== statusBefore
+              ? `; status ${statusBefore} -> ${next}${next === 'suspended' && suspendedUntil ? ` until ${suspendedUntil.toISOString()}` : ''}`
+              : ''
           }${strict ? '' : ' [not enforced: ENABLE_STRICT_POLICY=false]'}`,
           runId: req.runId,
           taskId: req.taskId,

@@ -62,15 +62,33 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
     async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null }> {
       const ref = activityRef();
       const projectId = await upsertProject(db, r.project);
-      await insertRun(db, { id: r.runId, projectId, workflowId: ref.workflowId, prd: r.prd, options: r.options, status: 'planning', idempotencyKey: idempotencyKey(ref) });
-      await event({ runId: r.runId, action: 'run.started', description: `run started for project ${r.project}`, details: { options: r.options, prdChars: r.prd.length } });
+      await insertRun(db, {
+        id: r.runId,
+        projectId,
+        workflowId: ref.workflowId,
+        prd: r.prd,
+        options: r.options,
+        status: 'planning',
+        idempotencyKey: idempotencyKey(ref),
+      });
+      await event({
+        runId: r.runId,
+        action: 'run.started',
+        description: `run started for project ${r.project}`,
+        details: { options: r.options, prdChars: r.prd.length },
+      });
       return { defaultBudget: deps.defaultBudget ?? null };
     },
 
     /** Tokens and cost of the run so far, per employee and in total (from model_runs). */
     async runUsage(r: { runId: string }): Promise<RunUsage> {
       const byEmployee = await runSpendByEmployee(db, r.runId);
-      const line = (s: Spend): UsageLine => ({ calls: s.calls, inputTokens: s.inputTokens, outputTokens: s.outputTokens, costUsd: Math.round(s.costUsd * 1e6) / 1e6 });
+      const line = (s: Spend): UsageLine => ({
+        calls: s.calls,
+        inputTokens: s.inputTokens,
+        outputTokens: s.outputTokens,
+        costUsd: Math.round(s.costUsd * 1e6) / 1e6,
+      });
       const total = await runSpend(db, r.runId);
       return { ...line(total), byEmployee: byEmployee.map((e) => ({ employeeId: e.employeeId, ...line(e) })) };
     },
@@ -106,7 +124,13 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       const { director, action, targetId, reason, runId } = a;
       await insertDirectorAction(db, { idempotencyKey: key, director, action, targetId, reason, runId, details: a.details ?? {} });
       await event(
-        { runId: a.runId, taskId: a.targetId, action: `director.${a.action}`, description: `${a.director}: ${a.action}${a.reason ? ` (${a.reason})` : ''}`, details: a.details },
+        {
+          runId: a.runId,
+          taskId: a.targetId,
+          action: `director.${a.action}`,
+          description: `${a.director}: ${a.action}${a.reason ? ` (${a.reason})` : ''}`,
+          details: a.details,
+        },
         a.director,
         'director',
       );
@@ -124,15 +148,33 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       severity?: ManagerEvent['severity'];
     }): Promise<void> {
       const final = ['accepted', 'cancelled', 'failed'].includes(t.status);
-      await updateTask(db, t.taskId, { status: t.status, assignedAgent: t.assignedTo, acceptedModelRunId: t.acceptedModelRunId, completed: final });
-      await event({ runId: t.runId, taskId: t.taskId, action: `task.${t.status}`, description: `task ${t.taskKey}: ${t.description}`, severity: t.severity });
+      await updateTask(db, t.taskId, {
+        status: t.status,
+        assignedAgent: t.assignedTo,
+        acceptedModelRunId: t.acceptedModelRunId,
+        completed: final,
+      });
+      await event({
+        runId: t.runId,
+        taskId: t.taskId,
+        action: `task.${t.status}`,
+        description: `task ${t.taskKey}: ${t.description}`,
+        severity: t.severity,
+      });
     },
 
     /**
      * A fault of the machine (database, sandbox, a worker) that ended an attempt: an incident
      * with no employee on it, so HR never counts it against a model.
      */
-    async recordInfrastructureIncident(r: { runId: string; taskId: string; taskKey: string; employeeId: string; activity: string; message: string }): Promise<void> {
+    async recordInfrastructureIncident(r: {
+      runId: string;
+      taskId: string;
+      taskKey: string;
+      employeeId: string;
+      activity: string;
+      message: string;
+    }): Promise<void> {
       const ref = activityRef();
       await insertInfrastructureIncident(db, {
         idempotencyKey: idempotencyKey(ref, 'incident'),
@@ -141,14 +183,26 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
         message: `${r.activity} failed while ${r.employeeId} worked on task ${r.taskKey}: ${r.message}`,
         evidence: [{ excerpt: r.message.slice(0, 600), sha256: sha256(r.message) }],
       });
-      await event({ runId: r.runId, taskId: r.taskId, action: 'task.infrastructure_failure', severity: 'critical', description: `task ${r.taskKey}: ${r.activity} failed (not ${r.employeeId}'s fault): ${r.message}` });
+      await event({
+        runId: r.runId,
+        taskId: r.taskId,
+        action: 'task.infrastructure_failure',
+        severity: 'critical',
+        description: `task ${r.taskKey}: ${r.activity} failed (not ${r.employeeId}'s fault): ${r.message}`,
+      });
     },
 
     /** A cancelled run's tasks that were still open (never started, or stopped mid-way) close as cancelled. */
     async closeOpenTasks(c: { runId: string; reason: string }): Promise<string[]> {
       const closed = await cancelOpenTasks(db, c.runId);
       if (closed.length > 0) {
-        await event({ runId: c.runId, action: 'task.closed_on_cancel', severity: 'warning', description: `tasks closed as cancelled with the run: ${closed.join(', ')} (${c.reason})`, details: { tasks: closed } });
+        await event({
+          runId: c.runId,
+          action: 'task.closed_on_cancel',
+          severity: 'warning',
+          description: `tasks closed as cancelled with the run: ${closed.join(', ')} (${c.reason})`,
+          details: { tasks: closed },
+        });
       }
       return closed;
     },
@@ -156,7 +210,13 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
     /** The Manager's own repair task after a failed final verification: a task row like any. */
     async recordRepairTask(r: { runId: string; task: NewTask; reason: string }): Promise<void> {
       await insertTasks(db, r.runId, [r.task], idempotencyKey(activityRef()));
-      await event({ runId: r.runId, taskId: r.task.id, action: 'task.repair_opened', severity: 'warning', description: `repair task ${r.task.key} opened: ${r.reason}` });
+      await event({
+        runId: r.runId,
+        taskId: r.task.id,
+        action: 'task.repair_opened',
+        severity: 'warning',
+        description: `repair task ${r.task.key} opened: ${r.reason}`,
+      });
     },
   });
 }

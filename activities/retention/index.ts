@@ -8,7 +8,13 @@ import type { ApplicationFailure } from '@temporalio/activity';
 import { failure } from '../../errors/index.js';
 import type { Db } from '../../db/connect.js';
 import {
-  checkpoints, entriesBetween, lastEntryBefore, purgeReceipt, purgeReceipts, purgeThrough, retentionClock,
+  checkpoints,
+  entriesBetween,
+  lastEntryBefore,
+  purgeReceipt,
+  purgeReceipts,
+  purgeThrough,
+  retentionClock,
 } from '../../db/repositories/chain.js';
 import { appendEvent } from '../../db/repositories/ledger.js';
 import { createCheckpoint } from '../../integrity/checkpoint.js';
@@ -66,10 +72,13 @@ export function createRetentionActivities(deps: { db: Db; signingKey: () => Sign
       const { now, retentionDays } = await retentionClock(db);
       const floor = new Date(now.getTime() - retentionDays * 86_400_000);
       if (!(before <= floor)) {
-        throw refused(`refused: ${before.toISOString()} is inside the ${retentionDays} days of retention (nothing after ${floor.toISOString()} may be removed)`);
+        throw refused(
+          `refused: ${before.toISOString()} is inside the ${retentionDays} days of retention (nothing after ${floor.toISOString()} may be removed)`,
+        );
       }
       const report = await verifyLedger(db);
-      if (!report.intact) throw refused(`refused: the record does not verify (${report.firstBad?.detail}); nothing is purged from a tampered record`);
+      if (!report.intact)
+        throw refused(`refused: the record does not verify (${report.firstBad?.detail}); nothing is purged from a tampered record`);
       const receipts = await purgeReceipts(db);
       const fromSeq = (receipts[receipts.length - 1]?.horizonSeq ?? 0) + 1;
       const candidate = await lastEntryBefore(db, before);
@@ -86,7 +95,12 @@ export function createRetentionActivities(deps: { db: Db; signingKey: () => Sign
       if (done) return done.counts;
       try {
         return await purgeThrough(db, {
-          id: r.purgeId, before: new Date(r.before), horizonSeq: r.horizonSeq, reason: r.reason, directorId: r.director, merkleRoot: r.merkleRoot,
+          id: r.purgeId,
+          before: new Date(r.before),
+          horizonSeq: r.horizonSeq,
+          reason: r.reason,
+          directorId: r.director,
+          merkleRoot: r.merkleRoot,
         });
       } catch (err) {
         if ((err as { code?: string }).code === '23514') throw refused((err as Error).message);

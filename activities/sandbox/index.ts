@@ -33,14 +33,29 @@ export interface VerifyWorkspaceRequest {
 }
 
 /** Lays the files out in a fresh folder and runs the command there, locked down. */
-export async function verifyFiles(files: Map<string, string>, command: string, timeoutMs: number): Promise<VerificationResult & { isolation: string[] }> {
+export async function verifyFiles(
+  files: Map<string, string>,
+  command: string,
+  timeoutMs: number,
+): Promise<VerificationResult & { isolation: string[] }> {
   const dir = await makeTempDir();
   try {
     const refused = await writeFiles(dir, files);
     const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
     if (r.skippedReason !== null) {
       // No sandbox could isolate the code: it was not run (fail closed).
-      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: r.skippedReason, refusedPaths: refused, outsideWrites: [], isolation: r.isolation };
+      return {
+        ran: false,
+        passed: false,
+        exitCode: null,
+        timedOut: false,
+        durationMs: 0,
+        excerpt: '',
+        skippedReason: r.skippedReason,
+        refusedPaths: refused,
+        outsideWrites: [],
+        isolation: r.isolation,
+      };
     }
     return {
       ran: true,
@@ -101,7 +116,18 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
         ? unverifiable(parsed.output.files)
         : `the output is malformed: ${parsed.error}`;
     if (!parsed.ok || skipped) {
-      return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: skipped, refusedPaths: [], outsideWrites: [], isolation: [] };
+      return {
+        ran: false,
+        passed: false,
+        exitCode: null,
+        timedOut: false,
+        durationMs: 0,
+        excerpt: '',
+        skippedReason: skipped,
+        refusedPaths: [],
+        outsideWrites: [],
+        isolation: [],
+      };
     }
     const files = await acceptedFiles(db, req.baseTaskIds);
     for (const f of parsed.output.files) files.set(f.path, f.content);
@@ -112,7 +138,10 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
     async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
       const result = failIfRefused(await verifyCandidate(req));
-      return recorded({ runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command }, result);
+      return recorded(
+        { runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command },
+        result,
+      );
     },
 
     /** The run's final check: the whole workspace, every accepted output layered in order. */

@@ -23,7 +23,23 @@
  * but no isolation and says so on every verdict.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
 import { cancellationSignal, heartbeat } from '../context.js';
@@ -150,7 +166,14 @@ export function isolationSupport(): SandboxSupport {
 function trialRun(bwrap: string, root: boolean): string | null {
   const run = prepareRun(root ? sandboxUid() : null);
   try {
-    const argv = [...run.prefix, bwrap, ...bwrapArgs(run), '/bin/sh', '-c', 'test -w /workspace && test -w /tmp && test ! -e /root && test -r /proc/self/status'];
+    const argv = [
+      ...run.prefix,
+      bwrap,
+      ...bwrapArgs(run),
+      '/bin/sh',
+      '-c',
+      'test -w /workspace && test -w /tmp && test ! -e /root && test -r /proc/self/status',
+    ];
     const r = spawnSync(argv[0]!, argv.slice(1), { cwd: run.workspace, encoding: 'utf8', timeout: 15_000, env: OUTER_ENV });
     if (r.status === 0) return null;
     const said = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim().split('\n').slice(-3).join(' ');
@@ -248,14 +271,27 @@ function bwrapArgs(run: Run): string[] {
     ...(useDisableUserns ? ['--disable-userns'] : []),
     '--die-with-parent',
     '--new-session',
-    '--hostname', 'aura-sandbox',
+    '--hostname',
+    'aura-sandbox',
     '--clearenv',
-    '--setenv', 'PATH', `${dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
-    '--setenv', 'HOME', '/workspace',
-    '--setenv', 'TMPDIR', '/tmp',
-    '--setenv', 'LANG', 'C.UTF-8',
-    '--setenv', 'CI', 'true',
-    '--ro-bind', '/usr', '/usr',
+    '--setenv',
+    'PATH',
+    `${dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
+    '--setenv',
+    'HOME',
+    '/workspace',
+    '--setenv',
+    'TMPDIR',
+    '/tmp',
+    '--setenv',
+    'LANG',
+    'C.UTF-8',
+    '--setenv',
+    'CI',
+    'true',
+    '--ro-bind',
+    '/usr',
+    '/usr',
   ];
   for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
     let st;
@@ -272,14 +308,25 @@ function bwrapArgs(run: Run): string[] {
   // The node binary alone (not its folder's neighbours) when it lives outside /usr.
   if (!node.startsWith('/usr/')) a.push('--ro-bind', node, node);
   a.push(
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--bind', run.workspace, '/workspace',
-    '--bind', run.tmp, '/tmp',
-    '--bind', run.shm, '/dev/shm',
-    '--remount-ro', '/',
-    '--remount-ro', '/dev',
-    '--chdir', '/workspace',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--bind',
+    run.workspace,
+    '/workspace',
+    '--bind',
+    run.tmp,
+    '/tmp',
+    '--bind',
+    run.shm,
+    '/dev/shm',
+    '--remount-ro',
+    '/',
+    '--remount-ro',
+    '/dev',
+    '--chdir',
+    '/workspace',
   );
   return a;
 }
@@ -290,7 +337,17 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   const isolation: string[] = [];
   if (mode === 'refused') {
     const reason = `the sandbox refused to run generated code: ${support.problem}; ${INSTALL_HINT}`;
-    return { exitCode: null, signal: null, timedOut: false, outputLimited: false, durationMs: 0, output: '', isolation: [`REFUSED: ${support.problem}`], skippedReason: reason, outsideWrites: [] };
+    return {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      outputLimited: false,
+      durationMs: 0,
+      output: '',
+      isolation: [`REFUSED: ${support.problem}`],
+      skippedReason: reason,
+      outsideWrites: [],
+    };
   }
 
   const bwrap = mode === 'bwrap';
@@ -320,19 +377,30 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
       `sandbox: ${support.bwrapVersion}: own user, PID, IPC, network, mount, UTS and (where the kernel has one) cgroup namespaces${useDisableUserns ? ', no nested user namespaces' : ''}; every process dies with it`,
       'network: none (own network namespace, loopback only)',
       'filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); the workspace copy (/workspace) is the only writable host folder; /tmp and /dev/shm are fresh per run and what is left there is reported',
-      uid !== null ? `user: uid ${uid}, the sandbox's own, without capabilities` : `user: the worker's uid ${run.uid}, without capabilities, in its own user namespace`,
+      uid !== null
+        ? `user: uid ${uid}, the sandbox's own, without capabilities`
+        : `user: the worker's uid ${run.uid}, without capabilities, in its own user namespace`,
     );
   } else {
     if (uid !== null) chownTreeSync(cwd, uid, uid);
     argv = [...(uid !== null ? dropTo(uid) : []), ...inner];
-    env = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: cwd, TMPDIR: cwd, LANG: 'C.UTF-8', CI: 'true', NODE_OPTIONS: '' };
+    env = {
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: cwd,
+      TMPDIR: cwd,
+      LANG: 'C.UTF-8',
+      CI: 'true',
+      NODE_OPTIONS: '',
+    };
     isolation.push(
       `UNSAFE: no isolation (AURA_SANDBOX_UNSAFE): ${support.problem}`,
-      `network, host files and processes: NOT isolated (runs as ${uid !== null ? `uid ${uid}, without privileges` : 'the worker\'s user'})`,
+      `network, host files and processes: NOT isolated (runs as ${uid !== null ? `uid ${uid}, without privileges` : "the worker's user"})`,
     );
   }
   if (support.prlimit) {
-    isolation.push(`limits: cpu ${limits.cpuSeconds}s, data memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes, no core dumps${nproc ? `, ${limits.maxProcesses} processes` : ''} (prlimit)`);
+    isolation.push(
+      `limits: cpu ${limits.cpuSeconds}s, data memory ${limits.memoryBytes} bytes, file size ${limits.maxFileBytes} bytes, no core dumps${nproc ? `, ${limits.maxProcesses} processes` : ''} (prlimit)`,
+    );
   } else {
     isolation.push('limits: NONE from prlimit (prlimit is not available)');
   }
@@ -409,7 +477,17 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   let output = kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : '');
   if (oomKills > 0) output += `\n(the sandbox's cgroup memory limit killed ${oomKills} process(es))`;
 
-  return { exitCode: code, signal, timedOut, outputLimited, durationMs: Date.now() - started, output, isolation, skippedReason: null, outsideWrites };
+  return {
+    exitCode: code,
+    signal,
+    timedOut,
+    outputLimited,
+    durationMs: Date.now() - started,
+    output,
+    isolation,
+    skippedReason: null,
+    outsideWrites,
+  };
 }
 
 const MAX_REPORTED_WRITES = 100;
@@ -480,7 +558,10 @@ let cgroupSerial = 0;
  * controllers: its own cgroup or its parent, when delegated (writable) and able to enable
  * them for sub-groups. The worker itself is never moved.
  */
-export function probeCgroup(files = { mountinfo: '/proc/self/mountinfo', cgroup: '/proc/self/cgroup' }): { parent: string | null; why: string } {
+export function probeCgroup(files = { mountinfo: '/proc/self/mountinfo', cgroup: '/proc/self/cgroup' }): {
+  parent: string | null;
+  why: string;
+} {
   let mount: string | null = null;
   try {
     for (const line of readFileSync(files.mountinfo, 'utf8').split('\n')) {
@@ -496,7 +577,10 @@ export function probeCgroup(files = { mountinfo: '/proc/self/mountinfo', cgroup:
   if (!mount) return { parent: null, why: 'no cgroup v2 hierarchy is mounted (a cgroup v1 host)' };
   let rel: string | undefined;
   try {
-    rel = readFileSync(files.cgroup, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+    rel = readFileSync(files.cgroup, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'))
+      ?.slice(3);
   } catch {
     /* no /proc */
   }
@@ -514,7 +598,9 @@ export function probeCgroup(files = { mountinfo: '/proc/self/mountinfo', cgroup:
   for (const dir of candidates) {
     const missing = CG_CONTROLLERS.filter((c) => !read(join(dir, 'cgroup.controllers')).includes(c));
     if (missing.length > 0) {
-      reasons.push(`${dir} has no ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}${mount.endsWith('/unified') ? ': cgroup v1 holds them' : ''}`);
+      reasons.push(
+        `${dir} has no ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}${mount.endsWith('/unified') ? ': cgroup v1 holds them' : ''}`,
+      );
       continue;
     }
     try {
@@ -575,7 +661,13 @@ function makeCgroup(parent: string | null, limits: CommandLimits): string | null
 
 /** A shell that moves itself into the group, then becomes the rest of the command line. */
 function enterCgroup(dir: string): string[] {
-  return ['/bin/sh', '-c', 'echo $$ > "$1/cgroup.procs" || { echo "aura: cannot enter cgroup $1" >&2; exit 125; }; shift; exec "$@"', 'aura-cgroup', dir];
+  return [
+    '/bin/sh',
+    '-c',
+    'echo $$ > "$1/cgroup.procs" || { echo "aura: cannot enter cgroup $1" >&2; exit 125; }; shift; exec "$@"',
+    'aura-cgroup',
+    dir,
+  ];
 }
 
 /** Kills whatever is left in the group and removes it; returns how many processes its memory limit killed. */

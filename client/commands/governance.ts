@@ -19,7 +19,9 @@ function readJsonFile(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UserError(
+      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -36,7 +38,9 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .action(async (opts: { json: boolean }) => {
       const out = await withDb(ctx, scorecards);
       if (opts.json) return console.log(JSON.stringify(out, null, 2));
-      console.log(`${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)} ${'repairs'.padStart(7)}  status`);
+      console.log(
+        `${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)} ${'repairs'.padStart(7)}  status`,
+      );
       for (const r of out) {
         console.log(
           `${r.capability.padEnd(11)} ${r.employee.padEnd(24)} ${r.reputation.toFixed(2).padStart(10)}  ${r.tier.padEnd(10)} ${`${r.accepted}/${r.attempts}`.padStart(8)} ${String(r.repair_rounds).padStart(7)}  ${r.status}${r.suspended_until ? ` until ${r.suspended_until}` : ''}`,
@@ -55,9 +59,12 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return console.log('no incidents');
       for (const r of rows) {
-        console.log(`${new Date(r.reported_at).toISOString()}  ${r.employee ?? '(infrastructure, no employee)'}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`);
+        console.log(
+          `${new Date(r.reported_at).toISOString()}  ${r.employee ?? '(infrastructure, no employee)'}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`,
+        );
         console.log(`    ${r.message}${r.rounds && r.rounds > 1 ? ` (after ${r.rounds} rounds)` : ''}`);
-        for (const e of r.evidence as { excerpt: string; sha256: string }[]) console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
+        for (const e of r.evidence as { excerpt: string; sha256: string }[])
+          console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
       }
     });
 
@@ -69,7 +76,9 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .action(async (employeeId: string, opts: { reason: string }) => {
       const cfg = ctx.config();
       // A refusal (DirectorActionRefused) is a UserError: printed alone, exit 2.
-      const { statusBefore } = await withDb(ctx, (db) => reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }));
+      const { statusBefore } = await withDb(ctx, (db) =>
+        reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }),
+      );
       console.log(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
     });
 
@@ -88,12 +97,20 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
       try {
         outputText = readFileSync(opts.output, 'utf8'); // judged as the employee wrote it, JSON or not
       } catch (err) {
-        throw new UserError(`cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        throw new UserError(
+          `cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+        );
       }
       const verdict = await checkOutput({ task, outputText, workspaceDir: opts.workspace ?? null });
       if (opts.json) return console.log(JSON.stringify(verdict, null, 2));
       console.log(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
-      for (const v of verdict.violations) console.log(`  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`);
-      if (verdict.verification?.ran) console.log(`  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`);
+      for (const v of verdict.violations)
+        console.log(
+          `  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`,
+        );
+      if (verdict.verification?.ran)
+        console.log(
+          `  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`,
+        );
     });
 }

@@ -6,7 +6,9 @@ import { UserError } from '../../errors/index.js';
 export function registerHistoryCommands(program: Command, ctx: TimelineCtx): void {
   program
     .command('history')
-    .description("one timeline of a run for incident review: Temporal's history of the run and its tasks, joined by time with the governance record")
+    .description(
+      "one timeline of a run for incident review: Temporal's history of the run and its tasks, joined by time with the governance record",
+    )
     .argument('<run>', 'run id, workflow id, or AuraRunId search attribute value')
     .option('--json', 'print a JSON array of {at, source, who, what, task, attempt, ref, details}', false)
     .action(async (run: string, opts: { json: boolean }) => {

@@ -87,7 +87,9 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
       const { now, retentionDays } = await withDb(ctx, (db) => retentionClock(db));
       const floor = new Date(now.getTime() - retentionDays * 86_400_000);
       if (before > floor) {
-        throw new UserError(`refused: ${before.toISOString()} is inside the ${retentionDays} days of retention; the latest date allowed is ${floor.toISOString()}`);
+        throw new UserError(
+          `refused: ${before.toISOString()} is inside the ${retentionDays} days of retention; the latest date allowed is ${floor.toISOString()}`,
+        );
       }
       const purgeId = randomUUID();
       const client = await ctx.client(cfg);
@@ -102,6 +104,7 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
 
 function parseDate(text: string): Date {
   const d = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) throw new UserError(`--before must be an ISO 8601 date, e.g. 2025-01-31 (got "${text}")`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime()))
+    throw new UserError(`--before must be an ISO 8601 date, e.g. 2025-01-31 (got "${text}")`);
   return d;
 }

@@ -17,14 +17,17 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
         const rows = await employeeOverview(database.db);
         if (opts.json) return console.log(JSON.stringify(rows, null, 2));
         console.log(`providers enabled in this shell's configuration: ${cfg.providers.enabled.join(', ')} (workers decide with their own)`);
-        console.log(`${'employee'.padEnd(26)} ${'provider'.padEnd(9)} ${'model'.padEnd(22)} ${'status'.padEnd(11)} ${'rep'.padStart(6)} ${'calls'.padStart(6)} ${'tokens in'.padStart(10)} ${'tokens out'.padStart(10)} ${'cost $'.padStart(10)}`);
+        console.log(
+          `${'employee'.padEnd(26)} ${'provider'.padEnd(9)} ${'model'.padEnd(22)} ${'status'.padEnd(11)} ${'rep'.padStart(6)} ${'calls'.padStart(6)} ${'tokens in'.padStart(10)} ${'tokens out'.padStart(10)} ${'cost $'.padStart(10)}`,
+        );
         for (const r of rows) {
           const status = r.available ? r.status : `${r.status}*`;
           console.log(
             `${r.id.padEnd(26)} ${r.provider.padEnd(9)} ${r.model.padEnd(22)} ${status.padEnd(11)} ${r.reputation.toFixed(1).padStart(6)} ${String(r.calls).padStart(6)} ${String(r.inputTokens).padStart(10)} ${String(r.outputTokens).padStart(10)} ${r.costUsd.toFixed(4).padStart(10)}`,
           );
         }
-        if (rows.some((r) => !r.available)) console.log('* not routed to: its provider is not configured, or it is not in the registry in use');
+        if (rows.some((r) => !r.available))
+          console.log('* not routed to: its provider is not configured, or it is not in the registry in use');
       } finally {
         await database.close();
       }

@@ -12,10 +12,14 @@ import { UserError } from '../../errors/index.js';
 type Ctx = { config: () => AuraConfig };
 
 function parseStatuses(text: string): string[] {
-  const statuses = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const statuses = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (statuses.length === 0) throw new UserError(`--status needs a run status (one of ${RUN_STATUSES.join(', ')})`);
   for (const s of statuses) {
-    if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new UserError(`unknown run status "${s}" for --status: one of ${RUN_STATUSES.join(', ')}`);
+    if (!(RUN_STATUSES as readonly string[]).includes(s))
+      throw new UserError(`unknown run status "${s}" for --status: one of ${RUN_STATUSES.join(', ')}`);
   }
   return statuses;
 }
@@ -26,7 +30,6 @@ function parseLimit(text: string): number {
   return n;
 }
 
-
 const shortTime = (iso: string | null) => (iso ? `${iso.slice(0, 19)}Z` : '-');
 
 export function formatRuns(lines: RunLine[]): string {
@@ -35,7 +38,9 @@ export function formatRuns(lines: RunLine[]): string {
     project: Math.max(7, ...lines.map((l) => (l.project ?? '-').length)),
     status: Math.max(6, ...lines.map((l) => l.status.length)),
   };
-  const out = [`${'RUN ID'.padEnd(36)}  ${'WORKFLOW ID'.padEnd(w.workflow)}  ${'PROJECT'.padEnd(w.project)}  ${'STATUS'.padEnd(w.status)}  ${'STARTED (UTC)'.padEnd(20)}  ${'LAST CHANGE'.padEnd(20)}  WAITS ON THE DIRECTOR`];
+  const out = [
+    `${'RUN ID'.padEnd(36)}  ${'WORKFLOW ID'.padEnd(w.workflow)}  ${'PROJECT'.padEnd(w.project)}  ${'STATUS'.padEnd(w.status)}  ${'STARTED (UTC)'.padEnd(20)}  ${'LAST CHANGE'.padEnd(20)}  WAITS ON THE DIRECTOR`,
+  ];
   for (const l of lines) {
     out.push(
       `${l.runId.padEnd(36)}  ${l.workflowId.padEnd(w.workflow)}  ${(l.project ?? '-').padEnd(w.project)}  ${l.status.padEnd(w.status)}  ${shortTime(l.startedAt).padEnd(20)}  ${shortTime(l.updatedAt).padEnd(20)}  ${l.waitingFor.join('; ') || '-'}`,
@@ -54,7 +59,13 @@ export function registerRunsCommands(program: Command, ctx: Ctx): void {
     .option('--json', 'print JSON', false)
     .action(async (opts: { status?: string[]; needsDirector: boolean; limit: number; json: boolean }) => {
       const rows = await withDb(ctx, (db) =>
-        listRuns(db, { statuses: opts.status, needsDirector: opts.needsDirector, waitingStatuses: Object.keys(WAITS_ON_DIRECTOR), finalStatuses: FINAL_STATUSES, limit: opts.limit }),
+        listRuns(db, {
+          statuses: opts.status,
+          needsDirector: opts.needsDirector,
+          waitingStatuses: Object.keys(WAITS_ON_DIRECTOR),
+          finalStatuses: FINAL_STATUSES,
+          limit: opts.limit,
+        }),
       );
       const lines = rows.map(toRunLine);
       if (opts.json) return console.log(JSON.stringify(lines, null, 2));

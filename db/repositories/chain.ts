@@ -63,7 +63,12 @@ export async function chainHead(db: Db): Promise<{ seq: number; hash: Buffer }> 
  * one line (seq, hash, row hash, table, key, entry; the entry last, as it may hold spaces): a
  * million entries parse in a third less time than as six columns.
  */
-export async function* entriesBetween(db: Db, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, page = 50_000): AsyncGenerator<LedgerEntryRow> {
+export async function* entriesBetween(
+  db: Db,
+  fromSeq: number,
+  toSeq = Number.MAX_SAFE_INTEGER,
+  page = 50_000,
+): AsyncGenerator<LedgerEntryRow> {
   const fetchAfter = (after: number) =>
     sql<{ l: string }>`
       SELECT seq::text || ' ' || encode(hash, 'hex') || ' ' || encode(row_hash, 'hex') || ' ' || length(row_table) || ' '
@@ -115,7 +120,11 @@ export async function prevHashAt(db: Db, seq: number): Promise<string | null> {
 
 /** The newest entry written strictly before `before` (the purge horizon candidate). */
 export async function lastEntryBefore(db: Db, before: Date): Promise<number | null> {
-  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', before).executeTakeFirst();
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('at', '<', before)
+    .executeTakeFirst();
   return row?.seq == null ? null : Number(row.seq);
 }
 
@@ -159,7 +168,13 @@ export async function rowMismatches(db: Db, table: string, keyColumns: string[])
       WHERE coalesce(p.row_hash, l.row_hash) IS DISTINCT FROM d.digest
       ORDER BY l.seq NULLS LAST, 1
       LIMIT 1000`.execute(tx);
-    return result.rows.map((r) => ({ table, key: r.key, seq: r.seq === null ? null : Number(r.seq), recorded: r.recorded, current: r.current }));
+    return result.rows.map((r) => ({
+      table,
+      key: r.key,
+      seq: r.seq === null ? null : Number(r.seq),
+      recorded: r.recorded,
+      current: r.current,
+    }));
   });
 }
 
@@ -169,12 +184,28 @@ function ident(name: string): string {
 }
 
 function toCheckpoint(r: {
-  id: string; from_seq: string; to_seq: string; root_hash: Buffer; last_hash: Buffer; key_id: string;
-  public_key: string; body: string; signature: string; created_at: Date;
+  id: string;
+  from_seq: string;
+  to_seq: string;
+  root_hash: Buffer;
+  last_hash: Buffer;
+  key_id: string;
+  public_key: string;
+  body: string;
+  signature: string;
+  created_at: Date;
 }): CheckpointRow {
   return {
-    id: r.id, fromSeq: Number(r.from_seq), toSeq: Number(r.to_seq), rootHash: r.root_hash, lastHash: r.last_hash,
-    keyId: r.key_id, publicKey: r.public_key, body: r.body, signature: r.signature, createdAt: r.created_at,
+    id: r.id,
+    fromSeq: Number(r.from_seq),
+    toSeq: Number(r.to_seq),
+    rootHash: r.root_hash,
+    lastHash: r.last_hash,
+    keyId: r.key_id,
+    publicKey: r.public_key,
+    body: r.body,
+    signature: r.signature,
+    createdAt: r.created_at,
   };
 }
 
@@ -184,7 +215,13 @@ export async function checkpoints(db: Db): Promise<CheckpointRow[]> {
 }
 
 export async function latestCheckpoint(db: Db): Promise<CheckpointRow | null> {
-  const row = await db.selectFrom('ledger_checkpoints').selectAll().where('chain', '=', 'governance').orderBy('to_seq', 'desc').limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('ledger_checkpoints')
+    .selectAll()
+    .where('chain', '=', 'governance')
+    .orderBy('to_seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row ? toCheckpoint(row) : null;
 }
 
@@ -202,8 +239,15 @@ export async function withCheckpointLock(db: Db, build: (tx: Db) => Promise<NewC
       await tx
         .insertInto('ledger_checkpoints')
         .values({
-          id: cp.id, from_seq: cp.fromSeq, to_seq: cp.toSeq, root_hash: cp.rootHash, last_hash: cp.lastHash,
-          key_id: cp.keyId, public_key: cp.publicKey, body: cp.body, signature: cp.signature,
+          id: cp.id,
+          from_seq: cp.fromSeq,
+          to_seq: cp.toSeq,
+          root_hash: cp.rootHash,
+          last_hash: cp.lastHash,
+          key_id: cp.keyId,
+          public_key: cp.publicKey,
+          body: cp.body,
+          signature: cp.signature,
         })
         .execute();
     }
@@ -214,9 +258,17 @@ export async function withCheckpointLock(db: Db, build: (tx: Db) => Promise<NewC
 export async function purgeReceipts(db: Db): Promise<PurgeReceiptRow[]> {
   const rows = await db.selectFrom('retention_purges').selectAll().orderBy('horizon_seq').execute();
   return rows.map((r) => ({
-    id: r.id, directorId: r.director_id, reason: r.reason, before: r.before, fromSeq: Number(r.from_seq),
-    horizonSeq: Number(r.horizon_seq), horizonHash: r.horizon_hash, checkpointId: r.checkpoint_id,
-    merkleRoot: r.merkle_root, counts: r.counts, createdAt: r.created_at,
+    id: r.id,
+    directorId: r.director_id,
+    reason: r.reason,
+    before: r.before,
+    fromSeq: Number(r.from_seq),
+    horizonSeq: Number(r.horizon_seq),
+    horizonHash: r.horizon_hash,
+    checkpointId: r.checkpoint_id,
+    merkleRoot: r.merkle_root,
+    counts: r.counts,
+    createdAt: r.created_at,
   }));
 }
 

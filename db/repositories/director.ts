@@ -10,13 +10,25 @@ import { inTransaction, insertOnce } from './idempotent.js';
 import { DirectorActionRefused } from '../../errors/index.js';
 
 /** Lifts a suspension or a termination. Only the Director does this, and it is recorded. */
-export async function reinstateEmployee(db: Db, args: { employeeId: string; director: string; reason: string }): Promise<{ statusBefore: string }> {
+export async function reinstateEmployee(
+  db: Db,
+  args: { employeeId: string; director: string; reason: string },
+): Promise<{ statusBefore: string }> {
   if (!args.reason.trim()) throw new DirectorActionRefused('a reinstatement needs a reason');
   return inTransaction(db, async (tx) => {
-    const employee = await tx.selectFrom('employees').select(['status', 'suspended_until']).where('id', '=', args.employeeId).forUpdate().executeTakeFirst();
+    const employee = await tx
+      .selectFrom('employees')
+      .select(['status', 'suspended_until'])
+      .where('id', '=', args.employeeId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!employee) throw new DirectorActionRefused(`unknown employee: ${args.employeeId}`);
     if (employee.status === 'active') throw new DirectorActionRefused(`${args.employeeId} is already active`);
-    await tx.updateTable('employees').set({ status: 'active', suspended_until: null, updated_at: new Date() }).where('id', '=', args.employeeId).execute();
+    await tx
+      .updateTable('employees')
+      .set({ status: 'active', suspended_until: null, updated_at: new Date() })
+      .where('id', '=', args.employeeId)
+      .execute();
     const key = `director/reinstate/${args.employeeId}/${randomUUID()}`;
     await insertDirectorAction(tx, {
       idempotencyKey: key,
@@ -70,7 +82,15 @@ export async function insertDirectorAction(db: Db, a: NewDirectorAction): Promis
  */
 export async function recordRefusedCommand(
   db: Db,
-  r: { runId: string | null; workflowId: string; command: string; director: string; reason: string; refusal: string; details: Record<string, unknown> },
+  r: {
+    runId: string | null;
+    workflowId: string;
+    command: string;
+    director: string;
+    reason: string;
+    refusal: string;
+    details: Record<string, unknown>;
+  },
 ): Promise<void> {
   const key = `director/refused/${r.command}/${randomUUID()}`;
   await inTransaction(db, async (tx) => {

@@ -20,7 +20,17 @@ export interface RegistryEntry {
   contextTokens?: number;
 }
 
-const SYNCED = ['provider', 'model', 'capabilities', 'price_input_per_mtok', 'price_output_per_mtok', 'concurrency', 'rate_limit_per_minute', 'context_tokens', 'available'];
+const SYNCED = [
+  'provider',
+  'model',
+  'capabilities',
+  'price_input_per_mtok',
+  'price_output_per_mtok',
+  'concurrency',
+  'rate_limit_per_minute',
+  'context_tokens',
+  'available',
+];
 
 /**
  * Brings the registry file into the tables: new employees and new capabilities are added,
@@ -48,14 +58,26 @@ export async function syncRegistry(db: Db, entries: RegistryEntry[], enabledProv
     };
     await db
       .insertInto('employees')
-      .values({ id: e.id, provider: e.provider, model: e.model, capabilities: JSON.stringify(e.capabilities), reputation: initial, ...terms })
+      .values({
+        id: e.id,
+        provider: e.provider,
+        model: e.model,
+        capabilities: JSON.stringify(e.capabilities),
+        reputation: initial,
+        ...terms,
+      })
       .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({
-          provider: eb.ref('excluded.provider'),
-          model: eb.ref('excluded.model'),
-          capabilities: eb.ref('excluded.capabilities'),
-          ...terms,
-        })).where(sql<boolean>`(${sql.raw(SYNCED.map((c) => `employees.${c}`).join(', '))}) IS DISTINCT FROM (${sql.raw(SYNCED.map((c) => `excluded.${c}`).join(', '))})`),
+        oc
+          .column('id')
+          .doUpdateSet((eb) => ({
+            provider: eb.ref('excluded.provider'),
+            model: eb.ref('excluded.model'),
+            capabilities: eb.ref('excluded.capabilities'),
+            ...terms,
+          }))
+          .where(
+            sql<boolean>`(${sql.raw(SYNCED.map((c) => `employees.${c}`).join(', '))}) IS DISTINCT FROM (${sql.raw(SYNCED.map((c) => `excluded.${c}`).join(', '))})`,
+          ),
       )
       .execute();
     for (const capability of e.capabilities) {
@@ -107,7 +129,11 @@ export async function employeeTerms(db: Db, id: string): Promise<EmployeeTerms |
     .where('id', '=', id)
     .executeTakeFirst();
   return row
-    ? { priceInputPerMTok: Number(row.price_input_per_mtok), priceOutputPerMTok: Number(row.price_output_per_mtok), contextTokens: row.context_tokens }
+    ? {
+        priceInputPerMTok: Number(row.price_input_per_mtok),
+        priceOutputPerMTok: Number(row.price_output_per_mtok),
+        contextTokens: row.context_tokens,
+      }
     : null;
 }
 
@@ -134,7 +160,10 @@ export async function employeeOverview(db: Db): Promise<EmployeeOverview[]> {
   const available = new Set((await listEmployees(db)).map((e) => e.id));
   const spend = await spendByEmployee(db);
   const prices = new Map(
-    (await db.selectFrom('employees').select(['id', 'price_input_per_mtok', 'price_output_per_mtok']).execute()).map((r) => [r.id, { input: Number(r.price_input_per_mtok), output: Number(r.price_output_per_mtok) }]),
+    (await db.selectFrom('employees').select(['id', 'price_input_per_mtok', 'price_output_per_mtok']).execute()).map((r) => [
+      r.id,
+      { input: Number(r.price_input_per_mtok), output: Number(r.price_output_per_mtok) },
+    ]),
   );
   return employees.map((e) => {
     const s = spend.get(e.id);

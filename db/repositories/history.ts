@@ -45,7 +45,11 @@ function runQuery(db: Db) {
 /** The run whose id (a uuid) or workflow id is `ref`; null when the record has none. */
 export async function findRun(db: Db, ref: string): Promise<RunHeader | null> {
   const row = await runQuery(db)
-    .where((eb) => (UUID.test(ref) ? eb.or([eb('orchestra_runs.id', '=', ref), eb('orchestra_runs.workflow_id', '=', ref)]) : eb('orchestra_runs.workflow_id', '=', ref)))
+    .where((eb) =>
+      UUID.test(ref)
+        ? eb.or([eb('orchestra_runs.id', '=', ref), eb('orchestra_runs.workflow_id', '=', ref)])
+        : eb('orchestra_runs.workflow_id', '=', ref),
+    )
     .executeTakeFirst();
   return row ?? null;
 }
@@ -63,37 +67,116 @@ export async function runRecord(db: Db, runId: string) {
     // Prompts and outputs stay in the table: the review names them by id.
     db
       .selectFrom('model_runs')
-      .select(['id', 'idempotency_key', 'task_id', 'employee_id', 'kind', 'attempt', 'task_attempt', 'round', 'prompt_version', 'input_tokens', 'output_tokens', 'cost_usd', 'latency_ms', 'finish_reason', 'error', 'output_altered', isoUs('created_at').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'employee_id',
+        'kind',
+        'attempt',
+        'task_attempt',
+        'round',
+        'prompt_version',
+        'input_tokens',
+        'output_tokens',
+        'cost_usd',
+        'latency_ms',
+        'finish_reason',
+        'error',
+        'output_altered',
+        isoUs('created_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('created_at')
       .execute(),
     db
       .selectFrom('verifications')
-      .select(['id', 'idempotency_key', 'task_id', 'model_run_id', 'kind', 'command', 'ran', 'passed', 'exit_code', 'timed_out', 'duration_ms', 'skipped_reason', isoUs('created_at').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'model_run_id',
+        'kind',
+        'command',
+        'ran',
+        'passed',
+        'exit_code',
+        'timed_out',
+        'duration_ms',
+        'skipped_reason',
+        isoUs('created_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('created_at')
       .execute(),
     db
       .selectFrom('audit_verdicts')
-      .select(['id', 'idempotency_key', 'task_id', 'model_run_id', 'employee_id', 'clean', 'violations', 'review', 'rounds', isoUs('created_at').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'model_run_id',
+        'employee_id',
+        'clean',
+        'violations',
+        'review',
+        'rounds',
+        isoUs('created_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('created_at')
       .execute(),
     db
       .selectFrom('incidents')
-      .select(['id', 'idempotency_key', 'task_id', 'model_id', 'severity', 'status', 'violation', 'message', 'evidence', 'verdict_id', isoUs('reported_at').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'model_id',
+        'severity',
+        'status',
+        'violation',
+        'message',
+        'evidence',
+        'verdict_id',
+        isoUs('reported_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('reported_at')
       .execute(),
     db
       .selectFrom('disciplinary_actions')
-      .select(['id', 'idempotency_key', 'model_id', 'action', 'reason', 'severity', 'policy_version', 'enforced', 'incident_id', 'expires_at', isoUs('timestamp').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'model_id',
+        'action',
+        'reason',
+        'severity',
+        'policy_version',
+        'enforced',
+        'incident_id',
+        'expires_at',
+        isoUs('timestamp').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('timestamp')
       .execute(),
     db
       .selectFrom('scores')
-      .select(['id', 'idempotency_key', 'task_id', 'employee_id', 'capability', 'score', 'reputation_before', 'reputation_after', 'tier', 'details', isoUs('created_at').as('at')])
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'employee_id',
+        'capability',
+        'score',
+        'reputation_before',
+        'reputation_after',
+        'tier',
+        'details',
+        isoUs('created_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('created_at')
       .execute(),
@@ -105,7 +188,21 @@ export async function runRecord(db: Db, runId: string) {
       .execute(),
     db
       .selectFrom('audit_events')
-      .select(['id', 'seq', 'idempotency_key', 'source', 'actor', 'action', 'severity', 'description', 'task_id', 'workflow_id', 'activity_id', 'details', isoUs('created_at').as('at')])
+      .select([
+        'id',
+        'seq',
+        'idempotency_key',
+        'source',
+        'actor',
+        'action',
+        'severity',
+        'description',
+        'task_id',
+        'workflow_id',
+        'activity_id',
+        'details',
+        isoUs('created_at').as('at'),
+      ])
       .where('run_id', '=', runId)
       .orderBy('seq')
       .execute(),
@@ -132,7 +229,13 @@ export interface RunListRow extends RunHeader {
  */
 export async function listRuns(
   db: Db,
-  opts: { statuses?: string[]; needsDirector?: boolean; waitingStatuses: readonly string[]; finalStatuses: readonly string[]; limit: number },
+  opts: {
+    statuses?: string[];
+    needsDirector?: boolean;
+    waitingStatuses: readonly string[];
+    finalStatuses: readonly string[];
+    limit: number;
+  },
 ): Promise<RunListRow[]> {
   let q = runQuery(db).orderBy('orchestra_runs.started_at', 'desc').orderBy('orchestra_runs.id').limit(opts.limit);
   if (opts.statuses?.length) q = q.where('orchestra_runs.status', 'in', opts.statuses);
@@ -143,7 +246,11 @@ export async function listRuns(
         eb.and([
           eb('orchestra_runs.status', 'not in', [...opts.finalStatuses]),
           eb.exists(
-            eb.selectFrom('task_queue').select('task_queue.id').whereRef('task_queue.run_id', '=', 'orchestra_runs.id').where('task_queue.status', '=', 'escalated'),
+            eb
+              .selectFrom('task_queue')
+              .select('task_queue.id')
+              .whereRef('task_queue.run_id', '=', 'orchestra_runs.id')
+              .where('task_queue.status', '=', 'escalated'),
           ),
         ]),
       ]),
@@ -154,7 +261,11 @@ export async function listRuns(
   const tasks = await db
     .selectFrom('task_queue')
     .select(['run_id', 'task_key', 'generation'])
-    .where('run_id', 'in', runs.map((r) => r.id))
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    )
     .where('status', '=', 'escalated')
     .orderBy('generation')
     .orderBy('task_key')

@@ -23,13 +23,18 @@ export async function actionsWrittenUnder(db: Db, base: string): Promise<{ actio
  * retention (`aura_settings.retention_days`, on the ledger's clock). An incident past retention
  * is never held against anyone, whether or not a purge has removed it yet.
  */
-export async function incidentHistory(db: Db, employeeId: string): Promise<{ violation: string; reported_at: Date; action: string | null }[]> {
+export async function incidentHistory(
+  db: Db,
+  employeeId: string,
+): Promise<{ violation: string; reported_at: Date; action: string | null }[]> {
   return db
     .selectFrom('incidents')
     .leftJoin('disciplinary_actions', 'disciplinary_actions.incident_id', 'incidents.id')
     .select(['incidents.violation', 'incidents.reported_at', 'disciplinary_actions.action'])
     .where('incidents.model_id', '=', employeeId)
-    .where(sql<boolean>`incidents.reported_at >= aura_now() - make_interval(days => (SELECT value::int FROM aura_settings WHERE key = 'retention_days'))`)
+    .where(
+      sql<boolean>`incidents.reported_at >= aura_now() - make_interval(days => (SELECT value::int FROM aura_settings WHERE key = 'retention_days'))`,
+    )
     .execute() as Promise<{ violation: string; reported_at: Date; action: string | null }[]>;
 }
 
@@ -53,7 +58,13 @@ export function insertDisciplinaryAction(tx: Db, values: Insertable<Database['di
 }
 
 /** Sets an employee's status (the ledger trigger chains the change). */
-export async function setEmployeeStatus(tx: Db, employeeId: string, status: EmployeeStatus, suspendedUntil: Date | null, at: Date): Promise<void> {
+export async function setEmployeeStatus(
+  tx: Db,
+  employeeId: string,
+  status: EmployeeStatus,
+  suspendedUntil: Date | null,
+  at: Date,
+): Promise<void> {
   await tx.updateTable('employees').set({ status, suspended_until: suspendedUntil, updated_at: at }).where('id', '=', employeeId).execute();
 }
 

@@ -58,7 +58,12 @@ export async function insertOnce<T extends Table>(
   const q = db as unknown as AnyDb;
   const row = values as Row;
   const by = opts.by ?? ['idempotency_key'];
-  const inserted = await q.insertInto(table).values(row).onConflict((oc) => oc.columns(by).doNothing()).returningAll().executeTakeFirst();
+  const inserted = await q
+    .insertInto(table)
+    .values(row)
+    .onConflict((oc) => oc.columns(by).doNothing())
+    .returningAll()
+    .executeTakeFirst();
   if (inserted) return inserted as Selectable<Database[T]>;
   const ignore = new Set([...by, ...(opts.ignore ?? ['id'])]);
   const compared = Object.keys(row).filter((c) => !ignore.has(c) && row[c] !== undefined);
@@ -146,7 +151,9 @@ async function recordConflict(db: Db, c: IdempotencyConflict): Promise<void> {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Row)[k])}`);
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Row)[k])}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value ?? null);

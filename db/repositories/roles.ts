@@ -10,8 +10,16 @@ import type { Db } from '../connect.js';
 
 /** The governance record: rows are added, never changed. */
 export const APPEND_ONLY_TABLES = [
-  'model_runs', 'audit_verdicts', 'verifications', 'agent_activity_logs', 'audit_events',
-  'director_actions', 'incidents', 'disciplinary_actions', 'scores', 'ledger_checkpoints',
+  'model_runs',
+  'audit_verdicts',
+  'verifications',
+  'agent_activity_logs',
+  'audit_events',
+  'director_actions',
+  'incidents',
+  'disciplinary_actions',
+  'scores',
+  'ledger_checkpoints',
 ] as const;
 
 /** State that moves on: runs, tasks and the employees' standing. */
@@ -19,8 +27,14 @@ export const MUTABLE_TABLES = ['projects', 'orchestra_runs', 'task_queue', 'empl
 
 /** Written only by the owner or by the owner's functions (the ledger triggers, the retention purge). */
 export const READ_ONLY_TABLES = [
-  'ledger_head', 'ledger_entries', 'ledger_pending', 'ledger_tables', 'retention_purges', 'aura_settings',
-  'aura_migrations', 'aura_migrations_lock',
+  'ledger_head',
+  'ledger_entries',
+  'ledger_pending',
+  'ledger_tables',
+  'retention_purges',
+  'aura_settings',
+  'aura_migrations',
+  'aura_migrations_lock',
 ] as const;
 
 const INSERTABLE: string[] = [...APPEND_ONLY_TABLES, ...MUTABLE_TABLES];

@@ -136,11 +136,7 @@ export async function cancelOpenTasks(db: Db, runId: string): Promise<string[]> 
 /** The accepted model run of each task, in the order asked for (tasks without one are skipped). */
 export async function acceptedModelRuns(db: Db, taskIds: string[]): Promise<{ taskId: string; modelRunId: string }[]> {
   if (taskIds.length === 0) return [];
-  const rows = await db
-    .selectFrom('task_queue')
-    .select(['id', 'accepted_model_run_id'])
-    .where('id', 'in', taskIds)
-    .execute();
+  const rows = await db.selectFrom('task_queue').select(['id', 'accepted_model_run_id']).where('id', 'in', taskIds).execute();
   const byId = new Map(rows.map((r) => [r.id, r.accepted_model_run_id]));
   return taskIds.flatMap((id) => {
     const mr = byId.get(id);

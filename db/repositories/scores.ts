@@ -57,14 +57,27 @@ export async function scorecards(db: Db): Promise<Scorecard[]> {
 
 /** An employee's reputation in one capability, or null before its first score there. */
 export async function capabilityReputation(tx: Db, employeeId: string, capability: string): Promise<number | null> {
-  const row = await tx.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', employeeId).where('capability', '=', capability).executeTakeFirst();
+  const row = await tx
+    .selectFrom('employee_capabilities')
+    .select('reputation')
+    .where('employee_id', '=', employeeId)
+    .where('capability', '=', capability)
+    .executeTakeFirst();
   return row ? Number(row.reputation) : null;
 }
 
 /** What the record says of an attempt: the model's output and latency, and the verdict's verification. */
 export async function attemptFacts(tx: Db, ids: { modelRunId?: string | null; verdictId?: string | null }) {
-  const run = ids.modelRunId ? await tx.selectFrom('model_runs').select(['output', 'latency_ms', 'parsed_output', 'parse_error']).where('id', '=', ids.modelRunId).executeTakeFirst() : undefined;
-  const verdict = ids.verdictId ? await tx.selectFrom('audit_verdicts').select(['verification']).where('id', '=', ids.verdictId).executeTakeFirst() : undefined;
+  const run = ids.modelRunId
+    ? await tx
+        .selectFrom('model_runs')
+        .select(['output', 'latency_ms', 'parsed_output', 'parse_error'])
+        .where('id', '=', ids.modelRunId)
+        .executeTakeFirst()
+    : undefined;
+  const verdict = ids.verdictId
+    ? await tx.selectFrom('audit_verdicts').select(['verification']).where('id', '=', ids.verdictId).executeTakeFirst()
+    : undefined;
   return {
     parsed: taskOutputOf(run ?? { output: null }),
     latencyMs: run?.latency_ms ?? null,
@@ -74,7 +87,14 @@ export async function attemptFacts(tx: Db, ids: { modelRunId?: string | null; ve
 
 /** The details of an employee's latest scores in one capability, newest first. */
 export async function recentScoreDetails(tx: Db, employeeId: string, capability: string, limit: number): Promise<unknown[]> {
-  const rows = await tx.selectFrom('scores').select(['details']).where('employee_id', '=', employeeId).where('capability', '=', capability).orderBy('created_at', 'desc').limit(limit).execute();
+  const rows = await tx
+    .selectFrom('scores')
+    .select(['details'])
+    .where('employee_id', '=', employeeId)
+    .where('capability', '=', capability)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.details);
 }
 
@@ -93,7 +113,14 @@ export async function recordScore(
   const after = score.reputation_after;
   await tx
     .insertInto('employee_capabilities')
-    .values({ employee_id: score.employee_id, capability: score.capability, reputation: after, tier: score.tier, attempts: 1, accepted: attempt.accepted ? 1 : 0 })
+    .values({
+      employee_id: score.employee_id,
+      capability: score.capability,
+      reputation: after,
+      tier: score.tier,
+      attempts: 1,
+      accepted: attempt.accepted ? 1 : 0,
+    })
     .onConflict((oc) =>
       oc.columns(['employee_id', 'capability']).doUpdateSet((eb) => ({
         reputation: after,
@@ -106,7 +133,11 @@ export async function recordScore(
     .execute();
   const all = await tx.selectFrom('employee_capabilities').select('reputation').where('employee_id', '=', score.employee_id).execute();
   const overall = Math.round((all.reduce((s, c) => s + Number(c.reputation), 0) / all.length) * 100) / 100;
-  await tx.updateTable('employees').set({ reputation: overall, tier: tierOf(overall), updated_at: attempt.at }).where('id', '=', score.employee_id).execute();
+  await tx
+    .updateTable('employees')
+    .set({ reputation: overall, tier: tierOf(overall), updated_at: attempt.at })
+    .where('id', '=', score.employee_id)
+    .execute();
   return overall;
 }
 

@@ -11,12 +11,14 @@ export interface Spend {
 }
 
 const totals = (db: Db) =>
-  db.selectFrom('model_runs').select([
-    sql<string>`count(*)`.as('calls'),
-    sql<string>`coalesce(sum(input_tokens), 0)`.as('input_tokens'),
-    sql<string>`coalesce(sum(output_tokens), 0)`.as('output_tokens'),
-    sql<string>`coalesce(sum(cost_usd), 0)`.as('cost_usd'),
-  ]);
+  db
+    .selectFrom('model_runs')
+    .select([
+      sql<string>`count(*)`.as('calls'),
+      sql<string>`coalesce(sum(input_tokens), 0)`.as('input_tokens'),
+      sql<string>`coalesce(sum(output_tokens), 0)`.as('output_tokens'),
+      sql<string>`coalesce(sum(cost_usd), 0)`.as('cost_usd'),
+    ]);
 
 function toSpend(r: { calls: string; input_tokens: string; output_tokens: string; cost_usd: string } | undefined): Spend {
   const inputTokens = Number(r?.input_tokens ?? 0);

@@ -10,7 +10,10 @@ import { getTaskOutputs } from './model-runs.js';
 /** Every file of the workspace with the task it was accepted from; a later task's file wins. */
 export async function workspaceFiles(db: Db, taskIds: string[]): Promise<WorkspaceFile[]> {
   const accepted = await acceptedModelRuns(db, taskIds);
-  const outputs = await getTaskOutputs(db, accepted.map((a) => a.modelRunId));
+  const outputs = await getTaskOutputs(
+    db,
+    accepted.map((a) => a.modelRunId),
+  );
   const files = new Map<string, WorkspaceFile>();
   for (const { taskId, modelRunId } of accepted) {
     const parsed = outputs.get(modelRunId) ?? { ok: false };

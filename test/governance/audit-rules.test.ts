@@ -23,7 +23,17 @@ const task: TaskSpec = taskSpecSchema.parse({
 });
 
 function verification(overrides: Partial<VerificationResult> = {}): VerificationResult {
-  return { ran: true, passed: true, exitCode: 0, timedOut: false, durationMs: 12, excerpt: 'ok', skippedReason: null, refusedPaths: [], ...overrides };
+  return {
+    ran: true,
+    passed: true,
+    exitCode: 0,
+    timedOut: false,
+    durationMs: 12,
+    excerpt: 'ok',
+    skippedReason: null,
+    refusedPaths: [],
+    ...overrides,
+  };
 }
 
 function output(paths: string[], summary = 'done'): string {
@@ -31,7 +41,10 @@ function output(paths: string[], summary = 'done'): string {
 }
 
 function audit(overrides: Partial<AuditInput>): ReturnType<typeof detectViolations> {
-  return detectViolations({ task, rawOutput: output(['src/a.ts']), verification: verification(), employeeFailure: null, ...overrides }, hash);
+  return detectViolations(
+    { task, rawOutput: output(['src/a.ts']), verification: verification(), employeeFailure: null, ...overrides },
+    hash,
+  );
 }
 
 describe('excerpt', () => {
@@ -153,7 +166,10 @@ describe('detectViolations', () => {
     ['src\\a.ts', 'backslash'],
   ])('reports the unsafe path %s as scope_drift even when the scope allows everything', (path, reason) => {
     const everything = { ...task, scope: ['**'] };
-    const violations = detectViolations({ task: everything, rawOutput: output([path]), verification: verification(), employeeFailure: null }, hash);
+    const violations = detectViolations(
+      { task: everything, rawOutput: output([path]), verification: verification(), employeeFailure: null },
+      hash,
+    );
     expect(violations).toHaveLength(1);
     expect(violations[0]!.type).toBe('scope_drift');
     expect(violations[0]!.message).toContain(reason);
@@ -184,7 +200,10 @@ describe('detectViolations', () => {
 
   it('reports a verification that could not run as failed_verification with the reason as evidence', () => {
     const reason = 'the output has no files: nothing to verify';
-    const violations = audit({ rawOutput: output([]), verification: verification({ ran: false, passed: false, exitCode: null, skippedReason: reason }) });
+    const violations = audit({
+      rawOutput: output([]),
+      verification: verification({ ran: false, passed: false, exitCode: null, skippedReason: reason }),
+    });
     expect(violations).toEqual([
       {
         type: 'failed_verification',
@@ -232,7 +251,12 @@ describe('detectViolations', () => {
   it('passes the evidence text to the hasher', () => {
     const seen: string[] = [];
     detectViolations(
-      { task, rawOutput: output(['lib/x.ts']), verification: verification({ passed: false, exitCode: 1, excerpt: 'boom' }), employeeFailure: null },
+      {
+        task,
+        rawOutput: output(['lib/x.ts']),
+        verification: verification({ passed: false, exitCode: 1, excerpt: 'boom' }),
+        employeeFailure: null,
+      },
       (s) => {
         seen.push(s);
         return 'fixed';
@@ -277,7 +301,13 @@ function ctx(overrides: Partial<AuditContext> = {}): AuditContext {
 
 function check(
   files: FileSpec[],
-  opts: { summary?: string; context?: AuditContext; verification?: VerificationResult | null; task?: TaskSpec; extra?: Record<string, unknown> } = {},
+  opts: {
+    summary?: string;
+    context?: AuditContext;
+    verification?: VerificationResult | null;
+    task?: TaskSpec;
+    extra?: Record<string, unknown>;
+  } = {},
 ): ReturnType<typeof detectViolations> {
   return detectViolations(
     {
@@ -343,11 +373,16 @@ describe('detectViolations: self_assignment in the output JSON', () => {
 
   it('does not flag ordinary keys, keys nested in files, or the words inside file content', () => {
     const content = JSON.stringify({ assignee: 'x', tasks: [], scope: 'y' });
-    expect(check([src('data/tasks.json', content), src('src/scope.js', 'export const assignee = 1; // taskId')], { extra: { notes: 'n' } })).toEqual([]);
+    expect(
+      check([src('data/tasks.json', content), src('src/scope.js', 'export const assignee = 1; // taskId')], { extra: { notes: 'n' } }),
+    ).toEqual([]);
   });
 
   it('does not flag a top-level JSON array (not an object)', () => {
-    const violations = detectViolations({ task: openTask, rawOutput: JSON.stringify([{ assignee: 'me' }]), verification: null, employeeFailure: null }, hash);
+    const violations = detectViolations(
+      { task: openTask, rawOutput: JSON.stringify([{ assignee: 'me' }]), verification: null, employeeFailure: null },
+      hash,
+    );
     expect(types(violations)).toEqual(['malformed_output']);
   });
 });
@@ -379,22 +414,36 @@ describe('detectViolations: self_assignment in the summary', () => {
   });
 
   it('reports one self_assignment for a summary with several claims', () => {
-    expect(types(check([cleanFile], { summary: 'I reassigned this task to myself and I am expanding my scope' }))).toEqual(['self_assignment']);
+    expect(types(check([cleanFile], { summary: 'I reassigned this task to myself and I am expanding my scope' }))).toEqual([
+      'self_assignment',
+    ]);
   });
 
   it('reports both a routing key and a summary claim', () => {
-    expect(types(check([cleanFile], { summary: 'I reassigned this task to myself', extra: { assignee: 'me' } }))).toEqual(['self_assignment', 'self_assignment']);
+    expect(types(check([cleanFile], { summary: 'I reassigned this task to myself', extra: { assignee: 'me' } }))).toEqual([
+      'self_assignment',
+      'self_assignment',
+    ]);
   });
 });
 
 describe("detectViolations: scope_drift into other tasks' files", () => {
   const otherTask = { task: taskSpecSchema.parse({ ...openTask, scope: ['src/**'] }) };
-  const others = ctx({ otherTasks: [{ id: 'T1', files: ['src/a.js'] }, { id: 'T3', files: ['src/c.js', 'src/d.js'] }] });
+  const others = ctx({
+    otherTasks: [
+      { id: 'T1', files: ['src/a.js'] },
+      { id: 'T3', files: ['src/c.js', 'src/d.js'] },
+    ],
+  });
 
   it('writing a file accepted from another task is scope_drift naming that task', () => {
     const violations = check([src('src/a.js', 'export const a = 2;')], { ...otherTask, context: others });
     expect(violations).toEqual([
-      { type: 'scope_drift', message: 'changes "src/a.js", a file accepted from task T1', evidence: { excerpt: 'src/a.js', sha256: hash('src/a.js') } },
+      {
+        type: 'scope_drift',
+        message: 'changes "src/a.js", a file accepted from task T1',
+        evidence: { excerpt: 'src/a.js', sha256: hash('src/a.js') },
+      },
     ]);
   });
 
@@ -420,7 +469,12 @@ describe("detectViolations: scope_drift into other tasks' files", () => {
 
   it('without a context no file is anyone else’s', () => {
     const violations = detectViolations(
-      { task: otherTask.task, rawOutput: JSON.stringify({ summary: 's', files: [src('src/a.js', '')] }), verification: null, employeeFailure: null },
+      {
+        task: otherTask.task,
+        rawOutput: JSON.stringify({ summary: 's', files: [src('src/a.js', '')] }),
+        verification: null,
+        employeeFailure: null,
+      },
       hash,
     );
     expect(violations).toEqual([]);
@@ -442,7 +496,9 @@ describe('detectViolations: hallucinated relative imports', () => {
   });
 
   it('an import of a file that exists nowhere is a hallucination', () => {
-    const violations = check([src('src/a.js', "import { u } from './util.js';")], { context: ctx({ workspaceFiles: ['src/other.js', 'util.js'] }) });
+    const violations = check([src('src/a.js', "import { u } from './util.js';")], {
+      context: ctx({ workspaceFiles: ['src/other.js', 'util.js'] }),
+    });
     expect(violations).toEqual([
       {
         type: 'hallucination',
@@ -464,7 +520,9 @@ describe('detectViolations: hallucinated relative imports', () => {
   });
 
   it('an import climbing above the workspace root is a hallucination', () => {
-    expect(types(check([src('src/a.js', "import x from '../../x.js';")], { context: ctx({ workspaceFiles: ['x.js', 'src/x.js'] }) }))).toEqual(['hallucination']);
+    expect(
+      types(check([src('src/a.js', "import x from '../../x.js';")], { context: ctx({ workspaceFiles: ['x.js', 'src/x.js'] }) })),
+    ).toEqual(['hallucination']);
   });
 
   it('a root-level file imports its sibling', () => {
@@ -489,7 +547,9 @@ describe('detectViolations: hallucinated relative imports', () => {
     ['./lib', 'src/lib/main.js'],
     ['./util.ts', 'src/util.js'],
   ])('the import "%s" does not resolve to %s alone', (spec, existing) => {
-    expect(types(check([src('src/a.ts', `import x from '${spec}';`)], { context: ctx({ workspaceFiles: [existing] }) }))).toEqual(['hallucination']);
+    expect(types(check([src('src/a.ts', `import x from '${spec}';`)], { context: ctx({ workspaceFiles: [existing] }) }))).toEqual([
+      'hallucination',
+    ]);
   });
 
   it('reports each missing import of each file', () => {
@@ -521,7 +581,9 @@ describe('detectViolations: hallucinated packages', () => {
 
   it('an allowed package and its subpaths are fine', () => {
     const task = taskSpecSchema.parse({ ...openTask, allowedDependencies: ['lodash'] });
-    expect(check([src('src/a.js', "import _ from 'lodash';\nimport fp from 'lodash/fp';\nimport m from 'lodash/fp/map.js';")], { task })).toEqual([]);
+    expect(
+      check([src('src/a.js', "import _ from 'lodash';\nimport fp from 'lodash/fp';\nimport m from 'lodash/fp/map.js';")], { task }),
+    ).toEqual([]);
   });
 
   it('a package merely starting with an allowed name is not allowed', () => {
@@ -533,14 +595,22 @@ describe('detectViolations: hallucinated packages', () => {
 
   it('a scoped package subpath is allowed when the scoped package is listed', () => {
     const task = taskSpecSchema.parse({ ...openTask, allowedDependencies: ['@scope/pkg'] });
-    expect(check([src('src/a.js', "import a from '@scope/pkg';\nimport s from '@scope/pkg/sub';\nimport d from '@scope/pkg/sub/deep.js';")], { task })).toEqual([]);
+    expect(
+      check([src('src/a.js', "import a from '@scope/pkg';\nimport s from '@scope/pkg/sub';\nimport d from '@scope/pkg/sub/deep.js';")], {
+        task,
+      }),
+    ).toEqual([]);
   });
 
   it('another package of the same scope is not allowed, and is named by scope and name', () => {
     const task = taskSpecSchema.parse({ ...openTask, allowedDependencies: ['@scope/pkg'] });
     const violations = check([src('src/a.js', "import o from '@scope/other/sub';")], { task });
     expect(violations.map((v) => [v.type, v.message, v.evidence.excerpt])).toEqual([
-      ['hallucination', 'src/a.js imports package "@scope/other", not among the task\'s allowed dependencies (@scope/pkg)', 'src/a.js: @scope/other/sub'],
+      [
+        'hallucination',
+        'src/a.js imports package "@scope/other", not among the task\'s allowed dependencies (@scope/pkg)',
+        'src/a.js: @scope/other/sub',
+      ],
     ]);
   });
 
@@ -586,17 +656,24 @@ describe('detectViolations: hallucinated packages', () => {
   });
 
   it('reads a createRequire()() call, and not an import written inside a string', () => {
-    const code = "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nconst t = createRequire(import.meta.url)('transliteration');\nconst sample = \"const _ = require('lodash');\";";
+    const code =
+      "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nconst t = createRequire(import.meta.url)('transliteration');\nconst sample = \"const _ = require('lodash');\";";
     expect(check([src('src/a.js', code)]).map((x) => x.message)).toEqual([expect.stringContaining('"transliteration"')]);
   });
 
-  it.each(['README.md', 'data/config.json', 'notes.txt', 'src/style.css', 'src/a.js.map'])('does not scan the non-source file %s', (path) => {
-    expect(check([src(path, "import x from 'ghost';\nconst y = require('./nowhere.js');")])).toEqual([]);
-  });
+  it.each(['README.md', 'data/config.json', 'notes.txt', 'src/style.css', 'src/a.js.map'])(
+    'does not scan the non-source file %s',
+    (path) => {
+      expect(check([src(path, "import x from 'ghost';\nconst y = require('./nowhere.js');")])).toEqual([]);
+    },
+  );
 
-  it.each(['src/a.js', 'src/a.mjs', 'src/a.cjs', 'src/a.ts', 'src/a.mts', 'src/a.cts', 'src/a.jsx', 'src/a.tsx'])('scans the source file %s', (path) => {
-    expect(check([src(path, "import x from 'ghost';")]).map((v) => v.evidence.excerpt)).toEqual([`${path}: ghost`]);
-  });
+  it.each(['src/a.js', 'src/a.mjs', 'src/a.cjs', 'src/a.ts', 'src/a.mts', 'src/a.cts', 'src/a.jsx', 'src/a.tsx'])(
+    'scans the source file %s',
+    (path) => {
+      expect(check([src(path, "import x from 'ghost';")]).map((v) => v.evidence.excerpt)).toEqual([`${path}: ghost`]);
+    },
+  );
 
   it('reports each distinct specifier of a file once', () => {
     const violations = check([src('src/a.js', "import a from 'ghost';\nconst b = require('ghost');\nconst c = await import('ghost');")]);
@@ -623,7 +700,11 @@ describe('importSpecifiers', () => {
   });
 
   it('finds re-exports', () => {
-    expect(importSpecifiers("export * from './a.js';\nexport * as ns from './b.js';\nexport { c, d as e } from './c.js';")).toEqual(['./a.js', './b.js', './c.js']);
+    expect(importSpecifiers("export * from './a.js';\nexport * as ns from './b.js';\nexport { c, d as e } from './c.js';")).toEqual([
+      './a.js',
+      './b.js',
+      './c.js',
+    ]);
   });
 
   it('finds require() and import() anywhere on a line', () => {
@@ -635,7 +716,11 @@ describe('importSpecifiers', () => {
   });
 
   it('ignores line and block comments', () => {
-    expect(importSpecifiers("// import a from 'a';\n/* import b from 'b'; */\n/*\nconst c = require('c');\n*/\nimport d from 'd'; // require('e')")).toEqual(['d']);
+    expect(
+      importSpecifiers(
+        "// import a from 'a';\n/* import b from 'b'; */\n/*\nconst c = require('c');\n*/\nimport d from 'd'; // require('e')",
+      ),
+    ).toEqual(['d']);
   });
 
   it('keeps a URL (":" before "//") and so the import after it on the line', () => {
@@ -698,12 +783,18 @@ describe('detectViolations: success claims that the verification contradicts', (
     expect(types(check([cleanFile], { summary: 'Implements parse().', verification: timedOut }))).toEqual(['timeout']);
   });
 
-  it.each(['Tests pass.', 'The test passes', 'all tests passed', 'Tests are passing', 'tests are green', 'The tests succeeded', 'It passes all the tests', 'passes all tests'])(
-    'recognises the claim "%s"',
-    (summary) => {
-      expect(types(check([cleanFile], { summary, verification: failed }))).toEqual(['hallucination', 'failed_verification']);
-    },
-  );
+  it.each([
+    'Tests pass.',
+    'The test passes',
+    'all tests passed',
+    'Tests are passing',
+    'tests are green',
+    'The tests succeeded',
+    'It passes all the tests',
+    'passes all tests',
+  ])('recognises the claim "%s"', (summary) => {
+    expect(types(check([cleanFile], { summary, verification: failed }))).toEqual(['hallucination', 'failed_verification']);
+  });
 
   it.each(['Adds tests for parse().', 'Adds a passing test for parse().', 'Pass the tests directory as an argument.'])(
     'does not read "%s" as a claim',
@@ -713,7 +804,10 @@ describe('detectViolations: success claims that the verification contradicts', (
   );
 
   it('reports one hallucination for a summary that claims success twice', () => {
-    expect(types(check([cleanFile], { summary: 'All tests pass. Tests are green.', verification: failed }))).toEqual(['hallucination', 'failed_verification']);
+    expect(types(check([cleanFile], { summary: 'All tests pass. Tests are green.', verification: failed }))).toEqual([
+      'hallucination',
+      'failed_verification',
+    ]);
   });
 });
 
@@ -735,15 +829,21 @@ describe('detectViolations: a passing command that ran no test', () => {
     ]);
   });
 
-  it.each([['# tests 10\n# pass 10'], ['# tests 1'], ['10 passing (4ms)'], ['  3 passing\n  0 failing'], ['ok'], ['# tests 0 skipped? no: # tests 2']])(
-    '%j is a real pass',
-    (out) => {
-      expect(check([cleanFile], { verification: verification({ passed: true, exitCode: 0, excerpt: out }) })).toEqual([]);
-    },
-  );
+  it.each([
+    ['# tests 10\n# pass 10'],
+    ['# tests 1'],
+    ['10 passing (4ms)'],
+    ['  3 passing\n  0 failing'],
+    ['ok'],
+    ['# tests 0 skipped? no: # tests 2'],
+  ])('%j is a real pass', (out) => {
+    expect(check([cleanFile], { verification: verification({ passed: true, exitCode: 0, excerpt: out }) })).toEqual([]);
+  });
 
   it('a failed command that ran nothing is reported as a plain failure', () => {
-    const violations = check([cleanFile], { verification: verification({ passed: false, exitCode: 1, excerpt: 'No test files found, exiting with code 1' }) });
+    const violations = check([cleanFile], {
+      verification: verification({ passed: false, exitCode: 1, excerpt: 'No test files found, exiting with code 1' }),
+    });
     expect(violations.map((v) => [v.type, v.message])).toEqual([['failed_verification', 'acceptance command "npm test" exited with 1']]);
   });
 });
@@ -793,14 +893,21 @@ describe('detectViolations: known detector gaps', () => {
 
   it('an honest "Not all tests pass yet" is not a success claim', () => {
     const failed = verification({ passed: false, exitCode: 1, excerpt: '1 test failed' });
-    expect(types(check([cleanFile], { summary: 'Not all tests pass yet: the edge case fails.', verification: failed }))).toEqual(['failed_verification']);
+    expect(types(check([cleanFile], { summary: 'Not all tests pass yet: the edge case fails.', verification: failed }))).toEqual([
+      'failed_verification',
+    ]);
   });
 });
 
 describe("detectViolations: node's spec reporter saying no test ran", () => {
   it('flags "\u2139 tests 0" as nothing to run', () => {
     const v = detectViolations(
-      { task, rawOutput: output(['src/a.ts']), verification: verification({ excerpt: '\u2139 tests 0\n\u2139 pass 0' }), employeeFailure: null },
+      {
+        task,
+        rawOutput: output(['src/a.ts']),
+        verification: verification({ excerpt: '\u2139 tests 0\n\u2139 pass 0' }),
+        employeeFailure: null,
+      },
       hash,
     );
     expect(v.map((x) => x.type)).toEqual(['failed_verification']);
@@ -810,21 +917,31 @@ describe("detectViolations: node's spec reporter saying no test ran", () => {
 describe('detectViolations: hostile output is judged, in linear time, never a crash', () => {
   it('a NUL byte or a lone surrogate in a file is malformed output (repairable, not conduct)', () => {
     const nul = check([src('src/a.js', 'const x = 1;\u0000\u0001binary')]);
-    expect(nul).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'src/a.js holds a NUL byte at character 12: files are text' })]);
+    expect(nul).toEqual([
+      expect.objectContaining({ type: 'malformed_output', message: 'src/a.js holds a NUL byte at character 12: files are text' }),
+    ]);
     expect(nul[0]!.conduct).toBeUndefined();
     expect(types(check([src('src/b.js', 'const s = "\ud800";')]))).toEqual(['malformed_output']);
   });
 
   it('a NUL byte or a lone surrogate in the summary is malformed output too', () => {
     const file = src('src/a.js', 'export const a = 1;');
-    expect(check([file], { summary: 'Done.\u0000' })).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'the summary holds a NUL byte at character 5: it is text' })]);
-    expect(check([file], { summary: 'Done \ud800' })).toEqual([expect.objectContaining({ type: 'malformed_output', message: 'the summary is not valid Unicode text' })]);
+    expect(check([file], { summary: 'Done.\u0000' })).toEqual([
+      expect.objectContaining({ type: 'malformed_output', message: 'the summary holds a NUL byte at character 5: it is text' }),
+    ]);
+    expect(check([file], { summary: 'Done \ud800' })).toEqual([
+      expect.objectContaining({ type: 'malformed_output', message: 'the summary is not valid Unicode text' }),
+    ]);
     expect(check([file], { summary: 'Done: é ✓ 😀' })).toEqual([]);
   });
 
   it('a control character or invalid Unicode in a path is an unsafe path (scope drift)', () => {
-    expect(check([src('src/a\u0007.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path contains a control character') })]);
-    expect(check([src('src/\udc00.js', 'x')])).toEqual([expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path is not valid Unicode') })]);
+    expect(check([src('src/a\u0007.js', 'x')])).toEqual([
+      expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path contains a control character') }),
+    ]);
+    expect(check([src('src/\udc00.js', 'x')])).toEqual([
+      expect.objectContaining({ type: 'scope_drift', message: expect.stringContaining('path is not valid Unicode') }),
+    ]);
   });
 
   it('a routing key holding 100,000 nested arrays or objects is self-assignment, not a stack overflow', () => {
@@ -832,7 +949,10 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
     const files = JSON.stringify([src('src/a.js', 'export const a = 1;')]);
     for (const deep of ['['.repeat(100_000) + ']'.repeat(100_000), '{"n":'.repeat(100_000) + 'null' + '}'.repeat(100_000)]) {
       const raw = `{"plan": ${deep}, "summary": "done", "files": ${files}}`;
-      const v = detectViolations({ task: openTask, rawOutput: raw, verification: verification({ excerpt: '# tests 1' }), employeeFailure: null, context: ctx() }, hash);
+      const v = detectViolations(
+        { task: openTask, rawOutput: raw, verification: verification({ excerpt: '# tests 1' }), employeeFailure: null, context: ctx() },
+        hash,
+      );
       expect(v).toEqual([expect.objectContaining({ type: 'self_assignment', message: expect.stringContaining('"plan"') })]);
       expect(v[0]!.evidence.excerpt).toMatch(/^"plan": (?:\[…\]|\{…\}) \(nested too deeply to show\)$/);
     }
@@ -844,7 +964,13 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
     const v = check([src('src/a.cjs', content), src('src/b.js', `import x from "${'y'.repeat(5_000)}";`)]);
     expect(v).toHaveLength(51);
     expect(v.slice(0, 50).every((x) => x.type === 'hallucination' && x.conduct === true)).toBe(true);
-    expect(v[50]).toEqual(expect.objectContaining({ type: 'hallucination', conduct: true, message: 'and 19951 more imports of modules that do not exist or are not allowed (the first 50 are listed)' }));
+    expect(v[50]).toEqual(
+      expect.objectContaining({
+        type: 'hallucination',
+        conduct: true,
+        message: 'and 19951 more imports of modules that do not exist or are not allowed (the first 50 are listed)',
+      }),
+    );
     expect(JSON.stringify(v).length).toBeLessThan(100_000);
     // A long specifier is cut in the message (the evidence hash still names all of it).
     const long = check([src('src/b.js', `import x from "${'y'.repeat(5_000)}";`)]);
@@ -854,12 +980,23 @@ describe('detectViolations: hostile output is judged, in linear time, never a cr
   it('an output over the size limit is refused unread', () => {
     const raw = JSON.stringify({ summary: 's', files: [{ path: 'src/a.js', content: 'x'.repeat(8_000_001) }] });
     const v = detectViolations({ task: openTask, rawOutput: raw, verification: null, employeeFailure: null, context: ctx() }, hash);
-    expect(v).toEqual([expect.objectContaining({ type: 'malformed_output', message: expect.stringMatching(/^the output has \d+ characters, over the limit of 8000000: not read$/) })]);
+    expect(v).toEqual([
+      expect.objectContaining({
+        type: 'malformed_output',
+        message: expect.stringMatching(/^the output has \d+ characters, over the limit of 8000000: not read$/),
+      }),
+    ]);
   });
 
   it('reads imports out of megabytes of repeated keywords and brackets (each pattern that was quadratic)', () => {
     // ~930,000 characters: under the schema's 1,000,000 per file, so the detectors do read it.
-    const hostile = ['import '.repeat(30_000), 'export {'.repeat(25_000), 'import {'.repeat(25_000), '(\n/'.repeat(60_000), 'createRequire('.repeat(10_000)].join('\n');
+    const hostile = [
+      'import '.repeat(30_000),
+      'export {'.repeat(25_000),
+      'import {'.repeat(25_000),
+      '(\n/'.repeat(60_000),
+      'createRequire('.repeat(10_000),
+    ].join('\n');
     const tail = "\nimport real from 'real-pkg';\n";
     const v = check([src('src/a.js', hostile + tail)]);
     expect(v.map((x) => x.message)).toContain('src/a.js imports package "real-pkg", not among the task\'s allowed dependencies (none)');

@@ -97,7 +97,10 @@ describe('decideActions: repeat offense', () => {
     expect(decideActions(['timeout'], [past('scope_drift', 30.01)])).toEqual([
       { violation: 'timeout', action: 'WARNING', severity: 2, reason: 'timeout (first offense)' },
     ]);
-    expect(decideActions(['hallucination'], [past('hallucination', 45), past('timeout', 400)])[0]).toMatchObject({ action: 'STRIKE', severity: 3 });
+    expect(decideActions(['hallucination'], [past('hallucination', 45), past('timeout', 400)])[0]).toMatchObject({
+      action: 'STRIKE',
+      severity: 3,
+    });
   });
 
   it('one recent incident among old ones makes every violation of the attempt a repeat', () => {
@@ -118,7 +121,10 @@ describe('decideActions: termination', () => {
   });
 
   it('termination wins over a recent repeat', () => {
-    expect(decideActions(['scope_drift'], [past('scope_drift', 1), past('scope_drift', 2)])[0]).toMatchObject({ action: 'TERMINATE', severity: 5 });
+    expect(decideActions(['scope_drift'], [past('scope_drift', 1), past('scope_drift', 2)])[0]).toMatchObject({
+      action: 'TERMINATE',
+      severity: 5,
+    });
   });
 
   it('counts only the same violation type toward termination', () => {
@@ -135,7 +141,10 @@ describe('decideActions: termination', () => {
   });
 
   it('a 4th time is also TERMINATE, with the right ordinal', () => {
-    const decisions = decideActions(['hallucination'], [past('hallucination', 100), past('hallucination', 200), past('hallucination', 300)]);
+    const decisions = decideActions(
+      ['hallucination'],
+      [past('hallucination', 100), past('hallucination', 200), past('hallucination', 300)],
+    );
     expect(decisions[0]).toMatchObject({ action: 'TERMINATE', reason: 'hallucination for the 4th time (policy: terminate at 3)' });
   });
 
@@ -197,7 +206,11 @@ describe('statusAfter', () => {
 // Version 2: the full ladder.
 // ---------------------------------------------------------------------------------------------
 
-const incident = (violation: ViolationType, ageDays: number, action: DisciplinaryAction | null = null): PastIncident => ({ violation, ageDays, action });
+const incident = (violation: ViolationType, ageDays: number, action: DisciplinaryAction | null = null): PastIncident => ({
+  violation,
+  ageDays,
+  action,
+});
 const v2 = (violations: ViolationType[], history: PastIncident[]): HrDecision[] => decideActions(violations, history, HR_POLICY_V2);
 
 describe('HR_POLICY_V2 and CURRENT_HR_POLICY', () => {
@@ -244,7 +257,12 @@ describe('decideActions under V2: first offense', () => {
   it.each(VIOLATION_TYPES.map((t) => [t] as const))('%s with only incidents older than 30 days is a first offense', (violation) => {
     const history = [incident(violation === 'timeout' ? 'scope_drift' : 'timeout', 31, 'SUSPEND'), incident(violation, 45, 'WARNING')];
     expect(v2([violation], history)).toEqual([
-      { violation, action: HR_POLICY_V2.violations[violation].action, severity: HR_POLICY_V2.violations[violation].severity, reason: `${violation} (first offense)` },
+      {
+        violation,
+        action: HR_POLICY_V2.violations[violation].action,
+        severity: HR_POLICY_V2.violations[violation].severity,
+        reason: `${violation} (first offense)`,
+      },
     ]);
   });
 
@@ -330,7 +348,15 @@ describe('decideActions under V2: the same violation a 3rd time', () => {
   });
 
   it('counts incidents with no recorded action', () => {
-    expect(v2(['timeout'], [{ violation: 'timeout', ageDays: 100 }, { violation: 'timeout', ageDays: 200 }])[0]).toMatchObject({ action: 'TERMINATE' });
+    expect(
+      v2(
+        ['timeout'],
+        [
+          { violation: 'timeout', ageDays: 100 },
+          { violation: 'timeout', ageDays: 200 },
+        ],
+      )[0],
+    ).toMatchObject({ action: 'TERMINATE' });
   });
 
   it('the same-violation reason wins over the suspension reason when both apply', () => {
@@ -365,7 +391,9 @@ describe('V1 versus V2', () => {
       [['scope_drift', 'timeout'], [incident('hallucination', 40, 'SUSPEND')]],
     ];
     for (const [violations, history] of cases) {
-      expect(decideActions(violations, history, HR_POLICY_V2), JSON.stringify([violations, history])).toEqual(decideActions(violations, history, HR_POLICY_V1));
+      expect(decideActions(violations, history, HR_POLICY_V2), JSON.stringify([violations, history])).toEqual(
+        decideActions(violations, history, HR_POLICY_V1),
+      );
     }
   });
 });
@@ -494,7 +522,11 @@ describe('V2 ladder: successive attempts of one employee', () => {
 
   it('a suspension still inside the window terminates the next offense, 20 days apart', () => {
     // Attempt 3 comes 40 days after attempt 1 (outside) but 20 days after the suspension (inside).
-    expect(walkLadder(['scope_drift', 'timeout', 'malformed_output'], 20).decisions.map((d) => d.action)).toEqual(['WARNING', 'SUSPEND', 'TERMINATE']);
+    expect(walkLadder(['scope_drift', 'timeout', 'malformed_output'], 20).decisions.map((d) => d.action)).toEqual([
+      'WARNING',
+      'SUSPEND',
+      'TERMINATE',
+    ]);
   });
 
   it('a suspension that has aged out of the window no longer terminates', () => {
@@ -507,7 +539,11 @@ describe('V2 ladder: successive attempts of one employee', () => {
   });
 
   it('with the suspension exactly 30 days old, the next offense still terminates', () => {
-    expect(walkLadder(['scope_drift', 'timeout', 'malformed_output'], [3, 30]).decisions.map((d) => d.action)).toEqual(['WARNING', 'SUSPEND', 'TERMINATE']);
+    expect(walkLadder(['scope_drift', 'timeout', 'malformed_output'], [3, 30]).decisions.map((d) => d.action)).toEqual([
+      'WARNING',
+      'SUSPEND',
+      'TERMINATE',
+    ]);
   });
 });
 

@@ -47,11 +47,7 @@ describe('validatePlan: a valid plan', () => {
 
   it('accepts a diamond-shaped dependency graph (shared dependency is not a cycle)', () => {
     const result = validatePlan(
-      plan([
-        task({ id: 'A' }),
-        task({ id: 'B', dependsOn: ['A'] }),
-        task({ id: 'C', dependsOn: ['A', 'B'] }),
-      ]),
+      plan([task({ id: 'A' }), task({ id: 'B', dependsOn: ['A'] }), task({ id: 'C', dependsOn: ['A', 'B'] })]),
       limits,
     );
     expect(result.ok).toBe(true);
@@ -135,11 +131,7 @@ describe('validatePlan: acyclic', () => {
 
   it('reports a 3-cycle with the cycle path', () => {
     const broken = brokenOf(
-      plan([
-        task({ id: 'A', dependsOn: ['C'] }),
-        task({ id: 'B', dependsOn: ['A'] }),
-        task({ id: 'C', dependsOn: ['B'] }),
-      ]),
+      plan([task({ id: 'A', dependsOn: ['C'] }), task({ id: 'B', dependsOn: ['A'] }), task({ id: 'C', dependsOn: ['B'] })]),
     );
     expect(broken).toEqual([{ rule: 'acyclic', message: 'dependency cycle: A -> C -> B -> A' }]);
   });
@@ -191,7 +183,9 @@ describe('validatePlan: no-model-named', () => {
 
   it('rejects a task whose title names a model, case-insensitively', () => {
     const broken = brokenOf(plan([task({ title: 'Have gpt-4o write the parser' })]));
-    expect(broken).toEqual([{ rule: 'no-model-named', taskId: 'T1', message: 'task text names "gpt-4o": tasks never choose who does them' }]);
+    expect(broken).toEqual([
+      { rule: 'no-model-named', taskId: 'T1', message: 'task text names "gpt-4o": tasks never choose who does them' },
+    ]);
   });
 
   it('rejects a task whose instructions name an employee, case-insensitively', () => {
@@ -202,11 +196,7 @@ describe('validatePlan: no-model-named', () => {
 
   it('reports one text finding per task, for each offending task', () => {
     const broken = brokenOf(
-      plan([
-        task({ id: 'A', title: 'Use Ollama and GPT-4o' }),
-        task({ id: 'B' }),
-        task({ id: 'C', instructions: 'ask ollama' }),
-      ]),
+      plan([task({ id: 'A', title: 'Use Ollama and GPT-4o' }), task({ id: 'B' }), task({ id: 'C', instructions: 'ask ollama' })]),
     );
     expect(broken.map((b) => [b.rule, b.taskId])).toEqual([
       ['no-model-named', 'A'],
@@ -218,11 +208,7 @@ describe('validatePlan: no-model-named', () => {
 describe('validatePlan: several rules at once', () => {
   it('reports every broken rule, not just the first', () => {
     const broken = brokenOf(
-      plan([
-        task({ id: 'A', scope: ['/abs/*'] }),
-        task({ id: 'A', dependsOn: ['Z'] }),
-        task({ id: 'B', title: 'ollama task' }),
-      ]),
+      plan([task({ id: 'A', scope: ['/abs/*'] }), task({ id: 'A', dependsOn: ['Z'] }), task({ id: 'B', title: 'ollama task' })]),
     );
     expect(broken.map((b) => b.rule).sort()).toEqual(['known-dependencies', 'no-model-named', 'scoped', 'unique-ids']);
   });
@@ -250,7 +236,10 @@ describe('describeBrokenRules', () => {
 
 describe('validatePlan: no-model-named matches whole names only', () => {
   it('does not flag a name inside another word', () => {
-    const result = validatePlan(plan([task({ instructions: 'Draw graphics for the philosophy page.' })]), { maxTasks: 3, modelNames: ['phi'] });
+    const result = validatePlan(plan([task({ instructions: 'Draw graphics for the philosophy page.' })]), {
+      maxTasks: 3,
+      modelNames: ['phi'],
+    });
     expect(result.ok).toBe(true);
   });
 
@@ -264,7 +253,9 @@ describe('plan rules: checks that check, scopes that scope, times that end', () 
   it.each(['exit 0', 'true', ':', '/bin/true', 'echo tests pass', 'node --test || true', 'node --test; exit 0', '  true ; '])(
     'refuses the acceptance command %j',
     (command) => {
-      expect(brokenOf(plan([task({ acceptance: { command } })]))).toContainEqual(expect.objectContaining({ rule: 'testable', taskId: 'T1' }));
+      expect(brokenOf(plan([task({ acceptance: { command } })]))).toContainEqual(
+        expect.objectContaining({ rule: 'testable', taskId: 'T1' }),
+      );
     },
   );
 
@@ -277,13 +268,21 @@ describe('plan rules: checks that check, scopes that scope, times that end', () 
 
   it('refuses a whole-workspace scope in a plan of several tasks, not in a plan of one', () => {
     const two = plan([task({ scope: ['**'] }), task({ id: 'T2', scope: ['src/b.js'] })]);
-    expect(brokenOf(two)).toContainEqual(expect.objectContaining({ rule: 'scoped', taskId: 'T1', message: expect.stringContaining('whole workspace') }));
+    expect(brokenOf(two)).toContainEqual(
+      expect.objectContaining({ rule: 'scoped', taskId: 'T1', message: expect.stringContaining('whole workspace') }),
+    );
     expect(validatePlan(plan([task({ scope: ['**'] })]), limits).ok).toBe(true);
   });
 
   it('refuses checks over 5 minutes and tasks over 30', () => {
-    expect(brokenOf(plan([task({ acceptance: { command: 'npm test', timeoutMs: 600_000 } })]))).toContainEqual(expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }));
-    expect(brokenOf(plan([task({ timeLimitMs: 3_600_000 })]))).toContainEqual(expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }));
-    expect(brokenOf(plan([task()], { verification: { command: 'npm test', timeoutMs: 600_000 } }))).toContainEqual(expect.objectContaining({ rule: 'bounded-time' }));
+    expect(brokenOf(plan([task({ acceptance: { command: 'npm test', timeoutMs: 600_000 } })]))).toContainEqual(
+      expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }),
+    );
+    expect(brokenOf(plan([task({ timeLimitMs: 3_600_000 })]))).toContainEqual(
+      expect.objectContaining({ rule: 'bounded-time', taskId: 'T1' }),
+    );
+    expect(brokenOf(plan([task()], { verification: { command: 'npm test', timeoutMs: 600_000 } }))).toContainEqual(
+      expect.objectContaining({ rule: 'bounded-time' }),
+    );
   });
 });

@@ -23,7 +23,13 @@ describe('eligibleEmployees', () => {
   });
 
   it('ranks by reputation (best first), then by id', () => {
-    const employees = [emp('m', { reputation: 60 }), emp('z', { reputation: 80 }), emp('c', { reputation: 60 }), emp('a', { reputation: 10 }), emp('b', { reputation: 80 })];
+    const employees = [
+      emp('m', { reputation: 60 }),
+      emp('z', { reputation: 80 }),
+      emp('c', { reputation: 60 }),
+      emp('a', { reputation: 10 }),
+      emp('b', { reputation: 80 }),
+    ];
     expect(eligibleEmployees({ employees, capability: 'coder', excluded: [] }).map((e) => e.id)).toEqual(['b', 'z', 'c', 'm', 'a']);
   });
 
@@ -99,13 +105,19 @@ describe('routing by per-capability reputation', () => {
 
   it('ranks by the coder reputation for a coder task', () => {
     // gen: coder 40 (overall 65); cod: overall 60 → cod first.
-    expect(eligibleEmployees({ employees: [generalist(), coderOnly()], capability: 'coder', excluded: [] }).map((e) => e.id)).toEqual(['cod', 'gen']);
+    expect(eligibleEmployees({ employees: [generalist(), coderOnly()], capability: 'coder', excluded: [] }).map((e) => e.id)).toEqual([
+      'cod',
+      'gen',
+    ]);
     expect(chooseEmployee({ employees: [generalist(), coderOnly()], capability: 'coder', excluded: [] })?.id).toBe('cod');
   });
 
   it('ranks by the tester reputation for a tester task', () => {
     // gen: tester 90; cod: overall 60 → gen first.
-    expect(eligibleEmployees({ employees: [coderOnly(), generalist()], capability: 'tester', excluded: [] }).map((e) => e.id)).toEqual(['gen', 'cod']);
+    expect(eligibleEmployees({ employees: [coderOnly(), generalist()], capability: 'tester', excluded: [] }).map((e) => e.id)).toEqual([
+      'gen',
+      'cod',
+    ]);
     expect(chooseEmployee({ employees: [coderOnly(), generalist()], capability: 'tester', excluded: [] })?.id).toBe('gen');
   });
 

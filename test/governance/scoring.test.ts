@@ -93,12 +93,26 @@ describe('the scorecard (seed weights)', () => {
   };
 
   it('weighs confidence .25, consistency .2, accuracy .2, productivity .15, initiative .1, discipline .1', () => {
-    expect(SCORECARD_WEIGHTS).toEqual({ confidence: 0.25, consistency: 0.2, accuracy: 0.2, productivity: 0.15, initiative: 0.1, discipline: 0.1 });
+    expect(SCORECARD_WEIGHTS).toEqual({
+      confidence: 0.25,
+      consistency: 0.2,
+      accuracy: 0.2,
+      productivity: 0.15,
+      initiative: 0.1,
+      discipline: 0.1,
+    });
     expect(Object.values(SCORECARD_WEIGHTS).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
   });
 
   it('gives a perfect attempt 100', () => {
-    expect(scoreComponents(clean)).toEqual({ confidence: 100, consistency: 100, accuracy: 100, productivity: 100, initiative: 100, discipline: 100 });
+    expect(scoreComponents(clean)).toEqual({
+      confidence: 100,
+      consistency: 100,
+      accuracy: 100,
+      productivity: 100,
+      initiative: 100,
+      discipline: 100,
+    });
     expect(scorecardScore(scoreComponents(clean), [])).toBe(100);
   });
 
@@ -111,7 +125,15 @@ describe('the scorecard (seed weights)', () => {
   });
 
   it('scores a failed attempt that claimed success low, penalties once per type', () => {
-    const facts: AttemptFacts = { ...clean, accepted: false, violations: ['scope_drift', 'scope_drift', 'failed_verification'], verificationPassed: false, claimedSuccess: true, wroteTests: false, recentCleanRate: 0 };
+    const facts: AttemptFacts = {
+      ...clean,
+      accepted: false,
+      violations: ['scope_drift', 'scope_drift', 'failed_verification'],
+      verificationPassed: false,
+      claimedSuccess: true,
+      wroteTests: false,
+      recentCleanRate: 0,
+    };
     const c = scoreComponents(facts);
     expect(c).toEqual({ confidence: 0, consistency: 0, accuracy: 0, productivity: 0, initiative: 50, discipline: 0 });
     // .1×50 = 5; minus scope_drift 15 (once) and failed_verification 0 → clamped at 0
@@ -119,7 +141,14 @@ describe('the scorecard (seed weights)', () => {
   });
 
   it('an honest failure keeps neutral confidence', () => {
-    const c = scoreComponents({ ...clean, accepted: false, violations: ['failed_verification'], verificationPassed: false, claimedSuccess: false, recentCleanRate: 0.5 });
+    const c = scoreComponents({
+      ...clean,
+      accepted: false,
+      violations: ['failed_verification'],
+      verificationPassed: false,
+      claimedSuccess: false,
+      recentCleanRate: 0.5,
+    });
     expect(c.confidence).toBe(50);
     expect(c.discipline).toBe(50);
     // .25×50 + .2×50 + 0 + 0 + .1×100 + .1×50 = 12.5 + 10 + 10 + 5

@@ -21,7 +21,16 @@ export const CHROMIUM_MISSING =
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -101,7 +110,12 @@ export async function fillJsonEditor(page: Page, scope: Locator, value: unknown)
 }
 
 /** On a workflow's page: More Actions → Send a Signal → name, JSON input → Submit. */
-export async function sendSignal(page: Page, name: string, input: unknown, opts: { screenshotAs?: string } = {}): Promise<{ listed: string[] }> {
+export async function sendSignal(
+  page: Page,
+  name: string,
+  input: unknown,
+  opts: { screenshotAs?: string } = {},
+): Promise<{ listed: string[] }> {
   await page.getByRole('button', { name: 'More Actions' }).click();
   await page.getByRole('menuitem', { name: 'Send a Signal' }).click();
   const dialog = page.getByRole('dialog', { name: 'Send a Signal' });

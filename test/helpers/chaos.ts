@@ -121,7 +121,13 @@ export interface TrialLayout {
  * the PRD whose employees it serves; other trials toss a coin. With `layouts`, the targets (and
  * PRDs) are given and only the timings are drawn.
  */
-export function planTrials(opts: { trials: number; seed: number; layouts?: TrialLayout[]; stacked?: number; maxDownMs?: number }): TrialPlan[] {
+export function planTrials(opts: {
+  trials: number;
+  seed: number;
+  layouts?: TrialLayout[];
+  stacked?: number;
+  maxDownMs?: number;
+}): TrialPlan[] {
   const rnd = prng(opts.seed);
   const deck: FaultTarget[] = [];
   const next = (): FaultTarget => {
@@ -156,7 +162,10 @@ export function planTrials(opts: { trials: number; seed: number; layouts?: Trial
     // with a gap between slices.
     const slice = 0.65 / targets.length;
     const gap = targets.length > 1 ? 0.05 : 0;
-    const faults = targets.map((t, k) => ({ ...faultFor(t.target, rnd, [0.05 + k * slice, 0.05 + (k + 1) * slice - gap], opts.maxDownMs), ...(t.during ? { during: t.during } : {}) }));
+    const faults = targets.map((t, k) => ({
+      ...faultFor(t.target, rnd, [0.05 + k * slice, 0.05 + (k + 1) * slice - gap], opts.maxDownMs),
+      ...(t.during ? { during: t.during } : {}),
+    }));
     plans.push({ trial: i + 1, prd, faults });
   }
   return plans;
@@ -168,7 +177,6 @@ function round(n: number, digits: number): number {
 }
 
 // ---- the world ----------------------------------------------------------------------------------
-
 
 const PG_USER = 'aura_chaos';
 const PG_PASSWORD = 'aura_chaos';
@@ -183,10 +191,22 @@ class PostgresProcess {
   ) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), this.dataDir, String(this.port), PG_USER, PG_PASSWORD], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'),
+        this.dataDir,
+        String(this.port),
+        PG_USER,
+        PG_PASSWORD,
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     let out = '';
     this.url = await new Promise<string>((done, fail) => {
@@ -247,7 +267,13 @@ class TemporalProcess {
     return `127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.server = await startDevServer({ cliPath: this.cliPath, dbFile: this.dbFile, port: this.port, namespace: 'default', log: () => {} });
+    this.server = await startDevServer({
+      cliPath: this.cliPath,
+      dbFile: this.dbFile,
+      port: this.port,
+      namespace: 'default',
+      log: () => {},
+    });
   }
   async stop(): Promise<void> {
     const server = this.server;
@@ -276,7 +302,11 @@ export class WorkerProcess {
 
   async start(timeoutMs = 120_000): Promise<void> {
     const entry = join(PROJECT_ROOT, 'workers', `${this.kind.replace(':', '-')}.ts`);
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: PROJECT_ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: PROJECT_ROOT,
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.expectingExit = false;
     let out = '';
@@ -310,7 +340,10 @@ export class WorkerProcess {
       this.child = null;
       // As a supervisor would (compose: restart unless-stopped): a new process after a second.
       setTimeout(() => {
-        if (!this.retired) void this.start().catch((err) => this.selfExits.push(`${this.kind} could not be restarted: ${(err as Error).message.split('\n')[0]}`));
+        if (!this.retired)
+          void this.start().catch((err) =>
+            this.selfExits.push(`${this.kind} could not be restarted: ${(err as Error).message.split('\n')[0]}`),
+          );
       }, 1_000);
     });
   }
@@ -366,7 +399,14 @@ export class ChaosWorld {
   readonly scriptFile: string;
   readonly log: (line: string) => void;
 
-  private constructor(dir: string, pgPort: number, temporalPort: number, cli: string | null, log: (line: string) => void, private readonly keep: boolean) {
+  private constructor(
+    dir: string,
+    pgPort: number,
+    temporalPort: number,
+    cli: string | null,
+    log: (line: string) => void,
+    private readonly keep: boolean,
+  ) {
     this.dir = dir;
     this.log = log;
     this.postgres = new PostgresProcess(join(dir, 'postgres'), pgPort);
@@ -389,7 +429,9 @@ export class ChaosWorld {
       await world.teardown();
       throw err;
     }
-    log(`chaos world in ${dir}: PostgreSQL on 127.0.0.1:${world.postgres.port}, Temporal on ${world.temporal.address}, model API on ${world.modelServer!.url}`);
+    log(
+      `chaos world in ${dir}: PostgreSQL on 127.0.0.1:${world.postgres.port}, Temporal on ${world.temporal.address}, model API on ${world.modelServer!.url}`,
+    );
     return world;
   }
 
@@ -421,7 +463,11 @@ export class ChaosWorld {
       AURA_HOME: home,
       AURA_SCRIPT_FILE: this.scriptFile,
       ...(prd === 'coding'
-        ? { AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'), OPENAI_API_KEY: 'sk-chaos', OPENAI_BASE_URL: `${this.modelServer!.url}/v1` }
+        ? {
+            AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'),
+            OPENAI_API_KEY: 'sk-chaos',
+            OPENAI_BASE_URL: `${this.modelServer!.url}/v1`,
+          }
         : {}),
     };
     const config = loadConfig({ ...vars }, PROJECT_ROOT);
@@ -432,7 +478,10 @@ export class ChaosWorld {
       Object.entries(process.env).filter(([k]) => !/^(DATABASE_|POSTGRES_|TEMPORAL_|AURA_|OPENAI_|GEMINI_|OLLAMA_|ENABLE_STRICT)/.test(k)),
     );
     // Workers run as the application role, the owner beside it, as a deployment of both does.
-    return { databaseUrl: database.url, workerEnv: { ...inherited, ...vars, DATABASE_OWNER_URL: database.ownerUrl!, DATABASE_URL: database.url } };
+    return {
+      databaseUrl: database.url,
+      workerEnv: { ...inherited, ...vars, DATABASE_OWNER_URL: database.ownerUrl!, DATABASE_URL: database.url },
+    };
   }
 
   /** Stops everything; the folder (workers' logs) stays with `keep` (here or at start). */
@@ -464,7 +513,10 @@ function slowCoder(model: Responder): Responder {
 function chaosScript(dir: string): string {
   const file = join(PROJECT_ROOT, 'samples', 'wordfreq', 'script.json');
   const script = JSON.parse(readFileSync(file, 'utf8'));
-  for (const employee of Object.values(script.employees) as Record<string, { files?: { from?: string }[]; delayMs?: number; verdict?: string }>[]) {
+  for (const employee of Object.values(script.employees) as Record<
+    string,
+    { files?: { from?: string }[]; delayMs?: number; verdict?: string }
+  >[]) {
     for (const [key, answer] of Object.entries(employee)) {
       if (key === 'plan' || key.startsWith('review:')) continue;
       answer.files?.forEach((f) => {
@@ -498,11 +550,16 @@ function queueKind(target: WorkerKind): ActivityKind | null {
 }
 
 /** The PRD of test/helpers/coding-env.ts (which cannot be imported outside vitest). */
-export const CODING_PRD = '# Word tally\n\nA module that tallies the words of a text, and a report of the most frequent words built on it.\n';
+export const CODING_PRD =
+  '# Word tally\n\nA module that tallies the words of a text, and a report of the most frequent words built on it.\n';
 
 function submission(prd: PrdKind) {
   return prd === 'wordfreq'
-    ? { prd: readFileSync(join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md'), 'utf8'), project: 'chaos-wordfreq', options: { autoApprove: true, director: 'chaos' } }
+    ? {
+        prd: readFileSync(join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md'), 'utf8'),
+        project: 'chaos-wordfreq',
+        options: { autoApprove: true, director: 'chaos' },
+      }
     : { prd: CODING_PRD, project: 'chaos-coding', options: { autoApprove: true, director: 'chaos', planTimeLimitMs: 2_000 } };
 }
 
@@ -605,8 +662,18 @@ export async function runTrial(world: ChaosWorld, plan: TrialPlan, opts: TrialOp
       reason = report.reason;
     } else {
       status = 'did not finish';
-      const progress = await retry(() => world.client.workflow.getHandle(sub.workflowId).query('status') as Promise<{ status: string; escalations: string[]; tasks: { key: string; status: string }[] }>, 20_000).catch(() => null);
-      reason = progress ? `still ${progress.status}; tasks ${progress.tasks.map((t) => `${t.key} ${t.status}`).join(', ')}${progress.escalations.length ? `; escalations: ${progress.escalations.join(' | ')}` : ''}` : 'no answer to the status query';
+      const progress = await retry(
+        () =>
+          world.client.workflow.getHandle(sub.workflowId).query('status') as Promise<{
+            status: string;
+            escalations: string[];
+            tasks: { key: string; status: string }[];
+          }>,
+        20_000,
+      ).catch(() => null);
+      reason = progress
+        ? `still ${progress.status}; tasks ${progress.tasks.map((t) => `${t.key} ${t.status}`).join(', ')}${progress.escalations.length ? `; escalations: ${progress.escalations.join(' | ')}` : ''}`
+        : 'no answer to the status query';
       await handle.terminate('chaos trial over its time').catch(() => {});
     }
   } catch (err) {
@@ -647,38 +714,79 @@ export async function runTrial(world: ChaosWorld, plan: TrialPlan, opts: TrialOp
     if (diff > 0) duplicated[key] = diff;
   }
   for (const [key, n] of Object.entries(counted.repeats)) duplicated[`${key} (repeated)`] = n;
-  const ok = status === 'completed' && total(lost) === 0 && total(duplicated) === 0 && flowChanged === null && notes.length === 0 && faults.every((f) => !f.error);
-  return { plan, runId, status, reason, durationMs, faults, expected, actual: counted.counts, lost, duplicated, failedCalls: counted.failedCalls, shape, flowChanged, notes, logFile: logPath, ok, expectedRows: baseline ? total(baseline.counted.counts) : total(expected) };
+  const ok =
+    status === 'completed' &&
+    total(lost) === 0 &&
+    total(duplicated) === 0 &&
+    flowChanged === null &&
+    notes.length === 0 &&
+    faults.every((f) => !f.error);
+  return {
+    plan,
+    runId,
+    status,
+    reason,
+    durationMs,
+    faults,
+    expected,
+    actual: counted.counts,
+    lost,
+    duplicated,
+    failedCalls: counted.failedCalls,
+    shape,
+    flowChanged,
+    notes,
+    logFile: logPath,
+    ok,
+    expectedRows: baseline ? total(baseline.counted.counts) : total(expected),
+  };
 }
 
 /** An undisturbed run of a PRD: how long it takes, which way it goes, and its rows. */
 export async function runBaseline(world: ChaosWorld, prd: PrdKind, opts: { completionTimeoutMs?: number } = {}): Promise<Baseline> {
   const result = await runTrial(world, { trial: 0, prd, faults: [] }, { completionTimeoutMs: opts.completionTimeoutMs });
   if (result.status !== 'completed' || !result.ok) {
-    throw new Error(`the undisturbed ${prd} run did not complete cleanly (${result.status}: ${result.reason ?? ''}; lost ${JSON.stringify(result.lost)}, duplicated ${JSON.stringify(result.duplicated)})`);
+    throw new Error(
+      `the undisturbed ${prd} run did not complete cleanly (${result.status}: ${result.reason ?? ''}; lost ${JSON.stringify(result.lost)}, duplicated ${JSON.stringify(result.duplicated)})`,
+    );
   }
-  return { prd, durationMs: result.durationMs, shape: result.shape!, counted: { counts: result.actual, failedCalls: result.failedCalls, repeats: {} } };
+  return {
+    prd,
+    durationMs: result.durationMs,
+    shape: result.shape!,
+    counted: { counts: result.actual, failedCalls: result.failedCalls, repeats: {} },
+  };
 }
 
-async function strike(world: ChaosWorld, workers: Map<WorkerKind, WorkerProcess>, handle: WorkflowHandle, fault: Fault, started: number, expectedMs: number): Promise<FaultOutcome> {
+async function strike(
+  world: ChaosWorld,
+  workers: Map<WorkerKind, WorkerProcess>,
+  handle: WorkflowHandle,
+  fault: Fault,
+  started: number,
+  expectedMs: number,
+): Promise<FaultOutcome> {
   await sleep(Math.max(0, started + fault.at * expectedMs - Date.now()));
   if (await isClosed(handle)) return { fault, atMs: null, during: [], outageMs: 0 };
   const isWorker = (WORKER_KINDS as readonly string[]).includes(fault.target);
   const worker = isWorker ? workers.get(fault.target as WorkerKind) : undefined;
-  if (isWorker && !worker) return { fault, atMs: null, during: [], outageMs: 0, error: `no ${fault.target} worker in a ${[...workers.keys()].join(', ')} world` };
+  if (isWorker && !worker)
+    return { fault, atMs: null, during: [], outageMs: 0, error: `no ${fault.target} worker in a ${[...workers.keys()].join(', ')} world` };
   const kind = fault.during ?? (worker ? queueKind(worker.kind) : null);
   let during = await inFlight(world.client, handle);
   // A kill of an activity worker waits a few seconds for one of its activities to be running,
   // so that most kills land in the middle of one rather than between them (`during` likewise).
   // Governance activities last milliseconds: seldom seen running, so not waited for long.
   const armMs = fault.during ? 30_000 : kind === 'governance' ? 2_000 : 8_000;
-  for (const until = Date.now() + armMs; kind && !during.some((a) => kindOfActivity(a.type) === kind) && Date.now() < until; ) {
+  for (const until = Date.now() + armMs; kind && !during.some((a) => kindOfActivity(a.type) === kind) && Date.now() < until;) {
     await sleep(150);
     if (await isClosed(handle)) return { fault, atMs: null, during: [], outageMs: 0 };
     during = await inFlight(world.client, handle);
   }
   const atMs = Date.now() - started;
-  const shown = (kind ? during.filter((a) => kindOfActivity(a.type) === kind) : during).map((a) => (a.task ? `${a.type}@${a.task}` : a.type));
+  const shown = (kind ? during.filter((a) => kindOfActivity(a.type) === kind) : during).map((a) =>
+    a.task ? `${a.type}@${a.task}` : a.type,
+  );
   const t = Date.now();
   try {
     if (worker) {
@@ -702,7 +810,8 @@ async function inFlight(client: Client, handle: WorkflowHandle): Promise<{ type:
     const run = await handle.describe();
     const found: { type: string; task: string | null }[] = [];
     const collect = (raw: typeof run.raw, task: string | null) => {
-      for (const a of raw.pendingActivities ?? []) if (a.state === 2 && a.activityType?.name) found.push({ type: a.activityType.name, task });
+      for (const a of raw.pendingActivities ?? [])
+        if (a.state === 2 && a.activityType?.name) found.push({ type: a.activityType.name, task });
     };
     collect(run.raw, null);
     for (const child of run.raw.pendingChildren ?? []) {
@@ -750,19 +859,82 @@ async function retry<T>(fn: () => Promise<T>, forMs: number): Promise<T> {
 export async function countRows(db: Db, runId: string): Promise<Counted> {
   const counts: Record<string, number> = {};
   const add = (key: string, n: unknown) => (counts[key] = (counts[key] ?? 0) + Number(n));
-  const one = async (table: 'orchestra_runs' | 'task_queue' | 'audit_verdicts' | 'scores' | 'director_actions' | 'agent_activity_logs', column: 'id' | 'run_id') =>
-    add(table, (await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where(column, '=', runId).executeTakeFirstOrThrow()).n);
+  const one = async (
+    table: 'orchestra_runs' | 'task_queue' | 'audit_verdicts' | 'scores' | 'director_actions' | 'agent_activity_logs',
+    column: 'id' | 'run_id',
+  ) =>
+    add(
+      table,
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where(column, '=', runId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   await one('orchestra_runs', 'id');
-  for (const table of ['task_queue', 'audit_verdicts', 'scores', 'director_actions', 'agent_activity_logs'] as const) await one(table, 'run_id');
+  for (const table of ['task_queue', 'audit_verdicts', 'scores', 'director_actions', 'agent_activity_logs'] as const)
+    await one(table, 'run_id');
   const grouped = async (q: Promise<{ k: string | null; n: unknown }[]>, prefix: string) => {
     for (const row of await q) add(`${prefix}.${row.k ?? '-'}`, row.n);
   };
-  await grouped(db.selectFrom('model_runs').select(['kind as k', (eb) => eb.fn.countAll().as('n')]).where('run_id', '=', runId).where('error', 'is', null).groupBy('kind').execute(), 'model_runs');
-  await grouped(db.selectFrom('verifications').select(['kind as k', (eb) => eb.fn.countAll().as('n')]).where('run_id', '=', runId).groupBy('kind').execute(), 'verifications');
-  await grouped(db.selectFrom('incidents').select(['violation as k', (eb) => eb.fn.countAll().as('n')]).where('run_id', '=', runId).groupBy('violation').execute(), 'incidents');
-  await grouped(db.selectFrom('disciplinary_actions').select(['action as k', (eb) => eb.fn.countAll().as('n')]).where('run_id', '=', runId).groupBy('action').execute(), 'disciplinary_actions');
-  await grouped(db.selectFrom('audit_events').select(['action as k', (eb) => eb.fn.countAll().as('n')]).where('run_id', '=', runId).groupBy('action').execute(), 'audit_events');
-  const failedCalls = Number((await db.selectFrom('model_runs').select((eb) => eb.fn.countAll().as('n')).where('run_id', '=', runId).where('error', 'is not', null).executeTakeFirstOrThrow()).n);
+  await grouped(
+    db
+      .selectFrom('model_runs')
+      .select(['kind as k', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .where('error', 'is', null)
+      .groupBy('kind')
+      .execute(),
+    'model_runs',
+  );
+  await grouped(
+    db
+      .selectFrom('verifications')
+      .select(['kind as k', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('kind')
+      .execute(),
+    'verifications',
+  );
+  await grouped(
+    db
+      .selectFrom('incidents')
+      .select(['violation as k', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('violation')
+      .execute(),
+    'incidents',
+  );
+  await grouped(
+    db
+      .selectFrom('disciplinary_actions')
+      .select(['action as k', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('action')
+      .execute(),
+    'disciplinary_actions',
+  );
+  await grouped(
+    db
+      .selectFrom('audit_events')
+      .select(['action as k', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('action')
+      .execute(),
+    'audit_events',
+  );
+  const failedCalls = Number(
+    (
+      await db
+        .selectFrom('model_runs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('run_id', '=', runId)
+        .where('error', 'is not', null)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
   // Rows that must be one per thing: the extra ones, per check.
   const repeats: Record<string, number> = {};
@@ -774,12 +946,27 @@ export async function countRows(db: Db, runId: string): Promise<Counted> {
   const run = `'${runId.replace(/'/g, "''")}'`;
   await extra('audit_verdicts per attempt', `SELECT count(*) AS n FROM audit_verdicts WHERE run_id = ${run} GROUP BY task_id, employee_id`);
   await extra('scores per attempt', `SELECT count(*) AS n FROM scores WHERE run_id = ${run} GROUP BY task_id, employee_id`);
-  await extra('model_runs per task round', `SELECT count(*) AS n FROM model_runs WHERE run_id = ${run} AND kind = 'task' AND error IS NULL GROUP BY task_id, employee_id, task_attempt, round`);
-  await extra('incidents per verdict and violation', `SELECT count(*) AS n FROM incidents WHERE run_id = ${run} AND verdict_id IS NOT NULL GROUP BY verdict_id, violation, message`);
-  await extra('disciplinary_actions per incident', `SELECT count(*) AS n FROM disciplinary_actions WHERE run_id = ${run} AND incident_id IS NOT NULL GROUP BY incident_id`);
-  await extra('verifications per model run', `SELECT count(*) AS n FROM verifications WHERE run_id = ${run} AND kind = 'task' GROUP BY model_run_id`);
+  await extra(
+    'model_runs per task round',
+    `SELECT count(*) AS n FROM model_runs WHERE run_id = ${run} AND kind = 'task' AND error IS NULL GROUP BY task_id, employee_id, task_attempt, round`,
+  );
+  await extra(
+    'incidents per verdict and violation',
+    `SELECT count(*) AS n FROM incidents WHERE run_id = ${run} AND verdict_id IS NOT NULL GROUP BY verdict_id, violation, message`,
+  );
+  await extra(
+    'disciplinary_actions per incident',
+    `SELECT count(*) AS n FROM disciplinary_actions WHERE run_id = ${run} AND incident_id IS NOT NULL GROUP BY incident_id`,
+  );
+  await extra(
+    'verifications per model run',
+    `SELECT count(*) AS n FROM verifications WHERE run_id = ${run} AND kind = 'task' GROUP BY model_run_id`,
+  );
   await extra('task_queue per task', `SELECT count(*) AS n FROM task_queue WHERE run_id = ${run} GROUP BY task_key, generation`);
-  await extra('run.started/run.completed events', `SELECT count(*) AS n FROM audit_events WHERE run_id = ${run} AND action IN ('run.started', 'run.completed') GROUP BY action`);
+  await extra(
+    'run.started/run.completed events',
+    `SELECT count(*) AS n FROM audit_events WHERE run_id = ${run} AND action IN ('run.started', 'run.completed') GROUP BY action`,
+  );
   await extra('agent_activity_logs per model run', `SELECT count(*) AS n FROM agent_activity_logs WHERE run_id = ${run} GROUP BY message`);
   return { counts, failedCalls, repeats };
 }
@@ -792,12 +979,21 @@ async function stateMismatches(db: Db, runId: string, report: RunReport): Promis
   if (run.status !== report.status) out.push(`orchestra_runs.status is ${run.status}, the report says ${report.status}`);
   if (run.finished_at === null) out.push('orchestra_runs.finished_at is not set');
   if ((run.report as RunReport | null)?.status !== report.status) out.push('orchestra_runs.report is not the final report');
-  const tasks = await db.selectFrom('task_queue').select(['task_key', 'status', 'assigned_agent', 'accepted_model_run_id']).where('run_id', '=', runId).execute();
+  const tasks = await db
+    .selectFrom('task_queue')
+    .select(['task_key', 'status', 'assigned_agent', 'accepted_model_run_id'])
+    .where('run_id', '=', runId)
+    .execute();
   for (const t of report.tasks) {
     const row = tasks.find((r) => r.task_key === t.taskKey);
     if (!row) out.push(`no task_queue row for ${t.taskKey}`);
-    else if (row.status !== t.status || (t.status === 'accepted' && (row.assigned_agent !== t.acceptedBy || row.accepted_model_run_id !== t.acceptedModelRunId))) {
-      out.push(`task_queue ${t.taskKey} is ${row.status} by ${row.assigned_agent ?? '-'}, the report says ${t.status} by ${t.acceptedBy ?? '-'}`);
+    else if (
+      row.status !== t.status ||
+      (t.status === 'accepted' && (row.assigned_agent !== t.acceptedBy || row.accepted_model_run_id !== t.acceptedModelRunId))
+    ) {
+      out.push(
+        `task_queue ${t.taskKey} is ${row.status} by ${row.assigned_agent ?? '-'}, the report says ${t.status} by ${t.acceptedBy ?? '-'}`,
+      );
     }
   }
   return out;
@@ -811,7 +1007,10 @@ export function runShape(report: RunReport): string {
       task: t.taskKey,
       status: t.status,
       acceptedBy: t.acceptedBy,
-      attempts: t.attempts.map((a) => `${a.employeeId} rounds=${a.rounds ?? 1} ${a.clean ? 'clean' : a.violations.map((v) => v.type).join('+')} hr=${a.hrActions.join('+') || '-'}`),
+      attempts: t.attempts.map(
+        (a) =>
+          `${a.employeeId} rounds=${a.rounds ?? 1} ${a.clean ? 'clean' : a.violations.map((v) => v.type).join('+')} hr=${a.hrActions.join('+') || '-'}`,
+      ),
     })),
     reassignments: report.reassignments,
     incidents: report.incidents,
@@ -826,9 +1025,12 @@ function describeFlowChange(baseline: string, actual: string): string {
   const b = JSON.parse(actual) as { tasks: { task: string; attempts: string[] }[] } & Record<string, unknown>;
   for (const t of b.tasks) {
     const base = a.tasks.find((x) => x.task === t.task);
-    if (JSON.stringify(base) !== JSON.stringify(t)) return `${t.task}: ${t.attempts.join(' | ')} (undisturbed: ${base ? base.attempts.join(' | ') : 'no such task'})`;
+    if (JSON.stringify(base) !== JSON.stringify(t))
+      return `${t.task}: ${t.attempts.join(' | ')} (undisturbed: ${base ? base.attempts.join(' | ') : 'no such task'})`;
   }
-  for (const key of Object.keys(b)) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return `${key}: ${JSON.stringify(b[key])} (undisturbed: ${JSON.stringify(a[key])})`;
+  for (const key of Object.keys(b))
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key]))
+      return `${key}: ${JSON.stringify(b[key])} (undisturbed: ${JSON.stringify(a[key])})`;
   return 'tasks differ';
 }
 
@@ -859,18 +1061,26 @@ function expectedFromReport(report: RunReport, actual: Record<string, number>): 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 export function describeFault(f: FaultOutcome): string {
-  const what = f.fault.target === 'postgres' ? 'PostgreSQL restart' : f.fault.target === 'temporal' ? 'Temporal restart' : `kill -9 ${f.fault.target}${f.pid ? ` (pid ${f.pid})` : ''}`;
+  const what =
+    f.fault.target === 'postgres'
+      ? 'PostgreSQL restart'
+      : f.fault.target === 'temporal'
+        ? 'Temporal restart'
+        : `kill -9 ${f.fault.target}${f.pid ? ` (pid ${f.pid})` : ''}`;
   if (f.atMs === null && f.error) return `${what}: FAILED: ${f.error}`;
   if (f.atMs === null) return `${what}: not done, the run had ended before ${Math.round(f.fault.at * 100)}% of its usual time`;
   const during = f.during.length ? `during ${[...new Set(f.during)].join(', ')}` : 'between activities';
   return `${what} at ${secs(f.atMs)} ${during}; down ${secs(f.fault.downMs)}, back after ${secs(f.outageMs)}${f.error ? `; FAILED: ${f.error}` : ''}`;
 }
 
-export const TABLE_HEADER = ' #  prd       faults                               status         run    rows (got/expected)  lost  dup  failed calls';
+export const TABLE_HEADER =
+  ' #  prd       faults                               status         run    rows (got/expected)  lost  dup  failed calls';
 
 /** One line per trial, then a line per fault and per finding. */
 export function formatTrial(r: TrialResult): string {
-  const targets = r.plan.faults.map((f) => (f.target === 'postgres' ? 'pg-restart' : f.target === 'temporal' ? 'temporal-restart' : `kill ${f.target}`)).join(' + ');
+  const targets = r.plan.faults
+    .map((f) => (f.target === 'postgres' ? 'pg-restart' : f.target === 'temporal' ? 'temporal-restart' : `kill ${f.target}`))
+    .join(' + ');
   const rows = `${total(r.actual)}/${r.expectedRows}`;
   const line = `${String(r.plan.trial).padStart(2)}  ${r.plan.prd.padEnd(8)}  ${targets.padEnd(35)}  ${r.status.padEnd(13)} ${secs(r.durationMs).padStart(6)}  ${rows.padStart(19)}  ${String(total(r.lost)).padStart(4)} ${String(total(r.duplicated)).padStart(4)}  ${String(r.failedCalls).padStart(4)}${r.ok ? '' : '   << FAIL'}`;
   const details = [
@@ -878,7 +1088,9 @@ export function formatTrial(r: TrialResult): string {
     ...(r.status !== 'completed' ? [`      ! run ${r.runId ?? '-'}: ${r.status}${r.reason ? `: ${r.reason}` : ''}`] : []),
     ...(r.flowChanged ? [`      ! went another way than the undisturbed run: ${r.flowChanged}`] : []),
     ...Object.entries(r.lost).map(([k, n]) => `      ! lost ${n} ${k} (got ${r.actual[k] ?? 0}, expected ${r.expected[k] ?? 0})`),
-    ...Object.entries(r.duplicated).map(([k, n]) => `      ! ${n} more ${k} than expected (got ${r.actual[k] ?? n}, expected ${r.expected[k] ?? 0})`),
+    ...Object.entries(r.duplicated).map(
+      ([k, n]) => `      ! ${n} more ${k} than expected (got ${r.actual[k] ?? n}, expected ${r.expected[k] ?? 0})`,
+    ),
     ...r.notes.map((n) => `      ! ${n}`),
     ...(r.ok ? [] : [`      workers' output: ${r.logFile}`]),
   ];

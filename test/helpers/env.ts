@@ -40,7 +40,9 @@ export interface TestEnv {
 
 export const ALL_ROLES: QueueRole[] = ['manager', 'governance', 'sandbox', 'employee:scripted'];
 
-export async function startTestEnv(opts: { env?: Record<string, string>; workers?: boolean; temporalUiPort?: number } = {}): Promise<TestEnv> {
+export async function startTestEnv(
+  opts: { env?: Record<string, string>; workers?: boolean; temporalUiPort?: number } = {},
+): Promise<TestEnv> {
   installSdkLogger('WARN');
   const home = await mkdtemp(join(tmpdir(), 'aura-home-'));
   const databaseName = `aura_t_${randomBytes(5).toString('hex')}`;
@@ -56,7 +58,13 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
   const ownerUrl = database.ownerUrl!;
   const ownerDb = createDb(ownerUrl, 2);
 
-  const server = await startDevServer({ cliPath: config.temporal.cliPath, dbFile: null, namespace: 'default', uiPort: opts.temporalUiPort, log: () => {} });
+  const server = await startDevServer({
+    cliPath: config.temporal.cliPath,
+    dbFile: null,
+    namespace: 'default',
+    uiPort: opts.temporalUiPort,
+    log: () => {},
+  });
   const connection = await NativeConnection.connect({ address: server.address });
   const clientConnection = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
@@ -83,7 +91,13 @@ export async function startTestEnv(opts: { env?: Record<string, string>; workers
     childEnv,
     async startWorkers(roles = ALL_ROLES) {
       const bundle = { codePath: inject('workflowBundlePath') };
-      workers = await startWorkers(roles, { connection, namespace: 'default', db: database.db, config: workerConfig, workflowBundle: bundle });
+      workers = await startWorkers(roles, {
+        connection,
+        namespace: 'default',
+        db: database.db,
+        config: workerConfig,
+        workflowBundle: bundle,
+      });
     },
     async stopWorkers() {
       await workers?.stop();

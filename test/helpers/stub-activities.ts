@@ -103,7 +103,17 @@ export function planOf(tasks: { id: string; dependsOn?: string[] }[]): Plan {
 }
 
 export function passed(): VerificationResult & { isolation: string[] } {
-  return { ran: true, passed: true, exitCode: 0, timedOut: false, durationMs: 5, excerpt: 'ok', skippedReason: null, refusedPaths: [], isolation: ['stub'] };
+  return {
+    ran: true,
+    passed: true,
+    exitCode: 0,
+    timedOut: false,
+    durationMs: 5,
+    excerpt: 'ok',
+    skippedReason: null,
+    refusedPaths: [],
+    isolation: ['stub'],
+  };
 }
 
 export function violation(type: ViolationType, message: string): Violation {
@@ -201,7 +211,10 @@ export function createStubs(overrides: Partial<StubActivities> = {}, opts: { ros
     calls,
     runStatuses: () => calls('recordRunStatus').map((s) => s.status),
     directorActions: () => calls('recordDirectorAction').map((a) => [a.action, a.director, a.reason]),
-    taskStatuses: (taskKey) => calls('recordTaskStatus').filter((t) => t.taskKey === taskKey).map((t) => t.status),
+    taskStatuses: (taskKey) =>
+      calls('recordTaskStatus')
+        .filter((t) => t.taskKey === taskKey)
+        .map((t) => t.status),
   };
 }
 
@@ -245,7 +258,9 @@ export async function startStubWorld(): Promise<StubWorld> {
     throw failure('StubMissing', `no stub for activity ${name}: add it to test/helpers/stub-activities.ts`);
   };
   const dispatch = (names: ActivityName[]) => ({
-    ...Object.fromEntries(names.map((name) => [name, (input: unknown) => (current.activities[name] as (i: unknown) => Promise<unknown>)(input)])),
+    ...Object.fromEntries(
+      names.map((name) => [name, (input: unknown) => (current.activities[name] as (i: unknown) => Promise<unknown>)(input)]),
+    ),
     default: unknown,
   });
   // A stub a failed test left blocked must not hold the teardown: shutdown is forced after a while.
@@ -254,7 +269,12 @@ export async function startStubWorld(): Promise<StubWorld> {
     Worker.create({ ...common, taskQueue: QUEUES.manager, workflowBundle: { codePath: inject('workflowBundlePath') } }),
     Worker.create({ ...common, taskQueue: QUEUES.governance, activities: dispatch(GOVERNANCE) }),
     Worker.create({ ...common, taskQueue: QUEUES.sandbox, activities: dispatch(SANDBOX) }),
-    Worker.create({ ...common, taskQueue: QUEUES.employee(STUB_PROVIDER), activities: dispatch(EMPLOYEE), maxConcurrentActivityTaskExecutions: 20 }),
+    Worker.create({
+      ...common,
+      taskQueue: QUEUES.employee(STUB_PROVIDER),
+      activities: dispatch(EMPLOYEE),
+      maxConcurrentActivityTaskExecutions: 20,
+    }),
   ]);
   const running = workers.map((w) => w.run());
   let started: WorkflowHandle[] = [];
@@ -271,7 +291,15 @@ export async function startStubWorld(): Promise<StubWorld> {
       const handle = await env.client.workflow.start<typeof prdRun>('prdRun', {
         taskQueue: QUEUES.manager,
         workflowId,
-        args: [{ prd: '# A small tool\nIt does one thing well.', project: 'stub-world', runId, options: { director: 'dana', ...options }, ...input }],
+        args: [
+          {
+            prd: '# A small tool\nIt does one thing well.',
+            project: 'stub-world',
+            runId,
+            options: { director: 'dana', ...options },
+            ...input,
+          },
+        ],
       });
       started.push(handle);
       return { runId, workflowId, handle, status: () => handle.query(statusQuery) };
@@ -281,7 +309,8 @@ export async function startStubWorld(): Promise<StubWorld> {
       started = [];
       for (const release of [...unreleased]) release();
       await Promise.all(handles.map((h) => h.terminate('test over').catch(() => undefined)));
-      if (current.unknownCalls.length > 0) throw new Error(`the workflows called activities that have no stub: ${[...new Set(current.unknownCalls)].join(', ')}`);
+      if (current.unknownCalls.length > 0)
+        throw new Error(`the workflows called activities that have no stub: ${[...new Set(current.unknownCalls)].join(', ')}`);
     },
     async teardown() {
       for (const w of workers) w.shutdown();
@@ -294,7 +323,11 @@ export async function startStubWorld(): Promise<StubWorld> {
 // ---- Waiting and reading answers ----
 
 /** Polls `fn` until it returns something truthy. */
-export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

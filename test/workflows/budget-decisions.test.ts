@@ -44,14 +44,24 @@ describe('the budget', { timeout: 30_000 }, () => {
     // Nothing moves while paused; a raise needs a reason and a budget that means something.
     await sleep(500);
     expect(stubs.calls('performTask')).toHaveLength(1);
-    expect(await refusal(run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: '' }] }))).toBe(
-      'it needs a reason and a valid budget',
-    );
-    expect(await refusal(run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 0, maxCostUsd: 2 }, by: 'cfo', reason: 'more' }] }))).toBe(
-      'it needs a reason and a valid budget',
-    );
+    expect(
+      await refusal(
+        run.handle.executeUpdate(budgetDecisionUpdate, {
+          args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: '' }],
+        }),
+      ),
+    ).toBe('it needs a reason and a valid budget');
+    expect(
+      await refusal(
+        run.handle.executeUpdate(budgetDecisionUpdate, {
+          args: [{ kind: 'raise', budget: { maxTokens: 0, maxCostUsd: 2 }, by: 'cfo', reason: 'more' }],
+        }),
+      ),
+    ).toBe('it needs a reason and a valid budget');
 
-    const answer = await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'worth finishing' }] });
+    const answer = await run.handle.executeUpdate(budgetDecisionUpdate, {
+      args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'worth finishing' }],
+    });
     expect(answer).toEqual({ command: 'budgetDecision', status: 'running', message: 'budget raised to 5000 tokens, $2' });
     const report = await run.handle.result();
     expect(report.status).toBe('completed');
@@ -63,7 +73,11 @@ describe('the budget', { timeout: 30_000 }, () => {
     ]);
     expect(stubs.runStatuses()).toEqual(['running', 'budget_paused', 'running', 'verifying', 'completed']);
     const raise = stubs.calls('recordDirectorAction').find((a) => a.action === 'raise_budget')!;
-    expect(raise).toMatchObject({ director: 'cfo', reason: 'worth finishing', details: { budget: { maxTokens: 5_000, maxCostUsd: 2 }, previous: { maxTokens: 100, maxCostUsd: 1 } } });
+    expect(raise).toMatchObject({
+      director: 'cfo',
+      reason: 'worth finishing',
+      details: { budget: { maxTokens: 5_000, maxCostUsd: 2 }, previous: { maxTokens: 100, maxCostUsd: 1 } },
+    });
   });
 
   it('while budget_paused no new task starts, even when a slot frees up; after the raise every task runs', async () => {
@@ -87,7 +101,9 @@ describe('the budget', { timeout: 30_000 }, () => {
     expect(stubs.taskStatuses('T3')).toEqual([]);
     expect((await run.status()).status).toBe('budget_paused');
 
-    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'go on' }] });
+    await run.handle.executeUpdate(budgetDecisionUpdate, {
+      args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'go on' }],
+    });
     const report = await run.handle.result();
     expect(report.status).toBe('completed');
     expect(report.tasks.map((t) => [t.taskKey, t.status])).toEqual([
@@ -95,10 +111,17 @@ describe('the budget', { timeout: 30_000 }, () => {
       ['T2', 'accepted'],
       ['T3', 'accepted'],
     ]);
-    const raisedAt = stubs.log.findIndex((c) => c.name === 'recordDirectorAction' && (c.input as { action: string }).action === 'raise_budget');
+    const raisedAt = stubs.log.findIndex(
+      (c) => c.name === 'recordDirectorAction' && (c.input as { action: string }).action === 'raise_budget',
+    );
     const t3At = stubs.log.findIndex((c) => c.name === 'recordTaskStatus' && (c.input as { taskKey: string }).taskKey === 'T3');
     expect(t3At).toBeGreaterThan(raisedAt);
-    expect(stubs.calls('performTask').filter((c) => c.task.id === 'T3').map((c) => c.budget)).toEqual([{ maxTokens: 5_000, maxCostUsd: 2 }]);
+    expect(
+      stubs
+        .calls('performTask')
+        .filter((c) => c.task.id === 'T3')
+        .map((c) => c.budget),
+    ).toEqual([{ maxTokens: 5_000, maxCostUsd: 2 }]);
   });
 
   it('after the raise a freed slot is used at once, and the run shows the refused task working again', async () => {
@@ -118,21 +141,29 @@ describe('the budget', { timeout: 30_000 }, () => {
     const run = await world.startRun({ autoApprove: true, maxParallel: 2, budget: { maxTokens: 100, maxCostUsd: 1 } });
     await until(async () => (await run.status()).status === 'budget_paused', 'the budget pause');
     await until(() => stubs.taskStatuses('T2').includes('accepted'), 'T2 to be accepted');
-    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'go on' }] });
+    await run.handle.executeUpdate(budgetDecisionUpdate, {
+      args: [{ kind: 'raise', budget: { maxTokens: 5_000, maxCostUsd: 2 }, by: 'cfo', reason: 'go on' }],
+    });
     // T3 starts in T2's slot while T1 is still at work: it does not wait for T1 to end.
     await until(() => stubs.taskStatuses('T3').includes('accepted'), 'T3 to be accepted while T1 works');
     expect(stubs.taskStatuses('T1')).not.toContain('accepted');
-    await until(async () => (await run.status()).tasks.find((t) => t.key === 'T1')?.status === 'running', 'the run to show T1 working again');
+    await until(
+      async () => (await run.status()).tasks.find((t) => t.key === 'T1')?.status === 'running',
+      'the run to show T1 working again',
+    );
     t1Again.resolve();
     expect((await run.handle.result()).status).toBe('completed');
   });
 
   it('budgetDecision stop ends the run cancelled; tasks waiting on the refused one never start', async () => {
-    const stubs = world.use({
-      performTask: async () => {
-        throw budgetRefusal();
+    const stubs = world.use(
+      {
+        performTask: async () => {
+          throw budgetRefusal();
+        },
       },
-    }, { plan: planOf([{ id: 'T1' }, { id: 'T2', dependsOn: ['T1'] }]) });
+      { plan: planOf([{ id: 'T1' }, { id: 'T2', dependsOn: ['T1'] }]) },
+    );
     const run = await world.startRun({ autoApprove: true, budget: { maxTokens: 100, maxCostUsd: 1 } });
     await until(async () => (await run.status()).status === 'budget_paused', 'the budget pause');
 
@@ -169,7 +200,9 @@ describe('the budget', { timeout: 30_000 }, () => {
     }, 'the budget pause in planning');
     expect(paused.escalations).toEqual(['budget: planning: run budget reached: 120 of 100 tokens']);
 
-    await run.handle.executeUpdate(budgetDecisionUpdate, { args: [{ kind: 'raise', budget: { maxTokens: 200, maxCostUsd: 1 }, by: 'cfo', reason: 'a little more' }] });
+    await run.handle.executeUpdate(budgetDecisionUpdate, {
+      args: [{ kind: 'raise', budget: { maxTokens: 200, maxCostUsd: 1 }, by: 'cfo', reason: 'a little more' }],
+    });
     // Refused again under the raised budget: paused a second time, then stopped.
     await until(() => stubs.calls('planWithEmployee').length === 2, 'the planner to be asked again');
     expect(stubs.calls('planWithEmployee')[1]!.budget).toEqual({ maxTokens: 200, maxCostUsd: 1 });

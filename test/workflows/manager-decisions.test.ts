@@ -46,7 +46,9 @@ describe('the plan gate', { timeout: 30_000 }, () => {
 
     // Now running, the gate is closed: a second approval is refused by the run.
     await until(() => stubs.calls('performTask').length === 1, 'the task to start');
-    expect(await refusal(run.handle.executeUpdate(approvePlanUpdate, { args: [{ by: 'dana', reason: 'again' }] }))).toBe('run is running (approval needs awaiting_approval)');
+    expect(await refusal(run.handle.executeUpdate(approvePlanUpdate, { args: [{ by: 'dana', reason: 'again' }] }))).toBe(
+      'run is running (approval needs awaiting_approval)',
+    );
     working.resolve();
 
     const report = await run.handle.result();
@@ -65,8 +67,12 @@ describe('the plan gate', { timeout: 30_000 }, () => {
     const run = await world.startRun();
     await until(async () => (await run.status()).status === 'awaiting_approval', 'the plan gate');
 
-    expect(await refusal(run.handle.executeUpdate(rejectPlanUpdate, { args: [{ by: 'dana', reason: '   ' }] }))).toBe('a reason is required');
-    expect(await refusal(run.handle.executeUpdate(rejectPlanUpdate, { args: [{ by: ' ', reason: 'too big' }] }))).toBe('who gives the command? "by" is required');
+    expect(await refusal(run.handle.executeUpdate(rejectPlanUpdate, { args: [{ by: 'dana', reason: '   ' }] }))).toBe(
+      'a reason is required',
+    );
+    expect(await refusal(run.handle.executeUpdate(rejectPlanUpdate, { args: [{ by: ' ', reason: 'too big' }] }))).toBe(
+      'who gives the command? "by" is required',
+    );
     // The same rejection as a raw signal (the Web UI) is noted, never obeyed.
     await run.handle.signal(rejectPlanSignal, { by: 'web-ui', reason: '' });
     const still = await until(async () => {
@@ -87,7 +93,7 @@ describe('the plan gate', { timeout: 30_000 }, () => {
     expect(stubs.calls('verifyWorkspace')).toHaveLength(0);
   });
 
-  it('with autoApprove never stops at the gate, and records the approval as the Director\'s', async () => {
+  it("with autoApprove never stops at the gate, and records the approval as the Director's", async () => {
     const stubs = world.use();
     const run = await world.startRun({ autoApprove: true, director: 'erin' });
     const report = await run.handle.result();

@@ -9,7 +9,18 @@ import { failure } from '../../errors/index.js';
 import { FailureType } from '../../governance/failures.js';
 import type { EscalationDecision, RunProgress } from '../../governance/types.js';
 import { directorDecisionSignal, resolveEscalationUpdate, taskStatusQuery, taskWorkflowId } from '../../workflows/definitions.js';
-import { DEFAULT_ROSTER, deferred, employee, planOf, refusal, startStubWorld, until, violation, type StubRun, type StubWorld } from '../helpers/stub-activities.js';
+import {
+  DEFAULT_ROSTER,
+  deferred,
+  employee,
+  planOf,
+  refusal,
+  startStubWorld,
+  until,
+  violation,
+  type StubRun,
+  type StubWorld,
+} from '../helpers/stub-activities.js';
 
 let world: StubWorld;
 
@@ -37,7 +48,8 @@ function taskHandle(run: StubRun, key: string) {
   return world.env.client.workflow.getHandle(taskWorkflowId(run.workflowId, key));
 }
 
-const decide = (run: StubRun, key: string, d: EscalationDecision) => taskHandle(run, key).executeUpdate(resolveEscalationUpdate, { args: [d] });
+const decide = (run: StubRun, key: string, d: EscalationDecision) =>
+  taskHandle(run, key).executeUpdate(resolveEscalationUpdate, { args: [d] });
 
 /** T1's first audit finds a violation; every other audit is clean. */
 function failFirstAudit() {
@@ -62,9 +74,15 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     expect(waiting.tasks.find((t) => t.key === 'T2')?.status).toBe('pending');
     // The failed attempt was governed before the escalation: HR, a penalised score, one critical record.
     expect(stubs.calls('applyPolicy')).toEqual([expect.objectContaining({ taskKey: 'T1', employeeId: 'coder-1', verdictId: 'v-T1-1' })]);
-    expect(stubs.calls('scoreAttempt')).toEqual([expect.objectContaining({ employeeId: 'coder-1', accepted: false, violations: ['failed_verification'] })]);
+    expect(stubs.calls('scoreAttempt')).toEqual([
+      expect.objectContaining({ employeeId: 'coder-1', accepted: false, violations: ['failed_verification'] }),
+    ]);
     expect(stubs.calls('recordTaskStatus').filter((t) => t.status === 'escalated')).toEqual([
-      expect.objectContaining({ taskKey: 'T1', severity: 'critical', description: 'no eligible coder left (failed: coder-1); waiting for the Director' }),
+      expect.objectContaining({
+        taskKey: 'T1',
+        severity: 'critical',
+        description: 'no eligible coder left (failed: coder-1); waiting for the Director',
+      }),
     ]);
     expect(stubs.taskStatuses('T2')).toEqual([]);
 
@@ -76,7 +94,13 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     expect(answer).toMatchObject({ command: 'directorDecision', message: 'task T1: accept carried out' });
     const report = await run.handle.result();
     expect(report.status).toBe('completed');
-    expect(report.tasks[0]).toMatchObject({ taskKey: 'T1', status: 'accepted', acceptedBy: 'coder-1', acceptedModelRunId: 'mr-T1-1-1', overriddenBy: 'dana' });
+    expect(report.tasks[0]).toMatchObject({
+      taskKey: 'T1',
+      status: 'accepted',
+      acceptedBy: 'coder-1',
+      acceptedModelRunId: 'mr-T1-1-1',
+      overriddenBy: 'dana',
+    });
     expect(report.tasks[1]).toMatchObject({ taskKey: 'T2', status: 'accepted', acceptedBy: 'coder-1', overriddenBy: null });
     expect(stubs.directorActions().slice(1)).toEqual([['task_accept', 'dana', 'good enough for a spike']]);
     expect(stubs.calls('recordDirectorAction')[1]!.details).toMatchObject({ taskKey: 'T1', decision: { kind: 'accept' } });
@@ -84,7 +108,9 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     // T2 started only after the override, building on T1's accepted files.
     const ids = new Map(stubs.calls('recordPlan')[0]!.tasks.map((t) => [t.key, t.id]));
     expect(stubs.calls('performTask').find((c) => c.task.id === 'T2')!.baseTaskIds).toEqual([ids.get('T1')]);
-    const overrideAt = stubs.log.findIndex((c) => c.name === 'recordDirectorAction' && (c.input as { action: string }).action === 'task_accept');
+    const overrideAt = stubs.log.findIndex(
+      (c) => c.name === 'recordDirectorAction' && (c.input as { action: string }).action === 'task_accept',
+    );
     const t2StartedAt = stubs.log.findIndex((c) => c.name === 'recordTaskStatus' && (c.input as { taskKey: string }).taskKey === 'T2');
     expect(t2StartedAt).toBeGreaterThan(overrideAt);
   });
@@ -95,9 +121,15 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     const run = await world.startRun({ autoApprove: true });
     await escalated(run, 'T1');
 
-    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'coder-2', by: 'dana', reason: 'the best one' }))).toBe('coder-2 is suspended');
-    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'nobody', by: 'dana', reason: 'who?' }))).toBe('unknown employee nobody');
-    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'planner-1', by: 'dana', reason: 'anyone' }))).toBe('planner-1 lacks the coder capability');
+    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'coder-2', by: 'dana', reason: 'the best one' }))).toBe(
+      'coder-2 is suspended',
+    );
+    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'nobody', by: 'dana', reason: 'who?' }))).toBe(
+      'unknown employee nobody',
+    );
+    expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'planner-1', by: 'dana', reason: 'anyone' }))).toBe(
+      'planner-1 lacks the coder capability',
+    );
     // Refusals by the Update's validator never reach the task: nothing recorded, still waiting.
     expect(stubs.calls('recordDirectorAction').map((a) => a.action)).toEqual(['approve_plan']);
     expect((await run.status()).tasks[0]?.status).toBe('escalated');
@@ -116,7 +148,9 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
       ['coder-1', 1],
       ['coder-1', 2],
     ]);
-    expect(work[1]!.priorAttempts).toEqual([{ attempt: 1, findings: [{ type: 'failed_verification', message: 'the tests fail' }], excerpt: '' }]);
+    expect(work[1]!.priorAttempts).toEqual([
+      { attempt: 1, findings: [{ type: 'failed_verification', message: 'the tests fail' }], excerpt: '' },
+    ]);
     expect(stubs.directorActions().slice(1)).toEqual([['task_reassign', 'dana', 'one more try, with the findings']]);
     expect(stubs.taskStatuses('T1')).toEqual(['running', 'escalated', 'running', 'accepted']);
   });
@@ -170,7 +204,9 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     });
     const run = await world.startRun({ autoApprove: true });
     await until(() => stubs.calls('performTask').length === 1, 'the task to be worked on');
-    expect(await refusal(decide(run, 'T1', { kind: 'cancel', by: 'dana', reason: 'stop it' }))).toBe('task T1 is running, not waiting for the Director');
+    expect(await refusal(decide(run, 'T1', { kind: 'cancel', by: 'dana', reason: 'stop it' }))).toBe(
+      'task T1 is running, not waiting for the Director',
+    );
     await taskHandle(run, 'T1').signal(directorDecisionSignal, { kind: 'cancel', by: 'web-ui', reason: 'stop it' });
     const ignored = ['directorDecision from web-ui ignored: task T1 is running, not escalated'];
     await until(async () => (await taskHandle(run, 'T1').query(taskStatusQuery)).ignoredSignals?.length, 'the ignored decision to show');
