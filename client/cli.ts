@@ -12,6 +12,7 @@ import { openDatabase } from '../db/open.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
 import { formatProgress, formatReport } from './format.js';
 import {
+  recordRefusal,
   approvePlan,
   connectClient,
   decideVerification,
@@ -29,7 +30,6 @@ import {
   cancelRun,
   type RefusalRecorder,
 } from '../director/runs.js';
-import { recordRefusedCommand } from '../db/repositories/director.js';
 import { ManagerApiClient } from './api-client.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
@@ -61,15 +61,7 @@ function recordRefusals(cfg: AuraConfig): RefusalRecorder {
     try {
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
-        await recordRefusedCommand(database.db, {
-          runId: r.runId,
-          workflowId: r.workflowId,
-          command: r.command,
-          director: r.by,
-          reason: r.reason,
-          refusal: r.refusal,
-          details: r.details,
-        });
+        await recordRefusal(database.db, r);
       } finally {
         await database.close();
       }

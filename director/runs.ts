@@ -40,6 +40,8 @@ import {
   type CommandAnswer,
 } from '../workflows/definitions.js';
 import { UserError } from '../errors/index.js';
+import type { Db } from '../db/connect.js';
+import { recordRefusedCommand } from '../db/repositories/director.js';
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
   try {
@@ -101,6 +103,19 @@ export interface Refusal {
   details: Record<string, unknown>;
 }
 export type RefusalRecorder = (r: Refusal) => Promise<void>;
+
+/** A refused command into the governance record (the run's history never sees it). */
+export function recordRefusal(db: Db, r: Refusal): Promise<void> {
+  return recordRefusedCommand(db, {
+    runId: r.runId,
+    workflowId: r.workflowId,
+    command: r.command,
+    director: r.by,
+    reason: r.reason,
+    refusal: r.refusal,
+    details: r.details,
+  });
+}
 
 /**
  * Sends a Director command as an Update: the answer says what it did, or why it was refused

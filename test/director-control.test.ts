@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
+  recordRefusal,
   approvePlan,
   cancelRun,
   pauseRun,
@@ -20,7 +21,6 @@ import {
   waitForReport,
   type Refusal,
 } from '../director/runs.js';
-import { recordRefusedCommand } from '../db/repositories/director.js';
 import { codingModel } from './fixtures/coding-model.js';
 import type { Behaviour, RecordedRequest } from './fixtures/fake-model-server.js';
 import { CODING_PRD, useCodingEnv } from './helpers/coding-env.js';
@@ -39,16 +39,7 @@ async function until(runId: string, test: (s: RunProgress) => boolean, what: str
   }
 }
 
-const recorder = () => async (r: Refusal) =>
-  recordRefusedCommand(world.env.db, {
-    runId: r.runId,
-    workflowId: r.workflowId,
-    command: r.command,
-    director: r.by,
-    reason: r.reason,
-    refusal: r.refusal,
-    details: r.details,
-  });
+const recorder = () => async (r: Refusal) => recordRefusal(world.env.db, r);
 
 async function directorActions(runId: string) {
   return world.env.db

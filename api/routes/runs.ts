@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import {
+  recordRefusal,
   approvePlan,
   cancelRun,
   decideVerification,
@@ -23,7 +24,6 @@ import {
 import { buildTimeline } from '../../director/history.js';
 import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
-import { recordRefusedCommand } from '../../db/repositories/director.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
 import { runAttemptRounds, runDirectorActions, runSpendVsBudget, taskTitles } from '../../db/repositories/dashboard.js';
 import type { EscalationDecision } from '../../governance/types.js';
@@ -53,15 +53,7 @@ async function asDirector(deps: ApiDeps, req: FastifyRequest, send: (by: string,
   const record: RefusalRecorder = async (r) => {
     refused = true;
     try {
-      await recordRefusedCommand(deps.db, {
-        runId: r.runId,
-        workflowId: r.workflowId,
-        command: r.command,
-        director: r.by,
-        reason: r.reason,
-        refusal: r.refusal,
-        details: r.details,
-      });
+      await recordRefusal(deps.db, r);
     } catch (err) {
       req.log.warn({ err }, 'the refusal could not be recorded');
     }

@@ -7,7 +7,7 @@
  * and reads back what the workflows asked of them, in order.
  */
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
@@ -351,4 +351,27 @@ export async function refusal(update: Promise<unknown>): Promise<string> {
     throw err;
   }
   throw new Error('the Update was accepted; a refusal was expected');
+}
+
+/**
+ * A stub world for one test file: started before its tests, cleaned up after each (leftover
+ * runs terminated, blocked stubs released), torn down at the end.
+ */
+export function useStubWorld(): StubWorld {
+  let current: StubWorld | undefined;
+  beforeAll(async () => {
+    current = await startStubWorld();
+  });
+  afterEach(async () => {
+    await current?.cleanUp();
+  });
+  afterAll(async () => {
+    await current?.teardown();
+  });
+  return new Proxy({} as StubWorld, {
+    get: (_target, key) => {
+      if (!current) throw new Error('the stub world is not started yet (use it inside a test)');
+      return current[key as keyof StubWorld];
+    },
+  });
 }

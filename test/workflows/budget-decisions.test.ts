@@ -4,23 +4,13 @@
  * Director raises the budget (the refused call is made again under the new one) or stops the
  * run (it ends cancelled, and tasks that were waiting never start).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { failure } from '../../errors/index.js';
 import { FailureType } from '../../governance/failures.js';
 import { budgetDecisionUpdate } from '../../workflows/definitions.js';
-import { deferred, planOf, refusal, sleep, startStubWorld, until, type StubWorld } from '../helpers/stub-activities.js';
+import { deferred, planOf, refusal, sleep, useStubWorld, until } from '../helpers/stub-activities.js';
 
-let world: StubWorld;
-
-beforeAll(async () => {
-  world = await startStubWorld();
-});
-afterEach(async () => {
-  await world?.cleanUp();
-});
-afterAll(async () => {
-  await world?.teardown();
-});
+const world = useStubWorld();
 
 describe('the budget', { timeout: 30_000 }, () => {
   const budgetRefusal = () => failure(FailureType.BudgetExceeded, 'run budget reached: 120 of 100 tokens');

@@ -3,21 +3,11 @@
  * Director and obeys (or refuses) what it is told; the task DAG starts a task only once its
  * dependencies are accepted and never more than maxParallel at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { approvePlanUpdate, rejectPlanSignal, rejectPlanUpdate } from '../../workflows/definitions.js';
-import { deferred, planOf, refusal, sleep, startStubWorld, until, type StubWorld } from '../helpers/stub-activities.js';
+import { deferred, planOf, refusal, sleep, useStubWorld, until } from '../helpers/stub-activities.js';
 
-let world: StubWorld;
-
-beforeAll(async () => {
-  world = await startStubWorld();
-});
-afterEach(async () => {
-  await world?.cleanUp();
-});
-afterAll(async () => {
-  await world?.teardown();
-});
+const world = useStubWorld();
 
 describe('the plan gate', { timeout: 30_000 }, () => {
   it('waits at awaiting_approval without auto-approval; approvePlan lets the run go on', async () => {

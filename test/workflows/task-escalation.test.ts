@@ -4,7 +4,7 @@
  * it, and the task waits; the Director's directorDecision (accept, reassign, cancel) is checked
  * against the roster the task escalated with, recorded, and carried out.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { failure } from '../../errors/index.js';
 import { FailureType } from '../../governance/failures.js';
 import type { EscalationDecision, RunProgress } from '../../governance/types.js';
@@ -15,24 +15,13 @@ import {
   employee,
   planOf,
   refusal,
-  startStubWorld,
+  useStubWorld,
   until,
   violation,
   type StubRun,
-  type StubWorld,
 } from '../helpers/stub-activities.js';
 
-let world: StubWorld;
-
-beforeAll(async () => {
-  world = await startStubWorld();
-});
-afterEach(async () => {
-  await world?.cleanUp();
-});
-afterAll(async () => {
-  await world?.teardown();
-});
+const world = useStubWorld();
 
 /** T2 builds on T1: it may start only once T1 is accepted (by work or by the Director). */
 const TWO_TASKS = planOf([{ id: 'T1' }, { id: 'T2', dependsOn: ['T1'] }]);
