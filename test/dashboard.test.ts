@@ -206,7 +206,12 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
       15_000,
       'the completed run, without a reload',
     );
-    expect(await tasks.innerText()).toMatch(/T1\s+Add function\s+accepted\s+s-flaky\s+1/);
+    // The status reads `completed` a moment before the run's last task report is shown.
+    await expectEventually(
+      async () => /T1\s+Add function\s+accepted\s+s-flaky\s+1/.test(await tasks.innerText()),
+      15_000,
+      'T1 accepted from s-flaky, without a reload',
+    );
     const attempts = await watch.getByRole('table', { name: 'Attempts' }).innerText();
     expect(attempts).toMatch(/T1\s+1\s+1\s+s-flaky\s+failing/);
     const main = await watch.locator('main').innerText();

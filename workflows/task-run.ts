@@ -541,6 +541,8 @@ class TaskWorkflow {
   private async finish(result: TaskRunResult, description: string): Promise<TaskRunResult> {
     this.progress.status = result.status;
     this.progress.escalation = null;
+    // The run shows whose work was accepted (after an escalation nobody was assigned).
+    if (result.acceptedBy) this.progress.assignedTo = result.acceptedBy;
     await roles.ledger(`task ${this.task.id} ${result.status}`).recordTaskStatus({
       runId: this.input.runId,
       taskId: this.input.taskId,
