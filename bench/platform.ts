@@ -8,17 +8,14 @@
  * DATABASE_URL / TEMPORAL_ADDRESS in the environment are honoured, as everywhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
 import type { Db } from '../db/connect.js';
-import { startDevServer } from '../local/temporal-server.js';
-import { ensureTemporalCli } from '../local/temporal-cli.js';
-import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import { DEV_SERVER_SQLITE_PRAGMAS, startDevServer } from '../local/temporal-server.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { childrenOf, commandLine, parentOf } from './proc.js';
 
@@ -96,30 +93,6 @@ function stopChild(child: ChildProcess, ms = 60_000): Promise<void> {
   });
 }
 
-/**
- * The dev server as local/temporal-server.ts starts it, with SQLite pragmas added
- * (BENCH_TEMPORAL_SQLITE_PRAGMAS=journal_mode=wal,synchronous=normal): to measure what the
- * default durability of its state file costs. Not the default.
- */
-async function startTunedDevServer(config: AuraConfig, dbFile: string | null, pragmas: string[], log: (line: string) => void) {
-  const cli = await ensureTemporalCli(config.temporal.cliPath, log);
-  if (dbFile) await mkdir(dirname(dbFile), { recursive: true });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
-      ip: '127.0.0.1',
-      port: config.temporal.port,
-      namespace: config.temporal.namespace,
-      ...(dbFile ? { dbFilename: dbFile } : {}),
-      ui: false,
-      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      log: { format: 'pretty', level: 'error' },
-      extraArgs: pragmas.flatMap((p) => ['--sqlite-pragma', p]),
-    },
-  });
-  return { address: env.address, stop: () => env.teardown() };
-}
-
 export async function startBenchWorld(opts: { latencyMs: number; log: (line: string) => void }): Promise<BenchWorld> {
   const { latencyMs, log } = opts;
   loadDotEnv();
@@ -151,17 +124,17 @@ export async function startBenchWorld(opts: { latencyMs: number; log: (line: str
       const dbFile = process.env.BENCH_TEMPORAL_DB === 'memory' ? null : join(config.home, 'bench', 'temporal.db');
       if (dbFile) await rm(dbFile, { force: true });
       const before = new Set(childrenOf(process.pid));
-      const pragmas = (process.env.BENCH_TEMPORAL_SQLITE_PRAGMAS ?? '').split(',').filter(Boolean);
-      const server =
-        pragmas.length > 0
-          ? await startTunedDevServer(config, dbFile, pragmas, log)
-          : await startDevServer({
-              cliPath: config.temporal.cliPath,
-              dbFile,
-              port: config.temporal.port,
-              namespace: config.temporal.namespace,
-              log,
-            });
+      // BENCH_TEMPORAL_SQLITE_PRAGMAS: other pragmas for its state file, to compare ("none": SQLite's own).
+      const asked = process.env.BENCH_TEMPORAL_SQLITE_PRAGMAS;
+      const pragmas = asked === undefined ? DEV_SERVER_SQLITE_PRAGMAS : asked === 'none' ? [] : asked.split(',').filter(Boolean);
+      const server = await startDevServer({
+        cliPath: config.temporal.cliPath,
+        dbFile,
+        port: config.temporal.port,
+        namespace: config.temporal.namespace,
+        log,
+        sqlitePragmas: pragmas,
+      });
       cleanup.push(() => server.stop());
       address = server.address;
       temporalPid = childrenOf(process.pid).find((pid) => !before.has(pid) && /start-dev/.test(commandLine(pid))) ?? null;
