@@ -10,7 +10,7 @@ import { parseTaskOutput } from '../../governance/task-output.js';
 import { taskSpecSchema, type TaskSpec } from '../../governance/schemas.js';
 import type { Violation } from '../../governance/types.js';
 import { sha256 } from '../context.js';
-import { unverifiable, verifyFiles } from '../sandbox/index.js';
+import { notRun, unverifiable, verifyFiles } from '../sandbox/index.js';
 import { NODE_BUILTINS } from './index.js';
 import { UnusableInput } from '../../errors/index.js';
 
@@ -39,16 +39,7 @@ export async function checkOutput(args: { task: TaskSpec; outputText: string; wo
   if (parsed.ok) {
     const skipped = unverifiable(parsed.output.files);
     if (skipped) {
-      verification = {
-        ran: false,
-        passed: false,
-        exitCode: null,
-        timedOut: false,
-        durationMs: 0,
-        excerpt: '',
-        skippedReason: skipped,
-        refusedPaths: [],
-      };
+      verification = notRun(skipped);
     } else {
       const files = new Map(workspace);
       for (const f of parsed.output.files) files.set(f.path, f.content);

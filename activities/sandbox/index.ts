@@ -12,6 +12,11 @@ import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
 import { failure } from '../../errors/index.js';
+
+/** A verification that did not run the command, and why (nothing passes unverified). */
+export function notRun(reason: string, refusedPaths: string[] = []): VerificationResult {
+  return { ran: false, passed: false, exitCode: null, timedOut: false, durationMs: 0, excerpt: '', skippedReason: reason, refusedPaths };
+}
 import { FailureType } from '../../governance/failures.js';
 import { activityRef, cancellationSignal, conflictsAsFailures, idempotencyKey } from '../context.js';
 
@@ -44,18 +49,7 @@ export async function verifyFiles(
     const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
     if (r.skippedReason !== null) {
       // No sandbox could isolate the code: it was not run (fail closed).
-      return {
-        ran: false,
-        passed: false,
-        exitCode: null,
-        timedOut: false,
-        durationMs: 0,
-        excerpt: '',
-        skippedReason: r.skippedReason,
-        refusedPaths: refused,
-        outsideWrites: [],
-        isolation: r.isolation,
-      };
+      return { ...notRun(r.skippedReason, refused), outsideWrites: [], isolation: r.isolation };
     }
     return {
       ran: true,
@@ -115,20 +109,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
       : parsed.ok
         ? unverifiable(parsed.output.files)
         : `the output is malformed: ${parsed.error}`;
-    if (!parsed.ok || skipped) {
-      return {
-        ran: false,
-        passed: false,
-        exitCode: null,
-        timedOut: false,
-        durationMs: 0,
-        excerpt: '',
-        skippedReason: skipped,
-        refusedPaths: [],
-        outsideWrites: [],
-        isolation: [],
-      };
-    }
+    if (skipped || !parsed.ok) return { ...notRun(skipped ?? 'the output is malformed'), outsideWrites: [], isolation: [] };
     const files = await acceptedFiles(db, req.baseTaskIds);
     for (const f of parsed.output.files) files.set(f.path, f.content);
     return verifyFiles(files, req.command, req.timeoutMs);
