@@ -49,6 +49,8 @@ export interface TaskQueueTable {
   updated_at: Timestamp;
   idempotency_key: string | null;
   generation: ColumnType<number, number | undefined, number>;
+  /** The tester's answer whose files are the task's frozen acceptance tests now (0007). */
+  tests_model_run_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EmployeesTable {
@@ -86,7 +88,7 @@ export interface ModelRunsTable {
   run_id: string | null;
   task_id: string | null;
   employee_id: string;
-  kind: 'plan' | 'task' | 'review';
+  kind: 'plan' | 'task' | 'review' | 'tests' | 'dispute';
   attempt: number;
   prompt: string;
   prompt_version: string;
@@ -138,6 +140,10 @@ export interface VerificationsTable {
   skipped_reason: string | null;
   isolation: Json<string[]>;
   created_at: Generated<Date>;
+  /** red: frozen tests before any code (must fail); green: a coder's round against them (0007). */
+  phase: ColumnType<'red' | 'green' | null, 'red' | 'green' | null | undefined, never>;
+  /** The full output, in evidence_blobs (0007); null before. */
+  output_sha256: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface AgentActivityLogsTable {
@@ -305,4 +311,31 @@ export interface Database {
   retention_purges: RetentionPurgesTable;
   aura_settings: AuraSettingsTable;
   ledger_tables: LedgerTablesTable;
+  acceptance_tests: AcceptanceTestsTable;
+  evidence_blobs: EvidenceBlobsTable;
+}
+
+/** One freeze of a task's acceptance tests (0007): append-only, chained. */
+export interface AcceptanceTestsTable {
+  id: string;
+  idempotency_key: string;
+  run_id: string | null;
+  task_id: string | null;
+  task_key: string;
+  version: number;
+  tester_id: string;
+  model_run_id: string;
+  files: Json<{ path: string; sha256: string }[]>;
+  reason: string;
+  decided_by: string;
+  dispute: Json | null;
+  created_at: Generated<Date>;
+}
+
+/** Full outputs, content-addressed (0007): a verification names its output by sha256. */
+export interface EvidenceBlobsTable {
+  sha256: string;
+  content: string;
+  bytes: number;
+  created_at: Generated<Date>;
 }

@@ -20,6 +20,8 @@ export const APPEND_ONLY_TABLES = [
   'disciplinary_actions',
   'scores',
   'ledger_checkpoints',
+  'acceptance_tests',
+  'evidence_blobs',
 ] as const;
 
 /** State that moves on: runs, tasks and the employees' standing. */
