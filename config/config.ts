@@ -121,6 +121,23 @@ const envSchema = z.object({
       .optional()
       .transform((v, ctx) => parseKeyEntries(v, ctx)),
   ),
+  MANAGER_API_ALLOWED_HOSTS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v) =>
+        v
+          ? v
+              .split(',')
+              .map((h) => h.trim().toLowerCase())
+              .filter(Boolean)
+          : [],
+      )
+      .refine((hosts) => hosts.every((h) => /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(h)), {
+        message: 'must be host names, comma-separated, each with or without a port (aura.example.com,10.0.0.5:8000)',
+      }),
+  ),
   MANAGER_TEMPORAL_UI_URL: optionalUrl,
   AURA_API_URL: optionalUrl,
   AURA_API_KEY: optionalString,
@@ -142,6 +159,7 @@ const envSchema = z.object({
 
   AUDIT_LOG_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).default(365)),
   ENABLE_STRICT_POLICY: bool(true),
+  AURA_INDEPENDENT_TESTS: bool(true),
   AURA_LEDGER_KEY_FILE: optionalString,
   AURA_CHECKPOINT_EVERY_ENTRIES: atLeastOne(1_000),
   AURA_CHECKPOINT_EVERY_MINUTES: atLeastOne(10),
@@ -184,6 +202,8 @@ export interface AuraConfig {
     apiKey: string | null;
     /** Every key the API accepts, hashed, with its owner's name and role. */
     keys: ApiKeyEntry[];
+    /** Host names the API answers for besides the local ones and MANAGER_HOST (MANAGER_API_ALLOWED_HOSTS). */
+    allowedHosts: string[];
     /** The Temporal Web UI the dashboard links to (null: none known). */
     temporalUiUrl: string | null;
     /** For the CLI: send run commands to this Manager API (AURA_API_URL) with this key (AURA_API_KEY). */
@@ -203,6 +223,8 @@ export interface AuraConfig {
   runBudget: { maxTokens: number; maxCostUsd: number };
   auditLogRetentionDays: number;
   strictPolicy: boolean;
+  /** Runs' default for acceptance tests by a tester (a run option overrides it; the run records which). */
+  independentTests: boolean;
   /** The ledger's signing key and how often a checkpoint is signed. */
   ledger: { keyFile: string; checkpointEveryEntries: number; checkpointEveryMinutes: number };
   employeesFile: string;
@@ -262,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
           : []),
         ...e.MANAGER_API_KEYS.filter((k) => !e.MANAGER_API_KEY || k.sha256 !== hashApiKey(e.MANAGER_API_KEY)),
       ],
+      allowedHosts: e.MANAGER_API_ALLOWED_HOSTS,
       temporalUiUrl: e.MANAGER_TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${e.AURA_TEMPORAL_UI_PORT}`),
       apiUrl: e.AURA_API_URL ?? null,
       apiClientKey: e.AURA_API_KEY ?? null,
@@ -277,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     runBudget: { maxTokens: e.AURA_RUN_TOKEN_BUDGET, maxCostUsd: e.AURA_RUN_COST_BUDGET_USD },
     auditLogRetentionDays: e.AUDIT_LOG_RETENTION_DAYS,
     strictPolicy: e.ENABLE_STRICT_POLICY,
+    independentTests: e.AURA_INDEPENDENT_TESTS,
     ledger: {
       keyFile: e.AURA_LEDGER_KEY_FILE ? at(e.AURA_LEDGER_KEY_FILE) : join(home, 'ledger', 'signing-key.pem'),
       checkpointEveryEntries: e.AURA_CHECKPOINT_EVERY_ENTRIES,

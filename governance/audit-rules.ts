@@ -40,6 +40,10 @@ export interface AuditContext {
   otherTasks: { id: string; files: string[] }[];
   /** Module names that need no dependency (Node's built-ins). */
   builtinModules: string[];
+  /** Frozen acceptance tests of the run (written by testers): no coder may write them. */
+  frozenTests?: string[];
+  /** Globs of files the task's coder will write: a tester's tests may import them before they exist. */
+  plannedPaths?: string[];
 }
 
 export interface AuditInput {
@@ -53,6 +57,8 @@ export interface AuditInput {
   verification: VerificationResult | null;
   employeeFailure: EmployeeFailure | null;
   context?: AuditContext;
+  /** A tester's output: its tests run on the workspace before any code (red). They must fail. */
+  red?: VerificationResult | null;
 }
 
 export type Hasher = (text: string) => string;
@@ -89,6 +95,7 @@ const DETECTORS: ((j: Judged) => void)[] = [
   unwrittenFiles,
   writesOutsideWorkspace,
   acceptanceVerdict,
+  redVerdict,
 ];
 
 export function detectViolations(input: AuditInput, hash: Hasher): Violation[] {
@@ -150,7 +157,13 @@ function writesOutsideScope({ input, output, add }: Judged): void {
   for (const file of output.files) {
     const unsafe = unsafePathReason(file.path);
     const owner = input.context?.otherTasks.find((t) => t.files.includes(file.path));
-    if (unsafe) {
+    if (!unsafe && input.context?.frozenTests?.includes(file.path)) {
+      add(
+        'scope_drift',
+        `writes "${file.path}", a frozen acceptance test written by a tester: dispute it ("disputes"), never edit it`,
+        file.path,
+      );
+    } else if (unsafe) {
       add('scope_drift', `writes "${file.path}": ${unsafe}`, file.path);
     } else if (!matchesAnyGlob(file.path, input.task.scope)) {
       add('scope_drift', `writes "${file.path}", outside the task's scope (${input.task.scope.join(', ')})`, file.path);
@@ -210,7 +223,7 @@ function hallucinatedImports({ input, output, add }: Judged): void {
     for (const spec of importSpecifiers(file.content)) {
       const shownSpec = excerpt(spec, 200);
       if (spec.startsWith('./') || spec.startsWith('../')) {
-        if (!resolvesTo(file.path, spec, known)) {
+        if (!resolvesTo(file.path, spec, known) && !resolvesToPlanned(file.path, spec, ctx?.plannedPaths ?? [])) {
           addImport(
             `${file.path} imports "${shownSpec}", which exists neither in the workspace nor in the output`,
             `${file.path}: ${spec}`,
@@ -282,6 +295,26 @@ function acceptanceVerdict({ input, add }: Judged): void {
     add('failed_verification', `the acceptance command could not run: ${v.skippedReason}`, v.skippedReason);
   } else if (v.passed && NOTHING_RAN.test(v.excerpt)) {
     add('failed_verification', `the acceptance command "${input.task.acceptance.command}" passed without running any test`, v.excerpt);
+  }
+}
+
+/**
+ * Red before green: a tester's tests, run with nothing of the task implemented, must fail. Tests
+ * that pass then (or run none) test nothing; tests that could not run at all are no tests.
+ */
+function redVerdict({ input, add }: Judged): void {
+  const red = input.red;
+  if (!red) return;
+  if (red.ran && red.passed) {
+    add(
+      'vacuous_tests',
+      NOTHING_RAN.test(red.excerpt)
+        ? `"${input.task.acceptance.command}" ran no test with nothing implemented: the tests test nothing`
+        : `"${input.task.acceptance.command}" passed with nothing of the task implemented: the tests test nothing`,
+      red.excerpt,
+    );
+  } else if (!red.ran && red.skippedReason) {
+    add('malformed_output', `the tests could not be run: ${red.skippedReason}`, red.skippedReason);
   }
 }
 
@@ -384,6 +417,13 @@ function resolvesTo(from: string, spec: string, known: Set<string>): boolean {
   return (
     RESOLVE_SUFFIXES.some((suffix) => known.has(target + suffix)) || (target.endsWith('.js') && known.has(target.replace(/\.js$/, '.ts')))
   );
+}
+
+/** Does a relative import land on a file the task's coder is yet to write (a tester's import)? */
+function resolvesToPlanned(from: string, spec: string, planned: string[]): boolean {
+  if (planned.length === 0) return false;
+  const target = joinPath(from.split('/').slice(0, -1), spec);
+  return target !== null && RESOLVE_SUFFIXES.some((suffix) => matchesAnyGlob(target + suffix, planned));
 }
 
 function joinPath(base: string[], spec: string): string | null {

@@ -29,6 +29,7 @@ const SEED_VIOLATIONS: Record<ViolationType, ViolationRule> = {
   malformed_output: { severity: 2, action: 'WARNING' },
   failed_verification: { severity: 2, action: 'WARNING' },
   self_assignment: { severity: 3, action: 'STRIKE' },
+  vacuous_tests: { severity: 2, action: 'WARNING' },
 };
 
 /**

@@ -6,6 +6,7 @@ import { planSchema, type Plan } from './schemas.js';
 import { unsafePathReason } from './glob.js';
 import { findCycle } from './dag.js';
 import { TIME_LIMITS } from './time-limits.js';
+import { criteriaProblem } from './acceptance-tests.js';
 
 export interface BrokenRule {
   rule: string;
@@ -17,6 +18,8 @@ export interface PlanLimits {
   maxTasks: number;
   /** Names that must not appear in a task: employee ids, providers, model names. */
   modelNames: string[];
+  /** The run has acceptance tests by a tester: every coding task needs criteria and named test files. */
+  independentTests?: boolean;
 }
 
 export type PlanValidation = { ok: true; plan: Plan } | { ok: false; broken: BrokenRule[] };
@@ -57,7 +60,7 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
     });
   }
 
-  const parsed = planSchema.safeParse(raw);
+  const parsed = planSchema.safeParse(withCriteriaAlias(raw));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       broken.push({ rule: 'schema', message: `${issue.path.join('.') || '(plan)'}: ${issue.message}` });
@@ -117,6 +120,8 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
     if (task.timeLimitMs > MAX_TASK_MS) {
       broken.push({ rule: 'bounded-time', taskId: task.id, message: `time limit ${task.timeLimitMs} ms is over ${MAX_TASK_MS} ms` });
     }
+    const noCriteria = limits.independentTests ? criteriaProblem(task) : null;
+    if (noCriteria) broken.push({ rule: 'criteria', taskId: task.id, message: noCriteria });
     const text = `${task.title}\n${task.instructions}`.toLowerCase();
     const named = names.find((n) => n.pattern.test(text));
     if (named) {
@@ -142,6 +147,20 @@ export function validatePlan(raw: unknown, limits: PlanLimits): PlanValidation {
   if (cycle) broken.push({ rule: 'acyclic', message: `dependency cycle: ${cycle.join(' -> ')}` });
 
   return broken.length > 0 ? { ok: false, broken } : { ok: true, plan };
+}
+
+/** A planner may write `acceptanceCriteria` for `criteria`: read as the same field. */
+function withCriteriaAlias(raw: unknown): unknown {
+  const tasks = (raw as { tasks?: unknown })?.tasks;
+  if (!Array.isArray(tasks)) return raw;
+  return {
+    ...(raw as object),
+    tasks: tasks.map((t: unknown) => {
+      if (!t || typeof t !== 'object' || 'criteria' in t || !('acceptanceCriteria' in t)) return t;
+      const { acceptanceCriteria, ...rest } = t as Record<string, unknown>;
+      return { ...rest, criteria: acceptanceCriteria };
+    }),
+  };
 }
 
 export function describeBrokenRules(broken: BrokenRule[]): string[] {

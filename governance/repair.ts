@@ -26,9 +26,13 @@ export interface RepairFeedback {
   /** Its previous answer, whose files it is shown again. */
   previousModelRunId: string;
   command: string;
-  /** The tail of the failing command's output. */
+  /** The failing command's output (its failing tests' blocks first). */
   excerpt: string;
   findings: Finding[];
+  /** An independent reviewer rejected the round: its comments (never who). */
+  review?: string;
+  /** The tester kept (or changed) a disputed test: its answer. */
+  disputeAnswer?: string;
 }
 
 /** What a later employee learns of an earlier attempt at the same task. */

@@ -14,7 +14,10 @@ export const acceptanceSchema = z.object({
   timeoutMs: z.number().int().min(1_000).max(TIME_LIMITS.maxAcceptanceMs).default(TIME_LIMITS.acceptanceMs),
 });
 
-export const taskSpecSchema = z.object({
+/** Acceptance criteria in words (inputs → outputs, errors), from the PRD: what the tester turns into tests. */
+const criteriaSchema = z.array(z.string().trim().min(1).max(2_000)).max(50);
+
+const taskSpecObject = z.object({
   id: taskKeySchema,
   title: z.string().trim().min(1).max(200),
   instructions: z.string().trim().min(1).max(20_000),
@@ -28,7 +31,16 @@ export const taskSpecSchema = z.object({
   acceptance: acceptanceSchema,
   /** Time the employee has for this task. */
   timeLimitMs: z.number().int().min(1_000).max(TIME_LIMITS.maxTaskLimitMs).default(TIME_LIMITS.taskMs),
+  /** Acceptance criteria in words; a coding task of a run with independent tests needs some. */
+  criteria: criteriaSchema.optional(),
+  /**
+   * The acceptance test files (paths or globs) a tester writes before the code; the coder may
+   * not write them. Absent: the scope's test-like paths (test/…, *.test.*, *_test.*, spec).
+   */
+  tests: z.array(z.string().trim().min(1)).max(50).optional(),
 });
+
+export const taskSpecSchema = taskSpecObject;
 
 export const planSchema = z.object({
   summary: z.string().trim().min(1).max(5_000),
@@ -42,13 +54,22 @@ export const outputFileSchema = z.object({
   content: z.string().max(1_000_000),
 });
 
+/** A coder that holds a frozen acceptance test to be wrong says so here, never by editing it. */
+export const disputeSchema = z.object({
+  test: z.string().min(1).max(500),
+  reason: z.string().min(1).max(5_000),
+});
+
 /** What an employee must return for a task. */
 export const taskOutputSchema = z.object({
   summary: z.string().max(10_000),
   files: z.array(outputFileSchema).max(200),
+  /** Frozen tests the coder disputes (optional). */
+  disputes: z.array(disputeSchema).max(20).optional(),
 });
 
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 export type Plan = z.infer<typeof planSchema>;
 export type TaskOutput = z.infer<typeof taskOutputSchema>;
 export type OutputFile = z.infer<typeof outputFileSchema>;
+export type Dispute = z.infer<typeof disputeSchema>;

@@ -29,6 +29,7 @@ export const PENALTIES: Record<ViolationType, number> = {
   malformed_output: 10,
   failed_verification: 0,
   self_assignment: 30,
+  vacuous_tests: 20,
 };
 
 /** Thresholds on a capability's reputation. Checked from the bottom up: terminate, warn, promote. */

@@ -28,6 +28,8 @@ export const VIOLATION_TYPES = [
   'failed_verification',
   'timeout',
   'self_assignment',
+  /** A tester's acceptance tests passed before any code was written: they test nothing. */
+  'vacuous_tests',
 ] as const;
 export type ViolationType = (typeof VIOLATION_TYPES)[number];
 
@@ -64,6 +66,13 @@ export interface RunOptions {
   maxVerificationRepairs?: number;
   /** How long a planner may take for one plan, in ms (default 5 minutes); then another plans. */
   planTimeLimitMs?: number;
+  /**
+   * Acceptance tests by someone else (default: on, unless the deployment turned it off): every
+   * coding task's tests are written by a tester before the code, frozen, red before green, and a
+   * reviewer's rejection sends the work back. Off: the plan's own commands decide (self-tested,
+   * and the report says so).
+   */
+  independentTests?: boolean;
 }
 
 /** Who decided, and why: every Director decision carries both. */
@@ -141,6 +150,8 @@ export interface TaskRunInput {
   maxRepairRounds?: number;
   /** The Manager's repair task after a failed final verification: may change any accepted file. */
   repairsWorkspace?: boolean;
+  /** Acceptance tests by a tester, red before green, a reviewer who can say no (older runs: absent, off). */
+  independentTests?: boolean;
 }
 
 export interface TaskRunResult {
@@ -150,6 +161,25 @@ export interface TaskRunResult {
   acceptedModelRunId: string | null;
   overriddenBy: string | null;
   attempts: AttemptSummary[];
+  /** Who checked: the frozen acceptance tests (tester, version, files, red run) and the review (older runs: absent). */
+  checks?: TaskChecks;
+}
+
+/** Who wrote the tests, who wrote the code, who reviewed, and what red and green said. */
+export interface TaskChecks {
+  tests: {
+    testerId: string;
+    version: number;
+    files: { path: string; sha256: string }[];
+    /** The frozen tests before any code: they must fail. */
+    red: { passed: boolean; exitCode: number | null };
+  } | null;
+  /** The tester's attempts (a tester whose tests were not frozen is in here too). */
+  testAttempts: AttemptSummary[];
+  /** The last green run of the accepted code against the frozen tests. */
+  green: { passed: boolean; exitCode: number | null } | null;
+  review: { reviewerId: string; verdict: ReviewOpinion['verdict']; comments: string } | null;
+  disputes: { test: string; reason: string; decision: 'uphold' | 'reject' | 'unresolved'; answer: string }[];
 }
 
 export interface TaskProgress {
@@ -165,6 +195,10 @@ export interface TaskProgress {
   workflowId?: string;
   /** Director decisions sent by signal while the task was not waiting for one. */
   ignoredSignals?: string[];
+  /** Who wrote the task's frozen acceptance tests, once frozen. */
+  testedBy?: string | null;
+  /** What the task is doing: its tests (a tester) or its code. */
+  phase?: 'tests' | 'code';
 }
 
 export interface RunReport {
@@ -185,6 +219,8 @@ export interface RunReport {
   verificationRepairs?: number;
   /** The Director accepted a workspace that failed its final verification: recorded, never silent. */
   verificationOverride?: Attribution | null;
+  /** Acceptance tests by testers (true) or the plan's own commands (false: self-tested). */
+  independentTests?: boolean;
 }
 
 /** What the `status` query returns: everything the Director needs, small enough to print. */

@@ -117,7 +117,13 @@ describe('aura submit --follow while the Temporal server restarts', () => {
     const prd = join(home, 'prd.md');
     await writeFile(prd, '# A small tool\n\nCount words.\n');
     const child = spawn(join(PROJECT_ROOT, 'bin', 'aura'), ['submit', prd, '--follow'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, DATABASE_URL: database.url, AURA_HOME: home },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        DATABASE_URL: database.url,
+        AURA_HOME: home,
+        AURA_INDEPENDENT_TESTS: 'false',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -125,7 +125,7 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
       ...common,
       taskQueue: QUEUES.governance,
       activities: {
-        ...createLedgerActivities({ db, defaultBudget: config.runBudget }),
+        ...createLedgerActivities({ db, defaultBudget: config.runBudget, independentTests: config.independentTests }),
         ...createAuditorActivities({ db }),
         ...createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: config.strictPolicy }),
         ...createAccountantActivities({ db, strict: config.strictPolicy }),

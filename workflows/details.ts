@@ -65,6 +65,8 @@ export function taskDetails(task: TaskProgress & { escalation: string | null }, 
     '',
     `**Status:** ${task.status}${task.assignedTo ? ` — ${task.assignedTo}` : ''}`,
     `**Attempts:** ${task.attempts}, reassignments ${task.reassignments}, repair rounds ${task.repairRounds ?? 0}`,
+    ...(task.testedBy ? [`**Acceptance tests:** written by ${task.testedBy} (frozen; the coder cannot change them)`] : []),
+    ...(task.phase === 'tests' ? ['**Now:** a tester writes the acceptance tests, before any code'] : []),
     `**Acceptance:** \`${acceptance}\``,
   ];
   if (task.escalation)

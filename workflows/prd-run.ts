@@ -135,6 +135,8 @@ class PrdRunWorkflow {
   /** Each task's result as it comes in (for the report of a cancelled run). */
   private readonly taskResults = new Map<string, TaskRunResult>();
   private needsDirector: string | null = null;
+  /** Acceptance tests by testers, red before green, reviewers who can say no (older runs: off). */
+  private independentTests: boolean | null = null;
 
   constructor(private readonly input: PrdRunInput) {
     this.runId = input.runId ?? uuid4();
@@ -181,6 +183,7 @@ class PrdRunWorkflow {
       .recordRunStarted({ runId: this.runId, project: this.input.project, prd: this.input.prd, options: this.options });
     this.budget ??= runStart?.defaultBudget ?? null;
     this.state.budget = this.budget;
+    if (patched('independent-tests')) this.independentTests = this.options.independentTests ?? runStart?.independentTests ?? true;
 
     for (;;) {
       const planned = await this.plan();
@@ -540,7 +543,7 @@ class PrdRunWorkflow {
         }
         const validation = answer.parseError
           ? { ok: false as const, broken: [{ rule: 'schema', message: answer.parseError }] }
-          : validatePlan(answer.plan, { maxTasks: this.options.maxTasks, modelNames });
+          : validatePlan(answer.plan, { maxTasks: this.options.maxTasks, modelNames, independentTests: this.independentTests === true });
         if (validation.ok) return this.recordPlan(validation.plan, planner.id);
         feedback = describeBrokenRules(validation.broken);
         this.state.planErrors = feedback;
@@ -736,7 +739,17 @@ class PrdRunWorkflow {
     const handle = await startChild(taskRun, {
       workflowId: this.taskWorkflowId(task.id),
       taskQueue: QUEUES.manager,
-      args: [{ runId: this.runId, taskId, task, budget: this.budget, maxRepairRounds: this.options.maxRepairRounds, ...extra }],
+      args: [
+        {
+          runId: this.runId,
+          taskId,
+          task,
+          budget: this.budget,
+          maxRepairRounds: this.options.maxRepairRounds,
+          ...extra,
+          ...(this.independentTests ? { independentTests: true } : {}),
+        },
+      ],
       staticSummary: `Task ${task.id}: ${task.title}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
@@ -914,6 +927,7 @@ class PrdRunWorkflow {
     if (rounds > 0) report.repairRounds = rounds;
     if (verificationRepairs > 0) report.verificationRepairs = verificationRepairs;
     if (verificationOverride) report.verificationOverride = verificationOverride;
+    if (this.independentTests !== null) report.independentTests = this.independentTests;
     this.state.report = report;
     await this.setStatus(status, reason, report);
     return report;

@@ -24,8 +24,18 @@ import {
 import { chooseEmployee } from '../governance/routing.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
 import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
-import type { ReviewOpinion } from '../governance/types.js';
+import type { ReviewOpinion, TaskChecks } from '../governance/types.js';
+import {
+  TESTER_CAPABILITY,
+  codeScopeOf,
+  coderView,
+  needsIndependentTests,
+  testerView,
+  type FrozenTests,
+} from '../governance/acceptance-tests.js';
+import type { TaskSpec } from '../governance/schemas.js';
 import type { AuditRequest } from '../activities/auditor/index.js';
+import type { TaskResponse } from '../activities/employees/index.js';
 import type {
   Attribution,
   AttemptSummary,
@@ -35,6 +45,7 @@ import type {
   TaskProgress,
   TaskRunInput,
   TaskRunResult,
+  ViolationType,
 } from '../governance/types.js';
 import {
   DESCRIPTIONS,
@@ -64,6 +75,10 @@ interface RoundsOutcome {
   verification: VerificationResult | null;
   employeeFailure: EmployeeFailure | null;
   rounds: number;
+  /** Runs with independent tests: the reviewer's opinion of the last round (asked within the rounds). */
+  review?: ReviewOpinion | null;
+  /** A dispute of a frozen test that the tester could not answer: the Director decides. */
+  unresolvedDispute?: string;
 }
 
 class TaskWorkflow {
@@ -78,6 +93,14 @@ class TaskWorkflow {
   private runPaused = false;
   /** Who may be named while the task waits for the Director (the roster it escalated with). */
   private escalationRoster: EmployeeSnapshot[] | null = null;
+  /** The capability the Director's reassignment must have (a tester while the tests are missing). */
+  private escalationCapability: string | null = null;
+  /** Acceptance tests by a tester, red before green, a reviewer who can say no (decided in run()). */
+  private independent = false;
+  /** The task's frozen acceptance tests, once a tester's tests passed red and the Auditor. */
+  private frozen: FrozenTests | null = null;
+  private readonly checks: TaskChecks = { tests: null, testAttempts: [], green: null, review: null, disputes: [] };
+  private readonly failedTesters: string[] = [];
 
   constructor(private readonly input: TaskRunInput) {
     this.budget = input.budget ?? null;
@@ -119,7 +142,13 @@ class TaskWorkflow {
           if (this.progress.status !== 'escalated' || !this.escalationRoster)
             throw new Error(`task ${this.task.id} is ${this.progress.status}, not waiting for the Director`);
           if (this.decision) throw new Error(`task ${this.task.id} already has a decision to carry out`);
-          const invalid = validateDecision(d, this.escalationRoster, this.task.capability, this.attempts);
+          const invalid = validateDecision(
+            d,
+            this.escalationRoster,
+            this.escalationCapability ?? this.task.capability,
+            this.attempts,
+            this.testerId(),
+          );
           if (invalid) throw new Error(invalid);
         },
       },
@@ -159,6 +188,12 @@ class TaskWorkflow {
 
   async run(): Promise<TaskRunResult> {
     try {
+      this.independent = this.input.independentTests === true && patched('independent-tests');
+      if (this.independent && needsIndependentTests(this.task)) {
+        const tests = await this.writeTests();
+        if ('taskKey' in tests) return tests;
+        this.frozen = tests;
+      }
       return await this.route();
     } catch (err) {
       // The run was cancelled: calls and sandbox runs were cancelled with it; the task closes.
@@ -175,7 +210,9 @@ class TaskWorkflow {
       // HR ends the suspensions past their expiry (recorded) before the roster is read.
       if (patched('hr-ends-suspensions')) await roles.hr('end expired suspensions').endExpiredSuspensions();
       const roster = await roles.accountant('roster for routing').employeeRoster();
-      let employee = next ?? chooseEmployee({ employees: roster, capability: this.task.capability, excluded: this.failedBy });
+      // The tester never writes the code it tests.
+      const excluded = this.frozen ? [...this.failedBy, this.frozen.testerId] : this.failedBy;
+      let employee = next ?? chooseEmployee({ employees: roster, capability: this.task.capability, excluded });
       next = null;
       if (!employee) {
         const answer = await this.escalate(roster);
@@ -189,7 +226,7 @@ class TaskWorkflow {
   }
 
   // ---- Phase: nobody eligible is left, the human decides ----
-  private async escalate(roster: EmployeeSnapshot[], why?: string): Promise<EmployeeSnapshot | TaskRunResult> {
+  private async escalate(roster: EmployeeSnapshot[], why?: string, capability?: string): Promise<EmployeeSnapshot | TaskRunResult> {
     const { runId, taskId } = this.input;
     this.progress.status = 'escalated';
     this.progress.escalation = `${why ?? `no eligible ${this.task.capability} left (failed: ${this.failedBy.join(', ') || 'none'})`}; waiting for the Director`;
@@ -212,11 +249,12 @@ class TaskWorkflow {
 
     // Invalid answers are recorded and waited past.
     this.escalationRoster = roster;
+    this.escalationCapability = capability ?? null;
     for (;;) {
       await condition(() => this.decision !== null);
       const d: EscalationDecision = this.decision!;
       this.decision = null;
-      const invalid = validateDecision(d, roster, this.task.capability, this.attempts);
+      const invalid = validateDecision(d, roster, capability ?? this.task.capability, this.attempts, this.testerId());
       await roles.ledger(`Director ${d.kind}`).recordDirectorAction({
         runId,
         director: d.by,
@@ -227,12 +265,13 @@ class TaskWorkflow {
       });
       if (invalid) continue;
       this.escalationRoster = null;
+      this.escalationCapability = null;
       if (d.kind === 'cancel') return this.finish(this.result('cancelled'), `cancelled by ${d.by}: ${d.reason}`);
       if (d.kind === 'accept') {
         const last = this.attempts[this.attempts.length - 1]!;
         return this.finish(
           { ...this.result('accepted'), acceptedBy: last.employeeId, acceptedModelRunId: last.modelRunId, overriddenBy: d.by },
-          `accepted by Director override (${d.by}: ${d.reason}) despite ${last.violations.map((v) => v.type).join(', ')}`,
+          `accepted by Director override (${d.by}: ${d.reason}) despite ${last.violations.map((v) => v.type).join(', ') || (this.checks.review?.verdict === 'reject' ? "the reviewer's rejection" : 'the escalation')}`,
         );
       }
       return roster.find((e) => e.id === d.employeeId)!;
@@ -287,14 +326,25 @@ class TaskWorkflow {
     return this.escalate(roster, `infrastructure failure in ${activity} (not the employee's fault): ${message}`);
   }
 
-  private async judgedAttempt(employee: EmployeeSnapshot, roster: EmployeeSnapshot[], attemptNo: number): Promise<TaskRunResult | null> {
+  private async judgedAttempt(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    attemptNo: number,
+  ): Promise<TaskRunResult | EmployeeSnapshot | null> {
     const { runId, taskId } = this.input;
-    const outcome = await this.rounds(employee, attemptNo);
+    const outcome = await this.rounds(employee, attemptNo, roster);
     if (outcome === 'stopped') return this.stopped();
     if (outcome === 'unavailable') return null;
 
-    const review = outcome.modelRunId ? await this.review(employee, roster, outcome.modelRunId) : null;
+    // With independent checks the reviewer spoke within the rounds (and could send work back).
+    const review = this.independent
+      ? (outcome.review ?? null)
+      : outcome.modelRunId
+        ? await this.review(employee, roster, outcome.modelRunId)
+        : null;
     if (review === 'stopped') return this.stopped();
+    if (this.frozen && outcome.verification)
+      this.checks.green = { passed: outcome.verification.passed, exitCode: outcome.verification.exitCode };
 
     const verdict = await roles.auditor(`audit ${this.task.id} by ${employee.id}`).auditAttempt({
       ...this.auditRequest(employee, outcome),
@@ -326,6 +376,12 @@ class TaskWorkflow {
       timeLimitMs: this.task.timeLimitMs,
       rounds: outcome.rounds,
     };
+
+    // The rules find nothing, but the reviewer still rejects the last round (or a dispute found no
+    // answer): never silently accepted, the Director decides with both sides in front of them.
+    if (verdict.clean && this.independent && (review?.verdict === 'reject' || outcome.unresolvedDispute)) {
+      return this.contested(employee, roster, review, outcome);
+    }
 
     if (verdict.clean) {
       summary.score = (
@@ -365,8 +421,310 @@ class TaskWorkflow {
     return null;
   }
 
+  /** Both sides of a contested attempt go to the Director: accept (a recorded override), reassign, or cancel. */
+  private async contested(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    review: ReviewOpinion | null,
+    outcome: RoundsOutcome,
+  ): Promise<TaskRunResult | EmployeeSnapshot> {
+    const green = outcome.verification?.passed ? 'pass' : 'fail';
+    const why = outcome.unresolvedDispute
+      ? `a dispute of the frozen tests found no answer: ${outcome.unresolvedDispute}`
+      : `reviewer ${review!.reviewerId} still rejects round ${outcome.rounds} of ${employee.id}: ${review!.comments.slice(0, 500)}`;
+    await roles.ledger('contested attempt').recordEvent({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      action: outcome.unresolvedDispute ? 'tests.dispute_unresolved' : 'review.rejected',
+      severity: 'warning',
+      description: `task ${this.task.id}: ${why} (frozen tests: red ${this.checks.tests?.red.passed === false ? 'fail' : 'n/a'}, green ${green})`,
+      details: { coder: employee.id, modelRunId: outcome.modelRunId, review, tests: this.checks.tests, green: this.checks.green },
+    });
+    this.failedBy.push(employee.id);
+    return this.escalate(roster, `${why}; the coder's tests: green ${green}. Accept its output (an override), reassign, or cancel`);
+  }
+
+  // ---- Phase: a tester writes the acceptance tests, before any code ----
+  /** The frozen tests, or the task's result when it ended here (cancelled, stopped). */
+  private async writeTests(): Promise<FrozenTests | TaskRunResult> {
+    let named: EmployeeSnapshot | null = null;
+    for (;;) {
+      await this.whileRunPaused();
+      const roster = await roles.accountant('roster for the tester').employeeRoster();
+      let tester = named ?? chooseEmployee({ employees: roster, capability: TESTER_CAPABILITY, excluded: this.failedTesters });
+      named = null;
+      if (!tester) {
+        const answer = await this.escalate(
+          roster,
+          `no eligible tester left to write the acceptance tests (failed: ${this.failedTesters.join(', ') || 'none'})`,
+          TESTER_CAPABILITY,
+        );
+        if ('taskKey' in answer) return answer;
+        tester = answer;
+      }
+      const result = await this.testerAttempt(tester);
+      if (result === 'stopped') return this.stopped();
+      if (result) return result;
+    }
+  }
+
+  /** One tester's attempt: rounds of tests → red run (repairable), judged by the Auditor; clean tests are frozen. */
+  private async testerAttempt(tester: EmployeeSnapshot): Promise<FrozenTests | 'stopped' | null> {
+    const { runId, taskId } = this.input;
+    const attemptNo = this.checks.testAttempts.length + 1;
+    const view = testerView(this.task);
+    Object.assign(this.progress, { status: 'running', escalation: null, assignedTo: tester.id, phase: 'tests' });
+    await roles.ledger().recordTaskStatus({
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      status: 'running',
+      assignedTo: tester.id,
+      description: `acceptance tests assigned to ${tester.id} (reputation ${tester.reputation})`,
+    });
+    await this.report();
+    const maxRounds = this.input.maxRepairRounds ?? 0;
+    let repair: {
+      round: number;
+      previousModelRunId: string;
+      findings: { type: ViolationType; message: string }[];
+      excerpt: string;
+    } | null = null;
+    let modelRunId: string | null = null;
+    let red: VerificationResult | null = null;
+    let employeeFailure: EmployeeFailure | null = null;
+    let rounds = 0;
+    for (let round = 1; ; round++) {
+      rounds = round;
+      await this.whileRunPaused();
+      const answer = await this.call(tester, `${tester.id} writes the acceptance tests of ${this.task.id}`, (e) =>
+        e.writeTests({
+          runId,
+          taskId,
+          employeeId: tester.id,
+          task: this.task,
+          baseTaskIds: this.input.baseTaskIds,
+          ...(this.input.directTaskIds ? { directTaskIds: this.input.directTaskIds } : {}),
+          attempt: attemptNo,
+          round,
+          repair,
+          budget: this.budget,
+        }),
+      );
+      if (answer === 'stopped') return 'stopped';
+      if (answer === 'unavailable') {
+        this.failedTesters.push(tester.id);
+        return null;
+      }
+      if ('failure' in answer) {
+        employeeFailure = answer.failure;
+        break;
+      }
+      modelRunId = answer.modelRunId;
+      await this.whileRunPaused();
+      red = await roles.sandbox(this.task.acceptance.timeoutMs, `red: ${this.task.id}'s tests before any code`).verifyTests({
+        runId,
+        taskId,
+        modelRunId,
+        baseTaskIds: this.input.baseTaskIds,
+        command: this.task.acceptance.command,
+        timeoutMs: this.task.acceptance.timeoutMs,
+      });
+      if ((red.ran && !red.passed) || round > maxRounds) break;
+      const inspection = await roles.auditor(`inspect ${this.task.id}'s tests round ${round}`).inspectRound({
+        ...this.testerAudit(tester, modelRunId, red, null),
+        round,
+      });
+      if (!inspection.repairable) break;
+      repair = { round, previousModelRunId: modelRunId, findings: inspection.findings, excerpt: red.excerpt };
+    }
+    const verdict = await roles
+      .auditor(`audit ${this.task.id}'s tests by ${tester.id}`)
+      .auditAttempt({ ...this.testerAudit(tester, modelRunId, red, employeeFailure), rounds });
+    const summary: AttemptSummary = {
+      attempt: attemptNo,
+      employeeId: tester.id,
+      modelRunId,
+      clean: verdict.clean,
+      violations: verdict.violations.map((v) => ({ type: v.type, message: v.message })),
+      hrActions: [],
+      score: null,
+      rounds,
+    };
+    this.checks.testAttempts.push(summary);
+    const scoreRequest = {
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      employeeId: tester.id,
+      capability: TESTER_CAPABILITY,
+      verdictId: verdict.verdictId,
+      modelRunId,
+      timeLimitMs: this.task.timeLimitMs,
+      rounds,
+    };
+    if (verdict.clean && modelRunId && red) {
+      summary.score = (
+        await roles.accountant(`score ${tester.id}`).scoreAttempt({ ...scoreRequest, accepted: true, violations: [] })
+      ).score;
+      const frozen = await roles.ledger(`freeze ${this.task.id}'s tests`).recordFrozenTests({
+        runId,
+        taskId,
+        taskKey: this.task.id,
+        testerId: tester.id,
+        modelRunId,
+        version: 1,
+        reason: 'written before the code; failed with nothing implemented (red)',
+        decidedBy: tester.id,
+      });
+      this.checks.tests = { testerId: tester.id, version: 1, files: frozen.files, red: { passed: red.passed, exitCode: red.exitCode } };
+      Object.assign(this.progress, { testedBy: tester.id, phase: 'code', assignedTo: null });
+      return frozen;
+    }
+    const hr = await roles.hr(`HR on ${tester.id}`).applyPolicy({
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      employeeId: tester.id,
+      verdictId: verdict.verdictId,
+      violations: verdict.violations,
+    });
+    summary.hrActions = hr.actions;
+    summary.score = (
+      await roles
+        .accountant(`penalise ${tester.id}`)
+        .scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })
+    ).score;
+    this.failedTesters.push(tester.id);
+    await roles.ledger('tests reassigned').recordEvent({
+      runId,
+      taskId,
+      action: 'tests.reassigning',
+      severity: 'warning',
+      description: `task ${this.task.id}: the tests of ${tester.id} were not frozen (${verdict.violations.map((v) => v.type).join(', ')}); another tester writes them`,
+      details: { failedTesters: [...this.failedTesters], hrActions: hr.actions, score: summary.score },
+    });
+    return null;
+  }
+
+  private testerAudit(
+    tester: EmployeeSnapshot,
+    modelRunId: string | null,
+    red: VerificationResult | null,
+    failure: EmployeeFailure | null,
+  ): AuditRequest {
+    return {
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      employeeId: tester.id,
+      modelRunId,
+      task: testerView(this.task),
+      verification: null,
+      employeeFailure: failure,
+      baseTaskIds: this.input.baseTaskIds,
+      red,
+      plannedPaths: codeScopeOf(this.task),
+    };
+  }
+
+  /**
+   * A model call under the run's budget: its answer, a failure that is the employee's (a timeout, or
+   * no usable answer), 'unavailable' when it cannot be made (routed around, recorded), 'stopped'.
+   */
+  private async call(
+    employee: EmployeeSnapshot,
+    summary: string,
+    make: (e: ReturnType<typeof roles.employee>) => Promise<TaskResponse>,
+  ): Promise<TaskResponse | { failure: EmployeeFailure } | 'stopped' | 'unavailable'> {
+    try {
+      return await underBudget(
+        () => make(roles.employee(employee.provider, this.task.timeLimitMs, summary)),
+        (message) => this.waitForBudget(message),
+      );
+    } catch (err) {
+      if (isEmployeeTimeout(err)) return { failure: { timedOut: true, message: failureMessage(err) } };
+      if (!isRouteAround(err)) throw err;
+      await roles.ledger('route around').recordEvent({
+        runId: this.input.runId,
+        taskId: this.input.taskId,
+        action: 'task.employee_unavailable',
+        severity: 'warning',
+        description: `task ${this.task.id}: ${employee.id} could not take it: ${failureMessage(err)}; routing again`,
+      });
+      return 'unavailable';
+    }
+  }
+
+  /** The coder disputes a frozen test: its tester (or another) answers; a test changed is re-frozen. */
+  private async dispute(
+    coder: EmployeeSnapshot,
+    codeModelRunId: string,
+    disputes: { test: string; reason: string }[],
+    excerpt: string,
+  ): Promise<{ decision: 'uphold' | 'reject' | 'unresolved'; reason: string }> {
+    const frozen = this.frozen!;
+    const roster = await roles.accountant('roster for the dispute').employeeRoster();
+    const author = roster.find((e) => e.id === frozen.testerId && e.status === 'active');
+    const tester = author ?? chooseEmployee({ employees: roster, capability: TESTER_CAPABILITY, excluded: [coder.id] });
+    let answer: { decision: 'uphold' | 'reject' | 'unresolved'; reason: string; modelRunId?: string } = {
+      decision: 'unresolved',
+      reason: 'no tester could answer',
+    };
+    if (tester) {
+      try {
+        const reply = await underBudget(
+          () =>
+            roles.employee(tester.provider, TIME_LIMITS.reviewMs, `${tester.id} answers a dispute on ${this.task.id}`).answerDispute({
+              runId: this.input.runId,
+              taskId: this.input.taskId,
+              employeeId: tester.id,
+              task: this.task,
+              codeModelRunId,
+              disputes,
+              excerpt,
+              version: frozen.version,
+              budget: this.budget,
+            }),
+          (message) => this.waitForBudget(message),
+        );
+        if (reply !== 'stopped') answer = reply;
+      } catch (err) {
+        answer = { decision: 'unresolved', reason: `${tester.id} could not answer: ${failureMessage(err)}` };
+      }
+    }
+    for (const d of disputes) this.checks.disputes.push({ ...d, decision: answer.decision, answer: answer.reason });
+    if (answer.decision === 'uphold' && tester && answer.modelRunId) {
+      this.frozen = await roles.ledger(`re-freeze ${this.task.id}'s tests`).recordFrozenTests({
+        runId: this.input.runId,
+        taskId: this.input.taskId,
+        taskKey: this.task.id,
+        testerId: frozen.testerId,
+        modelRunId: answer.modelRunId,
+        version: frozen.version + 1,
+        reason: `dispute by ${coder.id} upheld: ${answer.reason}`,
+        decidedBy: tester.id,
+        dispute: disputes,
+      });
+      if (this.checks.tests) Object.assign(this.checks.tests, { version: this.frozen.version, files: this.frozen.files });
+    } else {
+      await roles.ledger('dispute answered').recordEvent({
+        runId: this.input.runId,
+        taskId: this.input.taskId,
+        action: answer.decision === 'reject' ? 'tests.dispute_rejected' : 'tests.dispute_unresolved',
+        severity: answer.decision === 'reject' ? 'info' : 'warning',
+        description: `task ${this.task.id}: ${coder.id} disputed ${disputes.map((d) => d.test).join(', ')}; ${answer.decision === 'reject' ? `${tester?.id} keeps the tests` : 'no answer'}: ${answer.reason}`,
+        details: { disputes, decidedBy: tester?.id ?? null },
+      });
+    }
+    return answer;
+  }
+
   // ---- Phase: answer, verify, and repair while the failure is repairable ----
-  private async rounds(employee: EmployeeSnapshot, attemptNo: number): Promise<RoundsOutcome | 'stopped' | 'unavailable'> {
+  private async rounds(
+    employee: EmployeeSnapshot,
+    attemptNo: number,
+    roster: EmployeeSnapshot[],
+  ): Promise<RoundsOutcome | 'stopped' | 'unavailable'> {
     const maxRepairRounds = this.input.maxRepairRounds ?? 0;
     let repair: RepairFeedback | null = null;
     for (let round = 1; ; round++) {
@@ -374,18 +732,34 @@ class TaskWorkflow {
       if (answer === 'stopped' || answer === 'unavailable') return answer;
       if ('failure' in answer) return { modelRunId: null, verification: null, employeeFailure: answer.failure, rounds: round };
 
-      await this.whileRunPaused();
-      const verification = await roles
-        .sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`)
-        .verifyTaskOutput({
-          runId: this.input.runId,
-          taskId: this.input.taskId,
-          modelRunId: answer.modelRunId,
-          baseTaskIds: this.input.baseTaskIds,
+      let verification = await this.verifyRound(answer.modelRunId, round);
+      let disputeAnswer: string | undefined;
+      if (!verification.passed && this.frozen && answer.disputes?.length) {
+        const settled = await this.dispute(employee, answer.modelRunId, answer.disputes, verification.excerpt);
+        if (settled.decision === 'unresolved')
+          return { modelRunId: answer.modelRunId, verification, employeeFailure: null, rounds: round, unresolvedDispute: settled.reason };
+        if (settled.decision === 'uphold') verification = await this.verifyRound(answer.modelRunId, round);
+        disputeAnswer = `${settled.decision === 'uphold' ? 'upheld, the tests were changed' : 'rejected, the tests stand'}: ${settled.reason}`;
+      }
+      const outcome: RoundsOutcome = { modelRunId: answer.modelRunId, verification, employeeFailure: null, rounds: round };
+      if (this.independent && verification.passed) {
+        // A reviewer who can say no: a rejection is a finding, repaired like a failing test.
+        const review = await this.review(employee, roster, answer.modelRunId);
+        if (review === 'stopped') return 'stopped';
+        outcome.review = review;
+        if (review?.verdict !== 'reject' || round > maxRepairRounds) return outcome;
+        repair = {
+          round,
+          previousModelRunId: answer.modelRunId,
           command: this.task.acceptance.command,
-          timeoutMs: this.task.acceptance.timeoutMs,
-        });
-      const outcome = { modelRunId: answer.modelRunId, verification, employeeFailure: null, rounds: round };
+          excerpt: '',
+          findings: [],
+          review: review.comments,
+        };
+        this.progress.repairRounds = (this.progress.repairRounds ?? 0) + 1;
+        await this.report();
+        continue;
+      }
       if (verification.passed || round > maxRepairRounds || !patched('repair-rounds')) return outcome;
 
       // The Auditor looks first: conduct (scope, assignment, unknown packages) is never repaired.
@@ -399,10 +773,34 @@ class TaskWorkflow {
         command: this.task.acceptance.command,
         excerpt: tailOf(verification.excerpt || verification.skippedReason || ''),
         findings: inspection.findings,
+        ...(disputeAnswer ? { disputeAnswer } : {}),
       };
       this.progress.repairRounds = (this.progress.repairRounds ?? 0) + 1;
       await this.report();
     }
+  }
+
+  /** The sandbox on one round's answer (with the frozen tests laid over it: a green run). */
+  private async verifyRound(modelRunId: string, round: number): Promise<VerificationResult> {
+    await this.whileRunPaused();
+    return roles.sandbox(this.task.acceptance.timeoutMs, `verify ${this.task.id}${round > 1 ? ` (round ${round})` : ''}`).verifyTaskOutput({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      modelRunId,
+      baseTaskIds: this.input.baseTaskIds,
+      command: this.task.acceptance.command,
+      timeoutMs: this.task.acceptance.timeoutMs,
+      ...(this.frozen ? { frozenTests: true } : {}),
+    });
+  }
+
+  /** What the coder works to: with frozen tests, its scope without them. */
+  private get codeTask(): TaskSpec {
+    return this.frozen ? coderView(this.task) : this.task;
+  }
+
+  private testerId(): string | null {
+    return this.frozen?.testerId ?? null;
   }
 
   /** One model call for the task, under the run's budget; routed around when it cannot be made. */
@@ -411,7 +809,9 @@ class TaskWorkflow {
     attemptNo: number,
     round: number,
     repair: RepairFeedback | null,
-  ): Promise<{ modelRunId: string } | { failure: EmployeeFailure } | 'stopped' | 'unavailable'> {
+  ): Promise<
+    { modelRunId: string; disputes?: { test: string; reason: string }[] } | { failure: EmployeeFailure } | 'stopped' | 'unavailable'
+  > {
     const { runId, taskId } = this.input;
     await this.whileRunPaused();
     try {
@@ -427,9 +827,10 @@ class TaskWorkflow {
               runId,
               taskId,
               employeeId: employee.id,
-              task: this.task,
+              task: this.codeTask,
               baseTaskIds: this.input.baseTaskIds,
               budget: this.budget,
+              ...(this.frozen ? { frozenTests: true } : {}),
               ...(this.input.directTaskIds ? { directTaskIds: this.input.directTaskIds } : {}),
               attempt: attemptNo,
               round,
@@ -438,7 +839,9 @@ class TaskWorkflow {
             }),
         (message) => this.waitForBudget(message),
       );
-      return answer === 'stopped' ? 'stopped' : { modelRunId: answer.modelRunId };
+      return answer === 'stopped'
+        ? 'stopped'
+        : { modelRunId: answer.modelRunId, ...(answer.disputes ? { disputes: answer.disputes } : {}) };
     } catch (err) {
       // A heartbeat or start-to-close timeout means the worker was lost: the machine's fault.
       if (isEmployeeTimeout(err) || (isTimeout(err) && !patched('lost-worker-is-infrastructure')))
@@ -515,11 +918,12 @@ class TaskWorkflow {
       taskId: this.input.taskId,
       employeeId: employee.id,
       modelRunId: outcome.modelRunId,
-      task: this.task,
+      task: this.codeTask,
       verification: outcome.verification,
       employeeFailure: outcome.employeeFailure,
       baseTaskIds: this.input.baseTaskIds,
       ...(this.input.repairsWorkspace ? { repairsWorkspace: true } : {}),
+      ...(this.independent ? { frozenTests: true } : {}),
     };
   }
 
@@ -531,7 +935,15 @@ class TaskWorkflow {
   }
 
   private result(status: TaskRunResult['status']): TaskRunResult {
-    return { taskKey: this.task.id, status, acceptedBy: null, acceptedModelRunId: null, overriddenBy: null, attempts: this.attempts };
+    return {
+      taskKey: this.task.id,
+      status,
+      acceptedBy: null,
+      acceptedModelRunId: null,
+      overriddenBy: null,
+      attempts: this.attempts,
+      ...(this.independent ? { checks: this.checks } : {}),
+    };
   }
 
   private stopped(): Promise<TaskRunResult> {
@@ -569,6 +981,7 @@ function validateDecision(
   roster: EmployeeSnapshot[],
   capability: string,
   attempts: AttemptSummary[],
+  testerId: string | null = null,
 ): string | null {
   if (!d.by?.trim() || !d.reason?.trim()) return 'a decision needs who made it and why';
   if (d.kind === 'accept' && !attempts[attempts.length - 1]?.modelRunId) return 'there is no output to accept';
@@ -577,6 +990,7 @@ function validateDecision(
     if (!e) return `unknown employee ${d.employeeId}`;
     if (e.status !== 'active') return `${e.id} is ${e.status}`;
     if (!e.capabilities.includes(capability)) return `${e.id} lacks the ${capability} capability`;
+    if (e.id === testerId) return `${e.id} wrote the task's acceptance tests: the maker is never its own checker`;
   }
   return null;
 }

@@ -17,6 +17,7 @@ import { otherAcceptedTasks } from '../../db/repositories/runs.js';
 import type { ReviewOpinion } from '../../governance/types.js';
 import { findingsOf, repairable, type Finding } from '../../governance/repair.js';
 import { storableJson } from '../../db/storable.js';
+import { frozenTestPaths } from '../../db/repositories/acceptance-tests.js';
 
 export interface AuditRequest {
   runId: string;
@@ -34,6 +35,12 @@ export interface AuditRequest {
   rounds?: number;
   /** The Manager's own repair task after a failed final verification may change any file. */
   repairsWorkspace?: boolean;
+  /** A coder in a run with independent tests: the run's frozen acceptance tests are not its to write. */
+  frozenTests?: boolean;
+  /** A tester's output: what its tests did with nothing implemented (they must fail). */
+  red?: VerificationResult | null;
+  /** A tester's output: the files the coder will write, which its tests may import. */
+  plannedPaths?: string[];
 }
 
 export interface RoundInspection {
@@ -54,7 +61,14 @@ export function createAuditorActivities(deps: { db: Db }) {
   async function detect(req: AuditRequest): Promise<Violation[]> {
     const run = req.modelRunId ? await getModelRun(db, req.modelRunId) : undefined;
     const output = run?.output ?? null;
-    const context = await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []);
+    const base = await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []);
+    const frozen = req.frozenTests ? await frozenTestPaths(db, req.runId, req.taskId) : [];
+    const context: AuditContext = {
+      ...base,
+      workspaceFiles: [...base.workspaceFiles, ...frozen],
+      ...(frozen.length > 0 ? { frozenTests: frozen } : {}),
+      ...(req.plannedPaths ? { plannedPaths: req.plannedPaths } : {}),
+    };
     return detectViolations(
       {
         task: req.task,
@@ -64,6 +78,7 @@ export function createAuditorActivities(deps: { db: Db }) {
         verification: req.verification,
         employeeFailure: req.employeeFailure,
         context: req.repairsWorkspace ? { ...context, otherTasks: [] } : context,
+        red: req.red ?? null,
       },
       sha256,
     );

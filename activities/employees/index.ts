@@ -16,7 +16,23 @@ import type { EmployeeSnapshot, ReviewOpinion, RunBudget } from '../../governanc
 import { activityRef, cancellationSignal, conflictsAsFailures, heartbeat, idempotencyKey, type ActivityRef } from '../context.js';
 import { findByKey, insertOnce } from '../../db/repositories/idempotent.js';
 import { FailureType } from '../../governance/failures.js';
-import { PLAN_PROMPT_VERSION, REVIEW_PROMPT_VERSION, TASK_PROMPT_VERSION, planPrompt, reviewPrompt, taskPrompt } from './prompts.js';
+import {
+  DISPUTE_PROMPT_VERSION,
+  PLAN_PROMPT_VERSION,
+  REVIEW_PROMPT_VERSION,
+  TASK_PROMPT_VERSION,
+  TESTS_PROMPT_VERSION,
+  disputePrompt,
+  planPrompt,
+  reviewPrompt,
+  taskPrompt,
+  testsPrompt,
+} from './prompts.js';
+import { runPrd } from '../../db/repositories/runs.js';
+import { frozenTestFiles } from '../../db/repositories/acceptance-tests.js';
+import { parseTaskOutput } from '../../governance/task-output.js';
+import { codeScopeOf, testerView } from '../../governance/acceptance-tests.js';
+import type { Finding } from '../../governance/repair.js';
 import { planJsonSchema, taskOutputJsonSchema } from './json-schema.js';
 import { ProviderError } from './provider-errors.js';
 import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
@@ -60,6 +76,44 @@ export interface TaskRequest {
   priorAttempts?: PriorAttempt[];
   /** A repair round: the previous answer and why it did not pass. */
   repair?: RepairFeedback | null;
+  /** The task has frozen acceptance tests (by a tester): shown to the coder as read only. */
+  frozenTests?: boolean;
+}
+
+/** A tester writes a coding task's acceptance tests, before the code. */
+export interface TestsRequest {
+  budget?: RunBudget | null;
+  runId: string;
+  taskId: string;
+  employeeId: string;
+  task: TaskSpec;
+  baseTaskIds: string[];
+  directTaskIds?: string[];
+  attempt: number;
+  round: number;
+  /** A repair round: the previous tests, the findings and what the red run printed. */
+  repair?: { round: number; previousModelRunId: string; findings: Finding[]; excerpt: string } | null;
+}
+
+/** The tester answers a coder's dispute of its frozen tests. */
+export interface DisputeRequest {
+  budget?: RunBudget | null;
+  runId: string;
+  taskId: string;
+  employeeId: string;
+  task: TaskSpec;
+  codeModelRunId: string;
+  disputes: { test: string; reason: string }[];
+  excerpt: string;
+  version: number;
+}
+
+export interface DisputeAnswer {
+  modelRunId: string;
+  /** uphold: the tests change (files holds them whole); reject: they stand; unresolved: no usable answer. */
+  decision: 'uphold' | 'reject' | 'unresolved';
+  reason: string;
+  files: { path: string; content: string }[];
 }
 
 export interface ReviewRequest {
@@ -82,6 +136,8 @@ export interface TaskResponse {
   /** A small summary for the workflow history; the output itself stays in Postgres. */
   summary: string;
   outputChars: number;
+  /** Frozen tests the coder disputes (answers that name none: absent). */
+  disputes?: { test: string; reason: string }[];
 }
 
 export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvider }) {
@@ -92,7 +148,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     runId: string;
     taskId: string | null;
     employee: EmployeeSnapshot;
-    kind: 'plan' | 'task' | 'review';
+    kind: 'plan' | 'task' | 'review' | 'tests' | 'dispute';
     prompt: string;
     promptVersion: string;
     taskKey: string | null;
@@ -110,7 +166,7 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         agent_id: args.employee.id,
         task_id: args.taskId,
         run_id: args.runId,
-        message: `${args.kind === 'plan' ? 'proposed a plan' : args.kind === 'review' ? `reviewed task ${args.taskKey}` : `answered task ${args.taskKey}`} (${text.length} characters, model run ${modelRunId})`,
+        message: `${LOG_VERB[args.kind]} ${args.kind === 'plan' ? '' : `task ${args.taskKey} `}(${text.length} characters, model run ${modelRunId})`,
         severity: 'info',
         idempotency_key: successKey,
       });
@@ -245,7 +301,38 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       directDependencies: new Set(req.directTaskIds ?? req.baseTaskIds),
       budgetChars: Math.max(0, budgetChars - used),
     });
-    return taskPrompt({ task: req.task, context, priorAttempts: req.priorAttempts ?? [], repair });
+    const frozenTests = req.frozenTests ? await frozenTestFiles(db, req.taskId) : [];
+    return taskPrompt({ task: req.task, context, priorAttempts: req.priorAttempts ?? [], repair, frozenTests });
+  }
+
+  async function outputFiles(modelRunId: string): Promise<{ path: string; content: string }[]> {
+    const parsed = taskOutputOf((await getModelRun(db, modelRunId)) ?? { output: null });
+    return parsed.ok ? parsed.output.files : [];
+  }
+
+  /** The tester's prompt: the PRD, the criteria, the workspace as it stands; for a repair, what went wrong. */
+  async function buildTestsPrompt(req: TestsRequest): Promise<string> {
+    const budgetChars = ((await employeeTerms(db, req.employeeId))?.contextTokens ?? DEFAULT_CONTEXT_TOKENS) * CHARS_PER_TOKEN;
+    const prd = await runPrd(db, req.runId);
+    let repair = null;
+    if (req.repair) {
+      const previous = (await getModelRun(db, req.repair.previousModelRunId)) ?? { output: null };
+      const parsed = taskOutputOf(previous);
+      repair = {
+        round: req.repair.round,
+        findings: req.repair.findings,
+        excerpt: req.repair.excerpt,
+        previousFiles: parsed.ok ? parsed.output.files : null,
+        previousRaw: tailOf(previous.output ?? '', 4_000),
+      };
+    }
+    const workspace = await workspaceFiles(db, req.baseTaskIds);
+    const context = selectContext(workspace, {
+      scope: [],
+      directDependencies: new Set(req.directTaskIds ?? req.baseTaskIds),
+      budgetChars: Math.max(0, budgetChars - prd.length),
+    });
+    return testsPrompt({ task: testerView(req.task), codeScope: codeScopeOf(req.task), prd, context, repair });
   }
 
   async function activeEmployee(id: string): Promise<EmployeeSnapshot> {
@@ -329,7 +416,65 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
         activityId: ref.activityId,
         details: { modelRunId, outputChars: text.length, attempt: req.attempt ?? 1, round: req.round ?? 1 },
       });
+      // Disputes travel with the answer (small); the files stay in Postgres.
+      const disputes = req.frozenTests ? disputesOf(text) : [];
+      return { modelRunId, summary: text.slice(0, 200), outputChars: text.length, ...(disputes.length > 0 ? { disputes } : {}) };
+    },
+
+    /** A tester writes the task's acceptance tests (never the coder: the Manager routes them apart). */
+    async writeTests(req: TestsRequest): Promise<TaskResponse> {
+      const ref = activityRef();
+      const employee = await activeEmployee(req.employeeId);
+      const { modelRunId, text } = await callAndRecord({
+        ref,
+        runId: req.runId,
+        taskId: req.taskId,
+        employee,
+        kind: 'tests',
+        prompt: await buildTestsPrompt(req),
+        promptVersion: TESTS_PROMPT_VERSION,
+        taskKey: req.task.id,
+        round: req.round,
+        taskAttempt: req.attempt,
+        timeLimitMs: req.task.timeLimitMs,
+        jsonSchema: taskOutputJsonSchema(),
+        budget: req.budget,
+      });
+      await appendEvent(db, {
+        idempotencyKey: idempotencyKey(ref, 'event'),
+        actor: employee.id,
+        action: 'tests.written',
+        source: 'employee',
+        description: `${employee.id} wrote the acceptance tests of task ${req.task.id}${req.round > 1 ? ` (round ${req.round})` : ''}`,
+        runId: req.runId,
+        taskId: req.taskId,
+        workflowId: ref.workflowId,
+        activityId: ref.activityId,
+        details: { modelRunId, attempt: req.attempt, round: req.round },
+      });
       return { modelRunId, summary: text.slice(0, 200), outputChars: text.length };
+    },
+
+    /** The tester answers a dispute of its frozen tests: uphold (with the corrected files) or reject. */
+    async answerDispute(req: DisputeRequest): Promise<DisputeAnswer> {
+      const ref = activityRef();
+      const employee = await activeEmployee(req.employeeId);
+      const [tests, code] = await Promise.all([frozenTestFiles(db, req.taskId), outputFiles(req.codeModelRunId)]);
+      const { modelRunId, text } = await callAndRecord({
+        ref,
+        runId: req.runId,
+        taskId: req.taskId,
+        employee,
+        kind: 'dispute',
+        prompt: disputePrompt({ task: req.task, tests, disputes: req.disputes, code, excerpt: req.excerpt }),
+        promptVersion: DISPUTE_PROMPT_VERSION,
+        taskKey: req.task.id,
+        round: req.version,
+        timeLimitMs: TIME_LIMITS.reviewMs,
+        jsonSchema: DISPUTE_JSON_SCHEMA,
+        budget: req.budget,
+      });
+      return { modelRunId, ...readDisputeAnswer(text) };
     },
 
     /**
@@ -371,6 +516,65 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
       return { reviewerId: employee.id, modelRunId, verdict, comments };
     },
   });
+}
+
+/** The disputes an answer names (well-formed ones only, at most 20). */
+function disputesOf(text: string): { test: string; reason: string }[] {
+  const parsed = parseTaskOutput(text);
+  return parsed.ok
+    ? (parsed.output.disputes ?? []).slice(0, 20).map((d) => ({ test: d.test.slice(0, 500), reason: d.reason.slice(0, 2_000) }))
+    : [];
+}
+
+const LOG_VERB: Record<'plan' | 'task' | 'review' | 'tests' | 'dispute', string> = {
+  plan: 'proposed a plan',
+  task: 'answered',
+  review: 'reviewed',
+  tests: 'wrote the acceptance tests of',
+  dispute: 'answered a dispute on',
+};
+
+const DISPUTE_JSON_SCHEMA = {
+  name: 'dispute_answer',
+  schema: {
+    type: 'object',
+    properties: {
+      decision: { type: 'string', enum: ['uphold', 'reject'] },
+      summary: { type: 'string' },
+      files: {
+        type: 'array',
+        items: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } }, required: ['path', 'content'] },
+      },
+    },
+    required: ['decision', 'summary', 'files'],
+  },
+};
+
+/**
+ * A tester's answer to a dispute: reject (the tests stand), or uphold with the corrected test files
+ * as a task output ({summary, files}: they are frozen as the next version). Anything else is no
+ * answer, and the dispute goes to the Director.
+ */
+export function readDisputeAnswer(text: string): Omit<DisputeAnswer, 'modelRunId'> {
+  let decision: unknown;
+  let reason = '';
+  try {
+    const json = JSON.parse(text) as { decision?: unknown; summary?: unknown; reason?: unknown };
+    decision = json.decision;
+    reason = String(json.summary ?? json.reason ?? '').slice(0, 2_000);
+  } catch {
+    return { decision: 'unresolved', reason: `the answer was not JSON: ${text.slice(0, 200)}`, files: [] };
+  }
+  if (decision === 'reject') return { decision: 'reject', reason, files: [] };
+  const parsed = parseTaskOutput(text);
+  if (decision === 'uphold' && parsed.ok && parsed.output.files.length > 0)
+    return { decision: 'uphold', reason, files: parsed.output.files };
+  return {
+    decision: 'unresolved',
+    reason:
+      decision === 'uphold' ? `upheld without the corrected tests as {summary, files}: ${reason}` : `no decision: ${text.slice(0, 200)}`,
+    files: [],
+  };
 }
 
 const REVIEW_JSON_SCHEMA = {

@@ -6,7 +6,7 @@ import type { EmployeeSnapshot } from '../../governance/types.js';
 
 export interface CompletionRequest {
   employee: EmployeeSnapshot;
-  kind: 'plan' | 'task' | 'review';
+  kind: 'plan' | 'task' | 'review' | 'tests' | 'dispute';
   prompt: string;
   /** The task key (for tasks) so a scripted provider can look up its answer. */
   taskKey: string | null;

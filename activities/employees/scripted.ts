@@ -8,7 +8,9 @@
  *     "plan": [<plan JSON for round 1>, <round 2>, ...],
  *     "<task key>" | "*": { "summary": "...", "files": [{ "path": "...", "content" | "from": "..." }],
  *                           "raw"?: "<text returned as is>", "delayMs"?: number },
- *     "review:<task key>" | "review:*": { "verdict": "approve" | "reject" | "unsure", "comments": "..." } } } }
+ *     "review:<task key>" | "review:*": { "verdict": "approve" | "reject" | "unsure", "comments": "..." },
+ *     "tests:<task key>" | "tests:*": <an answer, as for a task: the acceptance tests a tester writes>,
+ *     "dispute:<task key>": { "raw": "<the tester's answer to a dispute, as JSON text>" } } } }
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -68,7 +70,9 @@ export function createScriptedProvider(scriptFile: string): EmployeeProvider {
         const opinion = (entry?.[`review:${req.taskKey}`] ?? entry?.['review:*']) as unknown;
         text = JSON.stringify(opinion ?? { verdict: 'unsure', comments: `(the script has no review of ${req.taskKey})` });
       } else {
-        const answer = scriptedAnswerSchema.safeParse(entry?.[req.taskKey ?? ''] ?? entry?.['*']);
+        // A tester's tests and its answers to disputes are keyed "tests:<task>" and "dispute:<task>".
+        const prefix = req.kind === 'tests' ? 'tests:' : req.kind === 'dispute' ? 'dispute:' : '';
+        const answer = scriptedAnswerSchema.safeParse(entry?.[`${prefix}${req.taskKey ?? ''}`] ?? entry?.[`${prefix}*`]);
         if (!answer.success || answer.data === undefined) {
           text = `(the script has no answer for task ${req.taskKey} from ${req.employee.id})`;
         } else {

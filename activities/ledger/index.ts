@@ -11,6 +11,9 @@ import { runSpend, runSpendByEmployee, type Spend } from '../../db/repositories/
 import { activityRef, conflictsAsFailures, idempotencyKey, sha256 } from '../context.js';
 import { insertInfrastructureIncident } from '../../db/repositories/incidents.js';
 import { insertDirectorAction } from '../../db/repositories/director.js';
+import { recordFreeze } from '../../db/repositories/acceptance-tests.js';
+import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
+import type { FrozenTests } from '../../governance/acceptance-tests.js';
 
 export interface RunStarted {
   runId: string;
@@ -37,7 +40,21 @@ export interface ManagerEvent {
   details?: Record<string, unknown>;
 }
 
-export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget }) {
+/** A freeze of a task's acceptance tests: the first (written), or the next after a dispute. */
+export interface FreezeRequest {
+  runId: string;
+  taskId: string;
+  taskKey: string;
+  testerId: string;
+  /** The tester's answer holding the (changed) test files. */
+  modelRunId: string;
+  version: number;
+  reason: string;
+  decidedBy: string;
+  dispute?: { test: string; reason: string }[];
+}
+
+export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget; independentTests?: boolean }) {
   const { db } = deps;
 
   async function event(e: ManagerEvent, actor = 'manager', source = 'manager'): Promise<void> {
@@ -59,7 +76,9 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
 
   return conflictsAsFailures({
     /** Records the start; returns the configured defaults the run did not set itself. */
-    async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null }> {
+    async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null; independentTests: boolean }> {
+      const independentTests =
+        typeof r.options.independentTests === 'boolean' ? r.options.independentTests : (deps.independentTests ?? true);
       const ref = activityRef();
       const projectId = await upsertProject(db, r.project);
       await insertRun(db, {
@@ -75,9 +94,9 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
         runId: r.runId,
         action: 'run.started',
         description: `run started for project ${r.project}`,
-        details: { options: r.options, prdChars: r.prd.length },
+        details: { options: r.options, prdChars: r.prd.length, independentTests },
       });
-      return { defaultBudget: deps.defaultBudget ?? null };
+      return { defaultBudget: deps.defaultBudget ?? null, independentTests };
     },
 
     /** Tokens and cost of the run so far, per employee and in total (from model_runs). */
@@ -91,6 +110,28 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
       });
       const total = await runSpend(db, r.runId);
       return { ...line(total), byEmployee: byEmployee.map((e) => ({ employeeId: e.employeeId, ...line(e) })) };
+    },
+
+    /** Freezes a task's acceptance tests: each file's sha256 in the record, the task pointed at them. */
+    async recordFrozenTests(f: FreezeRequest): Promise<FrozenTests> {
+      const ref = activityRef();
+      const parsed = taskOutputOf((await getModelRun(db, f.modelRunId)) ?? { output: null });
+      const files = (parsed.ok ? parsed.output.files : []).map((x) => ({ path: x.path, sha256: sha256(x.content) }));
+      await recordFreeze(db, { ...f, idempotencyKey: idempotencyKey(ref), files });
+      await event({
+        runId: f.runId,
+        taskId: f.taskId,
+        action: 'tests.frozen',
+        description: `task ${f.taskKey}: ${files.length} acceptance test file(s) by ${f.testerId} frozen (version ${f.version}; ${f.reason}, decided by ${f.decidedBy})`,
+        details: {
+          testerId: f.testerId,
+          modelRunId: f.modelRunId,
+          version: f.version,
+          files,
+          ...(f.dispute ? { dispute: f.dispute } : {}),
+        },
+      });
+      return { modelRunId: f.modelRunId, testerId: f.testerId, version: f.version, files };
     },
 
     async recordEvent(e: ManagerEvent): Promise<void> {

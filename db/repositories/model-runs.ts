@@ -11,7 +11,7 @@ export interface NewModelRun {
   runId: string | null;
   taskId: string | null;
   employeeId: string;
-  kind: 'plan' | 'task' | 'review';
+  kind: 'plan' | 'task' | 'review' | 'tests' | 'dispute';
   attempt: number;
   prompt: string;
   promptVersion: string;
@@ -70,7 +70,8 @@ export async function recordModelRun(db: Db, r: NewModelRun): Promise<string> {
  * the reader, who parses the text as before.
  */
 function parsedColumns(r: NewModelRun): { parsed_output: string | null; parse_error: string | null } {
-  if (r.kind !== 'task' || r.output === null) return { parsed_output: null, parse_error: null };
+  if ((r.kind !== 'task' && r.kind !== 'tests' && r.kind !== 'dispute') || r.output === null)
+    return { parsed_output: null, parse_error: null };
   const parsed = parseTaskOutput(storableText(r.output));
   if (!parsed.ok) return { parsed_output: null, parse_error: parsed.error };
   const exact = JSON.stringify(parsed.output);

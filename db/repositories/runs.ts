@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../connect.js';
+import { frozenTestRuns } from './acceptance-tests.js';
 import { storableJson } from '../storable.js';
 import { insertOnce } from './idempotent.js';
 
@@ -133,14 +134,19 @@ export async function cancelOpenTasks(db: Db, runId: string): Promise<string[]> 
   return rows.map((r) => r.task_key).sort();
 }
 
-/** The accepted model run of each task, in the order asked for (tasks without one are skipped). */
+/**
+ * The accepted model run of each task, in the order asked for (tasks without one are skipped);
+ * an accepted task's frozen acceptance tests (a tester's answer) come just before its code.
+ */
 export async function acceptedModelRuns(db: Db, taskIds: string[]): Promise<{ taskId: string; modelRunId: string }[]> {
   if (taskIds.length === 0) return [];
   const rows = await db.selectFrom('task_queue').select(['id', 'accepted_model_run_id']).where('id', 'in', taskIds).execute();
   const byId = new Map(rows.map((r) => [r.id, r.accepted_model_run_id]));
+  const tests = await frozenTestRuns(db, taskIds);
   return taskIds.flatMap((id) => {
     const mr = byId.get(id);
-    return mr ? [{ taskId: id, modelRunId: mr }] : [];
+    if (!mr) return [];
+    return [...(tests.get(id) ?? []).map((t) => ({ taskId: id, modelRunId: t })), { taskId: id, modelRunId: mr }];
   });
 }
 
@@ -154,4 +160,10 @@ export async function otherAcceptedTasks(db: Db, runId: string, taskId: string):
     .where('accepted_model_run_id', 'is not', null)
     .where('generation', '=', (eb) => eb.selectFrom('task_queue as self').select('self.generation').where('self.id', '=', taskId))
     .execute();
+}
+
+/** The PRD a run was started with (empty when the run is unknown). */
+export async function runPrd(db: Db, runId: string): Promise<string> {
+  const row = await db.selectFrom('orchestra_runs').select(['prd']).where('id', '=', runId).executeTakeFirst();
+  return row?.prd ?? '';
 }

@@ -462,6 +462,7 @@ export class ChaosWorld {
       TEMPORAL_NAMESPACE: 'default',
       AURA_HOME: home,
       AURA_SCRIPT_FILE: this.scriptFile,
+      AURA_INDEPENDENT_TESTS: 'false',
       ...(prd === 'coding'
         ? {
             AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'),

@@ -51,6 +51,9 @@ export async function startTestEnv(
     DATABASE_OWNER_URL: serverUrl,
     AURA_HOME: home,
     TEMPORAL_CLI_PATH: inject('temporalCli'),
+    // Tests of other parts run self-tested plans; test/independent-checks.test.ts and the demo
+    // test run the default (acceptance tests by a tester).
+    AURA_INDEPENDENT_TESTS: 'false',
     ...opts.env,
   };
   const config = loadConfig({ ...envVars }, PROJECT_ROOT);
