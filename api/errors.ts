@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'invalid_json'
   | 'unauthorized'
   | 'forbidden'
+  | 'misdirected'
+  | 'too_many_requests'
   | 'not_found'
   | 'refused'
   | 'not_ready'
@@ -41,6 +43,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields?: FieldProblem[],
+    /** Headers the answer carries (e.g. Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -56,6 +60,8 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_json: 400,
   unauthorized: 401,
   forbidden: 403,
+  misdirected: 421,
+  too_many_requests: 429,
   not_found: 404,
   refused: 409,
   not_ready: 409,
@@ -115,6 +121,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.error({ err: raw }, 'request failed');
       err = new ApiError(500, 'internal', 'internal error: see the Manager API log');
     }
+    if (err.headers) void reply.headers(err.headers);
     void reply.status(err.status || STATUS[err.code]).send(errorBody(err.code, err.message, err.fields));
   });
   app.setNotFoundHandler((req, reply) => {

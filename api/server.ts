@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createKeyring, type Keyring } from './auth.js';
+import { defaultAllowedHosts, installGuard } from './guard.js';
 import type { ApiDeps } from './context.js';
 import { ApiError, installErrorHandling } from './errors.js';
 import { UserError } from '../errors/index.js';
@@ -21,12 +22,6 @@ import { registerStatic } from './static.js';
 
 /** A request body larger than this is refused whole (413). A PRD has its own, smaller limit. */
 export const BODY_LIMIT_BYTES = 512 * 1024;
-
-/** Paths anyone may read: the dashboard's files, the OpenAPI document, the health check. */
-function isPublic(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return !path.startsWith('/api/') || path === '/api/openapi.json' || path === '/api/health';
-}
 
 export type { Api, ApiDeps, TypedApi } from './context.js';
 
@@ -42,21 +37,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   const keyring: Keyring = createKeyring(deps.config.manager.keys);
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
-    if (isPublic(req.url)) return;
-    const principal = keyring.authenticate(req.headers.authorization);
-    if (!principal) {
-      throw new ApiError(
-        401,
-        'unauthorized',
-        req.headers.authorization ? 'unknown API key' : 'no API key: send "Authorization: Bearer <key>"',
-      );
-    }
-    // Reads are GET; every other method is a Director command.
-    if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role !== 'director') {
-      throw new ApiError(403, 'forbidden', `${principal.name}'s key may read, not command (role ${principal.role})`);
-    }
-    req.principal = principal;
+  // Before any route: every route must declare its policy, and every request passes the doors.
+  installGuard(app, {
+    keyring,
+    allowedHosts: [...defaultAllowedHosts(deps.config.manager.host), ...deps.config.manager.allowedHosts],
+    port: () => {
+      const address = app.server.listening ? app.server.address() : null;
+      return typeof address === 'object' && address ? address.port : deps.config.manager.port;
+    },
   });
 
   await app.register(fastifySwagger, {
@@ -65,7 +53,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         title: 'Aura Orchestra Manager API',
         version: '1',
         description:
-          "The Director's commands and the governance record. Every /api/ route but this document and /api/health needs `Authorization: Bearer <key>`.",
+          "The Director's commands and the governance record. Every /api/ route but this document and /api/health needs `Authorization: Bearer <key>`: reads any key, commands a `director` key. 401: no key or an unknown one; 403: a `read` key that commands; 421: a Host this API does not answer for; 429 (Retry-After): too many unknown keys from one address.",
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -74,11 +62,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/api/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  typed.get('/api/health', { schema: { hide: true }, config: { auth: 'public' } }, async () => ({ ok: true }));
   registerRunRoutes(typed, deps);
   registerGovernanceRoutes(typed, deps);
   registerDashboardRoutes(typed, deps);
-  typed.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  typed.get('/api/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
   registerStatic(app);
   return app;
 }

@@ -33,9 +33,11 @@ export function registerStatic(app: FastifyInstance): void {
     const f = files.get(name)!;
     return reply.headers({ ...SECURITY_HEADERS, 'content-type': f.type, 'cache-control': 'no-cache' }).send(f.body);
   };
-  app.get('/', { schema: { hide: true } }, send('index.html'));
-  for (const name of files.keys()) app.get(`/dashboard/${name}`, { schema: { hide: true } }, send(name));
-  app.addHook('onSend', async (req, reply) => {
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  app.get('/', { config: { auth: 'public' }, schema: { hide: true } }, send('index.html'));
+  for (const name of files.keys()) app.get(`/dashboard/${name}`, { config: { auth: 'public' }, schema: { hide: true } }, send(name));
+  // Everything but the dashboard's files (which say how they are cached) is never cached: the
+  // answers of the API, its errors and 404s, however the path was spelled.
+  app.addHook('onSend', async (_req, reply) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 }

@@ -56,6 +56,8 @@ async function call(
     method,
     url,
     headers: {
+      // The app answers only for its own host names (api/guard.ts); this one is not listening.
+      host: `127.0.0.1:${env.config.manager.port}`,
       ...(key ? { authorization: `Bearer ${key}` } : {}),
       ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}),
       ...opts.headers,

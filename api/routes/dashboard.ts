@@ -147,7 +147,10 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.get(
     '/api/whoami',
-    { schema: { summary: 'The owner of the key and its role; where the Temporal Web UI is', tags: ['dashboard'] } },
+    {
+      config: { auth: 'read' },
+      schema: { summary: 'The owner of the key and its role; where the Temporal Web UI is', tags: ['dashboard'] },
+    },
     async (req) => {
       const p = principalOf(req);
       return { name: p.name, role: p.role, temporalUiUrl: config.manager.temporalUiUrl, namespace: config.temporal.namespace };
@@ -156,7 +159,10 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.get(
     '/api/overview',
-    { schema: { summary: 'Runs by status, recent runs with spend against budget, employees by tier and status', tags: ['dashboard'] } },
+    {
+      config: { auth: 'read' },
+      schema: { summary: 'Runs by status, recent runs with spend against budget, employees by tier and status', tags: ['dashboard'] },
+    },
     async () => {
       const [byStatus, runs, employees] = await Promise.all([
         runCountsByStatus(db),
@@ -193,6 +199,7 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/intervention',
     {
+      config: { auth: 'read' },
       schema: {
         summary: 'Everything that waits on the Director, each with its evidence and the commands that answer it',
         tags: ['dashboard'],

@@ -24,6 +24,7 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/employees',
     {
+      config: { auth: 'read' },
       schema: {
         summary: 'Every employee: status, tier, reputation, calls, tokens and cost; counts by status and tier',
         tags: ['governance'],
@@ -37,13 +38,17 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.get(
     '/api/scorecards',
-    { schema: { summary: "The Accountant's scorecards: reputation and tier per employee per capability", tags: ['governance'] } },
+    {
+      config: { auth: 'read' },
+      schema: { summary: "The Accountant's scorecards: reputation and tier per employee per capability", tags: ['governance'] },
+    },
     async () => ({ scorecards: await scorecards(db) }),
   );
 
   app.get(
     '/api/incidents',
     {
+      config: { auth: 'read' },
       schema: {
         summary: "Incidents, with HR's action and the evidence they rest on",
         tags: ['governance'],
@@ -59,6 +64,7 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/ledger/verify',
     {
+      config: { auth: 'read' },
       schema: {
         summary: 'Recompute the hash chain, the signed checkpoints and every row (seals pending entries first)',
         tags: ['governance'],
@@ -71,6 +77,7 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/employees/:id/reinstate',
     {
+      config: { auth: 'director' },
       schema: {
         summary: 'Lift the suspension or termination of an employee (a recorded Director action)',
         tags: ['commands'],
@@ -88,6 +95,7 @@ export function registerGovernanceRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/retention/purge',
     {
+      config: { auth: 'director' },
       schema: {
         summary: 'Remove finished runs and ledger entries written before a date past retention (a recorded workflow)',
         tags: ['commands'],

@@ -96,6 +96,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/runs',
     {
+      config: { auth: 'director' },
       schema: {
         summary: 'Submit a PRD: start a run',
         tags: ['runs'],
@@ -128,6 +129,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/runs',
     {
+      config: { auth: 'read' },
       schema: {
         summary: 'Runs in the record, newest first, with what each waits on the Director for and its spend',
         tags: ['runs'],
@@ -163,6 +165,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/runs/:run',
     {
+      config: { auth: 'read' },
       schema: {
         summary:
           "A run: its live progress (or its report once ended), spend against budget, attempts, incidents and the Director's actions",
@@ -202,7 +205,10 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.get(
     '/api/runs/:run/report',
-    { schema: { summary: "A run's final report (409 not_ready while it runs)", tags: ['runs'], params: runParams } },
+    {
+      config: { auth: 'read' },
+      schema: { summary: "A run's final report (409 not_ready while it runs)", tags: ['runs'], params: runParams },
+    },
     async (req) => {
       const progress = await runStatus(client, req.params.run);
       if (!progress.report)
@@ -214,6 +220,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.get(
     '/api/runs/:run/history',
     {
+      config: { auth: 'read' },
       schema: { summary: "One timeline of a run: Temporal's events and the governance record, by time", tags: ['runs'], params: runParams },
     },
     async (req) => {
@@ -226,15 +233,20 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.post(
     '/api/runs/:run/approve',
-    { schema: { ...command, summary: 'Approve the plan at the plan gate', body: optionalReasonBody } },
+    { config: { auth: 'director' }, schema: { ...command, summary: 'Approve the plan at the plan gate', body: optionalReasonBody } },
     async (req) => asDirector(deps, req, (by, record) => approvePlan(client, req.params.run, by, req.body?.reason, record)),
   );
-  app.post('/api/runs/:run/reject', { schema: { ...command, summary: 'Reject the plan; the run ends', body: reasonBody } }, async (req) =>
-    asDirector(deps, req, (by, record) => rejectPlan(client, req.params.run, by, req.body.reason, record)),
+  app.post(
+    '/api/runs/:run/reject',
+    { config: { auth: 'director' }, schema: { ...command, summary: 'Reject the plan; the run ends', body: reasonBody } },
+    async (req) => asDirector(deps, req, (by, record) => rejectPlan(client, req.params.run, by, req.body.reason, record)),
   );
   app.post(
     '/api/runs/:run/replan',
-    { schema: { ...command, summary: 'Give the planner more rounds after an escalated plan', body: optionalReasonBody } },
+    {
+      config: { auth: 'director' },
+      schema: { ...command, summary: 'Give the planner more rounds after an escalated plan', body: optionalReasonBody },
+    },
     async (req) => asDirector(deps, req, (by, record) => grantReplan(client, req.params.run, by, req.body?.reason, record)),
   );
 
@@ -259,6 +271,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/runs/:run/tasks/:task/resolve',
     {
+      config: { auth: 'director' },
       schema: {
         ...command,
         summary: 'Answer an escalated task',
@@ -280,6 +293,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/runs/:run/verification',
     {
+      config: { auth: 'director' },
       schema: {
         ...command,
         summary: 'Decide on a final verification that still fails: accept, replan or stop',
@@ -294,6 +308,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
   app.post(
     '/api/runs/:run/budget',
     {
+      config: { auth: 'director' },
       schema: {
         ...command,
         summary: 'Raise the budget of a run paused on it',
@@ -312,15 +327,17 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
         ),
       ),
   );
-  app.post('/api/runs/:run/stop', { schema: { ...command, summary: 'Stop a run paused on its budget', body: reasonBody } }, async (req) =>
-    asDirector(deps, req, (by, record) => stopRun(client, req.params.run, by, req.body.reason, record)),
+  app.post(
+    '/api/runs/:run/stop',
+    { config: { auth: 'director' }, schema: { ...command, summary: 'Stop a run paused on its budget', body: reasonBody } },
+    async (req) => asDirector(deps, req, (by, record) => stopRun(client, req.params.run, by, req.body.reason, record)),
   );
   for (const [name, send, summary] of [
     ['pause', pauseRun, 'Pause a working run: running steps finish, nothing new starts'],
     ['resume', resumeRun, 'Resume a paused run'],
     ['cancel', cancelRun, 'Cancel a run that has not ended'],
   ] as const) {
-    app.post(`/api/runs/:run/${name}`, { schema: { ...command, summary, body: reasonBody } }, async (req) =>
+    app.post(`/api/runs/:run/${name}`, { config: { auth: 'director' }, schema: { ...command, summary, body: reasonBody } }, async (req) =>
       asDirector(deps, req, (by, record) => send(client, req.params.run, by, req.body.reason, record)),
     );
   }
