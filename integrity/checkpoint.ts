@@ -9,7 +9,9 @@ import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import {
   chainHead,
+  checkpoints,
   entriesBetween,
+  isLockTimeout,
   prevHashAt,
   sealLedger,
   latestCheckpoint,
@@ -21,7 +23,8 @@ import {
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
 import { keyIdOf, verifySignature, type SigningKey } from './signing.js';
-import { UnusableCheckpoint } from '../errors/index.js';
+import { UnusableCheckpoint, UserError } from '../errors/index.js';
+import { appendSignedLog, readSignedLog, signedLogPath, type SignedLogLine } from './signed-log.js';
 
 export const CHECKPOINT_FORMAT = 'aura-ledger-checkpoint/1';
 
@@ -47,46 +50,178 @@ const exportedSchema = z.object({
 /** What `aura ledger checkpoint --out` writes: the signed bytes exactly, the signature and the public key. */
 export type ExportedCheckpoint = z.infer<typeof exportedSchema>;
 
+/** The checkpointer will not sign: what it was asked to sign does not continue what it signed before. */
+export class SigningRefused extends Error {
+  override name = 'SigningRefused';
+}
+
+/** A lock the verifier or the checkpointer needs is held by another transaction past the lock timeout. */
+export class LedgerLocked extends UserError {
+  override name = 'LedgerLocked';
+}
+
+/** How long the verifier and the checkpointer wait for a lock (the chain head, a table) by default. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+
+export interface CheckpointOptions {
+  /** Sign up to this entry (default the head). */
+  upTo?: number;
+  /**
+   * The signer's own log of what it signed (see signed-log.ts): by default beside the key's file;
+   * null for none (then nothing stops re-signing a rewritten chain).
+   */
+  signedLog?: string | null;
+  /** Give up waiting for the chain head or the checkpoint lock after this long (LedgerLocked). */
+  lockTimeoutMs?: number;
+}
+
 /**
  * Signs the entries after the last checkpoint (or the purge horizon) up to `upTo` (default the
- * head). Refuses to sign a range whose chain does not hold. Null when there is nothing new.
+ * head). Refuses to sign a range whose chain does not hold, and (SigningRefused) one that does
+ * not continue the signer's log: the checkpoint it last signed must still be in the database as
+ * it signed it, any later one must be signed by this key, and the range must start at the entry
+ * that follows the last signed end hash. Null when there is nothing new.
  */
-export async function createCheckpoint(db: Db, key: SigningKey, opts: { upTo?: number } = {}): Promise<CheckpointRow | null> {
-  await sealLedger(db);
-  const cp = await withCheckpointLock(db, async (tx) => {
-    const last = await latestCheckpoint(tx);
-    const receipts = await purgeReceipts(tx);
-    const horizon = receipts.length > 0 ? receipts[receipts.length - 1]!.horizonSeq : 0;
-    const fromSeq = Math.max(last?.toSeq ?? 0, horizon) + 1;
-    const toSeq = opts.upTo ?? (await chainHead(tx)).seq;
-    if (toSeq < fromSeq) return null;
-    const { root, lastHash } = await rangeRoot(tx, fromSeq, toSeq);
-    const body: CheckpointBody = {
-      format: CHECKPOINT_FORMAT,
-      chain: 'governance',
-      fromSeq,
-      toSeq,
-      treeSize: toSeq - fromSeq + 1,
-      rootHash: root.toString('hex'),
-      lastHash: lastHash.toString('hex'),
-      keyId: key.keyId,
-      createdAt: new Date().toISOString(),
-    };
-    const bytes = canonicalJson(body);
-    const made: NewCheckpoint = {
-      id: randomUUID(),
-      fromSeq,
-      toSeq,
-      rootHash: root,
-      lastHash,
-      keyId: key.keyId,
-      publicKey: key.publicKeyPem,
-      body: bytes,
-      signature: key.sign(bytes),
-    };
-    return made;
-  });
+export async function createCheckpoint(db: Db, key: SigningKey, opts: CheckpointOptions = {}): Promise<CheckpointRow | null> {
+  const logFile = opts.signedLog !== undefined ? opts.signedLog : key.file ? signedLogPath(key.file) : null;
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  let taken: SignedLogLine[] = [];
+  let cp: NewCheckpoint | null;
+  try {
+    await sealLedger(db, lockTimeoutMs);
+    cp = await withCheckpointLock(
+      db,
+      async (tx) => {
+        const last = await latestCheckpoint(tx);
+        const receipts = await purgeReceipts(tx);
+        const horizon = receipts.length > 0 ? receipts[receipts.length - 1]!.horizonSeq : 0;
+        const fromSeq = Math.max(last?.toSeq ?? 0, horizon) + 1;
+        const log = logFile ? readSignedLog(logFile) : [];
+        taken = logFile ? await continueSignedLog(tx, key, log, logFile, horizon) : [];
+        const head = (await chainHead(tx)).seq;
+        if (last && last.toSeq > head) {
+          throw refused(
+            `the last checkpoint in the database (${last.id}) ends at entry ${last.toSeq}, past the chain head (entry ${head})`,
+          );
+        }
+        const toSeq = opts.upTo ?? head;
+        if (toSeq < fromSeq) return null;
+        const end = taken[taken.length - 1] ?? log[log.length - 1];
+        if (end && (await prevHashAt(tx, fromSeq)) !== end.lastHash) {
+          throw refused(
+            `entry ${fromSeq} does not follow entry ${end.to}, the end of what this key last signed (${logFile}): ` +
+              'the entries were rewritten',
+          );
+        }
+        const { root, lastHash } = await rangeRoot(tx, fromSeq, toSeq);
+        const body: CheckpointBody = {
+          format: CHECKPOINT_FORMAT,
+          chain: 'governance',
+          fromSeq,
+          toSeq,
+          treeSize: toSeq - fromSeq + 1,
+          rootHash: root.toString('hex'),
+          lastHash: lastHash.toString('hex'),
+          keyId: key.keyId,
+          createdAt: new Date().toISOString(),
+        };
+        const bytes = canonicalJson(body);
+        const made: NewCheckpoint = {
+          id: randomUUID(),
+          fromSeq,
+          toSeq,
+          rootHash: root,
+          lastHash,
+          keyId: key.keyId,
+          publicKey: key.publicKeyPem,
+          body: bytes,
+          signature: key.sign(bytes),
+        };
+        return made;
+      },
+      lockTimeoutMs,
+    );
+  } catch (err) {
+    if (isLockTimeout(err)) {
+      throw new LedgerLocked(
+        `not signed: the chain head (or the checkpoint lock) is locked by another transaction for more than ${lockTimeoutMs} ms`,
+      );
+    }
+    throw err;
+  }
+  // Written once the checkpoint is committed: a crash in between leaves a checkpoint of this key
+  // the log lacks, which the next signing takes up (it continues the log and verifies with this key).
+  if (logFile) appendSignedLog(logFile, [...taken, ...(cp ? [logLineOf(cp, new Date().toISOString())] : [])]);
   return cp ? { ...cp, createdAt: new Date() } : null;
+}
+
+function refused(why: string): SigningRefused {
+  return new SigningRefused(
+    `refusing to sign: ${why}. Nothing was signed; run \`aura ledger verify\`. ` +
+      'If this really is a new database, move the signed log aside (better: start a new key).',
+  );
+}
+
+function logLineOf(cp: NewCheckpoint, signedAt: string): SignedLogLine {
+  return {
+    id: cp.id,
+    from: cp.fromSeq,
+    to: cp.toSeq,
+    root: cp.rootHash.toString('hex'),
+    lastHash: cp.lastHash.toString('hex'),
+    keyId: cp.keyId,
+    signedAt,
+  };
+}
+
+/**
+ * Checks that the database continues the signer's log, and returns the checkpoints after its
+ * end that this key signed (another process with the same key, or a crash before the log line
+ * was written): they are taken into the log. Throws SigningRefused when the database does not.
+ */
+async function continueSignedLog(tx: Db, key: SigningKey, log: SignedLogLine[], file: string, horizon: number): Promise<SignedLogLine[]> {
+  const end = log[log.length - 1];
+  if (!end) return []; // a new log starts here
+  const stored = await checkpoints(tx);
+  const same = stored.find((c) => c.toSeq === end.to);
+  if (
+    !same ||
+    same.id !== end.id ||
+    same.fromSeq !== end.from ||
+    same.rootHash.toString('hex') !== end.root ||
+    same.lastHash.toString('hex') !== end.lastHash
+  ) {
+    throw refused(
+      `the database no longer holds the checkpoint this key last signed (entries ${end.from}–${end.to}, ${end.id}, in ${file}) ` +
+        'as it was signed: checkpoints were deleted or replaced (the signed log and the database part ways here)',
+    );
+  }
+  const taken: SignedLogLine[] = [];
+  let prev: { to: number; lastHash: string } = end;
+  for (const cp of stored.filter((c) => c.toSeq > end.to)) {
+    const mine = checkpointProblems(cp, [key.publicKeyPem]).length === 0;
+    if (!mine) {
+      throw refused(
+        `checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) in the database was not signed by this key (${key.keyId}) ` +
+          `after the end of its signed log ${file} (entry ${end.to}): the signed log and the database part ways here`,
+      );
+    }
+    const follows = cp.fromSeq === prev.to + 1 && (cp.fromSeq <= horizon || (await prevHashAt(tx, cp.fromSeq)) === prev.lastHash);
+    if (!follows)
+      throw refused(`checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) does not follow entry ${prev.to}, signed before it`);
+    const line = logLineOf(cp, readCheckpointBodyText(cp.body)?.createdAt ?? cp.createdAt.toISOString());
+    taken.push(line);
+    prev = line;
+  }
+  return taken;
+}
+
+function readCheckpointBodyText(text: string): CheckpointBody | null {
+  try {
+    return bodySchema.parse(JSON.parse(text));
+  } catch {
+    return null;
+  }
 }
 
 /** Merkle root and end hash of entries fromSeq..toSeq, checking the chain holds as it goes. */
@@ -108,27 +243,61 @@ async function rangeRoot(db: Db, fromSeq: number, toSeq: number): Promise<{ root
   return { root: tree.root(), lastHash: prev };
 }
 
-/** What is wrong with a stored checkpoint on its own: signature, key id, body vs columns. */
-export function checkpointProblems(cp: CheckpointRow): string[] {
-  const problems: string[] = [];
-  if (!verifySignature(cp.publicKey, cp.body, cp.signature)) problems.push(`checkpoint ${cp.id}'s signature does not verify`);
-  let body: CheckpointBody | null = null;
-  try {
-    body = bodySchema.parse(JSON.parse(cp.body));
-  } catch {
-    problems.push(`checkpoint ${cp.id}'s signed body is not a checkpoint`);
+export interface CheckpointProblem {
+  kind: 'checkpoint_invalid' | 'checkpoint_foreign_key';
+  detail: string;
+}
+
+/**
+ * What is wrong with a stored checkpoint on its own: signature, key id, body vs columns. With
+ * `trustedKeys` (SPKI PEMs) the signature must verify with one of them, and the key stored in the
+ * row is used only to name a foreign signer; without them (unpinned) it is checked with the key
+ * stored in the row, which proves only that the row is self-consistent.
+ */
+export function checkpointProblems(cp: CheckpointRow, trustedKeys?: readonly string[]): CheckpointProblem[] {
+  const problems: CheckpointProblem[] = [];
+  const invalid = (detail: string) => problems.push({ kind: 'checkpoint_invalid', detail });
+  let signer: string | null = null;
+  if (trustedKeys) {
+    signer = trustedKeys.find((k) => verifySignature(k, cp.body, cp.signature)) ?? null;
+    if (!signer) {
+      if (verifySignature(cp.publicKey, cp.body, cp.signature)) {
+        problems.push({
+          kind: 'checkpoint_foreign_key',
+          detail: `checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) is signed by key ${safeKeyId(cp.publicKey)}, which is not a trusted key`,
+        });
+      } else {
+        invalid(`checkpoint ${cp.id}'s signature does not verify with any trusted key`);
+      }
+    }
+  } else if (verifySignature(cp.publicKey, cp.body, cp.signature)) {
+    signer = cp.publicKey;
+  } else {
+    invalid(`checkpoint ${cp.id}'s signature does not verify`);
   }
+  const body = readCheckpointBodyText(cp.body);
+  if (!body) invalid(`checkpoint ${cp.id}'s signed body is not a checkpoint`);
   if (body) {
+    const keyId = safeKeyId(signer ?? cp.publicKey);
     const same =
       body.fromSeq === cp.fromSeq &&
       body.toSeq === cp.toSeq &&
+      body.treeSize === cp.toSeq - cp.fromSeq + 1 &&
       body.rootHash === cp.rootHash.toString('hex') &&
       body.lastHash === cp.lastHash.toString('hex') &&
       body.keyId === cp.keyId &&
-      keyIdOf(cp.publicKey) === cp.keyId;
-    if (!same) problems.push(`checkpoint ${cp.id}'s columns no longer match what was signed`);
+      keyId === cp.keyId;
+    if (!same) invalid(`checkpoint ${cp.id}'s columns no longer match what was signed`);
   }
   return problems;
+}
+
+function safeKeyId(publicKeyPem: string): string {
+  try {
+    return keyIdOf(publicKeyPem);
+  } catch {
+    return '(unreadable key)';
+  }
 }
 
 export function exportCheckpoint(cp: CheckpointRow): ExportedCheckpoint {

@@ -24,6 +24,8 @@ export interface SigningKey {
   readonly publicKeyPem: string;
   /** The Ed25519 signature of `bytes` (a string as UTF-8), in base64. */
   sign(bytes: Buffer | string): string;
+  /** The key file it was loaded from (its signed log lives beside it), when loaded from one. */
+  readonly file?: string;
 }
 
 const KEY_ID_HEX_CHARS = 16;
@@ -43,7 +45,60 @@ export function loadOrCreateSigningKey(file: string, opts: { create?: boolean } 
     pem = readKeyFile(path);
     if (pem === null) throw new Error(`signing key file ${path} vanished right after it was created`);
   }
-  return signingKeyFrom(privateKeyFrom(pem, path));
+  return signingKeyFrom(privateKeyFrom(pem, path), path);
+}
+
+/**
+ * The public key (SPKI PEM) of the key in `file` without ever creating it: the public half of a
+ * signing key file; null when there is no such file.
+ */
+export function publicKeyOfKeyFile(file: string): string | null {
+  const path = resolve(file);
+  const pem = readKeyFile(path);
+  return pem === null ? null : createPublicKey(privateKeyFrom(pem, path)).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/**
+ * Trusted Ed25519 public keys (SPKI PEMs) from `spec`: a file or the text itself, holding PEM
+ * public keys, a PEM private key (its public half), or base64 lines (the raw 32-byte key or its
+ * SPKI DER); `#` starts a comment line. Throws an Error naming what is not a key.
+ */
+export function parseTrustedKeys(text: string, where: string): string[] {
+  const keys: string[] = [];
+  const pems = text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
+  for (const pem of pems) {
+    let key: KeyObject;
+    try {
+      key = pem.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
+    } catch {
+      throw new Error(`${where}: a PEM block is not a readable key`);
+    }
+    keys.push(ed25519Pem(key, where));
+  }
+  const rest = text.replace(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g, '');
+  for (const raw of rest.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const bytes = Buffer.from(line, 'base64');
+    let key: KeyObject;
+    try {
+      if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(line)) throw new Error('not base64');
+      key =
+        bytes.length === 32
+          ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') }, format: 'jwk' })
+          : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+    } catch {
+      throw new Error(`${where}: "${line.slice(0, 12)}…" is not a public key (PEM, or base64 of the 32-byte key or its SPKI DER)`);
+    }
+    keys.push(ed25519Pem(key, where));
+  }
+  if (keys.length === 0) throw new Error(`${where} holds no public key`);
+  return keys;
+}
+
+function ed25519Pem(key: KeyObject, where: string): string {
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${where}: a ${key.asymmetricKeyType} key, not Ed25519`);
+  return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
 /** The Ed25519 signature check; false, never an exception, for a malformed key or signature. */
@@ -77,9 +132,10 @@ function keyIdOfKey(publicKey: KeyObject): string {
   return createHash('sha256').update(raw).digest('hex').slice(0, KEY_ID_HEX_CHARS);
 }
 
-function signingKeyFrom(privateKey: KeyObject): SigningKey {
+function signingKeyFrom(privateKey: KeyObject, file: string): SigningKey {
   const publicKey = createPublicKey(privateKey);
   return Object.freeze({
+    file,
     keyId: keyIdOfKey(publicKey),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     sign: (bytes: Buffer | string) => cryptoSign(null, toBytes(bytes), privateKey).toString('base64'),

@@ -1,15 +1,20 @@
 /**
  * Verifies the governance record: recomputes the hash chain from the purge horizon (or the
- * first entry) to the head, checks every signed checkpoint (signature, Merkle root over its
- * range, chain hash at its end), checks each governed row against its newest entry, and
- * optionally checks an exported checkpoint kept outside the database (the external anchor).
- * Problems are listed in entry order; the first one names where the record stops being true.
+ * first entry) to the head, checks every signed checkpoint (signature by a pinned, trusted key,
+ * Merkle root over its range, chain hash at its end, no gap between checkpoints, none past the
+ * head or dated in the future), checks each governed row against its newest entry, and
+ * optionally checks an exported checkpoint kept outside the database (the external anchor) and
+ * the checkpointer's signed log (every checkpoint it signed is in the database as it signed it,
+ * and no other). Problems are listed in entry order; the first one names where the record stops
+ * being true. A lock held past `lockTimeoutMs` throws LedgerLocked instead of waiting.
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connect.js';
 import {
   chainHead,
   checkpoints,
+  databaseNow,
+  isLockTimeout,
   sealLedger,
   entriesBetween,
   prevHashAt,
@@ -21,7 +26,9 @@ import {
 } from '../db/repositories/chain.js';
 import { isCanonical } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
-import { checkpointProblems, type ExportedCheckpoint, readCheckpointBody } from './checkpoint.js';
+import { checkpointProblems, DEFAULT_LOCK_TIMEOUT_MS, type ExportedCheckpoint, LedgerLocked, readCheckpointBody } from './checkpoint.js';
+import { readSignedLog, type SignedLogLine } from './signed-log.js';
+import { keyIdOf } from './signing.js';
 
 export type ProblemKind =
   | 'gap'
@@ -31,6 +38,11 @@ export type ProblemKind =
   | 'entry_columns_changed'
   | 'head_mismatch'
   | 'checkpoint_invalid'
+  | 'checkpoint_foreign_key'
+  | 'checkpoint_gap'
+  | 'checkpoint_future'
+  | 'checkpoint_missing'
+  | 'checkpoint_unlogged'
   | 'row_changed'
   | 'row_deleted'
   | 'row_unrecorded'
@@ -51,6 +63,12 @@ export interface VerifyReport {
   checkpoints: number;
   rows: number;
   anchor: { toSeq: number; keyId: string; checked: string } | null;
+  /** The key ids signatures were checked with; null when unpinned (each row's own key: proves nothing). */
+  trustedKeys: string[] | null;
+  /** The signer's log read, and how many checkpoints it lists. */
+  signedLog: { file: string; lines: number } | null;
+  /** Entries after the last checkpoint: not signed yet (nothing outside the database vouches for them). */
+  unsigned: { fromSeq: number; toSeq: number } | null;
   problems: Problem[];
   firstBad: Problem | null;
   ms: number;
@@ -68,19 +86,56 @@ export interface VerifyOptions {
    * proofs, and for the exported anchor, whose root is always recomputed.
    */
   merkle?: boolean;
+  /**
+   * The public keys (SPKI PEM) trusted to sign checkpoints: a checkpoint signed by any other is a
+   * problem (checkpoint_foreign_key). Without them the key stored in each checkpoint row is used,
+   * which an owner who rewrites the row rewrites too: the report says `trustedKeys: null`.
+   */
+  trustedKeys?: readonly string[];
+  /** The checkpointer's log of what it signed (`<key file>.signed.log`), compared with the database. */
+  signedLog?: string;
+  /** Give up waiting for the chain head or a governed table's lock after this long (default 5 s). */
+  lockTimeoutMs?: number;
 }
 
+/** A checkpoint's signed createdAt may run this far ahead of the database's clock (the signer's clock). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  try {
+    return await verify(db, opts);
+  } catch (err) {
+    if (!isLockTimeout(err)) throw err;
+    throw new LedgerLocked(
+      `the chain head is locked by another transaction (or a governed table is): not verified after waiting ` +
+        `${opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS} ms; try again, and if it stays locked find the session holding it (pg_locks, pg_stat_activity)`,
+    );
+  }
+}
+
+async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const problems: Problem[] = [];
-  await sealLedger(db);
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const log = opts.signedLog !== undefined ? readSignedLog(opts.signedLog) : null;
+  await sealLedger(db, lockTimeoutMs);
+  // Checkpoints before the head: a checkpoint is signed at or before the head of its time, so one
+  // read here and past the head read next was never signed where the chain is.
+  const stored = await checkpoints(db);
   const head = await chainHead(db);
+  const now = await databaseNow(db);
   const receipts = await purgeReceipts(db);
   const last = receipts[receipts.length - 1];
   const horizon = last ? last.horizonSeq : 0;
-  // What is written while this runs is for the next verification: the chain up to this head,
-  // the checkpoints up to it.
-  const all = (await checkpoints(db)).filter((c) => c.toSeq <= head.seq);
+  const future = stored.filter((c) => c.toSeq > head.seq);
+  for (const cp of future) {
+    problems.push({
+      kind: 'checkpoint_future',
+      seq: head.seq + 1,
+      detail: `checkpoint ${cp.id} claims entries ${cp.fromSeq}–${cp.toSeq}, past the chain head (entry ${head.seq})`,
+    });
+  }
+  const all = stored.filter((c) => c.toSeq <= head.seq);
   const live = all.filter((c) => c.toSeq > horizon);
   // The row digests are PostgreSQL's work and the chain is ours: both at once.
   const rowProblems: Problem[] = [];
@@ -92,7 +147,7 @@ export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<Ve
       opts.merkle === true,
       problems,
     ),
-    checkRows(db, horizon, rowProblems),
+    checkRows(db, horizon, rowProblems, lockTimeoutMs),
   ]);
   problems.push(...rowProblems);
   if (chain.lastSeq !== head.seq || !chain.lastHash.equals(head.hash)) {
@@ -102,10 +157,15 @@ export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<Ve
       detail: `the chain ends at entry ${chain.lastSeq} but its head says ${head.seq}: entries after ${chain.lastSeq} were removed or the head was changed`,
     });
   }
-  for (const cp of all) problems.push(...checkCheckpoint(cp, opts.merkle ? chain.roots.get(cp.id) : null, chain.hashes, horizon));
+  for (const cp of all) {
+    problems.push(...checkCheckpoint(cp, opts.merkle ? chain.roots.get(cp.id) : null, chain.hashes, horizon, opts.trustedKeys));
+  }
+  problems.push(...checkSequence(all, now));
   for (const r of receipts) problems.push(...checkReceipt(r, all));
+  if (log) problems.push(...checkSignedLog(log, stored, opts.signedLog!));
   const anchor = opts.anchor ? await checkAnchor(db, opts.anchor, horizon, receipts, all, problems) : null;
   problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  const signedTo = Math.max(horizon, ...all.map((c) => c.toSeq));
   return {
     intact: problems.length === 0,
     head: { seq: head.seq, hash: head.hash.toString('hex') },
@@ -114,10 +174,90 @@ export async function verifyLedger(db: Db, opts: VerifyOptions = {}): Promise<Ve
     checkpoints: all.length,
     rows,
     anchor,
+    trustedKeys: opts.trustedKeys ? opts.trustedKeys.map(keyIdOf) : null,
+    signedLog: log ? { file: opts.signedLog!, lines: log.length } : null,
+    unsigned: signedTo < head.seq ? { fromSeq: signedTo + 1, toSeq: head.seq } : null,
     problems,
     firstBad: problems[0] ?? null,
     ms: Date.now() - started,
   };
+}
+
+/**
+ * Checkpoints follow one another with no gap or overlap (each starts at the entry after the one
+ * before it ends), and none is dated after the database's clock (the column, or beyond clock skew
+ * the signed body).
+ */
+function checkSequence(all: CheckpointRow[], now: Date): Problem[] {
+  const problems: Problem[] = [];
+  let prevTo = 0;
+  for (const cp of all) {
+    if (cp.fromSeq !== prevTo + 1) {
+      const what =
+        cp.fromSeq > prevTo + 1 ? `entries ${prevTo + 1}–${cp.fromSeq - 1} are in no checkpoint` : `it overlaps entries up to ${prevTo}`;
+      problems.push({
+        kind: 'checkpoint_gap',
+        seq: Math.min(prevTo + 1, cp.fromSeq),
+        detail: `checkpoint ${cp.id} starts at entry ${cp.fromSeq}, not ${prevTo + 1}: ${what}`,
+      });
+    }
+    prevTo = Math.max(prevTo, cp.toSeq);
+    let signedAt: number | null = null;
+    try {
+      signedAt = Date.parse((JSON.parse(cp.body) as { createdAt?: string }).createdAt ?? '');
+    } catch {
+      signedAt = null;
+    }
+    if (cp.createdAt.getTime() > now.getTime() || (signedAt !== null && signedAt > now.getTime() + CLOCK_SKEW_MS)) {
+      problems.push({
+        kind: 'checkpoint_future',
+        seq: cp.toSeq,
+        detail: `checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) is dated ${cp.createdAt.toISOString()}, after the database's clock (${now.toISOString()})`,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * The signer's log against the database: each checkpoint it lists is there as it was signed
+ * (missing: deleted or replaced); each checkpoint in the database from the log's first on is in
+ * it (unlogged: nobody with the log signed it). Checkpoints before the log began are not judged.
+ */
+function checkSignedLog(log: SignedLogLine[], stored: CheckpointRow[], file: string): Problem[] {
+  const problems: Problem[] = [];
+  if (log.length === 0) return problems;
+  const byTo = new Map(stored.map((c) => [c.toSeq, c]));
+  const logged = new Map(log.map((l) => [l.to, l]));
+  for (const l of log) {
+    const cp = byTo.get(l.to);
+    const same =
+      cp &&
+      cp.id === l.id &&
+      cp.fromSeq === l.from &&
+      cp.rootHash.toString('hex') === l.root &&
+      cp.lastHash.toString('hex') === l.lastHash &&
+      cp.keyId === l.keyId;
+    if (!same) {
+      problems.push({
+        kind: 'checkpoint_missing',
+        seq: l.from,
+        detail: cp
+          ? `the checkpoint of entries ${l.from}–${l.to} in the database (${cp.id}) is not the one the signer logged (${l.id}) in ${file}`
+          : `checkpoint ${l.id} (entries ${l.from}–${l.to}), signed as ${file} records, is gone from the database`,
+      });
+    }
+  }
+  const first = Math.min(...log.map((l) => l.from));
+  for (const cp of stored) {
+    if (cp.toSeq < first || logged.has(cp.toSeq)) continue;
+    problems.push({
+      kind: 'checkpoint_unlogged',
+      seq: cp.toSeq,
+      detail: `checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) is not in the signer's log ${file}: the signer did not sign it`,
+    });
+  }
+  return problems;
 }
 
 interface ChainWalk {
@@ -229,8 +369,14 @@ function checkEntryBody(e: LedgerEntryRow, problems: Problem[]): void {
 }
 
 /** `root`: the recomputed Merkle root, null when roots were not recomputed this time. */
-function checkCheckpoint(cp: CheckpointRow, root: Buffer | null | undefined, hashes: Map<number, string>, horizon: number): Problem[] {
-  const problems = checkpointProblems(cp).map((detail) => ({ kind: 'checkpoint_invalid' as const, seq: cp.toSeq, detail }));
+function checkCheckpoint(
+  cp: CheckpointRow,
+  root: Buffer | null | undefined,
+  hashes: Map<number, string>,
+  horizon: number,
+  trustedKeys: readonly string[] | undefined,
+): Problem[] {
+  const problems: Problem[] = checkpointProblems(cp, trustedKeys).map((p) => ({ ...p, seq: cp.toSeq }));
   if (cp.toSeq <= horizon) return problems;
   const hash = hashes.get(cp.toSeq);
   if (hash !== cp.lastHash.toString('hex')) {
@@ -258,11 +404,11 @@ function checkReceipt(r: { id: string; horizonSeq: number; horizonHash: string; 
   ];
 }
 
-async function checkRows(db: Db, horizon: number, problems: Problem[]): Promise<number> {
+async function checkRows(db: Db, horizon: number, problems: Problem[], lockTimeoutMs: number): Promise<number> {
   let tables = 0;
   for (const { table, keyColumns } of await governedTables(db)) {
     tables++;
-    for (const m of await rowMismatches(db, table, keyColumns)) {
+    for (const m of await rowMismatches(db, table, keyColumns, lockTimeoutMs)) {
       if (m.seq !== null && m.seq <= horizon) continue;
       if (m.current === null) {
         problems.push({ kind: 'row_deleted', seq: m.seq, detail: `${table} ${m.key} (recorded by entry ${m.seq}) is gone` });

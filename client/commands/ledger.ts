@@ -4,13 +4,22 @@
  * `aura retention purge` (a recorded Temporal workflow, refused inside retention).
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { AuraConfig } from '../../config/config.js';
 import { latestCheckpoint, retentionClock } from '../../db/repositories/chain.js';
-import { checkpointSummary, createCheckpoint, exportCheckpoint, readCheckpointFile } from '../../integrity/checkpoint.js';
-import { loadOrCreateSigningKey } from '../../integrity/signing.js';
+import {
+  checkpointProblems,
+  checkpointSummary,
+  createCheckpoint,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  exportCheckpoint,
+  readCheckpointFile,
+  SigningRefused,
+} from '../../integrity/checkpoint.js';
+import { signedLogPath } from '../../integrity/signed-log.js';
+import { loadOrCreateSigningKey, parseTrustedKeys, publicKeyOfKeyFile } from '../../integrity/signing.js';
 import { verifyLedger, type VerifyReport } from '../../integrity/verify.js';
 import { runPurge } from '../../director/retention.js';
 import { withDb } from '../../director/with-db.js';
@@ -25,24 +34,60 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
     .description('recompute the chain, the signed checkpoints and every row; exit 0 intact, 1 tampered, 2 unusable input')
     .option('--from-checkpoint <file>', 'also check an exported checkpoint kept outside the database')
     .option('--merkle', "also recompute every stored checkpoint's Merkle root (slower; the chain hash already binds them)", false)
+    .option(
+      '--key <file|base64>',
+      'a public key trusted to sign checkpoints (PEM file, or base64); repeat for several. Default: the public half of AURA_LEDGER_KEY_FILE',
+      collect,
+      [] as string[],
+    )
+    .option('--trusted-keys <file>', 'a file of public keys trusted to sign checkpoints (PEM blocks or base64 lines)')
+    .option('--signed-log <file>', "the checkpointer's log of what it signed (default: <key file>.signed.log when it exists)")
+    .option('--lock-timeout <ms>', 'give up when the chain head stays locked this long (exit 2)', String(DEFAULT_LOCK_TIMEOUT_MS))
     .option('--json', 'print JSON', false)
-    .action(async (opts: { fromCheckpoint?: string; merkle: boolean; json: boolean }) => {
-      const anchor = opts.fromCheckpoint ? readAnchor(opts.fromCheckpoint) : undefined;
-      const report = await withDb(ctx, (db) => verifyLedger(db, { anchor, merkle: opts.merkle }));
-      console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
-      if (!report.intact) process.exitCode = 1;
-    });
+    .action(
+      async (opts: {
+        fromCheckpoint?: string;
+        merkle: boolean;
+        key: string[];
+        trustedKeys?: string;
+        signedLog?: string;
+        lockTimeout: string;
+        json: boolean;
+      }) => {
+        const cfg = ctx.config();
+        const anchor = opts.fromCheckpoint ? readAnchor(opts.fromCheckpoint) : undefined;
+        const trustedKeys = pinnedKeys(opts, cfg.ledger.keyFile);
+        const signedLog = opts.signedLog ?? (existsSync(signedLogPath(cfg.ledger.keyFile)) ? signedLogPath(cfg.ledger.keyFile) : undefined);
+        const lockTimeoutMs = Number(opts.lockTimeout);
+        if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
+          throw new UserError(`--lock-timeout must be a number of milliseconds (got "${opts.lockTimeout}")`);
+        const report = await withDb(ctx, (db) => verifyLedger(db, { anchor, merkle: opts.merkle, trustedKeys, signedLog, lockTimeoutMs }));
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
+        if (!report.intact) process.exitCode = 1;
+      },
+    );
   ledger
     .command('checkpoint')
     .description('sign the entries since the last checkpoint now, and print (or write) the latest checkpoint')
     .option('--out <file>', 'write the exported checkpoint to this file (keep it outside this machine)')
     .action(async (opts: { out?: string }) => {
       const cfg = ctx.config();
+      const key = loadOrCreateSigningKey(cfg.ledger.keyFile);
       const { made, latest } = await withDb(ctx, async (db) => {
-        const made = await createCheckpoint(db, loadOrCreateSigningKey(cfg.ledger.keyFile));
+        const made = await createCheckpoint(db, key).catch((err: unknown) => {
+          // The database does not continue what this key signed: say so, and export nothing.
+          if (err instanceof SigningRefused) throw new UserError(err.message);
+          throw err;
+        });
         return { made, latest: made ?? (await latestCheckpoint(db)) };
       });
       if (!latest) throw new UserError('the ledger has no entries to sign yet');
+      const problems = checkpointProblems(latest, [key.publicKeyPem]);
+      if (problems.length > 0) {
+        throw new UserError(
+          `not exported: the latest checkpoint in the database is not one this key (${key.keyId}) signed: ${problems[0]!.detail}; run \`aura ledger verify\``,
+        );
+      }
       ctx.log(made ? `signed ${checkpointSummary(latest)}` : `nothing new since ${checkpointSummary(latest)}`);
       const json = `${JSON.stringify(exportCheckpoint(latest), null, 2)}\n`;
       if (opts.out) {
@@ -55,6 +100,40 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
   registerRetentionCommands(program, ctx);
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The keys verify trusts: --key and --trusted-keys when given, else the public half of the
+ * signing key file; never the key stored in a checkpoint row. None at all is unusable input (exit 2).
+ */
+function pinnedKeys(opts: { key: string[]; trustedKeys?: string }, keyFile: string): string[] {
+  const keys: string[] = [];
+  try {
+    for (const spec of opts.key)
+      keys.push(...parseTrustedKeys(existsSync(spec) ? readFileSync(spec, 'utf8') : spec, `--key ${shorten(spec)}`));
+    if (opts.trustedKeys) keys.push(...parseTrustedKeys(readFileSync(opts.trustedKeys, 'utf8'), `trusted keys ${opts.trustedKeys}`));
+    if (keys.length === 0) {
+      const own = publicKeyOfKeyFile(keyFile);
+      if (own) keys.push(own);
+    }
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  if (keys.length === 0) {
+    throw new UserError(
+      `no trusted key to check the checkpoints' signatures with: give --key <file|base64> or --trusted-keys <file> ` +
+        `(the signing key file ${keyFile} is not here)`,
+    );
+  }
+  return keys;
+}
+
+function shorten(spec: string): string {
+  return spec.length > 24 ? `${spec.slice(0, 20)}…` : spec;
+}
+
 /** An unusable file throws UnusableCheckpoint, a UserError: printed alone, exit 2. */
 function readAnchor(file: string) {
   return readCheckpointFile(file);
@@ -65,6 +144,13 @@ export function formatVerify(r: VerifyReport): string {
     `${r.intact ? 'INTACT' : 'TAMPERED'}: ${r.entries} entries (${r.horizon > 0 ? `after the purge horizon ${r.horizon}` : 'from the first'}) ` +
       `to ${r.head.seq}, ${r.checkpoints} signed checkpoints, ${r.rows} tables of rows checked in ${r.ms} ms`,
   ];
+  lines.push(
+    r.trustedKeys
+      ? `signatures checked with the trusted key${r.trustedKeys.length > 1 ? 's' : ''} ${r.trustedKeys.join(', ')}`
+      : "signatures checked with each checkpoint's own stored key (unpinned: this proves nothing against the database's owner)",
+  );
+  if (r.signedLog) lines.push(`signed log: ${r.signedLog.file} (${r.signedLog.lines} checkpoints)`);
+  if (r.unsigned) lines.push(`not signed yet: entries ${r.unsigned.fromSeq}–${r.unsigned.toSeq}`);
   if (r.anchor) lines.push(`anchor: checkpoint to entry ${r.anchor.toSeq}, key ${r.anchor.keyId}: ${r.anchor.checked}`);
   if (r.firstBad) lines.push(`first bad entry: ${r.firstBad.seq ?? '(none: a row nobody recorded)'}: ${r.firstBad.detail}`);
   for (const p of r.problems.slice(0, 20)) lines.push(`  ${p.kind}${p.seq === null ? '' : ` @${p.seq}`}: ${p.detail}`);

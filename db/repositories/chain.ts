@@ -46,11 +46,37 @@ export interface PurgeReceiptRow {
 
 /**
  * Chains every entry still pending (written by a transaction that committed while another held
- * the chain head); waits for the head's lock. Returns how many it sealed.
+ * the chain head); waits for the head's lock, at most `lockTimeoutMs` when given (then PostgreSQL's
+ * lock_not_available, 55P03, is thrown). Returns how many it sealed.
  */
-export async function sealLedger(db: Db): Promise<number> {
-  const result = await sql<{ n: string }>`SELECT aura_ledger_seal(true) AS n`.execute(db);
-  return Number(result.rows[0]!.n);
+export async function sealLedger(db: Db, lockTimeoutMs?: number): Promise<number> {
+  if (lockTimeoutMs === undefined) {
+    const result = await sql<{ n: string }>`SELECT aura_ledger_seal(true) AS n`.execute(db);
+    return Number(result.rows[0]!.n);
+  }
+  return db.transaction().execute(async (tx) => {
+    await setLockTimeout(tx, lockTimeoutMs);
+    const result = await sql<{ n: string }>`SELECT aura_ledger_seal(true) AS n`.execute(tx);
+    return Number(result.rows[0]!.n);
+  });
+}
+
+/** PostgreSQL's code for a lock not granted within lock_timeout. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
+export function isLockTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === LOCK_NOT_AVAILABLE;
+}
+
+/** Inside a transaction: give up waiting for any lock after `ms` (lock_not_available). */
+async function setLockTimeout(tx: Db, ms: number): Promise<void> {
+  await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.round(ms))}ms`}, true)`.execute(tx);
+}
+
+/** The database's clock now (the clock of checkpoints' created_at). */
+export async function databaseNow(db: Db): Promise<Date> {
+  const result = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db);
+  return result.rows[0]!.now;
 }
 
 export async function chainHead(db: Db): Promise<{ seq: number; hash: Buffer }> {
@@ -118,6 +144,12 @@ export async function prevHashAt(db: Db, seq: number): Promise<string | null> {
   return row ? row.prev_hash.toString('hex') : null;
 }
 
+/** The stored hash of one entry (hex), or null when there is no such entry. */
+export async function entryHashAt(db: Db, seq: number): Promise<string | null> {
+  const row = await db.selectFrom('ledger_entries').select('hash').where('seq', '=', String(seq)).executeTakeFirst();
+  return row ? row.hash.toString('hex') : null;
+}
+
 /** The newest entry written strictly before `before` (the purge horizon candidate). */
 export async function lastEntryBefore(db: Db, before: Date): Promise<number | null> {
   const row = await db
@@ -146,12 +178,13 @@ export interface RowMismatch {
  * Rows of one governed table whose current digest differs from their newest entry's: changed,
  * deleted (recorded, now missing) or never recorded. Entries at or below `horizon` are gone.
  */
-export async function rowMismatches(db: Db, table: string, keyColumns: string[]): Promise<RowMismatch[]> {
+export async function rowMismatches(db: Db, table: string, keyColumns: string[], lockTimeoutMs?: number): Promise<RowMismatch[]> {
   // A key column's text is what to_jsonb(row)->>column gives for the key types used (text, uuid).
   const keyExpr = sql.raw(keyColumns.map((c) => `coalesce(t.${ident(c)}::text, '')`).join(` || '/' || `));
   return db.transaction().execute(async (tx) => {
     await sql`SET LOCAL timezone = 'UTC'`.execute(tx);
     await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
+    if (lockTimeoutMs !== undefined) await setLockTimeout(tx, lockTimeoutMs);
     const result = await sql<{ key: string; seq: string | null; recorded: string | null; current: string | null }>`
       WITH l AS MATERIALIZED (
         SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
@@ -229,27 +262,23 @@ export type NewCheckpoint = Omit<CheckpointRow, 'createdAt'>;
 
 /**
  * Runs `build` under a transaction-scoped advisory lock, so two checkpointers never sign
- * overlapping ranges, and inserts what it returns (nothing when it returns null).
+ * overlapping ranges, and adds what it returns (nothing when it returns null) through the owner's
+ * guarded function, which refuses a checkpoint that does not continue the last one (0008). With
+ * `lockTimeoutMs`, waits at most that long for any lock (then lock_not_available, 55P03).
  */
-export async function withCheckpointLock(db: Db, build: (tx: Db) => Promise<NewCheckpoint | null>): Promise<NewCheckpoint | null> {
+export async function withCheckpointLock(
+  db: Db,
+  build: (tx: Db) => Promise<NewCheckpoint | null>,
+  lockTimeoutMs?: number,
+): Promise<NewCheckpoint | null> {
   return db.transaction().execute(async (tx) => {
+    if (lockTimeoutMs !== undefined) await setLockTimeout(tx, lockTimeoutMs);
     await sql`SELECT pg_advisory_xact_lock(hashtext('aura.ledger.checkpoint'))`.execute(tx);
     const cp = await build(tx);
     if (cp) {
-      await tx
-        .insertInto('ledger_checkpoints')
-        .values({
-          id: cp.id,
-          from_seq: cp.fromSeq,
-          to_seq: cp.toSeq,
-          root_hash: cp.rootHash,
-          last_hash: cp.lastHash,
-          key_id: cp.keyId,
-          public_key: cp.publicKey,
-          body: cp.body,
-          signature: cp.signature,
-        })
-        .execute();
+      await sql`
+        SELECT aura_ledger_checkpoint_add(${cp.id}::uuid, ${cp.fromSeq}::bigint, ${cp.toSeq}::bigint, ${cp.rootHash}::bytea,
+          ${cp.lastHash}::bytea, ${cp.keyId}::text, ${cp.publicKey}::text, ${cp.body}::text, ${cp.signature}::text)`.execute(tx);
     }
     return cp;
   });

@@ -19,7 +19,6 @@ export const APPEND_ONLY_TABLES = [
   'incidents',
   'disciplinary_actions',
   'scores',
-  'ledger_checkpoints',
   'acceptance_tests',
   'evidence_blobs',
 ] as const;
@@ -27,8 +26,12 @@ export const APPEND_ONLY_TABLES = [
 /** State that moves on: runs, tasks and the employees' standing. */
 export const MUTABLE_TABLES = ['projects', 'orchestra_runs', 'task_queue', 'employees', 'employee_capabilities'] as const;
 
-/** Written only by the owner or by the owner's functions (the ledger triggers, the retention purge). */
+/**
+ * Written only by the owner or by the owner's functions (the ledger triggers, the retention purge,
+ * the guarded checkpoint insert).
+ */
 export const READ_ONLY_TABLES = [
+  'ledger_checkpoints',
   'ledger_head',
   'ledger_entries',
   'ledger_pending',
@@ -50,12 +53,19 @@ const ALLOWED: Record<string, readonly string[]> = Object.fromEntries([
 /**
  * The owner's functions the application may call: the purge guards itself (retention, reason,
  * checkpoint); sealing only chains entries the triggers wrote (the verifier and checkpointer
- * call it first).
+ * call it first); a checkpoint goes in only when it continues the last one (0008).
  */
 const APP_FUNCTIONS: Record<string, string> = {
   aura_retention_purge: 'aura_retention_purge(uuid, timestamptz, bigint, text, text, text)',
   aura_ledger_seal: 'aura_ledger_seal(boolean)',
+  aura_ledger_checkpoint_add: 'aura_ledger_checkpoint_add(uuid, bigint, bigint, bytea, bytea, text, text, text, text)',
 };
+
+/**
+ * A transaction of the application left open is ended by the server after this long (it may hold
+ * the chain head). A default for the role's sessions, not a bound: a session may set its own.
+ */
+export const APP_IDLE_IN_TRANSACTION_TIMEOUT = '60s';
 
 /** Serializes concurrent starts that set the rights (concurrent GRANTs on one table can fail). */
 const GRANTS_LOCK = 4_157_007_001;
@@ -116,7 +126,28 @@ export async function grantApplicationRights(owner: Db, appRole: string): Promis
       await sql`GRANT EXECUTE ON FUNCTION ${sql.raw(fn)} TO ${sql.id(appRole)}`.execute(tx);
     }
     await closePublicLoopholes(tx, appRole);
+    await idleInTransactionTimeout(tx, appRole);
   });
+}
+
+/** Sets the role's idle-in-transaction timeout in this database when it differs and the owner may (CREATEROLE). */
+async function idleInTransactionTimeout(tx: Db, appRole: string): Promise<void> {
+  const setting = `idle_in_transaction_session_timeout=${APP_IDLE_IN_TRANSACTION_TIMEOUT}`;
+  const current = await sql<{ s: string }>`
+    SELECT format('ALTER ROLE %I IN DATABASE %I SET idle_in_transaction_session_timeout = %L',
+                  ${appRole}::text, current_database(), ${APP_IDLE_IN_TRANSACTION_TIMEOUT}::text) AS s,
+           EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                   WHERE d.datname = current_database() AND s.setrole = to_regrole(${appRole}::text)
+                     AND ${setting}::text = ANY(s.setconfig)) AS done`.execute(tx);
+  const row = current.rows[0] as { s: string; done?: boolean };
+  if (row.done) return;
+  await sql`SAVEPOINT app_idle_timeout`.execute(tx);
+  try {
+    await sql.raw(row.s).execute(tx);
+  } catch (err) {
+    if (!isCode(err, '42501')) throw err;
+    await sql`ROLLBACK TO SAVEPOINT app_idle_timeout`.execute(tx);
+  }
 }
 
 async function revokeEverything(tx: Db, appRole: string): Promise<void> {
