@@ -3,11 +3,13 @@
  * process on a temporary copy of the workspace, and exports a finished run's workspace.
  */
 import { join } from 'node:path';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import type { Db } from '../../db/connect.js';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
 import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { VerificationResult } from '../../governance/audit-rules.js';
+import { failureEvidence } from '../../governance/evidence.js';
+import { storeEvidence } from '../../db/repositories/evidence.js';
 import { DEFAULT_LIMITS, runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
@@ -37,12 +39,23 @@ export interface VerifyWorkspaceRequest {
   timeoutMs: number;
 }
 
-/** Lays the files out in a fresh folder and runs the command there, locked down. */
+/** What the sandbox returns: `outputSha256` names the full output in evidence_blobs, when kept. */
+export type SandboxVerification = VerificationResult & { isolation: string[]; outputSha256?: string };
+
+/** The excerpt a verification carries (and a repair round is shown), of at most this many characters. */
+export const EXCERPT_CHARS = 2_000;
+
+/**
+ * Lays the files out in a fresh folder and runs the command there, locked down. `keepOutput`
+ * stores the full output (as much as runCommand kept) and returns its sha256, or null when it
+ * is not to be kept.
+ */
 export async function verifyFiles(
   files: Map<string, string>,
   command: string,
   timeoutMs: number,
-): Promise<VerificationResult & { isolation: string[] }> {
+  keepOutput?: (output: string) => Promise<string | null>,
+): Promise<SandboxVerification> {
   const dir = await makeTempDir();
   try {
     const refused = await writeFiles(dir, files);
@@ -51,17 +64,20 @@ export async function verifyFiles(
       // No sandbox could isolate the code: it was not run (fail closed).
       return { ...notRun(r.skippedReason, refused), outsideWrites: [], isolation: r.isolation };
     }
+    const passed = r.exitCode === 0 && !r.timedOut && !r.outputLimited;
+    const outputSha256 = keepOutput ? await keepOutput(r.output) : null;
     return {
       ran: true,
-      passed: r.exitCode === 0 && !r.timedOut && !r.outputLimited,
+      passed,
       exitCode: r.exitCode,
       timedOut: r.timedOut,
       durationMs: r.durationMs,
-      excerpt: tail(r.output, 2_000) + (r.outputLimited ? '\n(stopped: output limit reached)' : ''),
+      excerpt: excerptOf(r.output, passed, r.outputLimited),
       skippedReason: null,
       refusedPaths: refused,
       outsideWrites: r.outsideWrites,
       isolation: r.isolation,
+      ...(outputSha256 ? { outputSha256 } : {}),
     };
   } finally {
     await removeDir(dir);
@@ -88,11 +104,16 @@ export function unverifiable(files: { path: string }[]): string | null {
 export function createSandboxActivities(deps: { db: Db; workspacesDir: string }) {
   const { db } = deps;
 
+  /** The full output, content-addressed; not when the run was cancelled (nothing is recorded then). */
+  async function keepOutput(output: string): Promise<string | null> {
+    return cancellationSignal()?.aborted ? null : storeEvidence(db, output);
+  }
+
   /** Every verification is a row: each repair round's, not only the one the Auditor judges. */
   async function recorded(
     what: { runId: string; taskId: string | null; modelRunId: string | null; kind: 'task' | 'workspace'; command: string },
-    result: VerificationResult & { isolation: string[] },
-  ): Promise<VerificationResult & { isolation: string[] }> {
+    result: SandboxVerification,
+  ): Promise<SandboxVerification> {
     // Cancelled (the Director cancelled the run): the process tree is gone; what it printed is
     // not a verdict on the code, so no verification is recorded and Temporal hears "cancelled".
     const cancelled = cancellationSignal();
@@ -101,7 +122,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     return result;
   }
 
-  async function verifyCandidate(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
+  async function verifyCandidate(req: VerifyTaskRequest): Promise<SandboxVerification> {
     const run = await getModelRun(db, req.modelRunId);
     const parsed = taskOutputOf(run ?? { output: null });
     const skipped = run?.output_altered
@@ -112,12 +133,12 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     if (skipped || !parsed.ok) return { ...notRun(skipped ?? 'the output is malformed'), outsideWrites: [], isolation: [] };
     const files = await acceptedFiles(db, req.baseTaskIds);
     for (const f of parsed.output.files) files.set(f.path, f.content);
-    return verifyFiles(files, req.command, req.timeoutMs);
+    return verifyFiles(files, req.command, req.timeoutMs, keepOutput);
   }
 
   return conflictsAsFailures({
     /** The task's acceptance command, on the accepted workspace plus this candidate output. */
-    async verifyTaskOutput(req: VerifyTaskRequest): Promise<VerificationResult & { isolation: string[] }> {
+    async verifyTaskOutput(req: VerifyTaskRequest): Promise<SandboxVerification> {
       const result = failIfRefused(await verifyCandidate(req));
       return recorded(
         { runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command },
@@ -126,19 +147,23 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     },
 
     /** The run's final check: the whole workspace, every accepted output layered in order. */
-    async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<VerificationResult & { isolation: string[] }> {
+    async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<SandboxVerification> {
       const files = await acceptedFiles(db, req.taskIds);
-      const result = failIfRefused(await verifyFiles(files, req.command, req.timeoutMs));
+      const result = failIfRefused(await verifyFiles(files, req.command, req.timeoutMs, keepOutput));
       return recorded({ runId: req.runId, taskId: null, modelRunId: null, kind: 'workspace', command: req.command }, result);
     },
 
     /** Writes the finished workspace under AURA_HOME/workspaces/<runId> for people to use. */
     async exportWorkspace(req: { runId: string; taskIds: string[] }): Promise<{ dir: string; files: number }> {
+      // Generated code is the run's, not every local user's: the folder is the worker's alone
+      // (0700) before anything is written in it, and every file in it 0600.
       const dir = join(deps.workspacesDir, req.runId);
       await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
       const files = await acceptedFiles(db, req.taskIds);
       const refused = await writeFiles(dir, files);
+      await ownerOnly(dir);
       return { dir, files: files.size - refused.length };
     },
   });
@@ -146,6 +171,28 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;
 
+/**
+ * A passing run's excerpt is its last characters; a failing run's is the failure's evidence (the
+ * failing tests' own blocks, see governance/evidence.ts), which the last characters often miss.
+ */
+function excerptOf(output: string, passed: boolean, outputLimited: boolean): string {
+  const note = outputLimited ? '\n(stopped: output limit reached)' : '';
+  return (passed ? tail(output, EXCERPT_CHARS) : failureEvidence(output, EXCERPT_CHARS - note.length)) + note;
+}
+
 function tail(text: string, n: number): string {
   return text.length <= n ? text : `…${text.slice(text.length - n)}`;
+}
+
+/** Folders 0700 and files 0600 under `dir` (writeFiles wrote them 0644; symbolic links it never writes). */
+async function ownerOnly(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await chmod(path, 0o700);
+      await ownerOnly(path);
+    } else if (entry.isFile()) {
+      await chmod(path, 0o600);
+    }
+  }
 }

@@ -11,13 +11,14 @@ export interface NewVerification {
   modelRunId: string | null;
   kind: 'task' | 'workspace';
   command: string;
-  result: VerificationResult & { isolation: string[] };
+  /** `outputSha256`: the full output, in evidence_blobs (absent when the command did not run). */
+  result: VerificationResult & { isolation: string[]; outputSha256?: string };
 }
 
 /**
- * Records what the sandbox saw, once per activity (a retry finds the row it wrote). The duration
- * and the output excerpt are not compared with a retry's: they differ between two runs of the
- * same command (timings in a test runner's output); the outcome must not.
+ * Records what the sandbox saw, once per activity (a retry finds the row it wrote). The duration,
+ * the output excerpt and the full output's hash are not compared with a retry's: they differ
+ * between two runs of the same command (timings in a test runner's output); the outcome must not.
  */
 export async function recordVerification(db: Db, v: NewVerification): Promise<string> {
   const r = v.result;
@@ -40,8 +41,9 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
       excerpt: r.excerpt,
       skipped_reason: r.skippedReason,
       isolation: storableJson(r.isolation),
+      output_sha256: r.outputSha256 ?? null,
     },
-    { ignore: ['id', 'duration_ms', 'excerpt'] },
+    { ignore: ['id', 'duration_ms', 'excerpt', 'output_sha256'] },
   );
   return row.id;
 }

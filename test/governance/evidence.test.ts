@@ -143,6 +143,9 @@ describe('failureEvidence: TAP from node --test', () => {
     expect(excerpt.length).toBeLessThanOrEqual(2_000);
     expect(excerpt).toMatch(/^not ok 3 - renders the page$/m);
     expect(excerpt).toContain('Expected values to be strictly equal');
+    // Its 6,000-character lines are cut each, so the lines after them are still shown.
+    expect(excerpt).toMatch(/^ {2}expected: '<p>hello<\/p>'$/m);
+    expect(excerpt).toMatch(/^ {2}actual: '<p>x{100}/m);
     // The second failure (a test in a suite), its diagnostics whole.
     expect(excerpt).toMatch(/^ {4}not ok 1 - totals$/m);
     expect(excerpt).toMatch(/^ {6}expected:\n {8}total: 42$/m);
