@@ -9,7 +9,7 @@
  *   key like a read: without one it learns nothing, not even that nothing is there.
  * - **Host allow-list** (DNS rebinding): the local names (127.0.0.1, localhost, [::1]), the
  *   address it listens on and MANAGER_API_ALLOWED_HOSTS; anything else is answered 421.
- * - **Failed keys are limited per client address**: after FAILED_KEY_LIMIT.max wrong keys within
+ * - **Failed keys are limited per client address** (an IPv6 address's /64): after FAILED_KEY_LIMIT.max wrong keys within
  *   FAILED_KEY_LIMIT.windowMs, every request of that address that needs a key is answered 429
  *   (Retry-After) for FAILED_KEY_LIMIT.holdMs, a good key too, so that no answer tells a good
  *   key from a bad one. Successful requests and requests without a key never count.
@@ -103,11 +103,31 @@ export class FailedKeyLimiter {
     for (const [address, e] of this.seen) {
       if (e.heldUntil <= now && e.failures.every((t) => now - t >= this.limit.windowMs)) this.seen.delete(address);
     }
+    // Down to 90% of the cap, so that a flood of new addresses does not sweep at every failure.
     for (const address of this.seen.keys()) {
-      if (this.seen.size <= MAX_ADDRESSES) break;
+      if (this.seen.size <= MAX_ADDRESSES * 0.9) break;
       this.seen.delete(address);
     }
   }
+}
+
+/**
+ * Whom failed keys are counted against: the client's IPv4 address, or the /64 of an IPv6 one
+ * (one machine commonly has a whole /64 to pick addresses from).
+ */
+export function clientKey(ip: string): string {
+  const addr = ip.split('%')[0]!.toLowerCase();
+  if (!addr.includes(':')) return addr;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = addr.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** `name` or `name:port`, lower-cased; an IPv6 address in brackets. */
@@ -168,7 +188,8 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     }
     const policy = policyOf(req);
     if (policy === 'public') return;
-    const held = limiter.retryAfterSeconds(req.ip);
+    const client = clientKey(req.ip);
+    const held = limiter.retryAfterSeconds(client);
     if (held > 0) {
       throw new ApiError(429, 'too_many_requests', `too many unknown API keys from this address: try again in ${held} s`, undefined, {
         'retry-after': String(held),
@@ -177,7 +198,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     const authorization = req.headers.authorization;
     const principal = opts.keyring.authenticate(authorization);
     if (!principal) {
-      if (authorization) limiter.fail(req.ip);
+      if (authorization) limiter.fail(client);
       throw new ApiError(401, 'unauthorized', authorization ? 'unknown API key' : 'no API key: send "Authorization: Bearer <key>"');
     }
     if (policy === 'director' && principal.role !== 'director') {

@@ -7,13 +7,13 @@
  * Built from its dependencies (a Temporal client, the database, the configuration), so the tests
  * build the same app the entry (api/main.ts) and `aura up` run.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createKeyring, type Keyring } from './auth.js';
 import { defaultAllowedHosts, installGuard } from './guard.js';
 import type { ApiDeps } from './context.js';
-import { ApiError, installErrorHandling } from './errors.js';
+import { ApiError, errorBody, installErrorHandling } from './errors.js';
 import { UserError } from '../errors/index.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
@@ -30,6 +30,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // One JSON line per request; the key never reaches the log.
     logger: deps.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+    // A path that is not valid percent-encoding never reaches a route (nor the hooks): answered
+    // in the API's error shape, without echoing the path.
+    frameworkErrors: (err, _req, reply) => {
+      const message = err.code === 'FST_ERR_BAD_URL' ? 'the path is not valid URL encoding' : 'bad request';
+      void (reply as FastifyReply).status(400).header('cache-control', 'no-store').send(errorBody('invalid_input', message));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

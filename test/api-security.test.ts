@@ -186,6 +186,17 @@ describe('every read answers 401 without a key, however the path is spelled', ()
     expect(JSON.parse(known.text).error.code).toBe('not_found');
   });
 
+  it('a path that is not valid URL encoding: 400 in the API error shape, the path not echoed', async () => {
+    for (const url of ['/%', `/api/runs/${RUN_ID}%E0%A4%A`, '/%61pi/runs%']) {
+      const r = await call('GET', url);
+      expect(r.status, url).toBe(400);
+      expect(JSON.parse(r.text).error.code).toBe('invalid_input');
+      expect(r.text).not.toContain(RUN_ID);
+      expect(r.text).not.toContain('%');
+      expect(r.text).not.toContain(SECRET_PROJECT);
+    }
+  });
+
   it('the list of read routes above is every GET route the OpenAPI document lists', async () => {
     const doc = JSON.parse((await call('GET', '/api/openapi.json')).text) as { paths: Record<string, Record<string, unknown>> };
     const gets = Object.entries(doc.paths)
@@ -308,6 +319,14 @@ describe('failed keys are rate-limited per client address', () => {
     // Another address is not held; the public routes stay open to the held one.
     expect((await call('GET', '/api/runs', { key: DANA_KEY, address: '10.0.0.8' })).status).toBe(200);
     expect((await call('GET', '/api/health', { address })).status).toBe(200);
+  });
+
+  it('an IPv6 client is counted by its /64: a new address in it is held too', async () => {
+    for (let i = 1; i <= 10; i++) {
+      expect((await call('GET', '/api/runs', { key: `wrong-key-${i}`, address: `2001:db8:1:2::${i.toString(16)}` })).status).toBe(401);
+    }
+    expect((await call('GET', '/api/runs', { key: DANA_KEY, address: '2001:db8:1:2:aaaa:bbbb:cccc:dddd' })).status).toBe(429);
+    expect((await call('GET', '/api/runs', { key: DANA_KEY, address: '2001:db8:1:3::1' })).status).toBe(200);
   });
 
   it('successful requests never count', async () => {
