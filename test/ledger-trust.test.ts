@@ -17,7 +17,7 @@ import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { createDb, type Db } from '../db/connect.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
 import { appendEvent } from '../db/repositories/ledger.js';
-import { chainHead, checkpoints } from '../db/repositories/chain.js';
+import { chainHead, checkpoints, purgeThrough } from '../db/repositories/chain.js';
 import { createCheckpoint } from '../integrity/checkpoint.js';
 import { startCheckpointer } from '../integrity/checkpointer.js';
 import { canonicalJson } from '../integrity/canonical.js';
@@ -104,7 +104,11 @@ async function rewriteFrom(w: World, target: number): Promise<void> {
 
 /** `aura ledger verify` as the Director runs it, as the application role. */
 function auraVerify(w: World, args: string[] = [], env: Record<string, string> = {}) {
-  const r = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), ['ledger', 'verify', ...args], {
+  return aura(w, ['ledger', 'verify', ...args], env);
+}
+
+function aura(w: World, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), args, {
     cwd: w.dir,
     env: { ...process.env, DATABASE_URL: w.url, DATABASE_OWNER_URL: '', AURA_HOME: w.dir, AURA_LEDGER_KEY_FILE: w.keyFile, ...env },
     encoding: 'utf8',
@@ -216,6 +220,24 @@ describe('finding 3: the owner rewrites the chain, deletes the checkpoints, and 
   });
 });
 
+describe('the signed log across a retention purge', () => {
+  it('signing goes on after a purge (from the horizon), and the record verifies with the pinned key and the log', async () => {
+    const w = await world();
+    await notes(w, 3);
+    const horizon = (await createCheckpoint(w.db, w.key))!;
+    await sql`UPDATE aura_settings SET value = '400 days' WHERE key = 'clock_offset'`.execute(w.su);
+    const before = new Date(Date.now() + 86_400_000);
+    await purgeThrough(w.db, { id: randomUUID(), before, horizonSeq: horizon.toSeq, reason: 'test', directorId: 'd', merkleRoot: '00' });
+    await notes(w, 2);
+    const next = (await createCheckpoint(w.db, w.key))!;
+    expect(next.fromSeq).toBe(horizon.toSeq + 1);
+    expect(readFileSync(w.signedLog, 'utf8').trim().split('\n')).toHaveLength(2);
+    const report = await verifyLedger(w.db, { trustedKeys: [w.key.publicKeyPem], signedLog: w.signedLog });
+    expect(report.problems).toEqual([]);
+    expect(report).toMatchObject({ intact: true, horizon: horizon.toSeq, unsigned: null });
+  });
+});
+
 describe('finding 4: the application role and the checkpoints', () => {
   it('may not INSERT into ledger_checkpoints; the guarded function refuses a range past the head, a gap or another key', async () => {
     const w = await world();
@@ -274,6 +296,12 @@ describe('finding 4: the application role and the checkpoints', () => {
 
     await notes(w, 1);
     await expect(createCheckpoint(w.db, w.key)).rejects.toThrow(/refusing to sign/);
+    // Nor does `aura ledger checkpoint --out` hand the Director the forged checkpoint as an anchor.
+    const out = join(w.dir, 'anchor.json');
+    const cli = aura(w, ['ledger', 'checkpoint', '--out', out]);
+    expect(cli.stderr).toMatch(/refusing to sign/);
+    expect(cli.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a gap between checkpoints and a checkpoint created in the future are flagged', async () => {
