@@ -247,7 +247,12 @@ function allocate(output: string, plan: Plan, avail: number): [number, number][]
 function fairShares(sizes: number[], total: number, minShare: number): number[] {
   const out = sizes.map(() => 0);
   if (total <= 0) return out;
-  for (let k = sizes.length; k > 0; k--) {
+  // No more blocks than can each have what they need up to `minShare` (one pass, not one per count).
+  let most = 0;
+  for (let need = 0; most < sizes.length && need + Math.min(sizes[most]!, minShare) <= total; most++) {
+    need += Math.min(sizes[most]!, minShare);
+  }
+  for (let k = Math.max(1, most); k > 0; k--) {
     const alloc = waterFill(sizes.slice(0, k), total);
     if (k === 1 || alloc.every((a, i) => a >= Math.min(sizes[i]!, minShare))) {
       alloc.forEach((a, i) => (out[i] = a));

@@ -325,6 +325,18 @@ describe('failureEvidence: the budget', () => {
     }
   });
 
+  it('takes no time worth counting on output of thousands of failing tests', () => {
+    const output = Array.from({ length: 20_000 }, (_, i) => `not ok ${i + 1} - case ${i + 1}\n  ---\n  error: 'boom ${i}'\n  ...`).join(
+      '\n',
+    );
+    const started = performance.now();
+    const excerpt = failureEvidence(output, 2_000);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(excerpt.length).toBeLessThanOrEqual(2_000);
+    expect(excerpt).toMatch(/^not ok 1 - case 1$/m);
+    expectFaithful(excerpt, output);
+  });
+
   it('names the marker it uses', () => {
     expect(omittedMarker(12)).toBe('… (12 characters omitted) …');
   });
