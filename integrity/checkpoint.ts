@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import {
   chainHead,
+  chainIdentity,
   checkpoints,
   entriesBetween,
   isLockTimeout,
@@ -17,6 +18,7 @@ import {
   latestCheckpoint,
   purgeReceipts,
   withCheckpointLock,
+  type ChainIdentity,
   type CheckpointRow,
   type NewCheckpoint,
 } from '../db/repositories/chain.js';
@@ -24,7 +26,7 @@ import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
 import { keyIdOf, verifySignature, type SigningKey } from './signing.js';
 import { UnusableCheckpoint, UserError } from '../errors/index.js';
-import { appendSignedLog, readSignedLog, signedLogPath, type SignedLogLine } from './signed-log.js';
+import { appendSignedLog, readSignedLog, sameChain, signedLogPath, type SignedLogLine } from './signed-log.js';
 
 export const CHECKPOINT_FORMAT = 'aura-ledger-checkpoint/1';
 
@@ -86,6 +88,7 @@ export async function createCheckpoint(db: Db, key: SigningKey, opts: Checkpoint
   const logFile = opts.signedLog !== undefined ? opts.signedLog : key.file ? signedLogPath(key.file) : null;
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   let taken: SignedLogLine[] = [];
+  let chain: ChainIdentity | null = null;
   let cp: NewCheckpoint | null;
   try {
     await sealLedger(db, lockTimeoutMs);
@@ -96,8 +99,10 @@ export async function createCheckpoint(db: Db, key: SigningKey, opts: Checkpoint
         const receipts = await purgeReceipts(tx);
         const horizon = receipts.length > 0 ? receipts[receipts.length - 1]!.horizonSeq : 0;
         const fromSeq = Math.max(last?.toSeq ?? 0, horizon) + 1;
-        const log = logFile ? readSignedLog(logFile) : [];
-        taken = logFile ? await continueSignedLog(tx, key, log, logFile, horizon) : [];
+        chain = await chainIdentity(tx);
+        const here = chain;
+        const log = logFile ? readSignedLog(logFile).filter((l) => sameChain(l, here)) : [];
+        taken = logFile ? await continueSignedLog(tx, key, log, logFile, horizon, here) : [];
         const head = (await chainHead(tx)).seq;
         if (last && last.toSeq > head) {
           throw refused(
@@ -151,7 +156,7 @@ export async function createCheckpoint(db: Db, key: SigningKey, opts: Checkpoint
   }
   // Written once the checkpoint is committed: a crash in between leaves a checkpoint of this key
   // the log lacks, which the next signing takes up (it continues the log and verifies with this key).
-  if (logFile) appendSignedLog(logFile, [...taken, ...(cp ? [logLineOf(cp, new Date().toISOString())] : [])]);
+  if (logFile && chain) appendSignedLog(logFile, [...taken, ...(cp ? [logLineOf(chain, cp, new Date().toISOString())] : [])]);
   return cp ? { ...cp, createdAt: new Date() } : null;
 }
 
@@ -162,8 +167,9 @@ function refused(why: string): SigningRefused {
   );
 }
 
-function logLineOf(cp: NewCheckpoint, signedAt: string): SignedLogLine {
+function logLineOf(chain: ChainIdentity, cp: NewCheckpoint, signedAt: string): SignedLogLine {
   return {
+    chain,
     id: cp.id,
     from: cp.fromSeq,
     to: cp.toSeq,
@@ -179,7 +185,14 @@ function logLineOf(cp: NewCheckpoint, signedAt: string): SignedLogLine {
  * end that this key signed (another process with the same key, or a crash before the log line
  * was written): they are taken into the log. Throws SigningRefused when the database does not.
  */
-async function continueSignedLog(tx: Db, key: SigningKey, log: SignedLogLine[], file: string, horizon: number): Promise<SignedLogLine[]> {
+async function continueSignedLog(
+  tx: Db,
+  key: SigningKey,
+  log: SignedLogLine[],
+  file: string,
+  horizon: number,
+  chain: ChainIdentity,
+): Promise<SignedLogLine[]> {
   const end = log[log.length - 1];
   if (!end) return []; // a new log starts here
   const stored = await checkpoints(tx);
@@ -209,7 +222,7 @@ async function continueSignedLog(tx: Db, key: SigningKey, log: SignedLogLine[], 
     const follows = cp.fromSeq === prev.to + 1 && (cp.fromSeq <= horizon || (await prevHashAt(tx, cp.fromSeq)) === prev.lastHash);
     if (!follows)
       throw refused(`checkpoint ${cp.id} (entries ${cp.fromSeq}–${cp.toSeq}) does not follow entry ${prev.to}, signed before it`);
-    const line = logLineOf(cp, readCheckpointBodyText(cp.body)?.createdAt ?? cp.createdAt.toISOString());
+    const line = logLineOf(chain, cp, readCheckpointBodyText(cp.body)?.createdAt ?? cp.createdAt.toISOString());
     taken.push(line);
     prev = line;
   }

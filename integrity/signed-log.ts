@@ -1,7 +1,7 @@
 /**
  * The checkpointer's own record of what it signed, kept outside the database beside the signing
- * key (`<key file>.signed.log`): append-only, one JSON line per checkpoint (its id, range, Merkle
- * root, end hash and key). The database's owner can rewrite the database, not this file: the
+ * key (`<key file>.signed.log`): append-only, one JSON line per checkpoint (the database it is of,
+ * its id, range, Merkle root, end hash and key). The database's owner can rewrite the database, not this file: the
  * checkpointer signs only a range that continues it, and `aura ledger verify --signed-log` finds a
  * checkpoint deleted from, replaced in or added to the database behind the signer's back.
  */
@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { UnusableCheckpoint } from '../errors/index.js';
 
 const lineSchema = z.object({
+  /** The database the checkpoint is of (see chainIdentity): one key file may sign for several. */
+  chain: z.object({ server: z.string(), database: z.string(), oid: z.number().int() }),
   id: z.string().min(1),
   from: z.number().int().min(1),
   to: z.number().int().min(1),
@@ -71,4 +73,14 @@ export function appendSignedLog(file: string, lines: SignedLogLine[]): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether a line is of this chain (the same database, not one dropped and created again under its name). */
+export function sameChain(line: SignedLogLine, chain: { server: string; database: string; oid: number }): boolean {
+  return line.chain.server === chain.server && line.chain.database === chain.database && line.chain.oid === chain.oid;
+}
+
+/** Whether a line is of an earlier database of the same name on the same server. */
+export function earlierDatabase(line: SignedLogLine, chain: { server: string; database: string; oid: number }): boolean {
+  return line.chain.server === chain.server && line.chain.database === chain.database && line.chain.oid !== chain.oid;
 }

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../db/connect.js';
 import {
   chainHead,
+  chainIdentity,
   checkpoints,
   databaseNow,
   isLockTimeout,
@@ -27,7 +28,7 @@ import {
 import { isCanonical } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
 import { checkpointProblems, DEFAULT_LOCK_TIMEOUT_MS, type ExportedCheckpoint, LedgerLocked, readCheckpointBody } from './checkpoint.js';
-import { readSignedLog, type SignedLogLine } from './signed-log.js';
+import { earlierDatabase, readSignedLog, sameChain, type SignedLogLine } from './signed-log.js';
 import { keyIdOf } from './signing.js';
 
 export type ProblemKind =
@@ -117,10 +118,12 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const problems: Problem[] = [];
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const log = opts.signedLog !== undefined ? readSignedLog(opts.signedLog) : null;
+  const fullLog = opts.signedLog !== undefined ? readSignedLog(opts.signedLog) : null;
   await sealLedger(db, lockTimeoutMs);
   // Checkpoints before the head: a checkpoint is signed at or before the head of its time, so one
   // read here and past the head read next was never signed where the chain is.
+  const chainId = await chainIdentity(db);
+  const log = fullLog ? fullLog.filter((l) => sameChain(l, chainId)) : null;
   const stored = await checkpoints(db);
   const head = await chainHead(db);
   const now = await databaseNow(db);
@@ -163,6 +166,15 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   problems.push(...checkSequence(all, now));
   for (const r of receipts) problems.push(...checkReceipt(r, all));
   if (log) problems.push(...checkSignedLog(log, stored, opts.signedLog!));
+  for (const l of fullLog?.filter((line) => earlierDatabase(line, chainId)) ?? []) {
+    problems.push({
+      kind: 'checkpoint_missing',
+      seq: l.from,
+      detail:
+        `checkpoint ${l.id} (entries ${l.from}–${l.to}) was signed for an earlier database named ${l.chain.database} ` +
+        `(oid ${l.chain.oid}; this one is ${chainId.oid}): the database was dropped and made again since`,
+    });
+  }
   const anchor = opts.anchor ? await checkAnchor(db, opts.anchor, horizon, receipts, all, problems) : null;
   problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
   const signedTo = Math.max(horizon, ...all.map((c) => c.toSeq));

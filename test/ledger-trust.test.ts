@@ -43,7 +43,7 @@ afterAll(async () => {
   for (const w of worlds) await w.close();
 });
 
-async function world(): Promise<World> {
+async function world(shared?: { keyFile: string }): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'aura-ledger-trust-'));
   const serverUrl = inject('pgServerUrl');
   const name = `aura_t_${randomBytes(5).toString('hex')}`;
@@ -52,7 +52,7 @@ async function world(): Promise<World> {
   const owner = new URL(serverUrl);
   owner.pathname = `/${name}`;
   const su = createDb(owner.toString(), 2);
-  const keyFile = join(dir, 'key.pem');
+  const keyFile = shared?.keyFile ?? join(dir, 'key.pem');
   const w: World = {
     dir,
     keyFile,
@@ -235,6 +235,35 @@ describe('the signed log across a retention purge', () => {
     const report = await verifyLedger(w.db, { trustedKeys: [w.key.publicKeyPem], signedLog: w.signedLog });
     expect(report.problems).toEqual([]);
     expect(report).toMatchObject({ intact: true, horizon: horizon.toSeq, unsigned: null });
+  });
+});
+
+describe('one key for several databases', () => {
+  it("each database continues its own lines of the log; a database made again under a name has the earlier one's checkpoints reported missing", async () => {
+    const a = await world();
+    const b = await world({ keyFile: a.keyFile });
+    for (const w of [a, b, a, b]) {
+      await notes(w, 2);
+      await createCheckpoint(w.db, w.key);
+    }
+    const trusted = (w: World): VerifyOptions => ({ trustedKeys: [w.key.publicKeyPem], signedLog: w.signedLog });
+    expect(await verifyLedger(a.db, trusted(a))).toMatchObject({ intact: true, signedLog: { lines: 2 } });
+    expect(await verifyLedger(b.db, trusted(b))).toMatchObject({ intact: true, signedLog: { lines: 2 } });
+
+    // As if b had been dropped and made again under its name since its first checkpoint (another oid).
+    const lines = readFileSync(a.signedLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const bName = lines[1].chain.database;
+    const earlier = { ...lines[1], id: randomUUID(), chain: { ...lines[1].chain, oid: lines[1].chain.oid + 1 } };
+    writeFileSync(a.signedLog, [...lines, earlier].map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const report = await verifyLedger(b.db, trusted(b));
+    expect(report.intact).toBe(false);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'checkpoint_missing', detail: expect.stringContaining(`earlier database named ${bName}`) }),
+    ]);
+    expect(await verifyLedger(a.db, trusted(a))).toMatchObject({ intact: true });
   });
 });
 

@@ -73,6 +73,30 @@ async function setLockTimeout(tx: Db, ms: number): Promise<void> {
   await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.round(ms))}ms`}, true)`.execute(tx);
 }
 
+/**
+ * Which chain this connection's database holds, as the signer's log names it: the server's system
+ * identifier (when the role may read it), the database's name and its oid (a database dropped and
+ * created again under the same name gets another oid).
+ */
+export interface ChainIdentity {
+  server: string;
+  database: string;
+  oid: number;
+}
+
+export async function chainIdentity(db: Db): Promise<ChainIdentity> {
+  const own = await sql<{ database: string; oid: string }>`
+    SELECT current_database() AS database, (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS oid`.execute(db);
+  let server = 'unknown';
+  try {
+    const sys = await sql<{ id: string }>`SELECT system_identifier::text AS id FROM pg_control_system()`.execute(db);
+    server = sys.rows[0]?.id ?? server;
+  } catch {
+    // pg_control_system() revoked from this role: the name and oid still tell databases apart on one server.
+  }
+  return { server, database: own.rows[0]!.database, oid: Number(own.rows[0]!.oid) };
+}
+
 /** The database's clock now (the clock of checkpoints' created_at). */
 export async function databaseNow(db: Db): Promise<Date> {
   const result = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db);
