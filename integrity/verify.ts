@@ -233,7 +233,7 @@ function checkSequence(all: CheckpointRow[], now: Date): Problem[] {
 
 /**
  * The signer's log against the database: each checkpoint it lists is there as it was signed
- * (missing: deleted or replaced); each checkpoint in the database from the log's first on is in
+ * (missing: deleted or replaced); each checkpoint in the database within the log's span is in
  * it (unlogged: nobody with the log signed it). Checkpoints before the log began are not judged.
  */
 function checkSignedLog(log: SignedLogLine[], stored: CheckpointRow[], file: string): Problem[] {
@@ -261,8 +261,11 @@ function checkSignedLog(log: SignedLogLine[], stored: CheckpointRow[], file: str
     }
   }
   const first = Math.min(...log.map((l) => l.from));
+  // A checkpoint after the log's end may be one committed and not logged yet (the line follows
+  // the commit): the signature check (pinned keys) judges those.
+  const end = Math.max(...log.map((l) => l.to));
   for (const cp of stored) {
-    if (cp.toSeq < first || logged.has(cp.toSeq)) continue;
+    if (cp.toSeq < first || cp.toSeq > end || logged.has(cp.toSeq)) continue;
     problems.push({
       kind: 'checkpoint_unlogged',
       seq: cp.toSeq,

@@ -354,6 +354,23 @@ describe('finding 4: the application role and the checkpoints', () => {
   });
 });
 
+describe('the signed log against the database', () => {
+  it('a checkpoint within the log that the signer never logged is reported (signed with a copy of the key)', async () => {
+    const w = await world();
+    await notes(w, 2);
+    const first = (await createCheckpoint(w.db, w.key))!;
+    await notes(w, 3);
+    await createCheckpoint(w.db, w.key);
+    const copy = await forgedCheckpoint(w, w.key, first.toSeq + 1, first.toSeq + 1);
+    await asOwner(w, (tx) => tx.insertInto('ledger_checkpoints').values(copy).execute());
+    const report = await verifyLedger(w.db, { trustedKeys: [w.key.publicKeyPem], signedLog: w.signedLog });
+    expect(report.intact).toBe(false);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'checkpoint_unlogged', seq: first.toSeq + 1 })]),
+    );
+  });
+});
+
 describe('finding 9: a transaction holding the chain head', () => {
   it('verify and the checkpointer give up promptly with a clear message (the CLI exits 2); the app role has an idle-in-transaction timeout', async () => {
     const w = await world();
