@@ -204,6 +204,10 @@ async function writeNew(file: string, text: string): Promise<void> {
   await writeFile(aside, text, { mode: 0o600, flag: 'wx' });
   try {
     await link(aside, file);
+  } catch (err) {
+    // A file system without hard links: written in place (exclusive, so still only once).
+    if (!['EPERM', 'ENOTSUP', 'ENOSYS'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await writeFile(file, text, { mode: 0o600, flag: 'wx' });
   } finally {
     await rm(aside, { force: true });
   }
@@ -251,6 +255,9 @@ export async function ensurePrivateHome(home: string, log: Log): Promise<void> {
 /** A folder of this user's alone: created mode 700, tightened when ours and looser; another user's is refused. */
 async function privateFolder(dir: string): Promise<void> {
   await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      throw new Error(`${dir} cannot be used (${err.message}): AURA_HOME belongs to another user; set AURA_HOME to a folder of your own`);
+    }
     if (err.code !== 'EEXIST') throw err;
   });
   const st = await lstat(dir);

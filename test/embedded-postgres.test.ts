@@ -9,7 +9,8 @@
  * openDatabase gives the owner (the server's superuser) and the application role random
  * passwords, kept mode 600 in AURA_HOME/secrets (700) in an AURA_HOME of mode 700; logins over
  * TCP are SCRAM, never trust, and the shipped defaults are refused. Data made with the old
- * defaults (and a pg_hba.conf that trusts) gets the new passwords and rules at its next start.
+ * defaults (and a pg_hba.conf that trusts) gets the new passwords and rules at its next start;
+ * the rotation docs/operations.md describes works.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -24,6 +25,7 @@ import {
   readlinkSync,
   readdirSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -445,6 +447,20 @@ describe('embedded PostgreSQL', () => {
       expect(secrets(w.home, w.uid)).toEqual(kept);
       expect(again.output()).not.toMatch(/set again|still had/);
       expect(await again.stop()).toBe(0);
+
+      // Rotation as docs/operations.md says: the owner's file moved to .previous, the application's removed.
+      const secretsDir = join(w.home, 'secrets');
+      renameSync(join(secretsDir, 'db-owner-password'), join(secretsDir, 'db-owner-password.previous'));
+      rmSync(join(secretsDir, 'db-app-password'));
+      const rotated = await w.openDatabase();
+      const fresh = secrets(w.home, w.uid);
+      expect(fresh.owner).not.toBe(kept.owner);
+      expect(fresh.app).not.toBe(kept.app);
+      expect(existsSync(join(secretsDir, 'db-owner-password.previous'))).toBe(false);
+      expect(await login(w.port, 'aura_admin', kept.owner)).toBe('28P01');
+      expect(await login(w.port, 'aura_app', kept.app, 'aura_orchestra')).toBe('28P01');
+      await onlyTheKeptPasswords(w.port, fresh);
+      expect(await rotated.stop()).toBe(0);
     },
   );
 
