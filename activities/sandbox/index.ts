@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import type { Db } from '../../db/connect.js';
 import { acceptedFiles } from '../../db/repositories/workspace.js';
+import { frozenTestFiles } from '../../db/repositories/acceptance-tests.js';
 import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { VerificationResult } from '../../governance/audit-rules.js';
 import { failureEvidence } from '../../governance/evidence.js';
@@ -26,6 +27,19 @@ export interface VerifyTaskRequest {
   runId: string;
   /** The task (recorded with the verification; older workflow versions: absent). */
   taskId?: string;
+  modelRunId: string;
+  baseTaskIds: string[];
+  command: string;
+  timeoutMs: number;
+  /** The task's frozen acceptance tests are laid over the candidate (a green run); absent: none. */
+  frozenTests?: boolean;
+}
+
+/** A red run: a tester's tests against the workspace as it stands, before any code (they must fail). */
+export interface VerifyTestsRequest {
+  runId: string;
+  taskId: string;
+  /** The tester's answer holding the tests. */
   modelRunId: string;
   baseTaskIds: string[];
   command: string;
@@ -111,7 +125,14 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
 
   /** Every verification is a row: each repair round's, not only the one the Auditor judges. */
   async function recorded(
-    what: { runId: string; taskId: string | null; modelRunId: string | null; kind: 'task' | 'workspace'; command: string },
+    what: {
+      runId: string;
+      taskId: string | null;
+      modelRunId: string | null;
+      kind: 'task' | 'workspace';
+      command: string;
+      phase?: 'red' | 'green' | null;
+    },
     result: SandboxVerification,
   ): Promise<SandboxVerification> {
     // Cancelled (the Director cancelled the run): the process tree is gone; what it printed is
@@ -133,6 +154,8 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     if (skipped || !parsed.ok) return { ...notRun(skipped ?? 'the output is malformed'), outsideWrites: [], isolation: [] };
     const files = await acceptedFiles(db, req.baseTaskIds);
     for (const f of parsed.output.files) files.set(f.path, f.content);
+    // The frozen tests are run as the tester wrote them, whatever the candidate wrote over them.
+    if (req.frozenTests && req.taskId) for (const f of await frozenTestFiles(db, req.taskId)) files.set(f.path, f.content);
     return verifyFiles(files, req.command, req.timeoutMs, keepOutput);
   }
 
@@ -141,7 +164,23 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     async verifyTaskOutput(req: VerifyTaskRequest): Promise<SandboxVerification> {
       const result = failIfRefused(await verifyCandidate(req));
       return recorded(
-        { runId: req.runId, taskId: req.taskId ?? null, modelRunId: req.modelRunId, kind: 'task', command: req.command },
+        {
+          runId: req.runId,
+          taskId: req.taskId ?? null,
+          modelRunId: req.modelRunId,
+          kind: 'task',
+          command: req.command,
+          phase: req.frozenTests ? 'green' : null,
+        },
+        result,
+      );
+    },
+
+    /** Red before green: the tester's tests on the workspace as it stands, nothing of the task implemented. */
+    async verifyTests(req: VerifyTestsRequest): Promise<SandboxVerification> {
+      const result = failIfRefused(await verifyCandidate({ ...req, frozenTests: false }));
+      return recorded(
+        { runId: req.runId, taskId: req.taskId, modelRunId: req.modelRunId, kind: 'task', command: req.command, phase: 'red' },
         result,
       );
     },

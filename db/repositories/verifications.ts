@@ -10,6 +10,8 @@ export interface NewVerification {
   taskId: string | null;
   modelRunId: string | null;
   kind: 'task' | 'workspace';
+  /** red: a task's frozen tests before any code; green: a coder's round against them. */
+  phase?: 'red' | 'green' | null;
   command: string;
   /** `outputSha256`: the full output, in evidence_blobs (absent when the command did not run). */
   result: VerificationResult & { isolation: string[]; outputSha256?: string };
@@ -32,6 +34,7 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
       task_id: v.taskId,
       model_run_id: v.modelRunId,
       kind: v.kind,
+      phase: v.phase ?? null,
       command: v.command,
       ran: r.ran,
       passed: r.passed,
