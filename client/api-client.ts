@@ -26,6 +26,8 @@ export interface SubmitOptions {
   maxCostUsd?: number;
   maxRepairRounds?: number;
   maxVerificationRepairs?: number;
+  /** false: self-tested, the plan's own commands decide (absent: the deployment's default). */
+  independentTests?: boolean;
 }
 
 export class ManagerApiClient {

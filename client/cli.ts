@@ -89,6 +89,8 @@ interface Submission {
   maxCost?: number;
   maxRepairRounds?: number;
   maxVerificationRepairs?: number;
+  /** false: self-tested (the plan's own commands decide); absent: the deployment's default (AURA_INDEPENDENT_TESTS). */
+  independentTests?: boolean;
 }
 
 /**
@@ -134,6 +136,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
           ...(s.maxCost !== undefined ? { maxCostUsd: s.maxCost } : {}),
           ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
           ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
+          ...(s.independentTests !== undefined ? { independentTests: s.independentTests } : {}),
         }),
       status: (run) => api.status(run),
       approve: (run, reason) => api.command(run, 'approve', reasonOf(reason)),
@@ -167,6 +170,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
           ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
           ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
           ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
+          ...(s.independentTests !== undefined ? { independentTests: s.independentTests } : {}),
           budget: { maxTokens: s.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: s.maxCost ?? cfg.runBudget.maxCostUsd },
         },
       }),
@@ -314,11 +318,17 @@ export function buildProgram(): Command {
         nonNegativeInt('--max-verification-repairs'),
       ),
     )
+    .option(
+      '--self-tested',
+      "no independent tests: the plan's own acceptance commands decide (no tester writes tests before the code, no red run); recorded with the run, and its report says self-tested (default: AURA_INDEPENDENT_TESTS)",
+      false,
+    )
     .action(
       async (
         file: string,
         opts: {
           project?: string;
+          selfTested: boolean;
           autoApprove: boolean;
           follow: boolean;
           maxParallel?: number;
@@ -341,6 +351,7 @@ export function buildProgram(): Command {
           maxCost: opts.maxCost,
           maxRepairRounds: opts.maxRepairRounds,
           maxVerificationRepairs: opts.maxVerificationRepairs,
+          ...(opts.selfTested ? { independentTests: false } : {}),
         });
         console.log(`run ${runId} started (workflow ${workflowId})`);
         if (opts.follow) {

@@ -1,5 +1,67 @@
 /** Plain-text views of runs for the terminal. */
-import type { RunProgress, RunReport } from '../governance/types.js';
+import type { RunProgress, RunReport, TaskProgress, TaskRunResult } from '../governance/types.js';
+
+/** Who decided acceptance: testers' frozen tests, or the plan's own commands (null: a run from before the choice). */
+export function acceptanceLine(independentTests: boolean | undefined): string | null {
+  if (independentTests === true) return 'acceptance: tests by testers (independent): written before the code, frozen, red before green';
+  if (independentTests === false) return "self-tested: the plan's own commands decided (no tester, no red run)";
+  return null;
+}
+
+const exit = (code: number | null) => `exit ${code ?? '-'}`;
+const oneLine = (text: string, max = 300) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+/** A task in progress: who tests it, who codes it, and which phase it is in. */
+export function taskChecksProgress(t: Pick<TaskProgress, 'testedBy' | 'phase'>): string {
+  const parts: string[] = [];
+  if (t.phase === 'tests') parts.push('writing its tests');
+  if (t.testedBy) parts.push(`tests by ${t.testedBy}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/**
+ * Who checked whom in one task: who wrote (and froze) the tests and what the red run said, who
+ * wrote the code and what green said, the reviewer's verdict, and the disputes. Empty for a task
+ * without independent checks.
+ */
+export function formatTaskChecks(t: TaskRunResult, indent = '    '): string[] {
+  const c = t.checks;
+  if (!c) return [];
+  const lines: string[] = [];
+  if (c.tests) {
+    const red = c.tests.red.passed
+      ? `red: PASSED before any code (${exit(c.tests.red.exitCode)}), the tests did not fail as they must`
+      : `red: failed before any code, as it must (${exit(c.tests.red.exitCode)})`;
+    lines.push(
+      `${indent}tests: by ${c.tests.testerId}, version ${c.tests.version} (${c.tests.files.map((f) => `${f.path} ${f.sha256.slice(0, 12)}`).join(', ') || 'no files'}); ${red}`,
+    );
+  } else lines.push(`${indent}tests: none frozen`);
+  for (const a of c.testAttempts) {
+    if (c.tests && a.clean && a.employeeId === c.tests.testerId) continue;
+    const verdict = a.clean ? 'clean' : a.violations.map((v) => v.type).join(', ') || 'not frozen';
+    lines.push(
+      `${indent}  tester attempt ${a.attempt}: ${a.employeeId} — ${verdict}${a.hrActions.length ? `; HR: ${a.hrActions.join(', ')}` : ''}`,
+    );
+  }
+  const coder = t.acceptedBy ?? t.attempts.at(-1)?.employeeId ?? null;
+  const green = c.green
+    ? c.green.passed
+      ? `green: passed (${exit(c.green.exitCode)})`
+      : `green: FAILED (${exit(c.green.exitCode)})`
+    : 'green: no run';
+  lines.push(`${indent}code: ${coder ? `by ${coder}${t.acceptedBy ? '' : ' (not accepted)'}` : 'none written'}; ${green}`);
+  lines.push(
+    c.review
+      ? `${indent}review: ${c.review.reviewerId} ${c.review.verdict}${c.review.comments ? `: ${oneLine(c.review.comments)}` : ''}`
+      : `${indent}review: none`,
+  );
+  for (const d of c.disputes)
+    lines.push(`${indent}dispute of ${d.test}: ${oneLine(d.reason, 200)} → ${d.decision}${d.answer ? `: ${oneLine(d.answer, 200)}` : ''}`);
+  return lines;
+}
 
 export function formatProgress(p: RunProgress): string {
   const lines = [`run ${p.runId} (${p.project || 'project ?'}): ${p.status}${p.reason ? ` — ${p.reason}` : ''}`];
@@ -16,7 +78,7 @@ export function formatProgress(p: RunProgress): string {
   }
   for (const t of p.tasks) {
     lines.push(
-      `  ${t.key.padEnd(6)} ${t.status.padEnd(9)} ${t.assignedTo ?? '-'}  attempts ${t.attempts}${t.repairRounds ? `, repair rounds ${t.repairRounds}` : ''}${t.reassignments ? `, reassigned ${t.reassignments}x` : ''}`,
+      `  ${t.key.padEnd(6)} ${t.status.padEnd(9)} ${t.assignedTo ?? '-'}  attempts ${t.attempts}${t.repairRounds ? `, repair rounds ${t.repairRounds}` : ''}${t.reassignments ? `, reassigned ${t.reassignments}x` : ''}${taskChecksProgress(t)}`,
     );
   }
   if (p.status === 'verification_escalated') {
@@ -38,10 +100,13 @@ export function formatReport(r: RunReport): string {
     `  status: ${r.status}${r.reason ? ` — ${r.reason}` : ''}`,
     `  reassignments: ${r.reassignments}   incidents: ${r.incidents}   repair rounds: ${r.repairRounds ?? 0}${r.verificationRepairs ? `   repair tasks: ${r.verificationRepairs}` : ''}`,
   ];
+  const acceptance = acceptanceLine(r.independentTests);
+  if (acceptance) lines.splice(2, 0, `  ${acceptance}`);
   for (const t of r.tasks) {
     lines.push(
       `  task ${t.taskKey}: ${t.status}${t.acceptedBy ? ` by ${t.acceptedBy}` : ''}${t.overriddenBy ? ` (Director override by ${t.overriddenBy})` : ''}`,
     );
+    lines.push(...formatTaskChecks(t));
     for (const a of t.attempts) {
       const verdict = a.clean ? 'clean' : a.violations.map((v) => v.type).join(', ');
       const rounds = a.rounds && a.rounds > 1 ? ` after ${a.rounds} rounds` : '';

@@ -67,6 +67,16 @@ async function asDirector(deps: ApiDeps, req: FastifyRequest, send: (by: string,
   }
 }
 
+/** What a submission may ask for: `independentTests: false` is a self-tested run (the plan's own commands decide). */
+export const submitRunBody = submitBody.extend({
+  independentTests: z
+    .boolean()
+    .optional()
+    .describe(
+      "acceptance tests written by a tester before the code, frozen, red before green (default AURA_INDEPENDENT_TESTS); false: self-tested, the plan's own commands decide",
+    ),
+});
+
 const listQuery = z.strictObject({
   status: z
     .string()
@@ -100,7 +110,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
       schema: {
         summary: 'Submit a PRD: start a run',
         tags: ['runs'],
-        body: submitBody,
+        body: submitRunBody,
         response: { 201: z.object({ runId: z.string(), workflowId: z.string(), by: z.string() }) },
       },
     },
@@ -116,6 +126,7 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
           ...(b.maxParallel ? { maxParallel: b.maxParallel } : {}),
           ...(b.maxRepairRounds !== undefined ? { maxRepairRounds: b.maxRepairRounds } : {}),
           ...(b.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: b.maxVerificationRepairs } : {}),
+          ...(b.independentTests !== undefined ? { independentTests: b.independentTests } : {}),
           budget: {
             maxTokens: b.maxTokens ?? deps.config.runBudget.maxTokens,
             maxCostUsd: b.maxCostUsd ?? deps.config.runBudget.maxCostUsd,
