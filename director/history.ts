@@ -204,7 +204,7 @@ function taskLabels(record: RunRecord | null, runWorkflow: string): Labels {
 
 // ---- The governance record ----
 
-const FOLDED: Record<string, 'modelRuns' | 'verdicts' | 'actions' | 'scores' | 'director'> = {
+const FOLDED: Record<string, 'modelRuns' | 'verdicts' | 'actions' | 'scores' | 'director' | 'freezes'> = {
   'plan.proposed': 'modelRuns',
   'task.answered': 'modelRuns',
   'audit.violations': 'verdicts',
@@ -213,9 +213,19 @@ const FOLDED: Record<string, 'modelRuns' | 'verdicts' | 'actions' | 'scores' | '
   'score.recorded': 'scores',
   'score.warn': 'actions',
   'score.terminate': 'actions',
+  'tests.frozen': 'freezes',
 };
 
-function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
+/** What a check was: the red run (frozen tests, no code yet), a green run (code against them), or the plan's own command. */
+function checkName(kind: string, phase: string | null | undefined): string {
+  if (kind === 'workspace') return 'final verification';
+  if (phase === 'red') return 'red run (the frozen tests before any code: must fail)';
+  if (phase === 'green') return 'green run (the code against the frozen tests)';
+  return 'acceptance check';
+}
+
+/** The record's rows of one run as timeline entries (exported for tests). */
+export function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   const modelRun = new Map(r.modelRuns.map((m) => [m.id, m]));
   const verdict = new Map(r.verdicts.map((v) => [v.id, v]));
@@ -259,7 +269,11 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
         ? `planner ${outcome}${planRound.has(m.id) ? ` (plan round ${planRound.get(m.id)})` : ''} (${spend})`
         : m.kind === 'review'
           ? `reviewer ${outcome} (${spend})`
-          : `${outcome}${m.round ? ` (round ${m.round})` : ''} (${spend})`;
+          : m.kind === 'tests'
+            ? `tester ${outcome}: acceptance tests${m.round && m.round > 1 ? ` (round ${m.round})` : ''} (${spend})`
+            : m.kind === 'dispute'
+              ? `tester ${outcome} a dispute of its tests (${spend})`
+              : `${outcome}${m.round ? ` (round ${m.round})` : ''} (${spend})`;
     out.push(
       row('model_runs', m.at, {
         who: `employee:${m.employee_id}`,
@@ -293,12 +307,13 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
     out.push(
       row('verifications', v.at, {
         who: 'sandbox',
-        what: `${v.kind === 'workspace' ? 'final verification' : 'acceptance check'} \`${v.command}\` ${outcome} in ${v.duration_ms} ms`,
+        what: `${checkName(v.kind, v.phase)} \`${v.command}\` ${outcome} in ${v.duration_ms} ms${v.phase === 'red' && v.ran ? (v.passed ? ': PASSED with nothing implemented, the tests check nothing' : ', as it must') : ''}`,
         task: labels.ofTask(v.task_id),
         attempt: attemptOf(v.model_run_id),
         ref: v.id,
         details: {
           kind: v.kind,
+          phase: v.phase ?? null,
           command: v.command,
           ran: v.ran,
           passed: v.passed,
@@ -306,6 +321,32 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
           timedOut: v.timed_out,
           modelRunId: v.model_run_id,
           round: v.model_run_id ? (modelRun.get(v.model_run_id)?.round ?? null) : null,
+          ...(v.output_sha256 ? { outputSha256: v.output_sha256 } : {}),
+        },
+      }),
+    );
+  }
+
+  for (const f of r.freezes) {
+    const files = (f.files as { path: string; sha256: string }[] | null) ?? [];
+    out.push(
+      row('acceptance_tests', f.at, {
+        who: 'manager',
+        what:
+          `acceptance tests frozen: version ${f.version} by tester ${f.tester_id} (${f.reason}; decided by ${f.decided_by}): ` +
+          (files.map((x) => `${x.path} sha256 ${x.sha256.slice(0, 12)}`).join(', ') || 'no files'),
+        task: labels.ofTask(f.task_id) ?? f.task_key,
+        attempt: null,
+        ref: f.id,
+        details: {
+          taskKey: f.task_key,
+          version: f.version,
+          testerId: f.tester_id,
+          modelRunId: f.model_run_id,
+          files,
+          reason: f.reason,
+          decidedBy: f.decided_by,
+          ...(f.dispute ? { dispute: f.dispute } : {}),
         },
       }),
     );
@@ -431,6 +472,7 @@ function recordEntries(r: RunRecord, labels: Labels): TimelineEntry[] {
     actions: r.actions.map((x) => x.idempotency_key ?? ''),
     scores: r.scores.map((x) => x.idempotency_key),
     director: r.director.map((x) => x.idempotency_key ?? ''),
+    freezes: r.freezes.map((x) => x.idempotency_key),
   };
   const folded = (action: string, key: string | null) => {
     const table = action.startsWith('director.') ? 'director' : FOLDED[action];

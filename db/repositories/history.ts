@@ -56,7 +56,7 @@ export async function findRun(db: Db, ref: string): Promise<RunHeader | null> {
 
 /** Everything the record holds about one run, each table in the order it was written. */
 export async function runRecord(db: Db, runId: string) {
-  const [tasks, modelRuns, verifications, verdicts, incidents, actions, scores, director, events, logs] = await Promise.all([
+  const [tasks, modelRuns, verifications, verdicts, incidents, actions, scores, director, events, logs, freezes] = await Promise.all([
     db
       .selectFrom('task_queue')
       .select(['id', 'task_key', 'generation', 'workflow_id', 'status', 'assigned_agent', 'title', isoUs('created_at').as('at')])
@@ -104,6 +104,8 @@ export async function runRecord(db: Db, runId: string) {
         'timed_out',
         'duration_ms',
         'skipped_reason',
+        'phase',
+        'output_sha256',
         isoUs('created_at').as('at'),
       ])
       .where('run_id', '=', runId)
@@ -212,8 +214,29 @@ export async function runRecord(db: Db, runId: string) {
       .where('run_id', '=', runId)
       .orderBy('created_at')
       .execute(),
+    // Each freeze of a task's acceptance tests: who wrote them, which version, why, who decided.
+    db
+      .selectFrom('acceptance_tests')
+      .select([
+        'id',
+        'idempotency_key',
+        'task_id',
+        'task_key',
+        'version',
+        'tester_id',
+        'model_run_id',
+        'files',
+        'reason',
+        'decided_by',
+        'dispute',
+        isoUs('created_at').as('at'),
+      ])
+      .where('run_id', '=', runId)
+      .orderBy('created_at')
+      .orderBy('version')
+      .execute(),
   ]);
-  return { tasks, modelRuns, verifications, verdicts, incidents, actions, scores, director, events, logs };
+  return { tasks, modelRuns, verifications, verdicts, incidents, actions, scores, director, events, logs, freezes };
 }
 
 export type RunRecord = Awaited<ReturnType<typeof runRecord>>;
