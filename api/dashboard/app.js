@@ -255,6 +255,68 @@ function actionButtons(p) {
   return h('div', { class: 'actions' }, out);
 }
 
+// ---- Who checked whom ----
+
+/** Which check a verification was: the red run (tests before any code), a green run, or the plan's own command. */
+const checkName = (phase) => (phase === 'red' ? 'red run' : phase === 'green' ? 'green run' : 'acceptance check');
+const redText = (red) =>
+  red ? (red.passed ? 'red: PASSED before any code (the tests check nothing)' : 'red: failed, as it must') : 'red: -';
+const greenText = (green) => (green ? `green: ${green.passed ? 'passed' : 'failing'}` : 'green: -');
+
+/**
+ * Who checked whom in one task: the report's checks once the run ended, else what the rounds so
+ * far say (the testers' answers with their red run, the coders' rounds with green and the review).
+ */
+function checksOfTask(t, report, attempts) {
+  const all = (attempts ?? []).filter((a) => a.taskKey === t.key);
+  const generation = Math.max(1, ...all.map((a) => a.generation));
+  const rows = all.filter((a) => a.generation === generation);
+  const testers = rows.filter((a) => a.role === 'tester');
+  const coders = rows.filter((a) => a.role === 'coder');
+  const ended = report?.tasks?.find((x) => x.taskKey === t.key) ?? null;
+  const done = ended?.checks ?? null;
+  const lastRed = testers.filter((a) => a.phase === 'red' && a.passed !== null).at(-1);
+  const lastGreen = coders.filter((a) => a.phase === 'green' && a.passed !== null).at(-1);
+  const lastCoder = coders.at(-1);
+  const independent = !!done || testers.length > 0 || !!t.testedBy || t.phase === 'tests';
+  return {
+    independent,
+    testsBy: done?.tests
+      ? `${done.tests.testerId} (v${done.tests.version})`
+      : t.testedBy
+        ? t.testedBy
+        : t.phase === 'tests'
+          ? `${t.assignedTo ?? '?'} (writing)`
+          : (testers.at(-1)?.employeeId ?? null),
+    codeBy: ended
+      ? (ended.acceptedBy ?? ended.attempts.at(-1)?.employeeId ?? null)
+      : (lastCoder?.employeeId ?? (t.phase === 'code' ? t.assignedTo : null)),
+    summary: lastCoder?.summary ?? null,
+    red: done?.tests ? done.tests.red : lastRed ? { passed: lastRed.passed, exitCode: lastRed.exitCode } : null,
+    green: done ? done.green : lastGreen ? { passed: lastGreen.passed, exitCode: lastGreen.exitCode } : null,
+    review: done?.review ?? lastCoder?.review ?? null,
+    disputes: done?.disputes ?? [],
+  };
+}
+
+/** Both sides of an escalated task with independent checks: the tests and the red run, the code and green, the review. */
+function bothSides(c) {
+  if (!c?.independent && !c?.review) return '';
+  return h(
+    'div',
+    { class: 'sides', 'aria-label': 'Both sides' },
+    h('p', {}, h('b', {}, 'Tests: '), c.testsBy ? `by ${c.testsBy}` : 'none frozen yet', ` · ${redText(c.red)}`),
+    h('p', {}, h('b', {}, 'Code: '), c.codeBy ? `by ${c.codeBy}` : 'none yet', ` · ${greenText(c.green)}`),
+    c.summary ? h('p', {}, h('b', {}, "The coder's summary: "), c.summary) : '',
+    c.review
+      ? h('p', {}, h('b', {}, `Review by ${c.review.reviewerId}: `), c.review.verdict, c.review.comments ? ` — ${c.review.comments}` : '')
+      : h('p', { class: 'muted' }, 'No review.'),
+    c.disputes.map((d) =>
+      h('p', {}, h('b', {}, `Dispute of ${d.test}: `), `${d.reason} → ${d.decision}${d.answer ? `: ${d.answer}` : ''}`),
+    ),
+  );
+}
+
 // ---- Evidence ----
 
 function excerpts(list) {
@@ -322,12 +384,13 @@ function evidenceOf(p) {
   if (e.pausedBy) parts.push(h('p', {}, `Paused by ${e.pausedBy.by} at ${time(e.pausedBy.at)}: ${e.pausedBy.reason}`));
   if (p.kind === 'task') {
     for (const x of e.escalation ?? []) parts.push(h('p', {}, h('b', {}, 'Escalated: '), x));
+    parts.push(bothSides(p.sides));
     if (e.lastCheck)
       parts.push(
         h(
           'p',
           {},
-          h('b', {}, "Auditor's evidence — last acceptance check: "),
+          h('b', {}, `Auditor's evidence — last ${checkName(e.lastCheck.phase)}: `),
           h('code', {}, e.lastCheck.command),
           ` ${e.lastCheck.passed ? 'passed' : `failed (exit ${e.lastCheck.exitCode})`}`,
         ),
@@ -480,6 +543,13 @@ async function runPage(ref) {
   const r = await api('GET', `/api/runs/${encodeURIComponent(ref)}`);
   const p = r.progress;
   const incidentsByTask = r.incidents;
+  const checks = new Map(p.tasks.map((t) => [t.key, checksOfTask(t, p.report, r.attempts)]));
+  const acceptance =
+    p.report?.independentTests === true || [...checks.values()].some((c) => c.independent)
+      ? 'Acceptance: tests by testers (independent): written before the code, frozen, red before green.'
+      : p.report?.independentTests === false
+        ? "Self-tested: the plan's own commands decided."
+        : '';
   return [
     card(
       `Run ${r.runId}`,
@@ -493,6 +563,7 @@ async function runPage(ref) {
         meter(r.spend.costUsd, r.budget.maxCostUsd, `${money(r.spend.costUsd)} of ${money(r.budget.maxCostUsd)}`),
         ` · ${r.spend.calls} model calls`,
       ),
+      acceptance ? h('p', { class: 'acceptance' }, acceptance) : '',
       p.escalations.length
         ? h(
             'ul',
@@ -512,9 +583,22 @@ async function runPage(ref) {
       'Tasks',
       p.tasks.length
         ? table(
-            ['Task', 'Title', 'Status', 'Employee', 'Attempts', 'Repair rounds', 'Reassigned'],
-            p.tasks.map((t) =>
-              h(
+            [
+              'Task',
+              'Title',
+              'Status',
+              'Employee',
+              'Attempts',
+              'Repair rounds',
+              'Reassigned',
+              'Tests by',
+              'Code by',
+              'Red / green',
+              'Review',
+            ],
+            p.tasks.map((t) => {
+              const c = checks.get(t.key);
+              return h(
                 'tr',
                 { 'data-task': t.key },
                 h('td', {}, t.key),
@@ -524,8 +608,12 @@ async function runPage(ref) {
                 h('td', { class: 'num' }, t.attempts),
                 h('td', { class: 'num' }, t.repairRounds ?? 0),
                 h('td', { class: 'num' }, t.reassignments),
-              ),
-            ),
+                h('td', {}, c.independent ? (c.testsBy ?? '-') : 'self-tested'),
+                h('td', {}, c.codeBy ?? '-'),
+                h('td', {}, c.independent ? `${redText(c.red)} · ${greenText(c.green)}` : '-'),
+                h('td', { title: c.review?.comments ?? '' }, c.review ? `${c.review.reviewerId}: ${c.review.verdict}` : '-'),
+              );
+            }),
             'Tasks',
           )
         : h('p', { class: 'muted' }, p.status === 'planning' ? 'Planning…' : 'No tasks yet.'),
@@ -534,7 +622,7 @@ async function runPage(ref) {
       'Attempts and repair rounds',
       r.attempts.length
         ? table(
-            ['Time (UTC)', 'Task', 'Attempt', 'Round', 'Employee', 'Acceptance check', 'Tokens', 'Error'],
+            ['Time (UTC)', 'Task', 'Attempt', 'Round', 'Employee', 'Check', 'As', 'Review', 'Tokens', 'Error'],
             r.attempts.map((a) =>
               h(
                 'tr',
@@ -544,7 +632,9 @@ async function runPage(ref) {
                 h('td', { class: 'num' }, a.attempt ?? '-'),
                 h('td', { class: 'num' }, a.round ?? 1),
                 h('td', {}, a.employeeId),
-                h('td', {}, a.passed === null ? '-' : status(a.passed ? 'passed' : 'failing')),
+                h('td', {}, a.passed === null ? '-' : [a.phase ? `${a.phase} ` : '', status(a.passed ? 'passed' : 'failing')]),
+                h('td', {}, a.role ?? 'coder'),
+                h('td', { title: a.review?.comments ?? '' }, a.review ? `${a.review.reviewerId}: ${a.review.verdict}` : '-'),
                 h('td', { class: 'num' }, a.tokens),
                 h('td', {}, a.error ?? ''),
               ),
@@ -595,6 +685,18 @@ async function interventionPage() {
         h('p', { class: 'muted' }, 'Plans to approve, escalated tasks, budgets, failed verifications and paused runs show here.'),
       ),
     ];
+  // An escalated task: both sides from the run's rounds (tests and red, code and green, the review).
+  const runs = new Map();
+  for (const p of pending.filter((x) => x.kind === 'task')) {
+    if (!runs.has(p.runId))
+      runs.set(
+        p.runId,
+        api('GET', `/api/runs/${encodeURIComponent(p.runId)}`).catch(() => null),
+      );
+    const r = await runs.get(p.runId);
+    const t = r?.progress.tasks.find((x) => x.key === p.taskKey);
+    if (t) p.sides = checksOfTask(t, r.progress.report, r.attempts);
+  }
   return pending.map((p) =>
     h(
       'section',

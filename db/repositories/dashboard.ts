@@ -84,6 +84,8 @@ export async function employeeTiers(db: Db): Promise<Map<string, string>> {
 
 export interface AttemptRound {
   taskKey: string;
+  /** `coder`: a round of the task's code; `tester`: an answer with its acceptance tests (independent tests only). */
+  role: 'coder' | 'tester';
   generation: number;
   attempt: number | null;
   round: number | null;
@@ -95,15 +97,40 @@ export interface AttemptRound {
   /** The acceptance check of this round: null when none ran. */
   passed: boolean | null;
   exitCode: number | null;
+  /** `red`: the tester's tests before any code (they must fail); `green`: a coder's round against the frozen tests; null: the plan's own command. */
+  phase: 'red' | 'green' | null;
+  /** What the employee said it did (its answer's summary), when its answer parsed. */
+  summary: string | null;
+  /** The reviewer's opinion of this round, when one was asked for after it. */
+  review: { reviewerId: string; verdict: string; comments: string } | null;
 }
 
-/** A run's task model calls, one line per round, with the outcome of its acceptance check. */
+/** A reviewer's answer as recorded: its verdict and comments (an answer that is not JSON is "unsure"). */
+export function reviewOf(output: string | null): { verdict: string; comments: string } {
+  try {
+    const json = JSON.parse(output ?? '') as { verdict?: unknown; comments?: unknown };
+    const verdict = ['approve', 'reject', 'unsure'].includes(json.verdict as string) ? (json.verdict as string) : 'unsure';
+    return { verdict, comments: typeof json.comments === 'string' ? json.comments.slice(0, 2_000) : '' };
+  } catch {
+    return { verdict: 'unsure', comments: `(the review was not JSON: ${(output ?? '').slice(0, 200)})` };
+  }
+}
+
+/**
+ * A run's task model calls (the coders' rounds and the testers' answers), one line per round,
+ * with the outcome of its check (red for a tester's tests, green or the plan's command for code)
+ * and the reviewer's opinion asked for after it.
+ */
 export async function runAttemptRounds(db: Db, runId: string): Promise<AttemptRound[]> {
   const rows = await db
     .selectFrom('model_runs')
     .innerJoin('task_queue', 'task_queue.id', 'model_runs.task_id')
     .leftJoin('verifications', (j) => j.onRef('verifications.model_run_id', '=', 'model_runs.id').on('verifications.kind', '=', 'task'))
     .select([
+      'model_runs.task_id',
+      'model_runs.kind',
+      sql<string | null>`left(model_runs.parsed_output->>'summary', 1000)`.as('summary'),
+      'verifications.phase',
       'task_queue.task_key',
       'task_queue.generation',
       'model_runs.task_attempt',
@@ -119,11 +146,32 @@ export async function runAttemptRounds(db: Db, runId: string): Promise<AttemptRo
       'verifications.exit_code',
     ])
     .where('model_runs.run_id', '=', runId)
-    .where('model_runs.kind', '=', 'task')
+    .where('model_runs.kind', 'in', ['task', 'tests'])
     .orderBy('model_runs.created_at')
     .execute();
-  return rows.map((r) => ({
+  const reviews = await db
+    .selectFrom('model_runs')
+    .select(['task_id', 'employee_id', 'output', 'created_at'])
+    .where('run_id', '=', runId)
+    .where('kind', '=', 'review')
+    .where('error', 'is', null)
+    .orderBy('created_at')
+    .execute();
+  // A review is of the coder's round just before it on the same task (rounds of a task run one at a time).
+  const reviewAfter = (i: number) => {
+    const r = rows[i]!;
+    if (r.kind !== 'task') return null;
+    const next = rows.slice(i + 1).find((x) => x.task_id === r.task_id && x.kind === 'task');
+    const from = new Date(r.created_at).getTime();
+    const until = next ? new Date(next.created_at).getTime() : Infinity;
+    const rev = reviews.find(
+      (v) => v.task_id === r.task_id && new Date(v.created_at).getTime() >= from && new Date(v.created_at).getTime() < until,
+    );
+    return rev ? { reviewerId: rev.employee_id, ...reviewOf(rev.output) } : null;
+  };
+  return rows.map((r, i) => ({
     taskKey: r.task_key,
+    role: r.kind === 'tests' ? ('tester' as const) : ('coder' as const),
     generation: r.generation,
     attempt: r.task_attempt,
     round: r.round,
@@ -134,6 +182,9 @@ export async function runAttemptRounds(db: Db, runId: string): Promise<AttemptRo
     error: r.error,
     passed: r.ran ? r.passed : null,
     exitCode: r.exit_code,
+    phase: r.phase ?? null,
+    summary: r.summary,
+    review: reviewAfter(i),
   }));
 }
 
@@ -145,8 +196,8 @@ export interface TaskEvidence {
   /** The Auditor's verdicts that were not clean, newest first. */
   verdicts: { employeeId: string; at: string; rounds: number | null; violations: unknown }[];
   incidents: { employeeId: string | null; violation: string; severity: number | null; message: string; evidence: unknown; at: string }[];
-  /** The last acceptance check that ran for the task. */
-  lastCheck: { command: string; passed: boolean; exitCode: number | null; excerpt: string } | null;
+  /** The last acceptance check that ran for the task (`phase`: red, green, or null for the plan's own command). */
+  lastCheck: { command: string; passed: boolean; exitCode: number | null; excerpt: string; phase: 'red' | 'green' | null } | null;
 }
 
 /** For each task of the run named in `taskKeys` (latest generation): what the Auditor found. */
@@ -179,7 +230,7 @@ export async function taskEvidence(db: Db, runId: string, taskKeys: string[]): P
       .execute(),
     db
       .selectFrom('verifications')
-      .select(['task_id', 'command', 'passed', 'exit_code', 'excerpt', 'created_at'])
+      .select(['task_id', 'command', 'passed', 'exit_code', 'excerpt', 'phase', 'created_at'])
       .where('task_id', 'in', ids)
       .where('kind', '=', 'task')
       .where('ran', '=', true)
@@ -206,7 +257,9 @@ export async function taskEvidence(db: Db, runId: string, taskKeys: string[]): P
           evidence: i.evidence,
           at: new Date(i.reported_at).toISOString(),
         })),
-      lastCheck: check ? { command: check.command, passed: check.passed, exitCode: check.exit_code, excerpt: check.excerpt } : null,
+      lastCheck: check
+        ? { command: check.command, passed: check.passed, exitCode: check.exit_code, excerpt: check.excerpt, phase: check.phase ?? null }
+        : null,
     };
   });
 }
