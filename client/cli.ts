@@ -320,15 +320,14 @@ export function buildProgram(): Command {
     )
     .option(
       '--self-tested',
-      "no independent tests: the plan's own acceptance commands decide (no tester writes tests before the code, no red run); recorded with the run, and its report says self-tested (default: AURA_INDEPENDENT_TESTS)",
-      false,
+      "no tester: the plan's own commands decide acceptance (no tests written before the code, no red run); recorded with the run, and its report says self-tested (default: AURA_INDEPENDENT_TESTS decides)",
     )
     .action(
       async (
         file: string,
         opts: {
           project?: string;
-          selfTested: boolean;
+          selfTested?: boolean;
           autoApprove: boolean;
           follow: boolean;
           maxParallel?: number;
