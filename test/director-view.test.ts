@@ -5,10 +5,15 @@
  * dashboard's rounds) over a real database holding one task's tests, code and review.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useThrowawayDatabase } from './helpers/database.js';
 import { acceptanceLine, formatProgress, formatReport, formatTaskChecks } from '../client/format.js';
-import { buildProgram } from '../client/cli.js';
+import { buildProgram, main } from '../client/cli.js';
 import { submitRunBody } from '../api/routes/runs.js';
 import { recordEntries, type Labels } from '../director/history.js';
 import { runRecord } from '../db/repositories/history.js';
@@ -158,6 +163,42 @@ describe('asking for a self-tested run', () => {
     const help = submit.helpInformation().replace(/\s+/g, ' ');
     expect(help).toContain("--self-tested no tester: the plan's own commands decide acceptance");
     expect(help).toContain('its report says self-tested');
+  });
+
+  it('aura submit --self-tested asks the Manager API for independentTests: false; without it, nothing (the default decides)', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url === '/api/whoami') return res.end(JSON.stringify({ name: 'dana', role: 'director' }));
+        bodies.push(JSON.parse(text) as Record<string, unknown>);
+        res.statusCode = 201;
+        res.end(JSON.stringify({ runId: 'r-1', workflowId: 'prd-run-r-1', by: 'dana' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const saved = { url: process.env.AURA_API_URL, key: process.env.AURA_API_KEY };
+    const prd = join(mkdtempSync(join(tmpdir(), 'aura-prd-')), 'prd.md');
+    writeFileSync(prd, '# Add\n\nAdd two numbers.\n');
+    try {
+      process.env.AURA_API_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      process.env.AURA_API_KEY = 'test-key';
+      expect(await main(['node', 'aura', 'submit', prd, '--self-tested'])).toBe(0);
+      expect(await main(['node', 'aura', 'submit', prd])).toBe(0);
+    } finally {
+      for (const [name, value] of [
+        ['AURA_API_URL', saved.url],
+        ['AURA_API_KEY', saved.key],
+      ] as const)
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      server.close();
+    }
+    expect(bodies).toHaveLength(2);
+    expect(bodies[0]).toMatchObject({ project: 'prd', independentTests: false });
+    expect(bodies[1]).not.toHaveProperty('independentTests');
   });
 
   it("the Manager API's submit body takes independentTests as a boolean only", () => {
