@@ -8,15 +8,22 @@
  * - a minimal read-only file system: /usr (and the /bin, /lib… links or folders as on the
  *   host), the node binary, /etc/ld.so.cache and /etc/alternatives, a generated passwd, group,
  *   hosts and nsswitch.conf; a fresh /proc and /dev. No checkout, no /home, /root, /run, /var;
- * - the workspace copy, bind-mounted at /workspace, is the only writable host folder; /tmp and
- *   /dev/shm are fresh empty folders of this run, and what the command leaves there is
- *   reported (`outsideWrites`);
+ * - no writable host folder at all: /workspace, /tmp and /dev/shm are size-capped tmpfs
+ *   (nosuid, nodev) of this run alone; the workspace copy is bound read-only at /.source and
+ *   copied into /workspace before the command. Nothing the code writes reaches the host's disk,
+ *   another local user, or outlives the run (a setuid file it makes has no effect and dies with
+ *   the mount namespace); what the command leaves in /tmp and /dev/shm is listed inside the
+ *   sandbox and reported (`outsideWrites`). A check that writes past a cap gets ENOSPC;
  * - an unprivileged user without capabilities: as root the worker first drops to a user id of
  *   the sandbox's own (`setpriv`), then starts bwrap; otherwise bwrap runs as the worker's user;
  * - limits: prlimit inside (CPU seconds, data memory, file size, no core dumps, and processes,
- *   counted within the sandbox's own user namespace); cgroup v2 memory.max, pids.max and
- *   cpu.max where a delegated cgroup v2 with those controllers is writable; wall clock, output
- *   and a kill of the whole process group as before; a minimal environment.
+ *   counted within the sandbox's own user namespace); a memory budget of the whole sandbox, the
+ *   first of: cgroup v2 memory.max, pids.max and cpu.max where a delegated cgroup v2 with those
+ *   controllers is writable; cgroup v1 memory.limit_in_bytes (and pids.max) where those v1
+ *   hierarchies are writable (a root worker on a v1 host); otherwise the worker sums the
+ *   resident anonymous memory of the sandbox's processes every 100 ms and stops the run above
+ *   the budget. Which one applied is on every verdict's isolation list. Wall clock, output and
+ *   a kill of the whole process group as before; a minimal environment.
  *
  * Fails closed: when bwrap cannot build the sandbox (not installed, user namespaces refused)
  * the command is not run at all, unless AURA_SANDBOX_UNSAFE=1, which runs it with limits
@@ -41,6 +48,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { tmpdir, userInfo } from 'node:os';
 import { cancellationSignal, heartbeat } from '../context.js';
 
@@ -50,6 +58,10 @@ export interface CommandLimits {
   memoryBytes: number;
   maxProcesses: number;
   maxFileBytes: number;
+  /** Size caps of the sandbox's tmpfs: /workspace (the copy of the files included), /tmp, /dev/shm. */
+  workspaceBytes: number;
+  tmpBytes: number;
+  shmBytes: number;
   /** CPUs' worth of time per period (cgroup v2 cpu.max, where it applies). */
   cpus: number;
   /** Bytes of stdout+stderr kept (the tail); past `killAfterOutputBytes` the run is stopped. */
@@ -63,6 +75,9 @@ export const DEFAULT_LIMITS: CommandLimits = {
   memoryBytes: 2 * 1024 ** 3,
   maxProcesses: 256,
   maxFileBytes: 64 * 1024 ** 2,
+  workspaceBytes: 256 * 1024 ** 2,
+  tmpBytes: 64 * 1024 ** 2,
+  shmBytes: 16 * 1024 ** 2,
   cpus: 1,
   keepOutputBytes: 16_384,
   killAfterOutputBytes: 8 * 1024 ** 2,
@@ -95,6 +110,8 @@ export interface SandboxSupport {
   prlimit: boolean;
   /** A cgroup v2 folder to create each run's group in, or null and why not. */
   cgroup: { parent: string | null; why: string };
+  /** Else cgroup v1 folders (memory, and pids where it can) to create each run's groups in, or null and why not. */
+  cgroupV1: { memory: string | null; pids: string | null; why: string };
 }
 
 /** What a run will do: isolate, refuse, or (the operator's explicit choice) run unisolated. */
@@ -139,6 +156,7 @@ export function isolationSupport(): SandboxSupport {
   const root = userInfo().uid === 0;
   const prlimit = spawnSync('prlimit', ['--cpu=5', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
   const cgroup = probeCgroup();
+  const cgroupV1 = cgroup.parent ? { memory: null, pids: null, why: 'cgroup v2 applies' } : probeCgroupV1();
   const bwrap = (tools.bwrap = onPath('bwrap'));
   tools.setpriv = onPath('setpriv');
   let problem: string | null = null;
@@ -158,7 +176,7 @@ export function isolationSupport(): SandboxSupport {
       if (problem === null) break;
     }
   }
-  probed = { jail: problem === null, problem, bwrapVersion, root, prlimit, cgroup };
+  probed = { jail: problem === null, problem, bwrapVersion, root, prlimit, cgroup, cgroupV1 };
   return probed;
 }
 
@@ -169,10 +187,10 @@ function trialRun(bwrap: string, root: boolean): string | null {
     const argv = [
       ...run.prefix,
       bwrap,
-      ...bwrapArgs(run),
+      ...bwrapArgs(run, DEFAULT_LIMITS),
       '/bin/sh',
       '-c',
-      'test -w /workspace && test -w /tmp && test ! -e /root && test -r /proc/self/status',
+      'test -w /workspace && test -w /tmp && test -w /dev/shm && test ! -e /root && test -r /proc/self/status',
     ];
     const r = spawnSync(argv[0]!, argv.slice(1), { cwd: run.workspace, encoding: 'utf8', timeout: 15_000, env: OUTER_ENV });
     if (r.status === 0) return null;
@@ -225,9 +243,8 @@ function reachableByAnyone(path: string): boolean {
 interface Run {
   uid: number;
   dir: string;
-  tmp: string;
-  shm: string;
   etc: string;
+  /** The files to copy into the sandbox's /workspace (bound read-only). */
   workspace: string;
   /** setpriv as root; nothing otherwise. */
   prefix: string[];
@@ -235,16 +252,14 @@ interface Run {
 }
 
 /**
- * This run's own folders outside the workspace: the /tmp and /dev/shm it sees, and the few
- * generated /etc files. As root, all of it (and the workspace) belongs to the sandbox user.
+ * This run's own folder (0700) holding the few generated /etc files, read-only in the sandbox.
+ * As root, it (and the workspace) belongs to the sandbox user, who must open them for bwrap.
  */
 function prepareRun(uid: number | null, workspace?: string): Run {
   const dir = mkdtempSync(join(sandboxTempBase(), 'aura-sandbox-run-'));
-  const tmp = join(dir, 'tmp');
-  const shm = join(dir, 'shm');
   const etc = join(dir, 'etc');
   const ws = workspace ?? join(dir, 'workspace');
-  for (const d of [tmp, shm, etc]) mkdirSync(d, { mode: 0o700 });
+  mkdirSync(etc, { mode: 0o700 });
   if (!workspace) mkdirSync(ws, { mode: 0o700 });
   const id = uid ?? userInfo().uid;
   const gid = uid ?? userInfo().gid;
@@ -254,7 +269,7 @@ function prepareRun(uid: number | null, workspace?: string): Run {
   writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost aura-sandbox\n::1 localhost ip6-localhost ip6-loopback\n');
   writeFileSync(join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n');
   if (uid !== null) chownTreeSync(dir, uid, uid);
-  return { uid: id, dir, tmp, shm, etc, workspace: ws, prefix: uid !== null ? dropTo(uid) : [], cleanup: () => forceRemove(dir) };
+  return { uid: id, dir, etc, workspace: ws, prefix: uid !== null ? dropTo(uid) : [], cleanup: () => forceRemove(dir) };
 }
 
 /** As root: become the sandbox's user (no groups, no way back) before anything else runs. */
@@ -262,8 +277,11 @@ function dropTo(uid: number): string[] {
   return [tools.setpriv ?? 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--'];
 }
 
+/** Where the workspace copy is bound, read-only, to be copied into /workspace. */
+const SOURCE = '/.source';
+
 /** Everything bwrap is told, in order: namespaces, environment, the file system. */
-function bwrapArgs(run: Run): string[] {
+function bwrapArgs(run: Run, limits: CommandLimits): string[] {
   const node = realpathSync(process.execPath);
   const a = [
     '--unshare-all',
@@ -312,14 +330,21 @@ function bwrapArgs(run: Run): string[] {
     '/proc',
     '--dev',
     '/dev',
-    '--bind',
+    '--ro-bind',
     run.workspace,
+    SOURCE,
+    // bwrap mounts each tmpfs nosuid and nodev; --size caps its bytes (ENOSPC past it).
+    '--size',
+    String(limits.workspaceBytes),
+    '--tmpfs',
     '/workspace',
-    '--bind',
-    run.tmp,
+    '--size',
+    String(limits.tmpBytes),
+    '--tmpfs',
     '/tmp',
-    '--bind',
-    run.shm,
+    '--size',
+    String(limits.shmBytes),
+    '--tmpfs',
     '/dev/shm',
     '--remount-ro',
     '/',
@@ -330,6 +355,26 @@ function bwrapArgs(run: Run): string[] {
   );
   return a;
 }
+
+/**
+ * The sandbox's first process: copies the workspace in, runs the command (without fd 3), then
+ * writes on fd 3 what is left in /tmp and /dev/shm (files, links, empty folders; NUL-separated).
+ */
+const WRAPPER = [
+  `cp -a ${SOURCE}/. /workspace/ || { echo "aura: the workspace could not be copied into the sandbox" >&2; exit 125; }`,
+  '"$@" 3>&-',
+  's=$?',
+  'chmod -R u+rwx /tmp /dev/shm 2>/dev/null',
+  'find /tmp /dev/shm -mindepth 1 \\( ! -type d -o -empty \\) -print0 >&3 2>/dev/null',
+  'exit $s',
+].join('\n');
+
+/** The run's whole-sandbox memory budget: a cgroup (v2 or v1) or, without one, the worker's watch. */
+type Budget =
+  { kind: 'v2'; dir: string } | { kind: 'v1'; memory: string; pids: string | null; memsw: boolean } | { kind: 'watch'; why: string };
+
+/** How often the worker sums the sandbox's memory where no cgroup holds it. */
+const WATCH_MS = 100;
 
 export async function runCommand(command: string, cwd: string, limits: CommandLimits = DEFAULT_LIMITS): Promise<CommandResult> {
   const support = isolationSupport();
@@ -365,18 +410,29 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
 
   let argv: string[];
   let run: Run | null = null;
-  let cgroup: string | null = null;
+  let budget: Budget | null = null;
   let env: NodeJS.ProcessEnv;
   if (bwrap) {
     if (uid !== null) chownTreeSync(cwd, uid, uid);
     run = prepareRun(uid, cwd);
-    cgroup = makeCgroup(support.cgroup.parent, limits);
-    argv = [...(cgroup ? enterCgroup(cgroup) : []), ...run.prefix, tools.bwrap!, ...bwrapArgs(run), ...inner];
+    budget = makeBudget(support, limits);
+    const groups = budget.kind === 'v2' ? [budget.dir] : budget.kind === 'v1' ? [budget.memory, ...(budget.pids ? [budget.pids] : [])] : [];
+    argv = [
+      ...(groups.length > 0 ? enterCgroup(groups) : []),
+      ...run.prefix,
+      tools.bwrap!,
+      ...bwrapArgs(run, limits),
+      '/bin/sh',
+      '-c',
+      WRAPPER,
+      'aura-sandbox',
+      ...inner,
+    ];
     env = OUTER_ENV;
     isolation.push(
       `sandbox: ${support.bwrapVersion}: own user, PID, IPC, network, mount, UTS and (where the kernel has one) cgroup namespaces${useDisableUserns ? ', no nested user namespaces' : ''}; every process dies with it`,
       'network: none (own network namespace, loopback only)',
-      'filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); the workspace copy (/workspace) is the only writable host folder; /tmp and /dev/shm are fresh per run and what is left there is reported',
+      `filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); no writable host folder: /workspace (a copy of the files), /tmp and /dev/shm are tmpfs of this run alone (nosuid, nodev), capped at ${limits.workspaceBytes}, ${limits.tmpBytes} and ${limits.shmBytes} bytes (no space left past them; no inode cap of their own), gone with the run; what is left in /tmp and /dev/shm is reported`,
       uid !== null
         ? `user: uid ${uid}, the sandbox's own, without capabilities`
         : `user: the worker's uid ${run.uid}, without capabilities, in its own user namespace`,
@@ -404,11 +460,19 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   } else {
     isolation.push('limits: NONE from prlimit (prlimit is not available)');
   }
-  if (bwrap) {
+  if (bwrap && budget) {
     isolation.push(
-      cgroup
+      budget.kind === 'v2'
         ? `cgroup v2: memory.max ${limits.memoryBytes} bytes, pids.max ${limits.maxProcesses}, cpu.max ${limits.cpus} CPU`
         : `cgroup v2 limits: not applied (${support.cgroup.why})`,
+    );
+    const m = `memory: ${limits.memoryBytes} bytes for the whole sandbox`;
+    isolation.push(
+      budget.kind === 'v2'
+        ? `${m} (cgroup v2 memory.max, no swap; its tmpfs pages count), processes: ${limits.maxProcesses} (cgroup v2 pids.max)`
+        : budget.kind === 'v1'
+          ? `${m} (cgroup v1 memory.limit_in_bytes${budget.memsw ? ' and memory.memsw.limit_in_bytes' : ''}; its tmpfs pages count), processes: ${limits.maxProcesses} (${budget.pids ? 'cgroup v1 pids.max' : 'RLIMIT_NPROC in its own user namespace; no writable cgroup v1 pids hierarchy'})`
+          : `${m} (no cgroup: ${budget.why}; the worker sums the resident anonymous memory and swap of the sandbox's processes every ${WATCH_MS} ms and stops the run above it, and RLIMIT_DATA holds each process to it; its tmpfs is capped apart), processes: ${limits.maxProcesses} (RLIMIT_NPROC in its own user namespace)`,
     );
   }
   isolation.push(`wall clock: ${limits.wallClockMs}ms, output: ${limits.killAfterOutputBytes} bytes`);
@@ -417,7 +481,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd,
     detached: true, // its own process group: the whole tree is killed at the limit
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: bwrap ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     env,
   });
 
@@ -443,6 +507,32 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
+  // What the wrapper lists on fd 3 (the command never has it): at most LISTING_BYTES of it kept.
+  const listing: Buffer[] = [];
+  let listed = 0;
+  let unlisted = 0;
+  const fd3 = bwrap ? (child.stdio[3] as Readable | null) : null;
+  fd3?.on('data', (chunk: Buffer) => {
+    if (listed < LISTING_BYTES) {
+      listing.push(chunk);
+      listed += chunk.length;
+    } else {
+      for (const b of chunk) if (b === 0) unlisted++;
+    }
+  });
+
+  // No cgroup holds the sandbox's memory: the worker sums it and stops the run above the budget.
+  let overBudget = 0;
+  const watch =
+    budget?.kind === 'watch' && child.pid
+      ? setInterval(() => {
+          const held = treeMemoryBytes(child.pid!);
+          if (held > limits.memoryBytes && overBudget === 0) {
+            overBudget = held;
+            killTree();
+          }
+        }, WATCH_MS)
+      : null;
 
   const timer = setTimeout(() => {
     timedOut = true;
@@ -463,19 +553,23 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
   clearTimeout(timer);
   clearInterval(beat);
+  if (watch) clearInterval(watch);
   cancelled?.removeEventListener('abort', killTree);
   killTree(); // leftovers in the group die too
   child.stdout!.destroy();
   child.stderr!.destroy();
-  const oomKills = cgroup ? await removeCgroup(cgroup) : 0;
+  fd3?.destroy();
+  const oomKills = budget?.kind === 'v2' ? await removeCgroup(budget.dir) : budget?.kind === 'v1' ? await removeCgroupV1(budget) : 0;
 
   let outsideWrites: string[] = [];
   if (run) {
-    outsideWrites = [...leftIn(run.tmp, '/tmp'), ...leftIn(run.shm, '/dev/shm')];
+    outsideWrites = leftOutside(Buffer.concat(listing), listed >= LISTING_BYTES, unlisted);
     run.cleanup();
   }
   let output = kept.toString('utf8') + (total > kept.length ? `\n(${total - kept.length} earlier bytes not kept)` : '');
-  if (oomKills > 0) output += `\n(the sandbox's cgroup memory limit killed ${oomKills} process(es))`;
+  if (oomKills > 0) output += `\n(out of memory: the sandbox's cgroup memory limit killed ${oomKills} process(es))`;
+  if (overBudget > 0)
+    output += `\n(out of memory: the sandbox's processes held ${overBudget} bytes, over its budget of ${limits.memoryBytes} bytes: the run was stopped)`;
 
   return {
     exitCode: code,
@@ -491,43 +585,49 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
 }
 
 const MAX_REPORTED_WRITES = 100;
+/** Bytes of the wrapper's listing read; past them, entries are only counted. */
+const LISTING_BYTES = 1024 ** 2;
 
-/** What was left in one of the run's folders, as paths inside the sandbox: files, links, empty folders. */
-function leftIn(hostDir: string, shownAs: string): string[] {
+/**
+ * What the command left in /tmp and /dev/shm (files, links, empty folders), as the wrapper
+ * listed them inside the sandbox: at most MAX_REPORTED_WRITES of each, then how many more.
+ */
+function leftOutside(listing: Buffer, truncated: boolean, unlisted: number): string[] {
+  const entries = listing.toString('utf8').split('\0');
+  // The last entry is cut short when the listing was, or empty after the final NUL.
+  const last = entries.pop();
+  if (last && !truncated) entries.push(last);
+  else if (last) unlisted++;
   const found: string[] = [];
-  let more = 0;
-  const walk = (dir: string, shown: string) => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      try {
-        chmodSync(dir, 0o700); // the code may have locked its own folder
-        entries = readdirSync(dir);
-      } catch {
-        entries = [];
-      }
-    }
-    for (const name of entries.sort()) {
-      const path = join(dir, name);
-      const at = `${shown}/${name}`;
-      let isDir = false;
-      try {
-        isDir = lstatSync(path).isDirectory();
-      } catch {
-        /* vanished */
-      }
-      const before = found.length + more;
-      if (isDir) walk(path, at);
-      if (!isDir || found.length + more === before) {
-        if (found.length < MAX_REPORTED_WRITES) found.push(at);
-        else more++;
-      }
-    }
-  };
-  walk(hostDir, shownAs);
-  if (more > 0) found.push(`${shownAs}/… (${more} more)`);
+  for (const root of ['/tmp', '/dev/shm']) {
+    const mine = entries.filter((e) => e.startsWith(`${root}/`)).sort();
+    found.push(...mine.slice(0, MAX_REPORTED_WRITES));
+    if (mine.length > MAX_REPORTED_WRITES) found.push(`${root}/… (${mine.length - MAX_REPORTED_WRITES} more)`);
+  }
+  if (unlisted > 0) found.push(`/tmp or /dev/shm: … (${unlisted} more, not listed)`);
   return found;
+}
+
+/** Resident anonymous memory and swap of a process and all its descendants (threads' children included). */
+function treeMemoryBytes(root: number): number {
+  let kb = 0;
+  const seen = new Set<number>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      kb += Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^VmSwap:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) stack.push(Number(c));
+      }
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return kb * 1024;
 }
 
 /**
@@ -659,14 +759,15 @@ function makeCgroup(parent: string | null, limits: CommandLimits): string | null
   }
 }
 
-/** A shell that moves itself into the group, then becomes the rest of the command line. */
-function enterCgroup(dir: string): string[] {
+/** A shell that moves itself into the groups, then becomes the rest of the command line. */
+function enterCgroup(dirs: string[]): string[] {
   return [
     '/bin/sh',
     '-c',
-    'echo $$ > "$1/cgroup.procs" || { echo "aura: cannot enter cgroup $1" >&2; exit 125; }; shift; exec "$@"',
+    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || { echo "aura: cannot enter cgroup $1" >&2; exit 125; }; shift; n=$((n - 1)); done; exec "$@"',
     'aura-cgroup',
-    dir,
+    String(dirs.length),
+    ...dirs,
   ];
 }
 
@@ -693,6 +794,155 @@ async function removeCgroup(dir: string): Promise<number> {
     }
   }
   return Number(/^oom_kill (\d+)$/m.exec(events)?.[1] ?? 0);
+}
+
+// ---- cgroup v1 and the budget ---------------------------------------------------------------
+
+/**
+ * The run's whole-sandbox memory budget: a cgroup v2 group where one can be made, else cgroup
+ * v1 groups, else the worker's own watch (never the per-process RLIMIT_DATA alone).
+ */
+function makeBudget(support: SandboxSupport, limits: CommandLimits): Budget {
+  const v2 = makeCgroup(support.cgroup.parent, limits);
+  if (v2) return { kind: 'v2', dir: v2 };
+  const v1 = makeCgroupV1(support.cgroupV1, limits);
+  if (v1) return v1;
+  const why = [support.cgroup.parent ? 'no cgroup v2 group could be made' : `cgroup v2: ${support.cgroup.why}`];
+  why.push(support.cgroupV1.memory ? 'no cgroup v1 memory group could be made' : `cgroup v1: ${support.cgroupV1.why}`);
+  return { kind: 'watch', why: why.join('; ') };
+}
+
+/** Where a v1 controller's hierarchy is mounted, and this process's group in it (from mountinfo and /proc/self/cgroup). */
+function v1Group(controller: string, mountinfo: string, cgroups: string): string | null {
+  const rel = cgroups
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f.length >= 3 && f[0] !== '0' && f[1]!.split(',').includes(controller))
+    ?.slice(2)
+    .join(':');
+  if (rel === undefined) return null;
+  for (const line of mountinfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    const [fstype, , options] = (after ?? '').split(' ');
+    if (fstype !== 'cgroup' || !(options ?? '').split(',').includes(controller)) continue;
+    const f = before!.split(' ');
+    const unescape = (p: string) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const root = unescape(f[3]!);
+    const mount = unescape(f[4]!);
+    if (root === '/') return join(mount, rel);
+    if (rel === root || rel.startsWith(`${root}/`)) return join(mount, rel.slice(root.length));
+    return null; // this process's group is outside what is mounted here
+  }
+  return null;
+}
+
+/**
+ * cgroup v1 memory and pids folders this worker may create sub-groups in (its own groups; a
+ * root worker on a v1 host), or null and why not. The worker itself is never moved.
+ */
+export function probeCgroupV1(files = { mountinfo: '/proc/self/mountinfo', cgroup: '/proc/self/cgroup' }): {
+  memory: string | null;
+  pids: string | null;
+  why: string;
+} {
+  let mountinfo = '';
+  let cgroups = '';
+  try {
+    mountinfo = readFileSync(files.mountinfo, 'utf8');
+    cgroups = readFileSync(files.cgroup, 'utf8');
+  } catch {
+    return { memory: null, pids: null, why: 'no /proc' };
+  }
+  const usable = (controller: string, file: string): { dir: string | null; why: string } => {
+    const dir = v1Group(controller, mountinfo, cgroups);
+    if (!dir) return { dir: null, why: `no cgroup v1 ${controller} hierarchy holds this process` };
+    const trial = join(dir, `aura-sandbox-probe-${process.pid}`);
+    try {
+      mkdirSync(trial);
+      accessSync(join(trial, file), constants.W_OK);
+      accessSync(join(trial, 'cgroup.procs'), constants.W_OK);
+      return { dir, why: '' };
+    } catch (err) {
+      return { dir: null, why: `${dir}: a sub-group cannot be made by this user (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+    } finally {
+      try {
+        rmdirSync(trial);
+      } catch {
+        /* never made */
+      }
+    }
+  };
+  const memory = usable('memory', 'memory.limit_in_bytes');
+  const pids = memory.dir ? usable('pids', 'pids.max') : { dir: null, why: '' };
+  return { memory: memory.dir, pids: pids.dir, why: memory.why };
+}
+
+/** This run's v1 groups with their limits, or null (the worker's watch then holds the budget). */
+function makeCgroupV1(v1: SandboxSupport['cgroupV1'], limits: CommandLimits): Budget | null {
+  if (!v1.memory) return null;
+  const name = `aura-sandbox-${process.pid}-${++cgroupSerial}`;
+  const memory = join(v1.memory, name);
+  try {
+    mkdirSync(memory);
+    writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+  } catch {
+    removeQuietly(memory);
+    return null;
+  }
+  let memsw = false;
+  try {
+    writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    memsw = true;
+  } catch {
+    /* no swap accounting */
+  }
+  let pids: string | null = null;
+  if (v1.pids) {
+    try {
+      pids = join(v1.pids, name);
+      mkdirSync(pids);
+      writeFileSync(join(pids, 'pids.max'), String(limits.maxProcesses));
+    } catch {
+      removeQuietly(pids!);
+      pids = null;
+    }
+  }
+  return { kind: 'v1', memory, pids, memsw };
+}
+
+function removeQuietly(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* never made */
+  }
+}
+
+/** Kills whatever is left in the v1 groups and removes them; returns how many processes the memory limit killed. */
+async function removeCgroupV1(budget: Extract<Budget, { kind: 'v1' }>): Promise<number> {
+  let oomKills = 0;
+  try {
+    oomKills = Number(/^oom_kill (\d+)$/m.exec(readFileSync(join(budget.memory, 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+  } catch {
+    /* older kernels do not count */
+  }
+  for (const dir of [budget.memory, ...(budget.pids ? [budget.pids] : [])]) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch {
+        try {
+          for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+            if (pid.trim()) process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+  return oomKills;
 }
 
 function chownTreeSync(dir: string, uid: number, gid: number): void {
