@@ -23,6 +23,10 @@ import { recordModelRun, type NewModelRun } from '../db/repositories/model-runs.
 import { recordVerification } from '../db/repositories/verifications.js';
 import { recordFreeze } from '../db/repositories/acceptance-tests.js';
 import type { RunProgress, RunReport, TaskRunResult } from '../governance/types.js';
+import type { Client } from '@temporalio/client';
+import { buildApi } from '../api/server.js';
+import { PROJECT_ROOT, loadConfig } from '../config/config.js';
+import type { PrdRunInput } from '../governance/types.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -298,6 +302,34 @@ describe("the record's reads: freezes, red and green, the rounds and the review"
     await recordModelRun(db, call('review', 'scripted-reviewer', JSON.stringify({ verdict: 'reject', comments: 'no overflow check' })));
     return { runId, taskId, testsRun, codeRun };
   }
+
+  it('POST /api/runs passes independentTests: false on to the run, leaves it out when not asked, and refuses a non-boolean', async () => {
+    const started: PrdRunInput[] = [];
+    const client = {
+      workflow: { start: async (_name: string, o: { args: PrdRunInput[] }) => void started.push(o.args[0]!) },
+    } as unknown as Client;
+    const config = loadConfig({ AURA_HOME: '/tmp', MANAGER_API_KEY: 'dana-key-000000000001', MANAGER_API_KEY_NAME: 'dana' }, PROJECT_ROOT);
+    const app = await buildApi({ client, db: database.db, config });
+    try {
+      const post = (body: Record<string, unknown>) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/runs',
+          headers: { host: '127.0.0.1:8000', authorization: 'Bearer dana-key-000000000001' },
+          payload: { prd: '# Add\n\nAdd two numbers.', project: 'p', ...body },
+        });
+      expect((await post({ independentTests: false })).statusCode).toBe(201);
+      expect((await post({})).statusCode).toBe(201);
+      const bad = await post({ independentTests: 'no' });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.body).toContain('independentTests');
+    } finally {
+      await app.close();
+    }
+    expect(started).toHaveLength(2);
+    expect(started[0]!.options).toMatchObject({ independentTests: false, director: 'dana' });
+    expect(started[1]!.options).not.toHaveProperty('independentTests');
+  });
 
   it('history: each freeze is a line (tester, version, reason, who decided, file hashes), and checks say red or green', async () => {
     const { runId, taskId, testsRun } = await seed();
