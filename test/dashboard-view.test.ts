@@ -145,8 +145,12 @@ function runDetail(over: { report?: unknown; tasks?: unknown[]; attempts?: unkno
 
 describe('the dashboard: who checked whom', () => {
   it('monitoring: per task who tests, who codes, red and green and the review; the run says acceptance is independent', async () => {
-    const page = dashboard({ '/api/runs/r-1': runDetail() });
+    const detail = runDetail();
+    detail.progress.tasks.push({ key: 'T2', title: 'Sum', status: 'pending', assignedTo: null, attempts: 0, reassignments: 0 });
+    const page = dashboard({ '/api/runs/r-1': detail });
     const nodes = await page.runPage('r-1');
+    // A task that has not started yet in a run with testers: nothing known, not "self-tested".
+    expect(rowOf(nodes, 'T2')).toMatch(/\t-\t-\t-\t-\t$/);
     expect(text(nodes)).toContain('Acceptance: tests by testers (independent)');
     expect(rowOf(nodes, 'T1')).toMatch(/tester-1\tcoder-1\tred: failed, as it must · green: passed\treviewer-1: reject\t$/);
     const rounds = nodes.flatMap((n) => n.find((x) => x.tag === 'table' && x.attrs['aria-label'] === 'Attempts'))[0]!.textContent;

@@ -544,10 +544,12 @@ async function runPage(ref) {
   const p = r.progress;
   const incidentsByTask = r.incidents;
   const checks = new Map(p.tasks.map((t) => [t.key, checksOfTask(t, p.report, r.attempts)]));
+  // true: testers; false: self-tested; null: not known yet (a live run whose tasks have not shown testers).
+  const independent = p.report?.independentTests ?? ([...checks.values()].some((c) => c.independent) ? true : null);
   const acceptance =
-    p.report?.independentTests === true || [...checks.values()].some((c) => c.independent)
+    independent === true
       ? 'Acceptance: tests by testers (independent): written before the code, frozen, red before green.'
-      : p.report?.independentTests === false
+      : independent === false
         ? "Self-tested: the plan's own commands decided."
         : '';
   return [
@@ -608,7 +610,7 @@ async function runPage(ref) {
                 h('td', { class: 'num' }, t.attempts),
                 h('td', { class: 'num' }, t.repairRounds ?? 0),
                 h('td', { class: 'num' }, t.reassignments),
-                h('td', {}, c.independent ? (c.testsBy ?? '-') : 'self-tested'),
+                h('td', {}, c.independent ? (c.testsBy ?? '-') : independent === false ? 'self-tested' : '-'),
                 h('td', {}, c.codeBy ?? '-'),
                 h('td', {}, c.independent ? `${redText(c.red)} · ${greenText(c.green)}` : '-'),
                 h('td', { title: c.review?.comments ?? '' }, c.review ? `${c.review.reviewerId}: ${c.review.verdict}` : '-'),
