@@ -64,7 +64,7 @@ describe('aura demo', () => {
     expect(out).toMatch(/reassignments: 1 /);
     expect(out).toContain('final verification: "node --test" passed');
     // The run's record verifies, from the first entry, and is signed.
-    expect(out).toMatch(/the record: INTACT: \d+ entries \(from the first\) to \d+, \d+ signed checkpoints, 16 tables of rows checked/);
+    expect(out).toMatch(/the record: INTACT: \d+ entries \(from the first\) to \d+, \d+ signed checkpoints, 17 tables of rows checked/);
     expect(out).toMatch(/signed checkpoint to entry \d+/);
 
     // The Web UI's own API lists the run and its three task workflows, with search attributes.

@@ -747,6 +747,7 @@ class TaskWorkflow {
         const review = await this.review(employee, roster, answer.modelRunId);
         if (review === 'stopped') return 'stopped';
         outcome.review = review;
+        if (review) this.checks.review = { reviewerId: review.reviewerId, verdict: review.verdict, comments: review.comments };
         if (review?.verdict !== 'reject' || round > maxRepairRounds) return outcome;
         repair = {
           round,

@@ -7,7 +7,8 @@
  * { "employees": { "<employee id>": {
  *     "plan": [<plan JSON for round 1>, <round 2>, ...],
  *     "<task key>" | "*": { "summary": "...", "files": [{ "path": "...", "content" | "from": "..." }],
- *                           "raw"?: "<text returned as is>", "delayMs"?: number },
+ *                           "raw"?: "<text returned as is>", "delayMs"?: number,
+ *                           "frozen"?: <the same shape: the answer when the prompt shows frozen acceptance tests> },
  *     "review:<task key>" | "review:*": { "verdict": "approve" | "reject" | "unsure", "comments": "..." },
  *     "tests:<task key>" | "tests:*": <an answer, as for a task: the acceptance tests a tester writes>,
  *     "dispute:<task key>": { "raw": "<the tester's answer to a dispute, as JSON text>" } } } }
@@ -20,12 +21,14 @@ import { heartbeat } from '../context.js';
 import type { Completion, CompletionRequest, EmployeeProvider } from './provider.js';
 
 const scriptedFileSchema = z.union([z.object({ path: z.string(), content: z.string() }), z.object({ path: z.string(), from: z.string() })]);
-const scriptedAnswerSchema = z.object({
+const scriptedVariantSchema = z.object({
   summary: z.string().optional(),
   files: z.array(scriptedFileSchema).optional(),
   raw: z.string().optional(),
   delayMs: z.number().int().min(0).optional(),
 });
+/** An answer; its "frozen" variant is what it writes when the prompt shows frozen acceptance tests. */
+const scriptedAnswerSchema = scriptedVariantSchema.extend({ frozen: scriptedVariantSchema.optional() });
 const scriptSchema = z.object({
   employees: z.record(
     z.string(),
@@ -76,12 +79,13 @@ export function createScriptedProvider(scriptFile: string): EmployeeProvider {
         if (!answer.success || answer.data === undefined) {
           text = `(the script has no answer for task ${req.taskKey} from ${req.employee.id})`;
         } else {
-          delayMs = answer.data.delayMs ?? 0;
+          const chosen = answer.data.frozen && req.prompt.includes('--- FROZEN ACCEPTANCE TESTS') ? answer.data.frozen : answer.data;
+          delayMs = chosen.delayMs ?? 0;
           text =
-            answer.data.raw ??
+            chosen.raw ??
             JSON.stringify({
-              summary: answer.data.summary ?? '',
-              files: (answer.data.files ?? []).map((f) =>
+              summary: chosen.summary ?? '',
+              files: (chosen.files ?? []).map((f) =>
                 'content' in f ? f : { path: f.path, content: readFileSync(resolve(baseDir, f.from), 'utf8') },
               ),
             });
