@@ -22,6 +22,8 @@ describe('PENALTIES and INITIAL_REPUTATION', () => {
       malformed_output: 10,
       failed_verification: 0,
       self_assignment: 30,
+      // Not in the seed: a tester's tests that pass with nothing implemented weigh like a timeout.
+      vacuous_tests: 20,
     });
     expect(Object.keys(PENALTIES).sort()).toEqual([...VIOLATION_TYPES].sort());
   });
