@@ -3,7 +3,9 @@
  * (with its re-plan, reassignment and final verification) and its T1 task workflow. With a
  * name ending in "-repair", a run of the coding model instead (test/fixtures/coding-model.ts,
  * over the OpenAI wire protocol): planners routed around, a repair round in T1 and a repair
- * task after a failed final verification.
+ * task after a failed final verification. With a name ending in "-checks", a run of the confident
+ * model (test/fixtures/confident-model.ts) with acceptance tests by a tester: red before green, a
+ * disputed test upheld and re-frozen, a reviewer's opinion within the rounds.
  * Re-record only on purpose, e.g. when adding a new history next to the old ones; histories
  * of earlier versions must keep replaying, which is what `patched()` is for.
  *
@@ -28,6 +30,7 @@ import { findTemporalCli } from '../local/temporal-cli.js';
 
 const name = process.argv[2] ?? 'v1';
 const coding = name.endsWith('-repair');
+const checks = name.endsWith('-checks');
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -38,10 +41,11 @@ const freePort = () =>
 
 installSdkLogger('WARN');
 let modelServer: { url: string; close(): Promise<void> } | null = null;
-if (coding) {
+if (coding || checks) {
   const { FakeModelServer } = await import('../test/fixtures/fake-model-server.js');
   const { codingModel } = await import('../test/fixtures/coding-model.js');
-  modelServer = await new FakeModelServer().setDefault(codingModel()).start();
+  const { confidentModel } = await import('../test/fixtures/confident-model.js');
+  modelServer = await new FakeModelServer().setDefault(checks ? confidentModel() : codingModel()).start();
 }
 const config = loadConfig({
   ...process.env,
@@ -49,7 +53,8 @@ const config = loadConfig({
     ? {
         OPENAI_API_KEY: 'sk-record',
         OPENAI_BASE_URL: `${modelServer.url}/v1`,
-        AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'),
+        AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', checks ? 'independent' : 'converging', 'employees.json'),
+        AURA_INDEPENDENT_TESTS: checks ? 'true' : 'false',
       }
     : {}),
   AURA_HOME: mkdtempSync(join(tmpdir(), 'aura-record-')),
@@ -62,16 +67,26 @@ const cli = findTemporalCli(config.temporal.cliPath);
 if (!cli) throw new Error('the temporal CLI is needed to export histories');
 const stack = await startStack(config, console.log, { databaseName: 'aura_record', recreateDatabase: true });
 try {
-  const submission = coding
+  const submission = checks
     ? {
-        prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nEdge cases: unicode\n',
-        project: 'tally-record',
-        options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 },
+        prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nScenario: disputed test\n',
+        project: 'checks-record',
+        options: { autoApprove: true, director: 'recorder' },
       }
-    : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } };
+    : coding
+      ? {
+          prd: '# Word tally\n\nA module that tallies words, and a report on it.\n\nEdge cases: unicode\n',
+          project: 'tally-record',
+          options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 },
+        }
+      : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } };
   const { runId, workflowId } = await submitRun(stack.client, submission);
   const report = await waitForReport(stack.client, runId);
-  const expected = coding ? (report.repairRounds ?? 0) >= 1 && (report.verificationRepairs ?? 0) >= 1 : report.reassignments >= 1;
+  const expected = checks
+    ? report.tasks[0]?.checks?.disputes.some((d) => d.decision === 'uphold') === true
+    : coding
+      ? (report.repairRounds ?? 0) >= 1 && (report.verificationRepairs ?? 0) >= 1
+      : report.reassignments >= 1;
   if (report.status !== 'completed' || !expected) throw new Error(`unexpected run: ${JSON.stringify(report)}`);
   for (const [file, id] of [
     [`prd-run-${name}.json`, workflowId],
@@ -83,7 +98,7 @@ try {
     });
     save(file, id, JSON.parse(json));
   }
-  if (!coding) await recordPurge();
+  if (!coding && !checks) await recordPurge();
 } finally {
   await stack.stop();
   await modelServer?.close();
