@@ -253,7 +253,12 @@ describe('the memory limit is a budget of the whole sandbox', () => {
       cleanup.push(dir);
       const r = await runCommand(THREE_HOLDERS, dir, { ...DEFAULT_LIMITS, ...BUDGET });
       expect(held(r.output), r.output).toBeLessThan(3);
+      expect(r.output).toMatch(/out of memory/);
       expect(r.isolation.join('\n')).toMatch(/memory: 536870912 bytes for the whole sandbox/);
+      // Which mechanism holds it is said: here, a cgroup where this worker may make one.
+      if (support.cgroup.parent) expect(r.isolation.join('\n')).toMatch(/whole sandbox \(cgroup v2 memory.max/);
+      else if (support.cgroupV1.memory) expect(r.isolation.join('\n')).toMatch(/whole sandbox \(cgroup v1 memory.limit_in_bytes/);
+      else expect(r.isolation.join('\n')).toMatch(/whole sandbox \(no cgroup: .*the worker sums/);
     },
     60_000,
   );
@@ -263,6 +268,7 @@ describe('the memory limit is a budget of the whole sandbox', () => {
     async () => {
       const out = await runnerAsNobody([nobodyDir(), THREE_HOLDERS, JSON.stringify(BUDGET)]);
       expect(held(out.result.output), out.result.output).toBeLessThan(3);
+      expect(out.result.output).toMatch(/out of memory/);
       expect(out.result.isolation.join('\n')).toMatch(/memory: 536870912 bytes for the whole sandbox/);
     },
     60_000,

@@ -19,8 +19,8 @@
  * - limits: prlimit inside (CPU seconds, data memory, file size, no core dumps, and processes,
  *   counted within the sandbox's own user namespace); a memory budget of the whole sandbox, the
  *   first of: cgroup v2 memory.max, pids.max and cpu.max where a delegated cgroup v2 with those
- *   controllers is writable; cgroup v1 memory.limit_in_bytes (and pids.max) where those v1
- *   hierarchies are writable (a root worker on a v1 host); otherwise the worker sums the
+ *   controllers is writable; cgroup v1 memory.limit_in_bytes where that v1 hierarchy is
+ *   writable (a root worker on a v1 host); otherwise the worker sums the
  *   resident anonymous memory of the sandbox's processes every 100 ms and stops the run above
  *   the budget. Which one applied is on every verdict's isolation list. Wall clock, output and
  *   a kill of the whole process group as before; a minimal environment.
@@ -110,8 +110,8 @@ export interface SandboxSupport {
   prlimit: boolean;
   /** A cgroup v2 folder to create each run's group in, or null and why not. */
   cgroup: { parent: string | null; why: string };
-  /** Else cgroup v1 folders (memory, and pids where it can) to create each run's groups in, or null and why not. */
-  cgroupV1: { memory: string | null; pids: string | null; why: string };
+  /** Else a cgroup v1 memory folder to create each run's group in, or null and why not. */
+  cgroupV1: { memory: string | null; why: string };
 }
 
 /** What a run will do: isolate, refuse, or (the operator's explicit choice) run unisolated. */
@@ -156,7 +156,7 @@ export function isolationSupport(): SandboxSupport {
   const root = userInfo().uid === 0;
   const prlimit = spawnSync('prlimit', ['--cpu=5', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
   const cgroup = probeCgroup();
-  const cgroupV1 = cgroup.parent ? { memory: null, pids: null, why: 'cgroup v2 applies' } : probeCgroupV1();
+  const cgroupV1 = cgroup.parent ? { memory: null, why: 'cgroup v2 applies' } : probeCgroupV1();
   const bwrap = (tools.bwrap = onPath('bwrap'));
   tools.setpriv = onPath('setpriv');
   let problem: string | null = null;
@@ -364,14 +364,19 @@ const WRAPPER = [
   `cp -a ${SOURCE}/. /workspace/ || { echo "aura: the workspace could not be copied into the sandbox" >&2; exit 125; }`,
   '"$@" 3>&-',
   's=$?',
-  'chmod -R u+rwx /tmp /dev/shm 2>/dev/null',
-  'find /tmp /dev/shm -mindepth 1 \\( ! -type d -o -empty \\) -print0 >&3 2>/dev/null',
+  // Most checks leave nothing: the shell's own globbing says so without starting a program.
+  'left=',
+  'for f in /tmp/* /tmp/.[!.]* /tmp/..?* /dev/shm/* /dev/shm/.[!.]* /dev/shm/..?*; do if [ -e "$f" ] || [ -L "$f" ]; then left=1; break; fi; done',
+  'for d in /tmp /dev/shm; do [ -r "$d" ] && [ -x "$d" ] || left=1; done',
+  'if [ -n "$left" ]; then',
+  '  chmod -R u+rwx /tmp /dev/shm 2>/dev/null',
+  '  find /tmp /dev/shm -mindepth 1 \\( ! -type d -o -empty \\) -print0 >&3 2>/dev/null',
+  'fi',
   'exit $s',
 ].join('\n');
 
 /** The run's whole-sandbox memory budget: a cgroup (v2 or v1) or, without one, the worker's watch. */
-type Budget =
-  { kind: 'v2'; dir: string } | { kind: 'v1'; memory: string; pids: string | null; memsw: boolean } | { kind: 'watch'; why: string };
+type Budget = { kind: 'v2'; dir: string } | { kind: 'v1'; memory: string; memsw: boolean } | { kind: 'watch'; why: string };
 
 /** How often the worker sums the sandbox's memory where no cgroup holds it. */
 const WATCH_MS = 100;
@@ -416,7 +421,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     if (uid !== null) chownTreeSync(cwd, uid, uid);
     run = prepareRun(uid, cwd);
     budget = makeBudget(support, limits);
-    const groups = budget.kind === 'v2' ? [budget.dir] : budget.kind === 'v1' ? [budget.memory, ...(budget.pids ? [budget.pids] : [])] : [];
+    const groups = budget.kind === 'v2' ? [budget.dir] : budget.kind === 'v1' ? [budget.memory] : [];
     argv = [
       ...(groups.length > 0 ? enterCgroup(groups) : []),
       ...run.prefix,
@@ -471,7 +476,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
       budget.kind === 'v2'
         ? `${m} (cgroup v2 memory.max, no swap; its tmpfs pages count), processes: ${limits.maxProcesses} (cgroup v2 pids.max)`
         : budget.kind === 'v1'
-          ? `${m} (cgroup v1 memory.limit_in_bytes${budget.memsw ? ' and memory.memsw.limit_in_bytes' : ''}; its tmpfs pages count), processes: ${limits.maxProcesses} (${budget.pids ? 'cgroup v1 pids.max' : 'RLIMIT_NPROC in its own user namespace; no writable cgroup v1 pids hierarchy'})`
+          ? `${m} (cgroup v1 memory.limit_in_bytes${budget.memsw ? ' and memory.memsw.limit_in_bytes' : ''}; its tmpfs pages count), processes: ${limits.maxProcesses} (RLIMIT_NPROC in its own user namespace)`
           : `${m} (no cgroup: ${budget.why}; the worker sums the resident anonymous memory and swap of the sandbox's processes every ${WATCH_MS} ms and stops the run above it, and RLIMIT_DATA holds each process to it; its tmpfs is capped apart), processes: ${limits.maxProcesses} (RLIMIT_NPROC in its own user namespace)`,
     );
   }
@@ -837,12 +842,13 @@ function v1Group(controller: string, mountinfo: string, cgroups: string): string
 }
 
 /**
- * cgroup v1 memory and pids folders this worker may create sub-groups in (its own groups; a
- * root worker on a v1 host), or null and why not. The worker itself is never moved.
+ * The cgroup v1 memory folder this worker may create sub-groups in (its own group; a root worker
+ * on a v1 host), or null and why not. The worker itself is never moved. No v1 pids group: the
+ * process limit is already the sandbox's whole (RLIMIT_NPROC counts in its own user namespace),
+ * and each group a run enters costs it a few milliseconds.
  */
 export function probeCgroupV1(files = { mountinfo: '/proc/self/mountinfo', cgroup: '/proc/self/cgroup' }): {
   memory: string | null;
-  pids: string | null;
   why: string;
 } {
   let mountinfo = '';
@@ -851,7 +857,7 @@ export function probeCgroupV1(files = { mountinfo: '/proc/self/mountinfo', cgrou
     mountinfo = readFileSync(files.mountinfo, 'utf8');
     cgroups = readFileSync(files.cgroup, 'utf8');
   } catch {
-    return { memory: null, pids: null, why: 'no /proc' };
+    return { memory: null, why: 'no /proc' };
   }
   const usable = (controller: string, file: string): { dir: string | null; why: string } => {
     const dir = v1Group(controller, mountinfo, cgroups);
@@ -873,8 +879,7 @@ export function probeCgroupV1(files = { mountinfo: '/proc/self/mountinfo', cgrou
     }
   };
   const memory = usable('memory', 'memory.limit_in_bytes');
-  const pids = memory.dir ? usable('pids', 'pids.max') : { dir: null, why: '' };
-  return { memory: memory.dir, pids: pids.dir, why: memory.why };
+  return { memory: memory.dir, why: memory.why };
 }
 
 /** This run's v1 groups with their limits, or null (the worker's watch then holds the budget). */
@@ -896,18 +901,7 @@ function makeCgroupV1(v1: SandboxSupport['cgroupV1'], limits: CommandLimits): Bu
   } catch {
     /* no swap accounting */
   }
-  let pids: string | null = null;
-  if (v1.pids) {
-    try {
-      pids = join(v1.pids, name);
-      mkdirSync(pids);
-      writeFileSync(join(pids, 'pids.max'), String(limits.maxProcesses));
-    } catch {
-      removeQuietly(pids!);
-      pids = null;
-    }
-  }
-  return { kind: 'v1', memory, pids, memsw };
+  return { kind: 'v1', memory, memsw };
 }
 
 function removeQuietly(dir: string): void {
@@ -926,8 +920,10 @@ async function removeCgroupV1(budget: Extract<Budget, { kind: 'v1' }>): Promise<
   } catch {
     /* older kernels do not count */
   }
-  for (const dir of [budget.memory, ...(budget.pids ? [budget.pids] : [])]) {
-    for (let i = 0; i < 50; i++) {
+  // The PID namespace is going or gone; whatever is still in a group is killed. A group empties
+  // a few milliseconds after its last process: short waits first, about 2.5 s in all.
+  for (const dir of [budget.memory]) {
+    for (let i = 0, wait = 2; i < 60; i++, wait = Math.min(wait * 2, 50)) {
       try {
         rmdirSync(dir);
         break;
@@ -938,7 +934,7 @@ async function removeCgroupV1(budget: Extract<Budget, { kind: 'v1' }>): Promise<
         } catch {
           /* gone */
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }
