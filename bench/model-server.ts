@@ -6,10 +6,11 @@
  * - A planner prompt is answered with the plan its PRD asks for, by a line `bench-plan: <shape>`:
  *   `single` (one task), `flat <n>` (n independent tasks), `dag20` (the 20-task DAG of
  *   DAG_LAYERS below: each layer depends on the whole layer before it).
+ * - A tester's prompt ("Write the acceptance tests for task <key>:") is answered with
+ *   `check/<key>.test.sh`, which fails until `out/<key>.txt` names the task (red, then green).
  * - A task prompt ("Do task <key>:") is answered with one small file, `out/<key>.txt`, inside the
- *   task's scope; the acceptance command is `test -f out/<key>.txt` (a shell builtin: the plan
- *   rules refuse `true`, and this is as cheap a real check as there is), the final
- *   verification `test -d out`.
+ *   task's scope; the acceptance command is `sh check/<key>.test.sh` (a grep: as cheap a real
+ *   check as there is), the final verification `test -d out`.
  *
  * Run alone it prints its URL:  node --import tsx bench/model-server.ts [--latency MS] [--port N]
  */
@@ -54,14 +55,21 @@ export function planFor(shape: string) {
       title: `Write the file of ${t.id}`,
       instructions: `Write out/${t.id}.txt with one line naming the task.`,
       capability: 'coder',
-      scope: [`out/${t.id}.txt`],
+      scope: [`out/${t.id}.txt`, `check/${t.id}.test.sh`],
+      criteria: [`out/${t.id}.txt holds a line naming the task: task ${t.id}`],
+      tests: [`check/${t.id}.test.sh`],
       dependsOn: t.dependsOn,
       allowedDependencies: [],
-      acceptance: { command: `test -f out/${t.id}.txt`, timeoutMs: 30_000 },
+      acceptance: { command: `sh check/${t.id}.test.sh`, timeoutMs: 30_000 },
       timeLimitMs: 60_000,
     })),
     verification: { command: 'test -d out', timeoutMs: 30_000 },
   };
+}
+
+/** A tester's acceptance test: fails while out/<key>.txt is missing or wrong. */
+export function testsAnswer(key: string) {
+  return { summary: `The check of ${key}.`, files: [{ path: `check/${key}.test.sh`, content: `grep -qx 'task ${key}' out/${key}.txt\n` }] };
 }
 
 export function taskAnswer(key: string) {
@@ -84,6 +92,8 @@ export function benchModel(latencyMs: number) {
           };
         return { reply: planFor(shape), delayMs: latencyMs };
       }
+      const testsFor = /Write the acceptance tests for task (\S+):/.exec(prompt)?.[1];
+      if (testsFor) return { reply: testsAnswer(testsFor), delayMs: latencyMs };
       const key = /Do task (\S+):/.exec(prompt)?.[1];
       if (key) return { reply: taskAnswer(key), delayMs: latencyMs };
       return {

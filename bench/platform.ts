@@ -112,6 +112,8 @@ export async function startBenchWorld(opts: { latencyMs: number; log: (line: str
       OPENAI_BASE_URL: `${modelUrl}/v1`,
       AURA_PROVIDERS: 'openai',
       AURA_TEMPORAL_PORT: String(await freePort()),
+      // Acceptance tests by a tester (the default) unless BENCH_INDEPENDENT_TESTS=0 measures the self-tested path.
+      AURA_INDEPENDENT_TESTS: process.env.BENCH_INDEPENDENT_TESTS === '0' ? 'false' : 'true',
     };
     const config = loadConfig({ ...process.env, ...env });
     const database: OpenDatabase = await openDatabase(config, log, { databaseName: BENCH_DATABASE, recreate: true });
