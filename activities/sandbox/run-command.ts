@@ -453,6 +453,8 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
       CI: 'true',
       NODE_OPTIONS: '',
     };
+    // No cgroup is made without the sandbox; the worker's watch still holds the memory budget.
+    budget = { kind: 'watch', why: 'no sandbox (AURA_SANDBOX_UNSAFE)' };
     isolation.push(
       `UNSAFE: no isolation (AURA_SANDBOX_UNSAFE): ${support.problem}`,
       `network, host files and processes: NOT isolated (runs as ${uid !== null ? `uid ${uid}, without privileges` : "the worker's user"})`,
@@ -471,13 +473,15 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
         ? `cgroup v2: memory.max ${limits.memoryBytes} bytes, pids.max ${limits.maxProcesses}, cpu.max ${limits.cpus} CPU`
         : `cgroup v2 limits: not applied (${support.cgroup.why})`,
     );
+  }
+  if (budget) {
     const m = `memory: ${limits.memoryBytes} bytes for the whole sandbox`;
     isolation.push(
       budget.kind === 'v2'
         ? `${m} (cgroup v2 memory.max, no swap; its tmpfs pages count), processes: ${limits.maxProcesses} (cgroup v2 pids.max)`
         : budget.kind === 'v1'
           ? `${m} (cgroup v1 memory.limit_in_bytes${budget.memsw ? ' and memory.memsw.limit_in_bytes' : ''}; its tmpfs pages count), processes: ${limits.maxProcesses} (RLIMIT_NPROC in its own user namespace)`
-          : `${m} (no cgroup: ${budget.why}; the worker sums the resident anonymous memory and swap of the sandbox's processes every ${WATCH_MS} ms and stops the run above it, and RLIMIT_DATA holds each process to it; its tmpfs is capped apart), processes: ${limits.maxProcesses} (RLIMIT_NPROC in its own user namespace)`,
+          : `${m} (no cgroup: ${budget.why}; the worker sums the resident anonymous memory and swap of the sandbox's processes every ${WATCH_MS} ms and stops the run above it, and RLIMIT_DATA holds each process to it${bwrap ? '; its tmpfs is capped apart' : ''}), processes: ${nproc ? `${limits.maxProcesses} (RLIMIT_NPROC${bwrap ? ' in its own user namespace' : ' of its own user id'})` : 'not limited'}`,
     );
   }
   isolation.push(`wall clock: ${limits.wallClockMs}ms, output: ${limits.killAfterOutputBytes} bytes`);
