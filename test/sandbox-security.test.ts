@@ -8,7 +8,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIMITS,
   isolationSupport,
+  probeCgroupV1,
   runCommand,
   sandboxMode,
   sandboxTempBase,
@@ -272,5 +273,40 @@ describe('the memory limit is a budget of the whole sandbox', () => {
       expect(out.result.isolation.join('\n')).toMatch(/memory: 536870912 bytes for the whole sandbox/);
     },
     60_000,
+  );
+});
+
+describe('cgroup v1 is found where this process sits in it, and said why not otherwise', () => {
+  it('reads the memory hierarchy from mountinfo and /proc/self/cgroup (a mount of a sub-tree too)', () => {
+    const fake = mkdtempSync(join(tmpdir(), 'aura-sandbox-sec-cg-'));
+    cleanup.push(fake);
+    const hier = join(fake, 'memory');
+    mkdirSync(join(hier, 'b'), { recursive: true });
+    const cgroupFile = join(fake, 'cgroup');
+    writeFileSync(cgroupFile, '8:pids:/\n4:memory:/a/b\n0::/\n');
+    const mountinfo = join(fake, 'mountinfo');
+    // The hierarchy's /a is what is mounted: this process's /a/b is <mount>/b.
+    writeFileSync(mountinfo, `34 30 0:31 /a ${hier} rw,relatime - cgroup cgroup rw,memory\n`);
+    // A plain folder is no memory group: its sub-folder has no memory.limit_in_bytes.
+    expect(probeCgroupV1({ mountinfo, cgroup: cgroupFile })).toEqual({
+      memory: null,
+      why: `${join(hier, 'b')}: a sub-group cannot be made by this user (ENOENT)`,
+    });
+    writeFileSync(cgroupFile, '8:pids:/\n0::/\n');
+    expect(probeCgroupV1({ mountinfo, cgroup: cgroupFile }).why).toBe('no cgroup v1 memory hierarchy holds this process');
+  });
+
+  it.skipIf(!isolated)(
+    titled('every verdict names the tmpfs caps and the memory budget it had', whyNotIsolated),
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-sec-ws-'));
+      cleanup.push(dir);
+      const r = await runCommand('true', dir, { ...DEFAULT_LIMITS, workspaceBytes: 100 * 1024 ** 2, tmpBytes: 10 * 1024 ** 2 });
+      expect(r.exitCode).toBe(0);
+      const list = r.isolation.join('\n');
+      expect(list).toContain('capped at 104857600, 10485760 and 16777216 bytes');
+      expect(list).toMatch(/memory: \d+ bytes for the whole sandbox \((cgroup v2|cgroup v1|no cgroup)/);
+    },
+    30_000,
   );
 });
