@@ -3,6 +3,7 @@
  * as a run, on a task file, an output file and an optional workspace folder, without Temporal
  * or a database. This is how a team tunes its policy and a reviewer re-checks a verdict.
  */
+import { TESTER_CAPABILITY } from '../../governance/acceptance-tests.js';
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { detectViolations, type VerificationResult } from '../../governance/audit-rules.js';
@@ -46,12 +47,16 @@ export async function checkOutput(args: { task: TaskSpec; outputText: string; wo
       verification = await verifyFiles(files, args.task.acceptance.command, args.task.acceptance.timeoutMs);
     }
   }
+  // A tester's tests (the task as its tester sees it) are judged red: on the workspace as it
+  // stands, nothing of the task implemented, they must fail.
+  const red = args.task.capability === TESTER_CAPABILITY;
   const violations = detectViolations(
     {
       task: args.task,
       rawOutput: args.outputText,
       parsedOutput: parsed,
-      verification,
+      verification: red ? null : verification,
+      ...(red ? { red: verification } : {}),
       employeeFailure: null,
       context: { workspaceFiles: [...workspace.keys()], otherTasks: [], builtinModules: NODE_BUILTINS },
     },
