@@ -72,8 +72,11 @@ export function testsAnswer(key: string) {
   return { summary: `The check of ${key}.`, files: [{ path: `check/${key}.test.sh`, content: `grep -qx 'task ${key}' out/${key}.txt\n` }] };
 }
 
-export function taskAnswer(key: string) {
-  return { summary: `Wrote out/${key}.txt.`, files: [{ path: `out/${key}.txt`, content: `task ${key}\n` }] };
+/** The coder's answer; left to test itself (no frozen tests in its prompt) it writes the check too. */
+export function taskAnswer(key: string, selfTested = false) {
+  const files = [{ path: `out/${key}.txt`, content: `task ${key}\n` }];
+  if (selfTested) files.push(testsAnswer(key).files[0]!);
+  return { summary: `Wrote out/${key}.txt.`, files };
 }
 
 /** The responder: every answer after `latencyMs`, tokens counted from the text (about 4 characters each). */
@@ -95,7 +98,7 @@ export function benchModel(latencyMs: number) {
       const testsFor = /Write the acceptance tests for task (\S+):/.exec(prompt)?.[1];
       if (testsFor) return { reply: testsAnswer(testsFor), delayMs: latencyMs };
       const key = /Do task (\S+):/.exec(prompt)?.[1];
-      if (key) return { reply: taskAnswer(key), delayMs: latencyMs };
+      if (key) return { reply: taskAnswer(key, !prompt.includes('FROZEN ACCEPTANCE TESTS')), delayMs: latencyMs };
       return {
         status: 400,
         body: { error: { message: 'the bench model answers planner and task prompts only', type: 'invalid_request_error' } },
