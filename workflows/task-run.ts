@@ -456,7 +456,9 @@ class TaskWorkflow {
       if (!tester) {
         const answer = await this.escalate(
           roster,
-          `no eligible tester left to write the acceptance tests (failed: ${this.failedTesters.join(', ') || 'none'})`,
+          roster.some((e) => e.capabilities.includes(TESTER_CAPABILITY))
+            ? `no eligible tester left to write the acceptance tests (failed: ${this.failedTesters.join(', ') || 'none'})`
+            : 'no employee has the tester capability to write the acceptance tests: add one to the registry and reassign, or cancel and run self-tested (aura submit --self-tested)',
           TESTER_CAPABILITY,
         );
         if ('taskKey' in answer) return answer;
