@@ -41,12 +41,13 @@ type GovernanceStubs = Pick<
   | 'recordInfrastructureIncident'
   | 'closeOpenTasks'
   | 'recordRepairTask'
+  | 'recordFrozenTests'
 > &
   Pick<AuditorActivities, 'inspectRound' | 'auditAttempt'> &
   Pick<HrActivities, 'applyPolicy' | 'endExpiredSuspensions'> &
   Pick<AccountantActivities, 'employeeRoster' | 'scoreAttempt'>;
-type SandboxStubs = Pick<SandboxActivities, 'verifyTaskOutput' | 'verifyWorkspace' | 'exportWorkspace'>;
-type EmployeeStubs = Pick<EmployeeActivities, 'planWithEmployee' | 'performTask' | 'reviewOutput'>;
+type SandboxStubs = Pick<SandboxActivities, 'verifyTaskOutput' | 'verifyWorkspace' | 'exportWorkspace' | 'verifyTests'>;
+type EmployeeStubs = Pick<EmployeeActivities, 'planWithEmployee' | 'performTask' | 'reviewOutput' | 'writeTests' | 'answerDispute'>;
 
 /** Every activity the Manager's workflows call, by name. */
 export type StubActivities = GovernanceStubs & SandboxStubs & EmployeeStubs;
@@ -64,6 +65,7 @@ const GOVERNANCE: (keyof GovernanceStubs)[] = [
   'recordInfrastructureIncident',
   'closeOpenTasks',
   'recordRepairTask',
+  'recordFrozenTests',
   'inspectRound',
   'auditAttempt',
   'applyPolicy',
@@ -71,8 +73,8 @@ const GOVERNANCE: (keyof GovernanceStubs)[] = [
   'employeeRoster',
   'scoreAttempt',
 ];
-const SANDBOX: (keyof SandboxStubs)[] = ['verifyTaskOutput', 'verifyWorkspace', 'exportWorkspace'];
-const EMPLOYEE: (keyof EmployeeStubs)[] = ['planWithEmployee', 'performTask', 'reviewOutput'];
+const SANDBOX: (keyof SandboxStubs)[] = ['verifyTaskOutput', 'verifyWorkspace', 'exportWorkspace', 'verifyTests'];
+const EMPLOYEE: (keyof EmployeeStubs)[] = ['planWithEmployee', 'performTask', 'reviewOutput', 'writeTests', 'answerDispute'];
 
 // ---- Building blocks for stubs ----
 
@@ -180,6 +182,7 @@ export function createStubs(overrides: Partial<StubActivities> = {}, opts: { ros
     recordInfrastructureIncident: async () => {},
     closeOpenTasks: async () => [],
     recordRepairTask: async () => {},
+    recordFrozenTests: async (r) => ({ modelRunId: r.modelRunId, testerId: r.testerId, version: r.version, files: [] }),
     inspectRound: async () => ({ repairable: false, findings: [] }),
     auditAttempt: async () => ({ verdictId: randomUUID(), clean: true, violations: [] }),
     applyPolicy: async () => ({ actions: ['WARNING'], statusBefore: 'active', statusAfter: 'active', enforced: true }),
@@ -188,9 +191,13 @@ export function createStubs(overrides: Partial<StubActivities> = {}, opts: { ros
     scoreAttempt: async (r) => ({ score: r.accepted ? 90 : 20, reputationBefore: 60, reputationAfter: r.accepted ? 62 : 55 }),
     verifyTaskOutput: async () => passed(),
     verifyWorkspace: async () => passed(),
+    // A tester's tests before any code: they fail (red), as they must.
+    verifyTests: async () => ({ ...passed(), passed: false, exitCode: 1, excerpt: 'not ok 1' }),
     exportWorkspace: async (r) => ({ dir: `/stub/workspaces/${r.runId}`, files: 0 }),
     planWithEmployee: async () => ({ modelRunId: `plan-${++modelRuns}`, plan, parseError: null }),
     performTask: async (r) => ({ modelRunId: `mr-${r.task.id}-${r.attempt ?? 1}-${r.round ?? 1}`, summary: 'done', outputChars: 10 }),
+    writeTests: async (r) => ({ modelRunId: `tests-${r.task.id}-${r.attempt}-${r.round}`, summary: 'tests', outputChars: 10 }),
+    answerDispute: async (r) => ({ modelRunId: `dispute-${++modelRuns}`, decision: 'reject', reason: 'the tests stand', files: [] }),
     reviewOutput: async (r) => ({ reviewerId: r.employeeId, modelRunId: `review-${++modelRuns}`, verdict: 'approve', comments: '' }),
   };
   const impl = { ...defaults, ...overrides };
