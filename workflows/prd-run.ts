@@ -780,6 +780,8 @@ class PrdRunWorkflow {
     const check = () =>
       box.verifyWorkspace({ runId: this.runId, taskIds, command: s.plan.verification.command, timeoutMs: s.plan.verification.timeoutMs });
     let verification = await check();
+    // Reviewers who approved work that the final verification then fails: counted against them.
+    if (!verification.passed && this.independentTests && patched('reviewer-scores')) await this.chargeApprovers(s, tasks);
     let override: Attribution | null = null;
     let repairs = 0;
     if (!verification.passed && patched('verification-repair')) {
@@ -817,6 +819,31 @@ class PrdRunWorkflow {
         ? `accepted by ${override.by} despite a failing final verification (exit ${verification.exitCode}): ${override.reason}`
         : `final verification failed (exit ${verification.exitCode})`;
     return this.finish(status, reason, tasks, this.verificationOf(s, verification), exported.dir, repairs, override);
+  }
+
+  private async chargeApprovers(s: Schedule, tasks: TaskRunResult[]): Promise<void> {
+    for (const t of tasks) {
+      const review = t.checks?.review;
+      if (t.status !== 'accepted' || review?.verdict !== 'approve') continue;
+      await roles.accountant(`score reviewer ${review.reviewerId}`).scoreAttempt({
+        runId: this.runId,
+        taskId: s.taskIds.get(t.taskKey)!,
+        taskKey: t.taskKey,
+        employeeId: review.reviewerId,
+        capability: 'reviewer',
+        accepted: false,
+        violations: [],
+        modelRunId: null,
+        rounds: 1,
+      });
+      await roles.ledger('reviewer approved failing work').recordEvent({
+        runId: this.runId,
+        action: 'review.approved_failing_work',
+        severity: 'warning',
+        description: `task ${t.taskKey}: ${review.reviewerId} approved work that the final verification then failed`,
+        details: { reviewerId: review.reviewerId },
+      });
+    }
   }
 
   /** A repair task of the Manager's, routed and governed like any task. */

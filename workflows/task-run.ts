@@ -380,7 +380,9 @@ class TaskWorkflow {
     // The rules find nothing, but the reviewer still rejects the last round (or a dispute found no
     // answer): never silently accepted, the Director decides with both sides in front of them.
     if (verdict.clean && this.independent && (review?.verdict === 'reject' || outcome.unresolvedDispute)) {
-      return this.contested(employee, roster, review, outcome);
+      const cleared = outcome.unresolvedDispute ? false : await this.secondOpinion(employee, roster, review!, outcome);
+      if (cleared === 'stopped') return this.stopped();
+      if (!cleared) return this.contested(employee, roster, review, outcome);
     }
 
     if (verdict.clean) {
@@ -419,6 +421,50 @@ class TaskWorkflow {
       details: { failedBy: [...this.failedBy], hrActions: hrResult.actions, score: summary.score },
     });
     return null;
+  }
+
+  /**
+   * A rejection that persists on green work gets a second reviewer. When the second approves, the
+   * tests and a second reviewer clear the work: it is accepted, and the first reviewer's rejection
+   * counts against it (scored as a reviewer's attempt that did not hold). Otherwise: the Director.
+   */
+  private async secondOpinion(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    first: ReviewOpinion,
+    outcome: RoundsOutcome,
+  ): Promise<boolean | 'stopped'> {
+    if (!outcome.modelRunId || !outcome.verification?.passed) return false;
+    const second = await this.review(employee, roster, outcome.modelRunId, [first.reviewerId]);
+    if (second === 'stopped') return 'stopped';
+    if (second?.verdict !== 'approve') return false;
+    await this.chargeReviewer(first, `rejected work that the frozen tests and ${second.reviewerId} cleared`);
+    this.checks.review = { reviewerId: second.reviewerId, verdict: second.verdict, comments: second.comments };
+    return true;
+  }
+
+  /** A reviewer's judgement that did not hold is scored against it, like any failed attempt. */
+  private async chargeReviewer(review: ReviewOpinion, why: string): Promise<void> {
+    const { runId, taskId } = this.input;
+    await roles.accountant(`score reviewer ${review.reviewerId}`).scoreAttempt({
+      runId,
+      taskId,
+      taskKey: this.task.id,
+      employeeId: review.reviewerId,
+      capability: 'reviewer',
+      accepted: false,
+      violations: [],
+      modelRunId: null,
+      rounds: 1,
+    });
+    await roles.ledger('reviewer overruled').recordEvent({
+      runId,
+      taskId,
+      action: 'review.overruled',
+      severity: 'warning',
+      description: `task ${this.task.id}: ${review.reviewerId} ${why}`,
+      details: { reviewerId: review.reviewerId, modelRunId: review.modelRunId, comments: review.comments },
+    });
   }
 
   /** Both sides of a contested attempt go to the Director: accept (a recorded override), reassign, or cancel. */
@@ -871,9 +917,10 @@ class TaskWorkflow {
     employee: EmployeeSnapshot,
     roster: EmployeeSnapshot[],
     modelRunId: string,
+    alsoExcluded: string[] = [],
   ): Promise<ReviewOpinion | 'stopped' | null> {
     if (!patched('reviewer-opinion')) return null;
-    const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id] });
+    const reviewer = chooseEmployee({ employees: roster, capability: 'reviewer', excluded: [employee.id, ...alsoExcluded] });
     if (!reviewer) return null;
     await this.whileRunPaused();
     try {

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../governance/schemas.js';
 import type { EscalationDecision, RunProgress } from '../../governance/types.js';
 import { resolveEscalationUpdate, taskWorkflowId } from '../../workflows/definitions.js';
-import { employee, refusal, useStubWorld, until, type StubRun } from '../helpers/stub-activities.js';
+import { employee, passed, refusal, useStubWorld, until, type StubRun } from '../helpers/stub-activities.js';
+
+/** The final verification fails the first time, then passes (after the Manager's repair task). */
+const passedOnce = (n: number) => (n === 1 ? { ...passed(), passed: false, exitCode: 1, excerpt: 'not ok 1' } : passed());
 
 const world = useStubWorld();
 
@@ -90,6 +93,42 @@ describe('independent checks in the Manager', { timeout: 30_000 }, () => {
     await decide(run, { kind: 'accept', by: 'dana', reason: 'a matter of taste' });
     const report = await run.handle.result();
     expect(report.tasks[0]).toMatchObject({ status: 'accepted', acceptedBy: 'coder-1', overriddenBy: 'dana' });
+  });
+
+  it('a persistent rejection that a second reviewer and the tests clear is accepted, and counts against the first reviewer', async () => {
+    const stubs = world.use(
+      {
+        ...independent,
+        reviewOutput: async (r) => ({
+          reviewerId: r.employeeId,
+          modelRunId: `rv-${r.employeeId}`,
+          verdict: r.employeeId === 'reviewer-1' ? 'reject' : 'approve',
+          comments: r.employeeId === 'reviewer-1' ? 'I would not' : 'fine',
+        }),
+      },
+      { roster: [...ROSTER, employee('reviewer-2', ['reviewer'], { reputation: 50 })], plan: PLAN },
+    );
+    const run = await world.startRun({ autoApprove: true, maxRepairRounds: 1 });
+    const report = await run.handle.result();
+    expect(report.tasks[0]).toMatchObject({ status: 'accepted', acceptedBy: 'coder-1', overriddenBy: null });
+    expect(report.tasks[0]!.checks?.review).toMatchObject({ reviewerId: 'reviewer-2', verdict: 'approve' });
+    const reviewerScores = stubs.calls('scoreAttempt').filter((c) => c.capability === 'reviewer');
+    expect(reviewerScores.map((c) => [c.employeeId, c.accepted])).toEqual([['reviewer-1', false]]);
+  });
+
+  it('a reviewer that approved work the final verification then fails is scored against', async () => {
+    let checks = 0;
+    const stubs = world.use(
+      {
+        ...independent,
+        verifyWorkspace: async () => ({ ...passedOnce(++checks) }),
+      },
+      { roster: ROSTER, plan: PLAN },
+    );
+    const run = await world.startRun({ autoApprove: true });
+    await run.handle.result();
+    const reviewerScores = stubs.calls('scoreAttempt').filter((c) => c.capability === 'reviewer');
+    expect(reviewerScores.map((c) => [c.employeeId, c.taskKey, c.accepted])).toEqual([['reviewer-1', 'T1', false]]);
   });
 
   it('with no tester in the registry, the task escalates saying so', async () => {
