@@ -159,7 +159,7 @@ describe('a governed run of the sample PRD', () => {
       .where('kind', '=', 'review')
       .execute();
     expect(reviews).toHaveLength(4);
-    expect(reviews.every((r) => r.employee_id === 'scripted-reviewer' && r.prompt_version === 'review/1')).toBe(true);
+    expect(reviews.every((r) => r.employee_id === 'scripted-reviewer' && r.prompt_version === 'review/2')).toBe(true);
   });
 
   it('keeps prompts and outputs in model_runs, with ids only in workflow history', async () => {
