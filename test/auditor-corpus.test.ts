@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
-import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
+import { isolationSupport, sandboxMode, sandboxUidsHandedOut } from '../activities/sandbox/run-command.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { parseTaskOutput } from '../governance/task-output.js';
 import { VIOLATION_TYPES, type ViolationType } from '../governance/types.js';
@@ -70,15 +70,17 @@ const ownUids = jail && isolationSupport().root;
 const sorted = (types: Iterable<string>) => [...new Set(types)].sort();
 
 /**
- * Processes of sandbox user ids (each sandbox runs as its own uid from 1,700,000 up), one
+ * Processes of the sandbox user ids this process handed out (each sandbox runs as its own uid
+ * from 1,700,000 up; other test files' sandboxes, running at the same time, are not ours), one
  * "STAT PID COMMAND" line each ('' when there are none).
  */
 function sandboxProcesses(): string {
+  const ours = sandboxUidsHandedOut();
   const r = spawnSync('ps', ['-e', '--no-headers', '-o', 'uid=,stat=,pid=,comm='], { encoding: 'utf8' });
   return (r.stdout ?? '')
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && Number(l.split(/\s+/)[0]) >= 1_700_000)
+    .filter((l) => l !== '' && ours.has(Number(l.split(/\s+/)[0])))
     .map((l) => l.replace(/^\d+\s+/, ''))
     .join('\n');
 }

@@ -124,9 +124,15 @@ export type SandboxMode = 'bwrap' | 'refused' | 'unsafe';
 const SANDBOX_UID_BASE = 1_700_000;
 const SANDBOX_UID_SPAN = 60_000;
 let nextUid = (process.pid * 97) % SANDBOX_UID_SPAN;
+/** The uids this process handed out (what a check for leftovers of its own sandboxes looks for). */
+const handedOut = new Set<number>();
 function sandboxUid(): number {
   nextUid = (nextUid + 1) % SANDBOX_UID_SPAN;
+  handedOut.add(SANDBOX_UID_BASE + nextUid);
   return SANDBOX_UID_BASE + nextUid;
+}
+export function sandboxUidsHandedOut(): ReadonlySet<number> {
+  return handedOut;
 }
 
 const INSTALL_HINT =
