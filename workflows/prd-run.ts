@@ -75,6 +75,7 @@ import { FINAL_RUN_STATUSES, refuseCommand, type RunCommand, type RunView } from
 import { runDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { taskRun } from './task-run.js';
+import { chargeReviewer } from './reviewers.js';
 import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
 import { TIME_LIMITS } from '../governance/time-limits.js';
 
@@ -825,23 +826,13 @@ class PrdRunWorkflow {
     for (const t of tasks) {
       const review = t.checks?.review;
       if (t.status !== 'accepted' || review?.verdict !== 'approve') continue;
-      await roles.accountant(`score reviewer ${review.reviewerId}`).scoreAttempt({
+      await chargeReviewer({
         runId: this.runId,
         taskId: s.taskIds.get(t.taskKey)!,
         taskKey: t.taskKey,
-        employeeId: review.reviewerId,
-        capability: 'reviewer',
-        accepted: false,
-        violations: [],
-        modelRunId: null,
-        rounds: 1,
-      });
-      await roles.ledger('reviewer approved failing work').recordEvent({
-        runId: this.runId,
+        reviewerId: review.reviewerId,
         action: 'review.approved_failing_work',
-        severity: 'warning',
-        description: `task ${t.taskKey}: ${review.reviewerId} approved work that the final verification then failed`,
-        details: { reviewerId: review.reviewerId },
+        why: 'approved work that the final verification then failed',
       });
     }
   }

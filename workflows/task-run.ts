@@ -36,6 +36,8 @@ import {
 import type { TaskSpec } from '../governance/schemas.js';
 import type { AuditRequest } from '../activities/auditor/index.js';
 import type { TaskResponse } from '../activities/employees/index.js';
+import type { ScoreRequest } from '../activities/accountant/index.js';
+import { chargeReviewer } from './reviewers.js';
 import type {
   Attribution,
   AttemptSummary,
@@ -396,20 +398,7 @@ class TaskWorkflow {
     }
 
     // Violations: HR acts, the Accountant penalises, the task goes to someone else.
-    const hrResult = await roles.hr(`HR on ${employee.id}`).applyPolicy({
-      runId,
-      taskId,
-      taskKey: this.task.id,
-      employeeId: employee.id,
-      verdictId: verdict.verdictId,
-      violations: verdict.violations,
-    });
-    summary.hrActions = hrResult.actions;
-    summary.score = (
-      await roles
-        .accountant(`penalise ${employee.id}`)
-        .scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })
-    ).score;
+    const hrResult = await this.discipline(verdict, summary, scoreRequest);
     this.failedBy.push(employee.id);
     this.progress.reassignments += 1;
     await roles.ledger('reassign').recordEvent({
@@ -438,33 +427,16 @@ class TaskWorkflow {
     const second = await this.review(employee, roster, outcome.modelRunId, [first.reviewerId]);
     if (second === 'stopped') return 'stopped';
     if (second?.verdict !== 'approve') return false;
-    await this.chargeReviewer(first, `rejected work that the frozen tests and ${second.reviewerId} cleared`);
+    await chargeReviewer({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      taskKey: this.task.id,
+      reviewerId: first.reviewerId,
+      action: 'review.overruled',
+      why: `rejected work that the frozen tests and ${second.reviewerId} cleared`,
+    });
     this.checks.review = { reviewerId: second.reviewerId, verdict: second.verdict, comments: second.comments };
     return true;
-  }
-
-  /** A reviewer's judgement that did not hold is scored against it, like any failed attempt. */
-  private async chargeReviewer(review: ReviewOpinion, why: string): Promise<void> {
-    const { runId, taskId } = this.input;
-    await roles.accountant(`score reviewer ${review.reviewerId}`).scoreAttempt({
-      runId,
-      taskId,
-      taskKey: this.task.id,
-      employeeId: review.reviewerId,
-      capability: 'reviewer',
-      accepted: false,
-      violations: [],
-      modelRunId: null,
-      rounds: 1,
-    });
-    await roles.ledger('reviewer overruled').recordEvent({
-      runId,
-      taskId,
-      action: 'review.overruled',
-      severity: 'warning',
-      description: `task ${this.task.id}: ${review.reviewerId} ${why}`,
-      details: { reviewerId: review.reviewerId, modelRunId: review.modelRunId, comments: review.comments },
-    });
   }
 
   /** Both sides of a contested attempt go to the Director: accept (a recorded override), reassign, or cancel. */
@@ -629,20 +601,7 @@ class TaskWorkflow {
       Object.assign(this.progress, { testedBy: tester.id, phase: 'code', assignedTo: null });
       return frozen;
     }
-    const hr = await roles.hr(`HR on ${tester.id}`).applyPolicy({
-      runId,
-      taskId,
-      taskKey: this.task.id,
-      employeeId: tester.id,
-      verdictId: verdict.verdictId,
-      violations: verdict.violations,
-    });
-    summary.hrActions = hr.actions;
-    summary.score = (
-      await roles
-        .accountant(`penalise ${tester.id}`)
-        .scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })
-    ).score;
+    const hr = await this.discipline(verdict, summary, scoreRequest);
     this.failedTesters.push(tester.id);
     await roles.ledger('tests reassigned').recordEvent({
       runId,
@@ -653,6 +612,30 @@ class TaskWorkflow {
       details: { failedTesters: [...this.failedTesters], hrActions: hr.actions, score: summary.score },
     });
     return null;
+  }
+
+  /** An attempt with violations: HR acts on its author, and the Accountant penalises it. */
+  private async discipline(
+    verdict: { verdictId: string; violations: { type: ViolationType; message: string; evidence: { excerpt: string; sha256: string } }[] },
+    summary: AttemptSummary,
+    scoreRequest: Omit<ScoreRequest, 'accepted' | 'violations'>,
+  ): Promise<{ actions: AttemptSummary['hrActions'] }> {
+    const { employeeId } = scoreRequest;
+    const hr = await roles.hr(`HR on ${employeeId}`).applyPolicy({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      taskKey: this.task.id,
+      employeeId,
+      verdictId: verdict.verdictId,
+      violations: verdict.violations,
+    });
+    summary.hrActions = hr.actions;
+    summary.score = (
+      await roles
+        .accountant(`penalise ${employeeId}`)
+        .scoreAttempt({ ...scoreRequest, accepted: false, violations: verdict.violations.map((v) => v.type) })
+    ).score;
+    return hr;
   }
 
   private testerAudit(
