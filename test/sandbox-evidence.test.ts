@@ -191,7 +191,8 @@ describe('the sandbox keeps the evidence of a check', () => {
         skippedReason: null,
         refusedPaths: [],
         outsideWrites: [],
-        isolation: ['sandbox: bubblewrap'],
+        // As root each run has a sandbox uid of its own, named in its isolation lines.
+        isolation: ['sandbox: bubblewrap', `uid ${1_700_000 + durationMs}`],
         outputSha256,
       },
     });

@@ -19,8 +19,9 @@ export interface NewVerification {
 
 /**
  * Records what the sandbox saw, once per activity (a retry finds the row it wrote). The duration,
- * the output excerpt and the full output's hash are not compared with a retry's: they differ
- * between two runs of the same command (timings in a test runner's output); the outcome must not.
+ * the output excerpt, the full output's hash and the isolation lines are not compared with a
+ * retry's: they differ between two runs of the same command (timings in a test runner's output;
+ * as root, each run's own sandbox uid); the outcome must not.
  */
 export async function recordVerification(db: Db, v: NewVerification): Promise<string> {
   const r = v.result;
@@ -46,7 +47,7 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
       isolation: storableJson(r.isolation),
       output_sha256: r.outputSha256 ?? null,
     },
-    { ignore: ['id', 'duration_ms', 'excerpt', 'output_sha256'] },
+    { ignore: ['id', 'duration_ms', 'excerpt', 'output_sha256', 'isolation'] },
   );
   return row.id;
 }
