@@ -18,13 +18,25 @@ export function isTestPath(glob: string): boolean {
   return TEST_PATH.test(glob);
 }
 
-/** The task's acceptance test files (paths or globs): named by the plan, else its scope's test-like paths. */
-export function testGlobsOf(task: Pick<TaskSpec, 'scope' | 'tests'>): string[] {
-  return task.tests && task.tests.length > 0 ? task.tests : task.scope.filter(isTestPath);
+type TestsOf = Pick<TaskSpec, 'scope' | 'tests'> & { acceptance?: { command: string } };
+
+/**
+ * The task's acceptance test files (paths or globs): named by the plan; else its scope's
+ * test-like paths; else the test files its acceptance command names (`node --test test/x.test.mjs`).
+ */
+export function testGlobsOf(task: TestsOf): string[] {
+  if (task.tests && task.tests.length > 0) return task.tests;
+  const inScope = task.scope.filter(isTestPath);
+  if (inScope.length > 0) return inScope;
+  const words = task.acceptance?.command.split(/\s+/) ?? [];
+  return [...new Set(words.filter((w) => COMMAND_PATH.test(w) && !w.includes('..') && isTestPath(w)))];
 }
 
+/** A relative file path as a command names it (no option, no variable, no parent folder). */
+const COMMAND_PATH = /^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z0-9]+$/;
+
 /** What the coder may write: the scope without the tests. */
-export function codeScopeOf(task: Pick<TaskSpec, 'scope' | 'tests'>): string[] {
+export function codeScopeOf(task: TestsOf): string[] {
   const tests = testGlobsOf(task);
   return task.scope.filter((g) => !tests.includes(g));
 }

@@ -42,6 +42,8 @@ export interface AuditContext {
   builtinModules: string[];
   /** Frozen acceptance tests of the run (written by testers): no coder may write them. */
   frozenTests?: string[];
+  /** Frozen tests an output hands back exactly as frozen: they change nothing. */
+  frozenUnchanged?: string[];
   /** Globs of files the task's coder will write: a tester's tests may import them before they exist. */
   plannedPaths?: string[];
 }
@@ -155,6 +157,7 @@ function summaryChangesAssignment({ output, add }: Judged): void {
 
 function writesOutsideScope({ input, output, add }: Judged): void {
   for (const file of output.files) {
+    if (input.context?.frozenUnchanged?.includes(file.path)) continue;
     const unsafe = unsafePathReason(file.path);
     const owner = input.context?.otherTasks.find((t) => t.files.includes(file.path));
     if (!unsafe && input.context?.frozenTests?.includes(file.path)) {

@@ -17,7 +17,7 @@ import { otherAcceptedTasks } from '../../db/repositories/runs.js';
 import type { ReviewOpinion } from '../../governance/types.js';
 import { findingsOf, repairable, type Finding } from '../../governance/repair.js';
 import { storableJson } from '../../db/storable.js';
-import { frozenTestPaths } from '../../db/repositories/acceptance-tests.js';
+import { frozenTestHashes } from '../../db/repositories/acceptance-tests.js';
 
 export interface AuditRequest {
   runId: string;
@@ -62,11 +62,18 @@ export function createAuditorActivities(deps: { db: Db }) {
     const run = req.modelRunId ? await getModelRun(db, req.modelRunId) : undefined;
     const output = run?.output ?? null;
     const base = await auditContext(db, req.runId, req.taskId, req.baseTaskIds ?? []);
-    const frozen = req.frozenTests ? await frozenTestPaths(db, req.runId, req.taskId) : [];
+    const hashes = req.frozenTests ? await frozenTestHashes(db, req.runId, req.taskId) : new Map<string, string>();
+    const frozen = [...hashes.keys()].sort();
+    // A frozen test handed back exactly as frozen changes nothing: it is no drift.
+    const parsedOutput = run ? taskOutputOf(run) : undefined;
+    const unchanged = parsedOutput?.ok
+      ? parsedOutput.output.files.filter((f) => hashes.get(f.path) === sha256(f.content)).map((f) => f.path)
+      : [];
     const context: AuditContext = {
       ...base,
       workspaceFiles: [...base.workspaceFiles, ...frozen],
       ...(frozen.length > 0 ? { frozenTests: frozen } : {}),
+      ...(unchanged.length > 0 ? { frozenUnchanged: unchanged } : {}),
       ...(req.plannedPaths ? { plannedPaths: req.plannedPaths } : {}),
     };
     return detectViolations(
@@ -74,7 +81,7 @@ export function createAuditorActivities(deps: { db: Db }) {
         task: req.task,
         rawOutput: output,
         rawOutputAltered: run?.output_altered ?? false,
-        parsedOutput: run ? taskOutputOf(run) : undefined,
+        parsedOutput,
         verification: req.verification,
         employeeFailure: req.employeeFailure,
         context: req.repairsWorkspace ? { ...context, otherTasks: [] } : context,

@@ -81,18 +81,21 @@ export async function frozenTestFiles(db: Db, taskId: string): Promise<{ path: s
 }
 
 /**
- * The paths of every frozen acceptance test of the task's run and generation (its own included):
- * no coder may write them.
+ * Every frozen acceptance test of the task's run and generation (its own included), with the
+ * sha256 of its newest version: no coder may change them.
  */
-export async function frozenTestPaths(db: Db, runId: string, taskId: string): Promise<string[]> {
+export async function frozenTestHashes(db: Db, runId: string, taskId: string): Promise<Map<string, string>> {
   const rows = await db
     .selectFrom('acceptance_tests')
     .innerJoin('task_queue', 'task_queue.id', 'acceptance_tests.task_id')
     .select(['acceptance_tests.files'])
+    .orderBy('acceptance_tests.version')
     .where('acceptance_tests.run_id', '=', runId)
     .where('task_queue.generation', '=', (eb) =>
       eb.selectFrom('task_queue as self').select('self.generation').where('self.id', '=', taskId),
     )
     .execute();
-  return [...new Set(rows.flatMap((r) => (r.files as { path: string }[]).map((f) => f.path)))].sort();
+  const hashes = new Map<string, string>();
+  for (const r of rows) for (const f of r.files as { path: string; sha256: string }[]) hashes.set(f.path, f.sha256);
+  return hashes;
 }

@@ -46,6 +46,19 @@ describe('the tests and the code of a task', () => {
     expect(codeScopeOf(named)).toEqual(['lib/**']);
   });
 
+  it('else takes the test files its acceptance command names, outside the scope', () => {
+    const t = {
+      ...task,
+      scope: ['lib/tally.mjs'],
+      acceptance: { command: 'node --test test/tally.test.mjs test/more.test.mjs', timeoutMs: 1 },
+    };
+    expect(testGlobsOf(t)).toEqual(['test/tally.test.mjs', 'test/more.test.mjs']);
+    expect(codeScopeOf(t)).toEqual(['lib/tally.mjs']);
+    expect(criteriaProblem(t)).toBeNull();
+    const generic = { ...t, acceptance: { command: 'node --test ../outside.test.js $X', timeoutMs: 1 } };
+    expect(testGlobsOf(generic)).toEqual([]);
+  });
+
   it('gives coding tasks with criteria a tester, not writing tasks', () => {
     expect(needsIndependentTests(task)).toBe(true);
     expect(needsIndependentTests({ ...task, criteria: [] })).toBe(false);
@@ -55,7 +68,9 @@ describe('the tests and the code of a task', () => {
   it('names what a coding task lacks', () => {
     expect(criteriaProblem(task)).toBeNull();
     expect(criteriaProblem({ ...task, criteria: undefined })).toMatch(/acceptance criteria/);
-    expect(criteriaProblem({ ...task, scope: ['lib/tally.mjs'] })).toMatch(/acceptance test files/);
+    expect(criteriaProblem({ ...task, scope: ['lib/tally.mjs'], acceptance: { command: 'npm test', timeoutMs: 1 } })).toMatch(
+      /acceptance test files/,
+    );
     expect(criteriaProblem({ ...task, scope: ['test/tally.test.mjs'] })).toMatch(/nothing to write/);
   });
 });
@@ -122,6 +137,20 @@ describe("the Auditor on a tester's tests and a coder's code", () => {
     expect(violations.map((v) => [v.type, v.message])).toEqual([
       ['scope_drift', 'writes "test/tally.test.mjs", a frozen acceptance test written by a tester: dispute it ("disputes"), never edit it'],
     ]);
+  });
+
+  it('lets a coder hand a frozen test back exactly as frozen', () => {
+    const code = output([
+      { path: 'lib/tally.mjs', content: 'export const tallyWords = () => ({});\n' },
+      { path: 'test/tally.test.mjs', content: 'as frozen\n' },
+    ]);
+    const context = { ...ctx(), frozenTests: ['test/tally.test.mjs'], frozenUnchanged: ['test/tally.test.mjs'] };
+    expect(
+      detectViolations(
+        { task: { ...task, scope: ['lib/tally.mjs'] }, rawOutput: code, verification: ran(true), employeeFailure: null, context },
+        hash,
+      ),
+    ).toEqual([]);
   });
 });
 
