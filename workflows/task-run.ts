@@ -780,12 +780,17 @@ class TaskWorkflow {
         outcome.review = review;
         if (review) this.checks.review = { reviewerId: review.reviewerId, verdict: review.verdict, comments: review.comments };
         if (review?.verdict !== 'reject' || round > maxRepairRounds) return outcome;
+        // Conduct is never repaired, whatever the reviewer asks: the Auditor looks first.
+        const inspection = await roles
+          .auditor(`inspect ${this.task.id} round ${round}`)
+          .inspectRound({ ...this.auditRequest(employee, outcome), round });
+        if (inspection.findings.length > 0 && !inspection.repairable) return outcome;
         repair = {
           round,
           previousModelRunId: answer.modelRunId,
           command: this.task.acceptance.command,
           excerpt: '',
-          findings: [],
+          findings: inspection.findings,
           review: review.comments,
         };
         this.progress.repairRounds = (this.progress.repairRounds ?? 0) + 1;

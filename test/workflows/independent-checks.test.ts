@@ -95,6 +95,21 @@ describe('independent checks in the Manager', { timeout: 30_000 }, () => {
     expect(report.tasks[0]).toMatchObject({ status: 'accepted', acceptedBy: 'coder-1', overriddenBy: 'dana' });
   });
 
+  it("a reviewer's rejection never buys a repair round for conduct: the Auditor looks first", async () => {
+    const stubs = world.use(
+      {
+        ...independent,
+        reviewOutput: async (r) => ({ reviewerId: r.employeeId, modelRunId: 'rv', verdict: 'reject', comments: 'no' }),
+        inspectRound: async () => ({ repairable: false, findings: [{ type: 'scope_drift', message: 'writes a frozen test' }] }),
+      },
+      { roster: ROSTER, plan: PLAN },
+    );
+    const run = await world.startRun({ autoApprove: true, maxRepairRounds: 2 });
+    await escalated(run);
+    expect(stubs.calls('performTask').map((c) => c.round)).toEqual([1]);
+    await decide(run, { kind: 'cancel', by: 'dana', reason: 'enough' });
+  });
+
   it('a persistent rejection that a second reviewer and the tests clear is accepted, and counts against the first reviewer', async () => {
     const stubs = world.use(
       {
