@@ -150,18 +150,24 @@ async function directorCommand<A extends { by: string; reason?: string }>(
     throw new UserError(`cannot ${cmd.what}: ${byTheRun ? 'refused by the run: ' : ''}${why}`);
   };
   // An ended run has no handler left to answer: say how it ended.
-  const described = await handle.describe().catch((err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${target.workflowId}`);
-    throw err;
-  });
-  if (described.status.name !== 'RUNNING') {
-    const ended = described.type === 'prdRun' ? (await runStatus(client, target.workflowId)).status : described.status.name.toLowerCase();
-    return refuse(`run ${target.runId} is ${ended}`, false);
-  }
+  const ended = async (): Promise<never | void> => {
+    const described = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${target.workflowId}`);
+      throw err;
+    });
+    if (described.status.name === 'RUNNING') return;
+    const how = described.type === 'prdRun' ? (await runStatus(client, target.workflowId)).status : described.status.name.toLowerCase();
+    return refuse(`run ${target.runId} is ${how}`, false);
+  };
+  await ended();
   try {
     return await handle.executeUpdate(cmd.update, { args: [cmd.arg] });
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`unknown run: ${target.workflowId}`);
+    // The run closed between the look and the command (Temporal then says "not found"): say how it ended.
+    if (err instanceof WorkflowNotFoundError) {
+      await ended();
+      throw new UserError(`unknown run: ${target.workflowId}`);
+    }
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     const why = err.cause instanceof Error ? err.cause.message : err.message;
     if (/no registered handler/i.test(why)) {
