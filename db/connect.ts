@@ -19,3 +19,17 @@ export function createDb(url: string, maxConnections = 10): Db {
   );
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new StorableTextPlugin()] });
 }
+
+/** Why PostgreSQL refuses this login (wrong password, no such role, no LOGIN), or null when it accepts it. */
+export async function loginRefusal(login: string | pg.ClientConfig): Promise<string | null> {
+  const client = new pg.Client(typeof login === 'string' ? { connectionString: login } : login);
+  try {
+    await client.connect();
+    return null;
+  } catch (err) {
+    if (String((err as { code?: string }).code ?? '').startsWith('28')) return (err as Error).message;
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

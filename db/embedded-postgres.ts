@@ -48,6 +48,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
+import { loginRefusal } from './connect.js';
 
 export const DEFAULT_SYSTEM_DIR = '/var/lib/aura';
 
@@ -145,10 +146,14 @@ export async function ensureOwnerPassword(
   formers: FormerPassword[],
   log: (line: string) => void,
 ): Promise<void> {
-  const refused = await loginRefusal(port, user, password);
+  const refused = await loginRefusal({ host: '127.0.0.1', port, user, password, database: 'postgres' });
   if (!refused) return;
   for (const former of formers) {
-    if (former.password === password || (await loginRefusal(port, user, former.password))) continue;
+    if (
+      former.password === password ||
+      (await loginRefusal({ host: '127.0.0.1', port, user, password: former.password, database: 'postgres' }))
+    )
+      continue;
     const client = new pg.Client({ host: '127.0.0.1', port, user, password: former.password, database: 'postgres' });
     await client.connect();
     try {
@@ -163,20 +168,6 @@ export async function ensureOwnerPassword(
     `the embedded PostgreSQL on 127.0.0.1:${port} refuses its owner ${user} with the password Aura keeps for it (${refused}), ` +
       'and with every former one it knows. Put the password it has in AURA_HOME/secrets/db-owner-password.previous and start again (docs/operations.md)',
   );
-}
-
-/** Why the server refuses this login (wrong password, no such role), or null when it accepts it. */
-async function loginRefusal(port: number, user: string, password: string): Promise<string | null> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres' });
-  try {
-    await client.connect();
-    return null;
-  } catch (err) {
-    if (String((err as { code?: string }).code ?? '').startsWith('28')) return (err as Error).message;
-    throw err;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /**

@@ -24,7 +24,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { DEFAULT_PASSWORDS, type AuraConfig } from '../config/config.js';
 import { ConfigError } from '../errors/index.js';
-import { createDb, type Db } from './connect.js';
+import { createDb, loginRefusal, type Db } from './connect.js';
 import { dropDatabase, ensureDatabase, ensureOwnerPassword, startEmbeddedPostgres, type FormerPassword } from './embedded-postgres.js';
 import { migrateToLatest } from './migrate.js';
 import { syncRegistry, type RegistryEntry } from './repositories/employees.js';
@@ -345,7 +345,7 @@ export async function ensureApplicationLogin(owner: Db, url: string, app: { user
     log(`created the application role ${app.user}`);
     return;
   }
-  const refused = await loginRefused(url);
+  const refused = await loginRefusal(url);
   if (refused) {
     await resetLoginRole(owner, app.user, app.password);
     log(`the application role ${app.user} could not log in (${refused}): its login and password are set again`);
@@ -361,24 +361,10 @@ async function applicationPasswordIgnored(owner: Db, url: string, user: string):
   await ensureLoginRole(owner, user, randomBytes(24).toString('base64url'));
   const probe = new URL(url);
   probe.password = randomBytes(24).toString('base64url');
-  if (await loginRefused(probe.toString())) {
+  if (await loginRefusal(probe.toString())) {
     throw new ConfigError([
       `POSTGRES_APP_PASSWORD: not set, and DATABASE_OWNER_URL holds no password to derive the application role's from, on a server that checks passwords; set POSTGRES_APP_PASSWORD, or DATABASE_URL (docs/operations.md)`,
     ]);
-  }
-}
-
-/** Why PostgreSQL refuses this URL's login (wrong password, no LOGIN), or null when it accepts it. */
-async function loginRefused(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-    return null;
-  } catch (err) {
-    if (String((err as { code?: string }).code ?? '').startsWith('28')) return (err as Error).message;
-    throw err;
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 

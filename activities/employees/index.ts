@@ -335,6 +335,57 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     return testsPrompt({ task: testerView(req.task), codeScope: codeScopeOf(req.task), prd, context, repair });
   }
 
+  /**
+   * A task answer (a coder's or a tester's): the call recorded with its attempt and round, and an
+   * event saying who answered. The answer's files stay in Postgres.
+   */
+  async function answerForTask(
+    req: { runId: string; taskId: string; employeeId: string; task: TaskSpec; budget?: RunBudget | null },
+    call: {
+      kind: 'task' | 'tests';
+      prompt: () => Promise<string>;
+      promptVersion: string;
+      attempt: number;
+      round: number;
+      action: string;
+      description: (employeeId: string) => string;
+    },
+  ): Promise<{ modelRunId: string; text: string }> {
+    const ref = activityRef();
+    const employee = await activeEmployee(req.employeeId);
+    const { modelRunId, text } = await callAndRecord({
+      ref,
+      runId: req.runId,
+      taskId: req.taskId,
+      employee,
+      kind: call.kind,
+      prompt: await call.prompt(),
+      promptVersion: call.promptVersion,
+      taskKey: req.task.id,
+      round: call.round,
+      taskAttempt: call.attempt,
+      timeLimitMs: req.task.timeLimitMs,
+      jsonSchema: taskOutputJsonSchema(),
+      budget: req.budget,
+    });
+    await appendEvent(db, {
+      idempotencyKey: idempotencyKey(ref, 'event'),
+      actor: employee.id,
+      action: call.action,
+      source: 'employee',
+      description: call.description(employee.id),
+      runId: req.runId,
+      taskId: req.taskId,
+      workflowId: ref.workflowId,
+      activityId: ref.activityId,
+      details:
+        call.kind === 'task'
+          ? { modelRunId, outputChars: text.length, attempt: call.attempt, round: call.round }
+          : { modelRunId, attempt: call.attempt, round: call.round },
+    });
+    return { modelRunId, text };
+  }
+
   async function activeEmployee(id: string): Promise<EmployeeSnapshot> {
     const employee = await getEmployee(db, id);
     if (!employee) {
@@ -387,34 +438,16 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
     },
 
     async performTask(req: TaskRequest): Promise<TaskResponse> {
-      const ref = activityRef();
-      const employee = await activeEmployee(req.employeeId);
-      const { modelRunId, text } = await callAndRecord({
-        ref,
-        runId: req.runId,
-        taskId: req.taskId,
-        employee,
+      const attempt = req.attempt ?? 1;
+      const round = req.round ?? 1;
+      const { modelRunId, text } = await answerForTask(req, {
         kind: 'task',
-        prompt: await buildTaskPrompt(req),
+        prompt: () => buildTaskPrompt(req),
         promptVersion: TASK_PROMPT_VERSION,
-        taskKey: req.task.id,
-        round: req.round ?? 1,
-        taskAttempt: req.attempt ?? 1,
-        timeLimitMs: req.task.timeLimitMs,
-        jsonSchema: taskOutputJsonSchema(),
-        budget: req.budget,
-      });
-      await appendEvent(db, {
-        idempotencyKey: idempotencyKey(ref, 'event'),
-        actor: employee.id,
+        attempt,
+        round,
         action: 'task.answered',
-        source: 'employee',
-        description: `${employee.id} answered task ${req.task.id}`,
-        runId: req.runId,
-        taskId: req.taskId,
-        workflowId: ref.workflowId,
-        activityId: ref.activityId,
-        details: { modelRunId, outputChars: text.length, attempt: req.attempt ?? 1, round: req.round ?? 1 },
+        description: (id) => `${id} answered task ${req.task.id}`,
       });
       // Disputes travel with the answer (small); the files stay in Postgres.
       const disputes = req.frozenTests ? disputesOf(text) : [];
@@ -423,34 +456,14 @@ export function createEmployeeActivities(deps: { db: Db; provider: EmployeeProvi
 
     /** A tester writes the task's acceptance tests (never the coder: the Manager routes them apart). */
     async writeTests(req: TestsRequest): Promise<TaskResponse> {
-      const ref = activityRef();
-      const employee = await activeEmployee(req.employeeId);
-      const { modelRunId, text } = await callAndRecord({
-        ref,
-        runId: req.runId,
-        taskId: req.taskId,
-        employee,
+      const { modelRunId, text } = await answerForTask(req, {
         kind: 'tests',
-        prompt: await buildTestsPrompt(req),
+        prompt: () => buildTestsPrompt(req),
         promptVersion: TESTS_PROMPT_VERSION,
-        taskKey: req.task.id,
+        attempt: req.attempt,
         round: req.round,
-        taskAttempt: req.attempt,
-        timeLimitMs: req.task.timeLimitMs,
-        jsonSchema: taskOutputJsonSchema(),
-        budget: req.budget,
-      });
-      await appendEvent(db, {
-        idempotencyKey: idempotencyKey(ref, 'event'),
-        actor: employee.id,
         action: 'tests.written',
-        source: 'employee',
-        description: `${employee.id} wrote the acceptance tests of task ${req.task.id}${req.round > 1 ? ` (round ${req.round})` : ''}`,
-        runId: req.runId,
-        taskId: req.taskId,
-        workflowId: ref.workflowId,
-        activityId: ref.activityId,
-        details: { modelRunId, attempt: req.attempt, round: req.round },
+        description: (id) => `${id} wrote the acceptance tests of task ${req.task.id}${req.round > 1 ? ` (round ${req.round})` : ''}`,
       });
       return { modelRunId, summary: text.slice(0, 200), outputChars: text.length };
     },
