@@ -4,6 +4,7 @@
  * - a check that makes setuid copies of a shell in /workspace, /tmp and /dev/shm (and opens
  *   its folders to everyone) hands no other local user anything, during the run or after;
  * - a check cannot fill the host's disk: /workspace and /tmp are size-capped (no space left);
+ * - a check cannot create files without end: /workspace, /tmp and /dev/shm share a file cap;
  * - the memory limit is a budget of the whole sandbox, not of each of its processes.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -236,6 +237,70 @@ describe('a check cannot fill the disk: /workspace and /tmp are size-capped', ()
       }
     },
     120_000,
+  );
+});
+
+// ---- file count ----------------------------------------------------------------------------
+
+/**
+ * `n` empty files in each of /workspace, /tmp and /dev/shm, then a pause long enough for the
+ * worker's watch (every 100 ms) to see them all, however fast they were made.
+ */
+const manyFiles = (n: number) =>
+  `for d in /workspace /tmp /dev/shm; do (cd $d && seq -f "f-%g" 1 ${n} | xargs touch) || exit 3; done; sleep 1.5; echo made ${n} files in each`;
+/** 3 × 4,000 files against 10,000: each folder alone is under the cap, their sum is not. */
+const FILE_CAP: Partial<CommandLimits> = { maxFiles: 10_000, wallClockMs: 30_000 };
+const OVER = manyFiles(4_000);
+const UNDER = manyFiles(1_000);
+
+describe('a check cannot create files without end: /workspace, /tmp and /dev/shm share a file cap', () => {
+  it.skipIf(!isolated)(
+    titled(`as this test's worker: 12,000 empty files against a cap of 10,000 stop the run, which says so; 3,000 pass`, whyNotIsolated),
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aura-sandbox-sec-ws-'));
+      cleanup.push(dir);
+      const over = await runCommand(OVER, dir, { ...DEFAULT_LIMITS, ...FILE_CAP });
+      expect(over.exitCode, over.output).not.toBe(0);
+      expect(over.output).not.toContain('made 4000 files');
+      expect(over.output).toMatch(
+        /\(too many files: the sandbox's \/workspace, \/tmp and \/dev\/shm held \d+ files, folders and links, over its cap of 10000: the run was stopped\)/,
+      );
+      expect(over.isolation.join('\n')).toContain('files: 10000 files, folders and links in /workspace, /tmp and /dev/shm together');
+
+      const under = await runCommand(UNDER, dir, { ...DEFAULT_LIMITS, ...FILE_CAP });
+      expect(under.exitCode, under.output).toBe(0);
+      expect(under.output).toContain('made 1000 files in each');
+      expect(under.output).not.toMatch(/too many files|files not counted/);
+    },
+    60_000,
+  );
+
+  it.skipIf(!isolated)(
+    titled(
+      `as this test's worker: the default cap (${DEFAULT_LIMITS.maxFiles}) stops 150,000 files, in the verdict's excerpt`,
+      whyNotIsolated,
+    ),
+    async () => {
+      const v = await verifyFiles(new Map([['README.md', 'x\n']]), manyFiles(50_000), 60_000);
+      expect(v.ran).toBe(true);
+      expect(v.passed, v.excerpt).toBe(false);
+      expect(v.excerpt).toMatch(new RegExp(`too many files: .* over its cap of ${DEFAULT_LIMITS.maxFiles}: the run was stopped`));
+    },
+    90_000,
+  );
+
+  it.skipIf(whyNotNobody !== null)(
+    titled('as nobody: 12,000 empty files against a cap of 10,000 stop the run, which says so; 3,000 pass', whyNotNobody),
+    async () => {
+      const over = (await runnerAsNobody([nobodyDir(), OVER, JSON.stringify(FILE_CAP)])).result;
+      expect(over.exitCode, over.output).not.toBe(0);
+      expect(over.output).not.toContain('made 4000 files');
+      expect(over.output).toMatch(/too many files: .* over its cap of 10000: the run was stopped/);
+      const under = (await runnerAsNobody([nobodyDir(), UNDER, JSON.stringify(FILE_CAP)])).result;
+      expect(under.exitCode, under.output).toBe(0);
+      expect(under.output).not.toMatch(/too many files|files not counted/);
+    },
+    90_000,
   );
 });
 

@@ -14,6 +14,10 @@
  *   another local user, or outlives the run (a setuid file it makes has no effect and dies with
  *   the mount namespace); what the command leaves in /tmp and /dev/shm is listed inside the
  *   sandbox and reported (`outsideWrites`). A check that writes past a cap gets ENOSPC;
+ * - a file count of those three tmpfs together (`maxFiles`: files, folders, links, each an
+ *   inode): bwrap cannot pass tmpfs `nr_inodes`, so the worker counts their used inodes
+ *   every 100 ms (statfs through /proc/<pid>/root of the sandbox's first command process) and
+ *   stops the run past the cap; what a check creates between two looks can overshoot it;
  * - an unprivileged user without capabilities: as root the worker first drops to a user id of
  *   the sandbox's own (`setpriv`), then starts bwrap; otherwise bwrap runs as the worker's user;
  * - limits: prlimit inside (CPU seconds, data memory, file size, no core dumps, and processes,
@@ -38,12 +42,15 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
+  closeSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
   rmdirSync,
   rmSync,
+  statfsSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -62,6 +69,11 @@ export interface CommandLimits {
   workspaceBytes: number;
   tmpBytes: number;
   shmBytes: number;
+  /**
+   * Files, folders and links (inodes) of those three tmpfs together, the copy of the files and
+   * the three mount roots included; past it the run is stopped (the worker looks every 100 ms).
+   */
+  maxFiles: number;
   /** CPUs' worth of time per period (cgroup v2 cpu.max, where it applies). */
   cpus: number;
   /** Bytes of stdout+stderr kept (the tail); past `killAfterOutputBytes` the run is stopped. */
@@ -78,6 +90,9 @@ export const DEFAULT_LIMITS: CommandLimits = {
   workspaceBytes: 256 * 1024 ** 2,
   tmpBytes: 64 * 1024 ** 2,
   shmBytes: 16 * 1024 ** 2,
+  // An empty file on tmpfs holds about 1 KiB of kernel memory and none of the byte caps: 100,000
+  // are about 100 MB, which no real check needs (the files judged are tens to hundreds).
+  maxFiles: 100_000,
   cpus: 1,
   keepOutputBytes: 16_384,
   killAfterOutputBytes: 8 * 1024 ** 2,
@@ -384,7 +399,7 @@ const WRAPPER = [
 /** The run's whole-sandbox memory budget: a cgroup (v2 or v1) or, without one, the worker's watch. */
 type Budget = { kind: 'v2'; dir: string } | { kind: 'v1'; memory: string; memsw: boolean } | { kind: 'watch'; why: string };
 
-/** How often the worker sums the sandbox's memory where no cgroup holds it. */
+/** How often the worker sums the sandbox's memory where no cgroup holds it, and counts its files. */
 const WATCH_MS = 100;
 
 export async function runCommand(command: string, cwd: string, limits: CommandLimits = DEFAULT_LIMITS): Promise<CommandResult> {
@@ -443,7 +458,8 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
     isolation.push(
       `sandbox: ${support.bwrapVersion}: own user, PID, IPC, network, mount, UTS and (where the kernel has one) cgroup namespaces${useDisableUserns ? ', no nested user namespaces' : ''}; every process dies with it`,
       'network: none (own network namespace, loopback only)',
-      `filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); no writable host folder: /workspace (a copy of the files), /tmp and /dev/shm are tmpfs of this run alone (nosuid, nodev), capped at ${limits.workspaceBytes}, ${limits.tmpBytes} and ${limits.shmBytes} bytes (no space left past them; no inode cap of their own), gone with the run; what is left in /tmp and /dev/shm is reported`,
+      `filesystem: read-only /usr and the node binary only (no checkout, /home, /root, /run, /var); no writable host folder: /workspace (a copy of the files), /tmp and /dev/shm are tmpfs of this run alone (nosuid, nodev), capped at ${limits.workspaceBytes}, ${limits.tmpBytes} and ${limits.shmBytes} bytes (no space left past them), gone with the run; what is left in /tmp and /dev/shm is reported`,
+      `files: ${limits.maxFiles} files, folders and links in /workspace, /tmp and /dev/shm together (bwrap has no tmpfs inode cap: the worker counts their used inodes every ${WATCH_MS} ms and stops the run past it; what is created between two looks may overshoot)`,
       uid !== null
         ? `user: uid ${uid}, the sandbox's own, without capabilities`
         : `user: the worker's uid ${run.uid}, without capabilities, in its own user namespace`,
@@ -537,13 +553,23 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   });
 
   // No cgroup holds the sandbox's memory: the worker sums it and stops the run above the budget.
+  // In the sandbox, the worker also counts the files of its tmpfs and stops the run past the cap.
   let overBudget = 0;
+  let tooManyFiles = 0;
+  const files = bwrap && child.pid ? sandboxFileCount(child.pid) : null;
   const watch =
-    budget?.kind === 'watch' && child.pid
+    (budget?.kind === 'watch' || files) && child.pid
       ? setInterval(() => {
-          const held = treeMemoryBytes(child.pid!);
-          if (held > limits.memoryBytes && overBudget === 0) {
-            overBudget = held;
+          if (budget?.kind === 'watch') {
+            const held = treeMemoryBytes(child.pid!);
+            if (held > limits.memoryBytes && overBudget === 0) {
+              overBudget = held;
+              killTree();
+            }
+          }
+          const used = files?.count() ?? null;
+          if (used !== null && used > limits.maxFiles && tooManyFiles === 0) {
+            tooManyFiles = used;
             killTree();
           }
         }, WATCH_MS)
@@ -569,6 +595,7 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   clearTimeout(timer);
   clearInterval(beat);
   if (watch) clearInterval(watch);
+  files?.close();
   cancelled?.removeEventListener('abort', killTree);
   killTree(); // leftovers in the group die too
   child.stdout!.destroy();
@@ -585,6 +612,10 @@ export async function runCommand(command: string, cwd: string, limits: CommandLi
   if (oomKills > 0) output += `\n(out of memory: the sandbox's cgroup memory limit killed ${oomKills} process(es))`;
   if (overBudget > 0)
     output += `\n(out of memory: the sandbox's processes held ${overBudget} bytes, over its budget of ${limits.memoryBytes} bytes: the run was stopped)`;
+  if (tooManyFiles > 0)
+    output += `\n(too many files: the sandbox's /workspace, /tmp and /dev/shm held ${tooManyFiles} files, folders and links, over its cap of ${limits.maxFiles}: the run was stopped)`;
+  else if (files?.failure)
+    output += `\n(files not counted: the worker could not look at the sandbox's tmpfs (${files.failure}); the cap of ${limits.maxFiles} files did not hold this run)`;
 
   return {
     exitCode: code,
@@ -621,6 +652,72 @@ function leftOutside(listing: Buffer, truncated: boolean, unlisted: number): str
   }
   if (unlisted > 0) found.push(`/tmp or /dev/shm: … (${unlisted} more, not listed)`);
   return found;
+}
+
+/** The sandbox's tmpfs whose inodes count against `maxFiles`, as paths below its root. */
+const COUNTED_MOUNTS = ['workspace', 'tmp', 'dev/shm'];
+
+/**
+ * Counts the used inodes of the sandbox's tmpfs from the worker (bwrap cannot give a tmpfs an
+ * inode cap): statfs through /proc/<pid>/root of the wrapper, bwrap's child's child, which bwrap
+ * forks only once the sandbox's mounts are in place. The wrapper's /proc folder is opened once,
+ * so a later process that gets its pid is never looked at. Needs no privilege: root may look at
+ * any process's root, and an unprivileged worker owns the sandbox's user namespace.
+ */
+function sandboxFileCount(outer: number): { count: () => number | null; close: () => void; failure: string | null } {
+  let proc: number | null = null;
+  let looked = false;
+  const state = {
+    failure: null as string | null,
+    count(): number | null {
+      if (proc === null) {
+        const wrapper = childrenOf(outer).flatMap(childrenOf)[0];
+        if (wrapper === undefined) return null;
+        try {
+          proc = openSync(`/proc/${wrapper}`, 'r');
+        } catch {
+          return null; // gone meanwhile: the run is ending
+        }
+      }
+      let used = 0;
+      try {
+        for (const mount of COUNTED_MOUNTS) {
+          const s = statfsSync(`/proc/self/fd/${proc}/root/${mount}`);
+          // A tmpfs without an inode limit says 0 of 0: it cannot be counted this way.
+          if (s.files === 0) throw Object.assign(new Error(`/${mount} reports no inode count`), { code: 'NOCOUNT' });
+          used += s.files - s.ffree;
+        }
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        // The wrapper has exited (the run is ending), or the look is refused: said at the end
+        // when no look ever succeeded.
+        if (code !== 'ENOENT' && code !== 'ESRCH' && !looked) state.failure = code;
+        return null;
+      }
+      looked = true;
+      state.failure = null;
+      return used;
+    },
+    close(): void {
+      if (proc !== null) closeSync(proc);
+      proc = null;
+    },
+  };
+  return state;
+}
+
+/** The children of a process (of all its threads), or none when it is gone. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .split(' ')
+        .filter((c) => c.trim())
+        .map(Number),
+    );
+  } catch {
+    return [];
+  }
 }
 
 /** Resident anonymous memory and swap of a process and all its descendants (threads' children included). */
