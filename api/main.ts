@@ -23,7 +23,10 @@ async function main(): Promise<number> {
   }
   // The workers apply migrations and sync the registry; the API reads the database as it is.
   const database = await openDatabase(config, log, { migrate: false });
-  const client = await connectClient(config.temporal.address ?? `127.0.0.1:${config.temporal.port}`, config.temporal.namespace);
+  const client = await connectClient(config.temporal.address ?? `127.0.0.1:${config.temporal.port}`, config.temporal.namespace, {
+    keyFile: config.directorCommands.keyFile,
+    channel: 'api',
+  });
   const api = await startApi({ client, db: database.db, config, logger: true });
   log(
     `dashboard and API at ${api.url}/ (${config.manager.keys.length} key(s): ${[...new Set(config.manager.keys.map((k) => `${k.name} (${k.role})`))].join(', ')})`,

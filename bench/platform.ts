@@ -18,6 +18,7 @@ import type { Db } from '../db/connect.js';
 import { DEV_SERVER_SQLITE_PRAGMAS, startDevServer } from '../local/temporal-server.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { childrenOf, commandLine, parentOf } from './proc.js';
+import { commandSigningInterceptor } from '../director/command-signer.js';
 
 export const BENCH_EMPLOYEES = join(PROJECT_ROOT, 'bench', 'employees.json');
 export const BENCH_DATABASE = 'aura_bench';
@@ -160,7 +161,12 @@ export async function startBenchWorld(opts: { latencyMs: number; log: (line: str
 
     const connection = await Connection.connect({ address });
     cleanup.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    // The bench's Director commands are the CLI's: signed (the workers check the proof).
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      interceptors: { workflow: [commandSigningInterceptor({ keyFile: config.directorCommands.keyFile, channel: 'cli' })] },
+    });
 
     // The server's main process is the parent of this connection's backend (when it runs here).
     const backend = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(database.db);

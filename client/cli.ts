@@ -76,7 +76,10 @@ function printAnswer(runRef: string, a: CommandAnswer): void {
 }
 
 async function client(cfg: AuraConfig): Promise<Client> {
-  return connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace);
+  return connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace, {
+    keyFile: cfg.directorCommands.keyFile,
+    channel: 'cli',
+  });
 }
 
 /** What `aura submit` asks for (the budget: absent, the configured default). */

@@ -176,6 +176,9 @@ const envSchema = z.object({
   AURA_EMPLOYEES_FILE: z.preprocess(emptyToUndefined, z.string().default('config/employees.json')),
   AURA_SCRIPT_FILE: z.preprocess(emptyToUndefined, z.string().default('samples/wordfreq/script.json')),
   AURA_DIRECTOR: optionalString,
+  AURA_DIRECTOR_KEY_FILE: optionalString,
+  AURA_DIRECTOR_PUBLIC_KEYS: optionalString,
+  AURA_DIRECTOR_COMMANDS: z.preprocess(emptyToUndefined, z.enum(['authenticated', 'any']).default('any')),
   AURA_SANDBOX_UNSAFE: bool(false),
 });
 
@@ -237,6 +240,13 @@ export interface AuraConfig {
   employeesFile: string;
   scriptFile: string;
   director: string;
+  /**
+   * Proof of who gives a Director command (integrity/command-proof.ts): the CLI and the API sign
+   * with `keyFile`; workers trust the public keys in `publicKeysFile`, else the public half of
+   * `keyFile`. `requireProof`: a command without a valid proof is refused (recorded), not merely
+   * marked unauthenticated.
+   */
+  directorCommands: { keyFile: string; publicKeysFile: string | null; requireProof: boolean };
 }
 
 /** The project root: the folder holding this module's parent. */
@@ -318,6 +328,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     employeesFile: at(e.AURA_EMPLOYEES_FILE),
     scriptFile: at(e.AURA_SCRIPT_FILE),
     director,
+    directorCommands: {
+      keyFile: e.AURA_DIRECTOR_KEY_FILE ? at(e.AURA_DIRECTOR_KEY_FILE) : join(home, 'secrets', 'director-command-key.pem'),
+      publicKeysFile: e.AURA_DIRECTOR_PUBLIC_KEYS ? at(e.AURA_DIRECTOR_PUBLIC_KEYS) : null,
+      requireProof: e.AURA_DIRECTOR_COMMANDS === 'authenticated',
+    },
   };
 }
 

@@ -42,11 +42,13 @@ import {
 import { UserError } from '../errors/index.js';
 import type { Db } from '../db/connect.js';
 import { recordRefusedCommand } from '../db/repositories/director.js';
+import { commandSigningInterceptor, type CommandSigner } from './command-signer.js';
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+/** A client of the run workflows; with `signer`, every Director command it sends carries a proof of identity. */
+export async function connectClient(address: string, namespace: string, signer?: CommandSigner): Promise<Client> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
-    return new Client({ connection, namespace });
+    return new Client({ connection, namespace, interceptors: { workflow: signer ? [commandSigningInterceptor(signer)] : [] } });
   } catch (err) {
     throw new UserError(
       `cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}). Start the stack with "aura up", or set TEMPORAL_ADDRESS.`,
@@ -101,11 +103,18 @@ export interface Refusal {
   /** Why the run refused. */
   refusal: string;
   details: Record<string, unknown>;
+  /**
+   * The run's worker has recorded it already (an Update its validator refused: whichever client
+   * sends one, the worker records it, workers/director-refusals.ts); false: refused before the
+   * run saw it (the run had ended), recorded by whoever asked.
+   */
+  recordedByRun: boolean;
 }
 export type RefusalRecorder = (r: Refusal) => Promise<void>;
 
-/** A refused command into the governance record (the run's history never sees it). */
-export function recordRefusal(db: Db, r: Refusal): Promise<void> {
+/** A refused command into the governance record (the run's history never sees it), unless the run's worker recorded it. */
+export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
+  if (r.recordedByRun) return;
   return recordRefusedCommand(db, {
     runId: r.runId,
     workflowId: r.workflowId,
@@ -146,6 +155,7 @@ async function directorCommand<A extends { by: string; reason?: string }>(
       reason: cmd.arg.reason ?? '',
       refusal: why,
       details: { arg: cmd.arg },
+      recordedByRun: byTheRun,
     });
     throw new UserError(`cannot ${cmd.what}: ${byTheRun ? 'refused by the run: ' : ''}${why}`);
   };

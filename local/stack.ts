@@ -16,6 +16,7 @@ import { startWorkers } from '../workers/start-workers.js';
 import { startDevServer } from './temporal-server.js';
 import { hashApiKey } from '../config/config.js';
 import { startApi } from '../api/server.js';
+import { commandSigningInterceptor } from '../director/command-signer.js';
 
 export interface Stack {
   database: OpenDatabase;
@@ -76,7 +77,12 @@ export async function startStack(
 
     const clientConnection = await Connection.connect({ address });
     cleanup.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    // The Director's commands from here (the API, the demo) carry their proof of identity.
+    const client = new Client({
+      connection: clientConnection,
+      namespace: config.temporal.namespace,
+      interceptors: { workflow: [commandSigningInterceptor({ keyFile: config.directorCommands.keyFile, channel: 'api' })] },
+    });
 
     let api: Stack['api'] = null;
     if (opts.api) {

@@ -5,7 +5,9 @@
  * over the OpenAI wire protocol): planners routed around, a repair round in T1 and a repair
  * task after a failed final verification. With a name ending in "-checks", a run of the confident
  * model (test/fixtures/confident-model.ts) with acceptance tests by a tester: red before green, a
- * disputed test upheld and re-frozen, a reviewer's opinion within the rounds.
+ * disputed test upheld and re-frozen, a reviewer's opinion within the rounds. With a name ending in
+ * "-director", the sample run steered by the Director: approved at the plan gate with a signed
+ * Update, paused from a client without a proof (recorded as unauthenticated), resumed signed.
  * Re-record only on purpose, e.g. when adding a new history next to the old ones; histories
  * of earlier versions must keep replaying, which is what `patched()` is for.
  *
@@ -15,7 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { createDb } from '../db/connect.js';
-import { QUEUES } from '../workflows/definitions.js';
+import { QUEUES, pauseUpdate } from '../workflows/definitions.js';
 import { retentionPurgeWorkflowId } from '../workflows/retention-purge.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,9 @@ import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { startStack } from '../local/stack.js';
-import { submitRun, waitForReport } from '../director/runs.js';
+import { approvePlan, resumeRun, runStatus, submitRun, waitForReport } from '../director/runs.js';
+import { Client } from '@temporalio/client';
+import type { RunProgress } from '../governance/types.js';
 import { readPrd, SAMPLE_PRD } from '../client/cli.js';
 import { installSdkLogger } from '../workers/logging.js';
 import { findTemporalCli } from '../local/temporal-cli.js';
@@ -31,6 +35,7 @@ import { findTemporalCli } from '../local/temporal-cli.js';
 const name = process.argv[2] ?? 'v1';
 const coding = name.endsWith('-repair');
 const checks = name.endsWith('-checks');
+const steered = name.endsWith('-director');
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -79,8 +84,9 @@ try {
           project: 'tally-record',
           options: { autoApprove: true, director: 'recorder', planTimeLimitMs: 2_000 },
         }
-      : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: true, director: 'recorder' } };
+      : { prd: readPrd(SAMPLE_PRD), project: 'wordfreq-record', options: { autoApprove: !steered, director: 'recorder' } };
   const { runId, workflowId } = await submitRun(stack.client, submission);
+  if (steered) await steer(runId, workflowId);
   const report = await waitForReport(stack.client, runId);
   const expected = checks
     ? report.tasks[0]?.checks?.disputes.some((d) => d.decision === 'uphold') === true
@@ -98,10 +104,27 @@ try {
     });
     save(file, id, JSON.parse(json));
   }
-  if (!coding && !checks) await recordPurge();
+  if (!coding && !checks && !steered) await recordPurge();
 } finally {
   await stack.stop();
   await modelServer?.close();
+}
+
+/** The plan gate answered with a signed Update; a pause without proof; a signed resume. */
+async function steer(runId: string, workflowId: string): Promise<void> {
+  const until = async (ok: (s: RunProgress) => boolean, what: string) => {
+    for (let i = 0; i < 600; i++) {
+      if (ok(await runStatus(stack.client, runId))) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  await until((s) => s.status === 'awaiting_approval', 'the plan gate');
+  await approvePlan(stack.client, runId, 'recorder', 'recording');
+  await until((s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
+  const bare = new Client({ connection: stack.client.connection, namespace: config.temporal.namespace });
+  await bare.workflow.getHandle(workflowId).executeUpdate(pauseUpdate, { args: [{ by: 'web-ui', reason: 'typed in' }] });
+  await resumeRun(stack.client, runId, 'recorder', 'go on');
 }
 
 function save(file: string, id: string, history: { events: unknown[] }): void {

@@ -161,8 +161,11 @@ describe.skipIf(!hasChromium)('the Director in the Temporal Web UI', () => {
       'the UI to show the run past the plan gate',
     );
     await screenshot(page, '05-signal-sent');
+    // The Web UI vouches for no one: the typed name is recorded, marked as claimed, not proven.
     const actions = await env.db.selectFrom('director_actions').selectAll().where('run_id', '=', runId).execute();
-    expect(actions).toEqual([expect.objectContaining({ director_id: APPROVAL.by, action: 'approve_plan', reason: APPROVAL.reason })]);
+    expect(actions).toEqual([
+      expect.objectContaining({ director_id: `${APPROVAL.by} (unauthenticated)`, action: 'approve_plan', reason: APPROVAL.reason }),
+    ]);
 
     // The sample runs to its end; the list shows the run and its tasks, each task with the employee
     // that last worked on it (AuraModel).

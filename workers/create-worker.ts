@@ -24,6 +24,7 @@ import { loadOrCreateSigningKey, type SigningKey } from '../integrity/signing.js
 import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import { QUEUES } from '../workflows/definitions.js';
+import { directorSinks } from './director-refusals.js';
 
 /** `manager`, `governance`, `sandbox`, or `employee:<provider>`. */
 export type QueueRole = 'manager' | 'governance' | 'sandbox' | `employee:${string}`;
@@ -38,6 +39,8 @@ export interface WorkerDeps {
 }
 
 export const WORKFLOWS_PATH = join(new URL('..', import.meta.url).pathname, 'workflows', 'index.ts');
+/** Interceptors every workflow runs with (bundled with the workflows: pass to bundleWorkflowCode too). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [join(new URL('..', import.meta.url).pathname, 'workflows', 'director-identity.ts')];
 
 export const KNOWN_PROVIDERS = ['scripted', 'openai', 'gemini', 'ollama'] as const;
 
@@ -116,7 +119,10 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
     return Worker.create({
       ...common,
       taskQueue: QUEUES.manager,
-      ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      ...(deps.workflowBundle
+        ? { workflowBundle: deps.workflowBundle }
+        : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+      sinks: directorSinks(db, config.directorCommands, (line) => console.warn(`[aura-worker] ${line}`)),
     });
   }
   if (role === 'governance') {
@@ -125,7 +131,12 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
       ...common,
       taskQueue: QUEUES.governance,
       activities: {
-        ...createLedgerActivities({ db, defaultBudget: config.runBudget, independentTests: config.independentTests }),
+        ...createLedgerActivities({
+          db,
+          defaultBudget: config.runBudget,
+          independentTests: config.independentTests,
+          directorCommands: config.directorCommands,
+        }),
         ...createAuditorActivities({ db }),
         ...createHrActivities({ db, policy: CURRENT_HR_POLICY, strict: config.strictPolicy }),
         ...createAccountantActivities({ db, strict: config.strictPolicy }),

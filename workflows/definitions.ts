@@ -73,6 +73,19 @@ export const resolveEscalationUpdate = defineUpdate<CommandAnswer, [EscalationDe
 export const pauseSignal = defineSignal<[Attribution]>('pause');
 export const resumeSignal = defineSignal<[Attribution]>('resume');
 
+/** The messages (Updates and signals) that are Director commands: each carries who gives it (`by`). */
+export const DIRECTOR_COMMAND_MESSAGES: readonly string[] = [
+  approvePlanUpdate.name,
+  rejectPlanUpdate.name,
+  replanUpdate.name,
+  verificationDecisionUpdate.name,
+  budgetDecisionUpdate.name,
+  pauseUpdate.name,
+  resumeUpdate.name,
+  cancelUpdate.name,
+  resolveEscalationUpdate.name,
+];
+
 // prdRun → taskRun: the run was paused or resumed (internal, not a Director command).
 export const runControlSignal = defineSignal<[{ paused: boolean }]>('runControl');
 

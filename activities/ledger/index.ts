@@ -14,6 +14,9 @@ import { insertDirectorAction } from '../../db/repositories/director.js';
 import { recordFreeze } from '../../db/repositories/acceptance-tests.js';
 import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { FrozenTests } from '../../governance/acceptance-tests.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { checkCommandProof, recordedName, trustedCommandKeys } from '../../integrity/command-proof.js';
+import { recordRefusedCommand } from '../../db/repositories/director.js';
 
 export interface RunStarted {
   runId: string;
@@ -54,8 +57,32 @@ export interface FreezeRequest {
   dispute?: { test: string; reason: string }[];
 }
 
-export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget; independentTests?: boolean }) {
+/** A Director command as it reached a run (workflows/director-identity.ts). */
+export interface DirectorCommandArrival {
+  runId: string | null;
+  /** The Update's or signal's name. */
+  message: string;
+  /** The Update's id; null for a signal (which carries no proof). */
+  updateId: string | null;
+  args: unknown[];
+  /** The proof header's content, as it came. */
+  proof: unknown;
+}
+
+export interface DirectorCommandPolicy {
+  keyFile: string;
+  publicKeysFile: string | null;
+  requireProof: boolean;
+}
+
+export function createLedgerActivities(deps: {
+  db: Db;
+  defaultBudget?: RunBudget;
+  independentTests?: boolean;
+  directorCommands?: DirectorCommandPolicy;
+}) {
   const { db } = deps;
+  let trusted: string[] | null = null;
 
   async function event(e: ManagerEvent, actor = 'manager', source = 'manager'): Promise<void> {
     const ref = activityRef();
@@ -75,6 +102,55 @@ export function createLedgerActivities(deps: { db: Db; defaultBudget?: RunBudget
   }
 
   return conflictsAsFailures({
+    /**
+     * Who gives a Director command: the claimed name when a trusted proof vouches for it, else the
+     * name marked "(unauthenticated)" (a warning in the record), or, where the deployment requires
+     * proof, a recorded refusal (a non-retryable `UnauthenticatedCommand`).
+     */
+    async identifyDirector(c: DirectorCommandArrival): Promise<{ by: string; authenticated: boolean }> {
+      const policy = deps.directorCommands;
+      const workflowId = activityRef().workflowId;
+      const claimed = String((c.args?.[0] as { by?: unknown } | undefined)?.by ?? '');
+      const identity = !policy
+        ? ({ authenticated: true, channel: 'cli' } as const)
+        : c.updateId === null
+          ? { authenticated: false as const, why: 'sent as a signal, which carries no proof of identity' }
+          : checkCommandProof(
+              c.proof,
+              { workflowId, updateId: c.updateId, update: c.message, args: c.args },
+              (trusted ??= trustedCommandKeys(policy)),
+            );
+      const by = recordedName(claimed, identity);
+      if (identity.authenticated) return { by, authenticated: true };
+      const reason = String((c.args?.[0] as { reason?: unknown } | undefined)?.reason ?? '');
+      if (policy?.requireProof) {
+        const refusal = `${identity.why}; this deployment takes Director commands only from the CLI or the Manager API`;
+        await recordRefusedCommand(db, {
+          key: idempotencyKey(activityRef(), 'refused'),
+          runId: c.runId,
+          workflowId,
+          command: c.message,
+          director: by,
+          reason,
+          refusal,
+          details: { arg: c.args?.[0] ?? null, updateId: c.updateId, authenticated: false },
+        });
+        throw ApplicationFailure.nonRetryable(`${c.message} from ${by} refused: ${refusal}`, 'UnauthenticatedCommand');
+      }
+      await appendEvent(db, {
+        idempotencyKey: idempotencyKey(activityRef(), 'event'),
+        actor: by,
+        source: 'director',
+        action: 'director.unauthenticated_command',
+        severity: 'warning',
+        description: `${c.message} from ${by}: ${identity.why}; recorded under the name it claims`,
+        runId: c.runId,
+        workflowId,
+        details: { updateId: c.updateId, claimed },
+      });
+      return { by, authenticated: false };
+    },
+
     /** Records the start; returns the configured defaults the run did not set itself. */
     async recordRunStarted(r: RunStarted): Promise<{ defaultBudget: RunBudget | null; independentTests: boolean }> {
       const independentTests =

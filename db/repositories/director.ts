@@ -83,6 +83,8 @@ export async function insertDirectorAction(db: Db, a: NewDirectorAction): Promis
 export async function recordRefusedCommand(
   db: Db,
   r: {
+    /** Once per key (a worker's retry writes nothing twice); absent: a fresh one. */
+    key?: string;
     runId: string | null;
     workflowId: string;
     command: string;
@@ -92,7 +94,7 @@ export async function recordRefusedCommand(
     details: Record<string, unknown>;
   },
 ): Promise<void> {
-  const key = `director/refused/${r.command}/${randomUUID()}`;
+  const key = r.key ?? `director/refused/${r.command}/${randomUUID()}`;
   await inTransaction(db, async (tx) => {
     await insertDirectorAction(tx, {
       idempotencyKey: key,
@@ -110,7 +112,7 @@ export async function recordRefusedCommand(
       action: 'director.command_refused',
       severity: 'warning',
       runId: r.runId,
-      description: `${r.command} from ${r.director} refused by the run: ${r.refusal}`,
+      description: `${r.command} from ${r.director} refused: ${r.refusal}`,
       details: { workflowId: r.workflowId },
     });
   });

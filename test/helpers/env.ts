@@ -18,6 +18,7 @@ import { startDevServer } from '../../local/temporal-server.js';
 import type { QueueRole } from '../../workers/create-worker.js';
 import { startWorkers, type RunningWorkers } from '../../workers/start-workers.js';
 import { installSdkLogger } from '../../workers/logging.js';
+import { commandSigningInterceptor } from '../../director/command-signer.js';
 
 export interface TestEnv {
   config: AuraConfig;
@@ -70,7 +71,12 @@ export async function startTestEnv(
   });
   const connection = await NativeConnection.connect({ address: server.address });
   const clientConnection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection: clientConnection, namespace: 'default' });
+  // The tests give Director commands as the CLI does: signed with this world's command key.
+  const client = new Client({
+    connection: clientConnection,
+    namespace: 'default',
+    interceptors: { workflow: [commandSigningInterceptor({ keyFile: config.directorCommands.keyFile, channel: 'cli' })] },
+  });
 
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../../config/config.js';
 import { createDb } from '../../db/connect.js';
 import { ensureApplicationLogin } from '../../db/open.js';
-import { WORKFLOWS_PATH } from '../../workers/create-worker.js';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../workers/create-worker.js';
 import { freePort } from './free-port.js';
 
 export { freePort } from './free-port.js';
@@ -52,6 +52,7 @@ export default async function setup(project: TestProject) {
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
   });
   const workflowBundlePath = join(dir, 'workflow-bundle.js');

@@ -37,6 +37,7 @@ type GovernanceStubs = Pick<
   | 'recordRunStatus'
   | 'recordPlan'
   | 'recordDirectorAction'
+  | 'identifyDirector'
   | 'recordTaskStatus'
   | 'recordInfrastructureIncident'
   | 'closeOpenTasks'
@@ -61,6 +62,7 @@ const GOVERNANCE: (keyof GovernanceStubs)[] = [
   'recordRunStatus',
   'recordPlan',
   'recordDirectorAction',
+  'identifyDirector',
   'recordTaskStatus',
   'recordInfrastructureIncident',
   'closeOpenTasks',
@@ -178,6 +180,8 @@ export function createStubs(overrides: Partial<StubActivities> = {}, opts: { ros
     recordRunStatus: async () => {},
     recordPlan: async () => {},
     recordDirectorAction: async () => {},
+    // The stub world's commands come from the test itself: taken as authenticated.
+    identifyDirector: async (c) => ({ by: String((c.args[0] as { by?: unknown }).by), authenticated: true }),
     recordTaskStatus: async () => {},
     recordInfrastructureIncident: async () => {},
     closeOpenTasks: async () => [],
