@@ -1,14 +1,20 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/suite/durations.js';
 
+/**
+ * The whole suite (`npm test`, what CI runs). `npm run test:fast` is the inner loop
+ * (vitest.fast.config.ts); docs/testing.md says what runs where and how long it takes.
+ */
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // Each file starts its own Temporal dev server; two at a time suits a 2-core machine.
+    // Two files at a time suits a 2-core machine; the longest start first (test/suite/durations.json).
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 180_000,
     hookTimeout: 240_000,
-    reporters: ['default'],
+    reporters: ['default', './test/suite/durations.ts'],
   },
 });

@@ -44,15 +44,16 @@ import { createCheckpoint } from '../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../integrity/signing.js';
 import { verifyLedger } from '../integrity/verify.js';
 import { UserError } from '../errors/index.js';
+import { fail, io, print, printErr, withIo, type CliIo } from './io.js';
 
-const log = (line: string) => console.log(`[aura] ${line}`);
+const log = (line: string) => print(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
 export const DEMO_DATABASE = 'aura_demo';
 export const SAMPLE_PRD = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
 
 function config(): AuraConfig {
   loadDotEnv();
-  return loadConfig();
+  return loadConfig(io().env);
 }
 
 /** A command the run refused goes into the governance record (the run's history never sees it). */
@@ -66,20 +67,22 @@ function recordRefusals(cfg: AuraConfig): RefusalRecorder {
         await database.close();
       }
     } catch (err) {
-      console.error(`[aura] warning: the refusal could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
+      printErr(`[aura] warning: the refusal could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 }
 
 function printAnswer(runRef: string, a: CommandAnswer): void {
-  console.log(`run ${runRef}: ${a.message} (now ${a.status})`);
+  print(`run ${runRef}: ${a.message} (now ${a.status})`);
 }
 
 async function client(cfg: AuraConfig): Promise<Client> {
-  return connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace, {
+  const c = await connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace, {
     keyFile: cfg.directorCommands.keyFile,
     channel: 'cli',
   });
+  io().defer(() => c.connection.close());
+  return c;
 }
 
 /** What `aura submit` asks for (the budget: absent, the configured default). */
@@ -125,7 +128,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
       );
     const api = new ManagerApiClient(cfg.manager.apiUrl, cfg.manager.apiClientKey);
     const me = await api.whoami();
-    console.error(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
+    printErr(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
     const reasonOf = (reason?: string) => (reason === undefined ? {} : { reason });
     return {
       by: me.name,
@@ -158,7 +161,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
   const c = await client(cfg);
   // Said at a terminal only: scripts read stderr for errors.
   if (process.stderr.isTTY)
-    console.error(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
+    printErr(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
   const by = cfg.director;
   const record = recordRefusals(cfg);
   return {
@@ -252,13 +255,13 @@ async function follow(status: (run: string) => Promise<RunProgress>, runId: stri
   for (;;) {
     // A Temporal restart or a lost connection is waited out with a note, up to two minutes.
     const p: RunProgress = await retryTransient(() => status(runId), {
-      note: (l) => console.error(`[aura] ${l}`),
+      note: (l) => printErr(`[aura] ${l}`),
       giveUpAfterMs: 120_000,
       what: `following run ${runId}`,
     });
     const text = formatProgress(p);
     if (text !== last) {
-      console.log(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
+      print(`\n[${new Date().toISOString().slice(11, 19)}] ${text}`);
       last = text;
     }
     if (FINAL.has(p.status)) return p.report;
@@ -279,7 +282,9 @@ export function buildProgram(): Command {
   const program = new Command('aura')
     .description('Aura Orchestra: governed multi-model runs from a PRD')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Help and usage errors go where the rest goes (client/io.ts); subcommands inherit this.
+    .configureOutput({ writeOut: (text) => io().write(text), writeErr: (text) => io().writeErr(text) });
 
   program
     .command('up')
@@ -355,11 +360,11 @@ export function buildProgram(): Command {
           maxVerificationRepairs: opts.maxVerificationRepairs,
           ...(opts.selfTested ? { independentTests: false } : {}),
         });
-        console.log(`run ${runId} started (workflow ${workflowId})`);
+        print(`run ${runId} started (workflow ${workflowId})`);
         if (opts.follow) {
           const report = await follow(director.status, runId);
-          if (report) console.log(`\n${formatReport(report)}`);
-          if (report?.status !== 'completed') process.exitCode = 1;
+          if (report) print(`\n${formatReport(report)}`);
+          if (report?.status !== 'completed') fail();
         }
       },
     );
@@ -372,7 +377,7 @@ export function buildProgram(): Command {
     .action(async (runId: string, opts: { reason?: string }) => {
       const director = await steering(config());
       const answer = await director.approve(runId, opts.reason);
-      console.log(`plan of run ${runId} approved by ${director.by} (now ${answer.status})`);
+      print(`plan of run ${runId} approved by ${director.by} (now ${answer.status})`);
     });
 
   program
@@ -383,7 +388,7 @@ export function buildProgram(): Command {
     .action(async (runId: string, opts: { reason: string }) => {
       const director = await steering(config());
       await director.reject(runId, opts.reason);
-      console.log(`plan of run ${runId} rejected by ${director.by}: ${opts.reason}`);
+      print(`plan of run ${runId} rejected by ${director.by}: ${opts.reason}`);
     });
 
   program
@@ -393,7 +398,7 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why (recorded)')
     .action(async (runId: string, opts: { reason?: string }) => {
       await (await steering(config())).replan(runId, opts.reason);
-      console.log(`run ${runId}: planner gets more rounds`);
+      print(`run ${runId}: planner gets more rounds`);
     });
 
   program
@@ -410,7 +415,7 @@ export function buildProgram(): Command {
       if (chosen !== 1) throw new UserError('choose exactly one of --reassign <employee>, --accept, --cancel');
       const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
       const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
-      console.log(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
+      print(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
     });
 
   program
@@ -466,12 +471,12 @@ export function buildProgram(): Command {
     .action(async (runId: string, opts: { json: boolean }) => {
       const director = await steering(config());
       const p = await retryTransient(() => director.status(runId), {
-        note: (l) => console.error(`[aura] ${l}`),
+        note: (l) => printErr(`[aura] ${l}`),
         giveUpAfterMs: 15_000,
         what: `status of run ${runId}`,
       });
-      if (opts.json) console.log(JSON.stringify(p, null, 2));
-      else console.log(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
+      if (opts.json) print(JSON.stringify(p, null, 2));
+      else print(p.report ? `${formatProgress(p)}\n\n${formatReport(p.report)}` : formatProgress(p));
     });
 
   program
@@ -495,12 +500,12 @@ export function buildProgram(): Command {
         });
         log(`run ${runId} started (workflow ${workflowId}), plan auto-approved`);
         const report = await follow((run) => runStatus(stack.client, run), runId);
-        if (report) console.log(`\n${formatReport(report)}`);
-        if (report?.status !== 'completed') process.exitCode = 1;
+        if (report) print(`\n${formatReport(report)}`);
+        if (report?.status !== 'completed') fail();
         const checkpoint = await createCheckpoint(stack.database.db, loadOrCreateSigningKey(cfg.ledger.keyFile));
         const record = await verifyLedger(stack.database.db);
         log(`the record: ${formatVerify(record).split('\n')[0]}${checkpoint ? `; signed checkpoint to entry ${checkpoint.toSeq}` : ''}`);
-        if (!record.intact) process.exitCode = 1;
+        if (!record.intact) fail();
         if (opts.keep) {
           log(`still running for inspection${stack.uiUrl ? ` at ${stack.uiUrl}` : ''}; Ctrl-C stops`);
           await waitForCtrlC();
@@ -530,28 +535,33 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI on `argv` (as process.argv: node, script, arguments…), writing to `given` (else this process's console). */
+export function main(argv: string[], given?: CliIo): Promise<number> {
+  return withIo(given, () => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   installSdkLogger('WARN');
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return io().exitCode ?? 0;
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('commander.')) {
       const code = (err as { exitCode?: number }).exitCode ?? 2;
       return code === 0 ? 0 : 2; // help and version exit 0; usage errors 2
     }
     if (err instanceof UserError) {
-      console.error(`aura: ${err.message}`);
+      printErr(`aura: ${err.message}`);
       return 2;
     }
     if (isTransientTemporalError(err)) {
-      console.error(
+      printErr(
         `aura: Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); try again, or check the stack ("aura up")`,
       );
       return 1;
     }
-    console.error(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    printErr(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
   }
 }

@@ -264,9 +264,12 @@ function progressFromReport(report: RunReport): RunProgress {
     status: report.status,
     reason: report.reason,
     report,
+    planAttempts: report.planAttempts ?? 0,
+    planErrors: report.planErrors ?? [],
+    plan: report.plan ?? null,
     tasks: report.tasks.map((t) => ({
       key: t.taskKey,
-      title: '',
+      title: report.plan?.tasks.find((p) => p.id === t.taskKey)?.title ?? '',
       status: t.status,
       assignedTo: t.acceptedBy,
       attempts: t.attempts.length,

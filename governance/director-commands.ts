@@ -5,6 +5,9 @@
  */
 import type { Attribution, BudgetDecision, RunStatus, VerificationDecision } from './types.js';
 
+/** The Temporal header a Director command's proof of identity travels in (integrity/command-proof.ts). */
+export const COMMAND_PROOF_HEADER = 'aura-director-proof';
+
 export type RunCommand =
   | { kind: 'approvePlan'; by: string; reason?: string }
   | { kind: 'rejectPlan'; by: string; reason: string }

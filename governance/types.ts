@@ -221,6 +221,10 @@ export interface RunReport {
   verificationOverride?: Attribution | null;
   /** Acceptance tests by testers (true) or the plan's own commands (false: self-tested). */
   independentTests?: boolean;
+  /** The planning rounds and the plan the run worked to (runs reported before these fields: absent). */
+  planAttempts?: number;
+  planErrors?: string[];
+  plan?: Plan | null;
 }
 
 /** What the `status` query returns: everything the Director needs, small enough to print. */

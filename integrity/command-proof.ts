@@ -13,7 +13,7 @@ import { canonicalJson } from './canonical.js';
 import { readFileSync } from 'node:fs';
 import { loadOrCreateSigningKey, parseTrustedKeys, verifySignature, type SigningKey } from './signing.js';
 
-export { COMMAND_PROOF_HEADER } from './proof-header.js';
+export { COMMAND_PROOF_HEADER } from '../governance/director-commands.js';
 
 export type CommandChannel = 'cli' | 'api';
 

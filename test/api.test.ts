@@ -5,12 +5,10 @@
  * the field named and nothing changed, a PRD over the limit, and the name recorded on every
  * action is the key's owner, never a name in the request.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { PROJECT_ROOT, loadConfig } from '../config/config.js';
@@ -18,6 +16,7 @@ import { ConfigError } from '../errors/index.js';
 import { buildApi, startApi, BODY_LIMIT_BYTES } from '../api/server.js';
 import { MAX_PRD_BYTES } from '../api/schemas.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 const DANA_KEY = 'dana-director-key-0001';
 const SAM_KEY = 'sam-director-key-0002';
@@ -509,19 +508,18 @@ describe('the CLI through the API', () => {
     writeFileSync(prdFile, PRD);
     // AURA_DIRECTOR names someone else: through the API it is never used.
     const aura = (args: string[], key = SAM_KEY) =>
-      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
-        env: { ...env.childEnv, AURA_API_URL: listening.url, AURA_API_KEY: key, AURA_DIRECTOR: 'mallory' },
-        encoding: 'utf8',
-      }).then(
-        (r) => ({ code: 0, ...r }),
-        (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
-      );
+      runAura(args, { ...env.childEnv, AURA_API_URL: listening.url, AURA_API_KEY: key, AURA_DIRECTOR: 'mallory' });
     try {
       const submitted = await aura(['submit', prdFile, '--project', 'cli-api', '--max-repair-rounds', '0']);
       expect(submitted.code, submitted.stderr).toBe(0);
       expect(submitted.stderr).toBe(`[aura] via the Manager API at ${listening.url} as sam\n`);
       const runId = /run (\S+) started/.exec(submitted.stdout)![1]!;
-      const row = await env.db.selectFrom('orchestra_runs').select(['options']).where('id', '=', runId).executeTakeFirstOrThrow();
+      // The run records its start in its first step, a moment after the submission answers.
+      const row = await eventually(
+        () => env.db.selectFrom('orchestra_runs').select(['options']).where('id', '=', runId).executeTakeFirst(),
+        30_000,
+        'the run recorded',
+      );
       expect(row.options).toMatchObject({ director: 'sam' });
 
       await until(runId, (s) => s.progress.status === 'awaiting_approval', 'the plan gate');

@@ -96,7 +96,7 @@ describe('Director commands as Updates', () => {
       project: 'updates',
       options: { director: 'tester', planTimeLimitMs: 2_000 },
     });
-    await until(runId, (s) => s.status === 'awaiting_approval', 'the plan gate');
+    const atGate = await until(runId, (s) => s.status === 'awaiting_approval', 'the plan gate');
     expect(await resolveRun(client, workflowId)).toEqual({ workflowId, runId });
     expect(await resolveRun(client, runId)).toEqual({ workflowId, runId });
     await expect(resolveRun(client, 'no-such-run')).rejects.toThrow('unknown run: no-such-run');
@@ -119,6 +119,11 @@ describe('Director commands as Updates', () => {
 
     const report = await waitForReport(client, runId);
     expect(report.status).toBe('completed');
+    // Closed, the run's status still tells its planning rounds (the first planner timed out) and its plan.
+    expect(atGate.planAttempts).toBeGreaterThanOrEqual(2);
+    const closed = await runStatus(client, runId);
+    expect(closed).toMatchObject({ status: 'completed', planAttempts: atGate.planAttempts, planErrors: atGate.planErrors, plan: atGate.plan });
+    expect(closed.tasks.map((t) => t.title)).toEqual(atGate.plan!.tasks.map((t) => t.title));
     const actions = await directorActions(runId);
     expect(actions.map((a) => a.action)).toEqual(['pause_refused', 'approve_plan', 'approvePlan_refused', 'cancel_refused']);
     expect(actions[0]).toMatchObject({ director_id: 'dana', reason: expect.stringContaining('refused: run is awaiting_approval') });

@@ -4,13 +4,12 @@
  * and recorded, when the employee may not work: here the scorecard has terminated it), or
  * cancel. The human has the last word.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
 
@@ -26,14 +25,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const aura = (args: string[]) =>
-  promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
-    env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' },
-    encoding: 'utf8',
-  }).then(
-    (r) => ({ code: 0, ...r }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
-  );
+/** The CLI in this process (test/helpers/cli.ts), as the Director named below. */
+const aura = (args: string[]) => runAura(args, { ...env.childEnv, AURA_DIRECTOR: 'the-director' });
 
 const escalated = (runId: string, key: string) =>
   eventually(

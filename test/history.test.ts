@@ -4,12 +4,8 @@
  * approval read back as one timeline, Temporal's events and the record's rows in time order;
  * the run list and its filters; a run whose Temporal history is gone; bad input.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../config/config.js';
 import { approvePlan, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporalEntries, type TimelineEntry } from '../director/history.js';
@@ -17,6 +13,7 @@ import type { RunLine } from '../director/run-list.js';
 import type { RunReport } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { SAMPLE_PRD_FILE, eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { aura as runAura, auraBinary } from './helpers/cli.js';
 
 const DIRECTOR = 'Dana Director';
 const prd = readFileSync(SAMPLE_PRD_FILE, 'utf8');
@@ -40,16 +37,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** The CLI in a child process; asynchronous, as the workers run in this process's event loop. */
-async function aura(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, { env: env.childEnv, encoding: 'utf8', timeout: 120_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** The CLI, in this process (test/helpers/cli.ts); the text timeline below also runs the real binary once. */
+const aura = (args: string[]) => runAura(args, env.childEnv);
 
 async function historyJson(ref: string): Promise<TimelineEntry[]> {
   const r = await aura(['history', ref, '--json']);
@@ -297,7 +286,8 @@ describe('aura history: one timeline of a run', () => {
   });
 
   it('prints aligned text lines, each naming its source, who and reference; by workflow id too', async () => {
-    const r = await aura(['history', done.workflowId]);
+    // The real binary (bin/aura, a process of its own), as the Director runs it.
+    const r = await auraBinary(['history', done.workflowId], env.childEnv);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');

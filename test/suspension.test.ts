@@ -3,9 +3,7 @@
  * longer routed to even where it has the best reputation, the Director reinstates it from
  * the CLI (a recorded action), and it is routed to again. A suspension past its expiry ends.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
@@ -14,6 +12,7 @@ import { createHrActivities } from '../activities/hr/index.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import type { RunReport } from '../governance/types.js';
 import { startTestEnv, type TestEnv } from './helpers/env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 const fixtures = join(PROJECT_ROOT, 'test', 'fixtures', 'suspension');
 let env: TestEnv;
@@ -75,14 +74,7 @@ describe('suspension and reinstatement', () => {
   });
 
   it('is reinstated only by the Director, as a recorded action', async () => {
-    const aura = (args: string[]) =>
-      promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), args, {
-        env: { ...env.childEnv, AURA_DIRECTOR: 'the-director' },
-        encoding: 'utf8',
-      }).then(
-        (r) => ({ code: 0, ...r }),
-        (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
-      );
+    const aura = (args: string[]) => runAura(args, { ...env.childEnv, AURA_DIRECTOR: 'the-director' });
     const noReason = await aura(['reinstate', 's-flaky']);
     expect(noReason.code).toBe(2);
     const active = await aura(['reinstate', 's-steady', '--reason', 'x']);

@@ -28,7 +28,7 @@ import {
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import { ledger } from './activity-proxies.js';
 import { DIRECTOR_COMMAND_MESSAGES, SEARCH_ATTRIBUTES } from './definitions.js';
-import { COMMAND_PROOF_HEADER } from '../integrity/proof-header.js';
+import { COMMAND_PROOF_HEADER } from '../governance/director-commands.js';
 
 /** What the worker records of a command the run refused before it reached history. */
 export interface RefusedCommand {

@@ -991,5 +991,9 @@ function buildReport(
     incidents: tasks.reduce((n, t) => n + t.attempts.reduce((m, a) => m + new Set(a.violations.map((v) => v.type)).size, 0), 0),
     verification,
     workspaceDir,
+    // The planning rounds stay readable once the run has closed (its status is read from here).
+    planAttempts: state.planAttempts,
+    planErrors: state.planErrors,
+    plan: state.plan,
   };
 }

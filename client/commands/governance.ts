@@ -11,6 +11,7 @@ import { scorecards } from '../../db/repositories/scores.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
 import { withDb } from '../../director/with-db.js';
 import { UserError } from '../../errors/index.js';
+import { print } from '../io.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
 
@@ -37,12 +38,12 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
       const out = await withDb(ctx, scorecards);
-      if (opts.json) return console.log(JSON.stringify(out, null, 2));
-      console.log(
+      if (opts.json) return print(JSON.stringify(out, null, 2));
+      print(
         `${'capability'.padEnd(11)} ${'employee'.padEnd(24)} ${'reputation'.padStart(10)}  ${'tier'.padEnd(10)} ${'accepted'.padStart(8)} ${'repairs'.padStart(7)}  status`,
       );
       for (const r of out) {
-        console.log(
+        print(
           `${r.capability.padEnd(11)} ${r.employee.padEnd(24)} ${r.reputation.toFixed(2).padStart(10)}  ${r.tier.padEnd(10)} ${`${r.accepted}/${r.attempts}`.padStart(8)} ${String(r.repair_rounds).padStart(7)}  ${r.status}${r.suspended_until ? ` until ${r.suspended_until}` : ''}`,
         );
       }
@@ -56,15 +57,15 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--json', 'print JSON', false)
     .action(async (opts: { employee?: string; run?: string; json: boolean }) => {
       const rows = await withDb(ctx, (db) => listIncidents(db, { employee: opts.employee, runId: opts.run }));
-      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
-      if (rows.length === 0) return console.log('no incidents');
+      if (opts.json) return print(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return print('no incidents');
       for (const r of rows) {
-        console.log(
+        print(
           `${new Date(r.reported_at).toISOString()}  ${r.employee ?? '(infrastructure, no employee)'}  ${r.violation} (severity ${r.severity}) → ${r.action ?? '-'}${r.expires_at ? ` until ${new Date(r.expires_at).toISOString()}` : ''} [${r.policy_version ?? '-'}${r.enforced === false ? ', not enforced' : ''}]`,
         );
-        console.log(`    ${r.message}${r.rounds && r.rounds > 1 ? ` (after ${r.rounds} rounds)` : ''}`);
+        print(`    ${r.message}${r.rounds && r.rounds > 1 ? ` (after ${r.rounds} rounds)` : ''}`);
         for (const e of r.evidence as { excerpt: string; sha256: string }[])
-          console.log(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
+          print(`    evidence ${e.sha256.slice(0, 12)}: ${e.excerpt.split('\n')[0]!.slice(0, 120)}`);
       }
     });
 
@@ -79,7 +80,7 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
       const { statusBefore } = await withDb(ctx, (db) =>
         reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }),
       );
-      console.log(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
+      print(`${employeeId} reinstated by ${cfg.director} (was ${statusBefore})`);
     });
 
   const auditor = program.command('auditor').description("the Auditor's tools");
@@ -102,14 +103,14 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
         );
       }
       const verdict = await checkOutput({ task, outputText, workspaceDir: opts.workspace ?? null });
-      if (opts.json) return console.log(JSON.stringify(verdict, null, 2));
-      console.log(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
+      if (opts.json) return print(JSON.stringify(verdict, null, 2));
+      print(`task ${verdict.task.id}: ${verdict.clean ? 'clean' : `${verdict.violations.length} violation(s)`}`);
       for (const v of verdict.violations)
-        console.log(
+        print(
           `  ${v.type}: ${v.message}\n    evidence ${v.evidence.sha256.slice(0, 12)}: ${v.evidence.excerpt.split('\n')[0]!.slice(0, 160)}`,
         );
       if (verdict.verification?.ran)
-        console.log(
+        print(
           `  sandbox: exit ${verdict.verification.exitCode}${verdict.verification.timedOut ? ' (timed out)' : ''} in ${verdict.verification.durationMs} ms; ${(verdict.verification.isolation ?? []).join('; ')}`,
         );
     });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { buildTimeline, formatTimeline, type TimelineCtx } from '../../director/history.js';
 import { UserError } from '../../errors/index.js';
+import { print } from '../io.js';
 
 export function registerHistoryCommands(program: Command, ctx: TimelineCtx): void {
   program
@@ -14,7 +15,7 @@ export function registerHistoryCommands(program: Command, ctx: TimelineCtx): voi
     .action(async (run: string, opts: { json: boolean }) => {
       if (!run.trim()) throw new UserError('history needs a run id or workflow id');
       const timeline = await buildTimeline(ctx, run.trim());
-      if (opts.json) return console.log(JSON.stringify(timeline.entries, null, 2));
-      console.log(formatTimeline(timeline));
+      if (opts.json) return print(JSON.stringify(timeline.entries, null, 2));
+      print(formatTimeline(timeline));
     });
 }

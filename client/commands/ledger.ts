@@ -24,6 +24,7 @@ import { verifyLedger, type VerifyReport } from '../../integrity/verify.js';
 import { runPurge } from '../../director/retention.js';
 import { withDb } from '../../director/with-db.js';
 import { UserError } from '../../errors/index.js';
+import { fail, io, print } from '../io.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void; client: (cfg: AuraConfig) => Promise<Client> };
 
@@ -62,8 +63,8 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
         if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
           throw new UserError(`--lock-timeout must be a number of milliseconds (got "${opts.lockTimeout}")`);
         const report = await withDb(ctx, (db) => verifyLedger(db, { anchor, merkle: opts.merkle, trustedKeys, signedLog, lockTimeoutMs }));
-        console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
-        if (!report.intact) process.exitCode = 1;
+        print(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
+        if (!report.intact) fail();
       },
     );
   ledger
@@ -94,7 +95,7 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
         writeFileSync(opts.out, json, { mode: 0o644 });
         ctx.log(`exported to ${opts.out}: keep it where the database's owner cannot reach it`);
       } else {
-        process.stdout.write(json);
+        io().write(json);
       }
     });
   registerRetentionCommands(program, ctx);
@@ -181,10 +182,10 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
       const client = await ctx.client(cfg);
       ctx.log(`retention purge ${purgeId}: verifying the record, signing the horizon, purging before ${before.toISOString()}…`);
       const result = await runPurge(client, { purgeId, before: before.toISOString(), reason: opts.reason, director: cfg.director });
-      if (opts.json) return console.log(JSON.stringify(result, null, 2));
+      if (opts.json) return print(JSON.stringify(result, null, 2));
       if (result.horizonSeq === null) return ctx.log('nothing is old enough to purge');
       ctx.log(`purged through entry ${result.horizonSeq} (Merkle root of what was removed ${result.merkleRoot}); receipt in the chain`);
-      for (const [table, n] of Object.entries(result.counts)) console.log(`  ${table.padEnd(22)} ${n}`);
+      for (const [table, n] of Object.entries(result.counts)) print(`  ${table.padEnd(22)} ${n}`);
     });
 }
 

@@ -8,6 +8,7 @@ import { listRuns } from '../../db/repositories/history.js';
 import { withDb } from '../../director/with-db.js';
 import { FINAL_STATUSES, RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine, type RunLine } from '../../director/run-list.js';
 import { UserError } from '../../errors/index.js';
+import { print } from '../io.js';
 
 type Ctx = { config: () => AuraConfig };
 
@@ -68,9 +69,9 @@ export function registerRunsCommands(program: Command, ctx: Ctx): void {
         }),
       );
       const lines = rows.map(toRunLine);
-      if (opts.json) return console.log(JSON.stringify(lines, null, 2));
-      if (lines.length === 0) return console.log(opts.needsDirector ? 'no run waits on the Director' : 'no runs');
-      console.log(formatRuns(lines));
-      if (lines.length === opts.limit) console.log(`(the newest ${opts.limit}; --limit shows more)`);
+      if (opts.json) return print(JSON.stringify(lines, null, 2));
+      if (lines.length === 0) return print(opts.needsDirector ? 'no run waits on the Director' : 'no runs');
+      print(formatRuns(lines));
+      if (lines.length === opts.limit) print(`(the newest ${opts.limit}; --limit shows more)`);
     });
 }
