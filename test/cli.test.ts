@@ -1,6 +1,7 @@
 /**
- * The `aura` CLI as a person uses it (a real process): bad input gets a clear message and a
- * non-zero exit and starts nothing; a good submission runs to its report.
+ * The `aura` CLI as a person uses it: bad input gets a clear message and a non-zero exit and
+ * starts nothing (the program in this process, test/helpers/cli.ts); a bad configuration stops
+ * the real binary, and a good submission runs to its report through it.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../config/config.js';
 import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
 const dir = mkdtempSync(join(tmpdir(), 'aura-cli-'));
@@ -21,7 +23,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function aura(args: string[], extraEnv: Record<string, string> = {}) {
+/** The real binary (bin/aura), in the test's folder. */
+function auraProcess(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), args, {
     cwd: dir,
     env: { ...env.childEnv, AURA_DIRECTOR: 'cli-tester', ...extraEnv },
@@ -42,17 +45,24 @@ describe('aura CLI: bad input', () => {
 
   it.each([
     ['a missing PRD file', () => ['submit', 'no-such-prd.md'], /cannot read PRD no-such-prd\.md: no such file/],
-    ['an empty PRD file', () => (writeFileSync(join(dir, 'empty.md'), '  \n\n'), ['submit', 'empty.md']), /PRD empty\.md is empty/],
+    [
+      'an empty PRD file',
+      () => (writeFileSync(join(dir, 'empty.md'), '  \n\n'), ['submit', join(dir, 'empty.md')]),
+      /PRD \S*\/empty\.md is empty/,
+    ],
     ['a folder as PRD', () => ['submit', '.'], /PRD \. is not a file/],
     [
       'a binary PRD (a NUL byte)',
-      () => (writeFileSync(join(dir, 'binary.md'), Buffer.from('# PRD\n\u0000\u0001\u0002', 'utf8')), ['submit', 'binary.md']),
-      /PRD binary\.md is not text: it has a NUL byte at offset 6/,
+      () => (writeFileSync(join(dir, 'binary.md'), Buffer.from('# PRD\n\u0000\u0001\u0002', 'utf8')), ['submit', join(dir, 'binary.md')]),
+      /PRD \S*\/binary\.md is not text: it has a NUL byte at offset 6/,
     ],
     [
       'a PRD that is not UTF-8',
-      () => (writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])), ['submit', 'latin1.md']),
-      /PRD latin1\.md is not UTF-8 text/,
+      () => (
+        writeFileSync(join(dir, 'latin1.md'), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])),
+        ['submit', join(dir, 'latin1.md')]
+      ),
+      /PRD \S*\/latin1\.md is not UTF-8 text/,
     ],
     [
       'a verification decision that is not one',
@@ -71,14 +81,14 @@ describe('aura CLI: bad input', () => {
     ['a rejection with a blank reason', () => ['reject', unknownRun, '--reason', '   '], /a rejection needs a reason/],
     ['resolve with no decision', () => ['resolve', unknownRun, 'T1', '--reason', 'x'], /choose exactly one of --reassign/],
     ['an unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
-  ])('refuses %s with a clear message and exit code 2', (_what, args, message) => {
-    const r = aura(args());
+  ])('refuses %s with a clear message and exit code 2', async (_what, args, message) => {
+    const r = await runAura(args(), { ...env.childEnv, AURA_DIRECTOR: 'cli-tester' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
   it('stops on bad configuration, naming the variable', () => {
-    const r = aura(['status', unknownRun], { AUDIT_LOG_RETENTION_DAYS: 'a year', ENABLE_STRICT_POLICY: 'maybe' });
+    const r = auraProcess(['status', unknownRun], { AUDIT_LOG_RETENTION_DAYS: 'a year', ENABLE_STRICT_POLICY: 'maybe' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/AUDIT_LOG_RETENTION_DAYS: .*\(value not shown, 6 characters\)/);
     expect(r.stderr).toMatch(/ENABLE_STRICT_POLICY: must be true or false \(value not shown, 5 characters\)/);

@@ -5,15 +5,13 @@
  * seen T1's code. With repair rounds the run completes with no reassignment; without them the
  * task is reassigned (the next employee is told the findings, not who failed) and escalates.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../config/config.js';
 import { resolveEscalation, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
 import { CODING_PRD, useCodingEnv, taskCalls } from './helpers/coding-env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 const world = useCodingEnv();
 
@@ -95,10 +93,7 @@ describe('a run that needs context and a repair round', () => {
   });
 
   it('counts the repair round in aura scores', async () => {
-    const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['scores', '--json'], {
-      env: world.env.childEnv,
-      encoding: 'utf8',
-    });
+    const out = await runAura(['scores', '--json'], world.env.childEnv);
     const scores = JSON.parse(out.stdout) as {
       employee: string;
       capability: string;

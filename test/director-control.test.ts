@@ -150,14 +150,16 @@ describe('pause, resume, cancel', () => {
     const paused = await pauseRun(client, runId, 'dana', 'reviewing spend', recorder());
     expect(paused.status).toBe('paused');
     // What was running finishes; then nothing new: the count of model calls stands still.
-    await sleep(6_000);
+    const held = (s: RunProgress) => s.tasks.every((t) => ['paused', 'accepted', 'pending'].includes(t.status));
+    await until(runId, held, 'every task held by the pause', 30_000);
     const calls = async () => (await world.env.db.selectFrom('model_runs').select('id').where('run_id', '=', runId).execute()).length;
     const before = await calls();
-    await sleep(4_000);
+    // A task started despite the pause would call its model within a round trip or two.
+    await sleep(3_000);
     expect(await calls()).toBe(before);
-    const held = await runStatus(client, runId);
-    expect(held.status).toBe('paused');
-    expect(held.tasks.every((t) => ['paused', 'accepted', 'pending'].includes(t.status))).toBe(true);
+    const still = await runStatus(client, runId);
+    expect(still.status).toBe('paused');
+    expect(held(still)).toBe(true);
     await expect(pauseRun(client, runId, 'dana', 'twice', recorder())).rejects.toThrow(/already paused/);
 
     const resumed = await resumeRun(client, runId, 'dana', 'spend is fine', recorder());

@@ -5,7 +5,6 @@
  * a range that does not continue it, and a transaction holding the chain head cannot make
  * `aura ledger verify` hang.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +23,7 @@ import { canonicalJson } from '../integrity/canonical.js';
 import { MerkleBuilder } from '../integrity/merkle.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../integrity/signing.js';
 import { verifyLedger, type VerifyOptions } from '../integrity/verify.js';
+import { aura as runAura } from './helpers/cli.js';
 
 interface World {
   dir: string;
@@ -107,14 +107,9 @@ function auraVerify(w: World, args: string[] = [], env: Record<string, string> =
   return aura(w, ['ledger', 'verify', ...args], env);
 }
 
+/** The CLI in this process (test/helpers/cli.ts), as the application role. */
 function aura(w: World, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), args, {
-    cwd: w.dir,
-    env: { ...process.env, DATABASE_URL: w.url, DATABASE_OWNER_URL: '', AURA_HOME: w.dir, AURA_LEDGER_KEY_FILE: w.keyFile, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runAura(args, { ...process.env, DATABASE_URL: w.url, DATABASE_OWNER_URL: '', AURA_HOME: w.dir, AURA_LEDGER_KEY_FILE: w.keyFile, ...env });
 }
 
 /** A checkpoint body over entries from..to, signed by `key`, as an insider would make it. */
@@ -191,7 +186,7 @@ describe('finding 3: the owner rewrites the chain, deletes the checkpoints, and 
     expect(kinds(report)).toContain('checkpoint_missing');
 
     // The Director's command: the key pinned from the key file, the signed log beside it.
-    const cli = auraVerify(w);
+    const cli = await auraVerify(w);
     expect(cli.stdout).toMatch(/TAMPERED/);
     expect(cli.stdout).toMatch(/checkpoint_missing/);
     expect(cli.code).toBe(1);
@@ -214,7 +209,7 @@ describe('finding 3: the owner rewrites the chain, deletes the checkpoints, and 
     ]);
     const pub = join(w.dir, 'trusted.pub');
     writeFileSync(pub, w.key.publicKeyPem);
-    const cli = auraVerify(w, ['--key', pub], { AURA_LEDGER_KEY_FILE: join(w.dir, 'absent.pem') });
+    const cli = await auraVerify(w, ['--key', pub], { AURA_LEDGER_KEY_FILE: join(w.dir, 'absent.pem') });
     expect(cli.stdout).toMatch(/checkpoint_foreign_key/);
     expect(cli.code).toBe(1);
   });
@@ -327,7 +322,7 @@ describe('finding 4: the application role and the checkpoints', () => {
     await expect(createCheckpoint(w.db, w.key)).rejects.toThrow(/refusing to sign/);
     // Nor does `aura ledger checkpoint --out` hand the Director the forged checkpoint as an anchor.
     const out = join(w.dir, 'anchor.json');
-    const cli = aura(w, ['ledger', 'checkpoint', '--out', out]);
+    const cli = await aura(w, ['ledger', 'checkpoint', '--out', out]);
     expect(cli.stderr).toMatch(/refusing to sign/);
     expect(cli.code).toBe(2);
     expect(existsSync(out)).toBe(false);
@@ -402,7 +397,7 @@ describe('finding 9: a transaction holding the chain head', () => {
         new Promise((resolve) => setTimeout(() => resolve('still waiting after 8 s'), 8_000)),
       ]);
       expect(signing).toMatch(/locked by another transaction/);
-      const cli = auraVerify(w, ['--lock-timeout', '500']);
+      const cli = await auraVerify(w, ['--lock-timeout', '500']);
       expect(cli.stderr).toMatch(/the chain head is locked by another transaction/);
       expect(cli.code).toBe(2);
     } finally {

@@ -5,10 +5,8 @@
  * after its Retry-After, a 401 sends the task elsewhere, tokens and cost land in the report
  * and in `aura models`, and the API keys appear nowhere: not in history, logs or tables.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { submitRun, waitForReport } from '../director/runs.js';
@@ -17,6 +15,7 @@ import type { RunReport } from '../governance/types.js';
 import { FakeModelServer, requestPrompt, type RecordedRequest } from './fixtures/fake-model-server.js';
 import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
+import { aura as runAura } from './helpers/cli.js';
 
 const OPENAI_KEY = 'sk-aura-test-SECRET-5f1c2e9d8b7a';
 const GEMINI_KEY = 'gm-aura-test-SECRET-0a9b8c7d6e5f';
@@ -164,7 +163,7 @@ describe('OpenAI, Ollama and Gemini employees', () => {
     );
     expect(usage.inputTokens).toBe(usage.byEmployee.reduce((s, e) => s + e.inputTokens, 0));
 
-    const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['models', '--json'], { env: env.childEnv, encoding: 'utf8' });
+    const out = await runAura(['models', '--json'], env.childEnv);
     const models = JSON.parse(out.stdout) as {
       id: string;
       calls: number;
@@ -178,7 +177,7 @@ describe('OpenAI, Ollama and Gemini employees', () => {
     const planner = models.find((m) => m.id === 'oa-planner')!;
     expect(planner).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 500, costUsd: 0.00045, available: true, status: 'active' });
     expect(models.find((m) => m.id === 'scripted-ada')).toBeUndefined(); // not in this registry, never registered here
-    const table = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['models'], { env: env.childEnv, encoding: 'utf8' });
+    const table = await runAura(['models'], env.childEnv);
     expect(table.stdout).toMatch(/oa-planner\s+openai\s+gpt-4o-mini\s+active\s+[\d.]+\s+1\s+1000\s+500\s+0\.0004/);
   });
 

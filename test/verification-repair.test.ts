@@ -5,15 +5,13 @@
  * like any task. When that cannot fix it either, the run escalates to the Director, whose
  * acceptance is a recorded override. When nobody can plan, the run ends failed with its reason.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../config/config.js';
 import { decideVerification, resolveEscalation, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import type { RunReport } from '../governance/types.js';
 import { eventually, type TestEnv } from './helpers/env.js';
 import { CODING_PRD, useCodingEnv, taskCalls } from './helpers/coding-env.js';
+import { aura as runAura } from './helpers/cli.js';
 
 const world = useCodingEnv();
 
@@ -118,10 +116,7 @@ describe('a final verification that the repair task cannot fix', () => {
     await eventually(async () => (await escalatedEvents()).length > 0, 30_000, 'the escalation to be recorded');
     expect((await escalatedEvents()).length).toBe(1);
     // The repair task's attempts were judged on their last round, and aura incidents says so.
-    const out = await promisify(execFile)(join(PROJECT_ROOT, 'bin', 'aura'), ['incidents', '--run', runId], {
-      env: world.env.childEnv,
-      encoding: 'utf8',
-    });
+    const out = await runAura(['incidents', '--run', runId], world.env.childEnv);
     expect(out.stdout.match(/acceptance command "node --test" exited with 1 \(after 3 rounds\)/g)).toHaveLength(2);
   });
 
