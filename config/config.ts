@@ -180,6 +180,7 @@ const envSchema = z.object({
   AURA_DIRECTOR_PUBLIC_KEYS: optionalString,
   AURA_DIRECTOR_COMMANDS: z.preprocess(emptyToUndefined, z.enum(['authenticated', 'any']).default('any')),
   AURA_SANDBOX_UNSAFE: bool(false),
+  AURA_WORKFLOW_BUNDLE: optionalString,
 });
 
 export interface AuraConfig {
@@ -247,6 +248,8 @@ export interface AuraConfig {
    * marked unauthenticated.
    */
   directorCommands: { keyFile: string; publicKeysFile: string | null; requireProof: boolean };
+  /** A workflow bundle built beforehand (workers/create-worker.ts buildWorkflowBundle); null: the manager worker bundles workflows/ at start. */
+  workflowBundle: string | null;
 }
 
 /** The project root: the folder holding this module's parent. */
@@ -333,6 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
       publicKeysFile: e.AURA_DIRECTOR_PUBLIC_KEYS ? at(e.AURA_DIRECTOR_PUBLIC_KEYS) : null,
       requireProof: e.AURA_DIRECTOR_COMMANDS === 'authenticated',
     },
+    workflowBundle: e.AURA_WORKFLOW_BUNDLE ? at(e.AURA_WORKFLOW_BUNDLE) : null,
   };
 }
 

@@ -37,7 +37,7 @@ const baselines = new Map<PrdKind, Baseline>();
 
 beforeAll(async () => {
   installSdkLogger('ERROR');
-  world = await ChaosWorld.start({ temporalCli: inject('temporalCli') });
+  world = await ChaosWorld.start({ temporalCli: inject('temporalCli'), workflowBundle: inject('workflowBundlePath') });
   for (const prd of ['wordfreq', 'coding'] as const) baselines.set(prd, await runBaseline(world, prd));
 }, 300_000);
 afterAll(async () => {

@@ -3,7 +3,8 @@
  * entry in this folder and by the tests, so what is tested is what runs.
  */
 import { join } from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { writeFile } from 'node:fs/promises';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { AuraConfig } from '../config/config.js';
 import { ConfigError } from '../errors/index.js';
 import type { Db } from '../db/connect.js';
@@ -39,8 +40,22 @@ export interface WorkerDeps {
 }
 
 export const WORKFLOWS_PATH = join(new URL('..', import.meta.url).pathname, 'workflows', 'index.ts');
-/** Interceptors every workflow runs with (bundled with the workflows: pass to bundleWorkflowCode too). */
+/** Interceptors every workflow runs with (bundled with the workflows). */
 export const WORKFLOW_INTERCEPTOR_MODULES = [join(new URL('..', import.meta.url).pathname, 'workflows', 'director-identity.ts')];
+
+/**
+ * The workflow bundle written to `file`, for workers started later (AURA_WORKFLOW_BUNDLE): the
+ * tests and the chaos harness build it once instead of once per worker process.
+ */
+export async function buildWorkflowBundle(file: string): Promise<string> {
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
+  await writeFile(file, bundle.code);
+  return file;
+}
 
 export const KNOWN_PROVIDERS = ['scripted', 'openai', 'gemini', 'ollama'] as const;
 
@@ -119,8 +134,8 @@ export async function createWorker(role: QueueRole, deps: WorkerDeps): Promise<W
     return Worker.create({
       ...common,
       taskQueue: QUEUES.manager,
-      ...(deps.workflowBundle
-        ? { workflowBundle: deps.workflowBundle }
+      ...(deps.workflowBundle || config.workflowBundle
+        ? { workflowBundle: deps.workflowBundle ?? { codePath: config.workflowBundle! } }
         : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
       sinks: directorSinks(db, config.directorCommands, (line) => console.warn(`[aura-worker] ${line}`)),
     });

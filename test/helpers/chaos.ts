@@ -38,6 +38,7 @@ import type { RunReport } from '../../governance/types.js';
 import { FakeModelServer, requestPrompt, type Responder } from '../fixtures/fake-model-server.js';
 import { codingModel } from '../fixtures/coding-model.js';
 import { freePort } from './free-port.js';
+import { buildWorkflowBundle } from '../../workers/create-worker.js';
 
 export { freePort } from './free-port.js';
 
@@ -386,10 +387,13 @@ export interface ChaosWorldOptions {
   log?: (line: string) => void;
   /** Keep the session folder (worker logs) after teardown. */
   keep?: boolean;
+  /** A workflow bundle built beforehand; else one is built here, once for every worker process. */
+  workflowBundle?: string;
 }
 
 export class ChaosWorld {
   readonly dir: string;
+  private workflowBundle = '';
   private readonly postgres: PostgresProcess;
   private readonly temporal: TemporalProcess;
   private modelServer: { url: string; close(): Promise<void> } | null = null;
@@ -420,6 +424,8 @@ export class ChaosWorld {
     const cli = opts.temporalCli ?? findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null);
     const world = new ChaosWorld(dir, await freePort(), await freePort(), cli, log, opts.keep ?? false);
     try {
+      // Every manager worker process (and each one after a kill -9) loads this bundle instead of bundling again.
+      world.workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle(join(dir, 'workflow-bundle.js')));
       await world.postgres.start();
       await world.temporal.start();
       world.modelServer = await world.models.start();
@@ -463,6 +469,7 @@ export class ChaosWorld {
       AURA_HOME: home,
       AURA_SCRIPT_FILE: this.scriptFile,
       AURA_INDEPENDENT_TESTS: 'false',
+      AURA_WORKFLOW_BUNDLE: this.workflowBundle,
       ...(prd === 'coding'
         ? {
             AURA_EMPLOYEES_FILE: join(PROJECT_ROOT, 'test', 'fixtures', 'converging', 'employees.json'),

@@ -84,6 +84,8 @@ export async function startTestEnv(
     DATABASE_URL: database.url,
     DATABASE_OWNER_URL: ownerUrl,
     TEMPORAL_ADDRESS: server.address,
+    // Worker processes a test starts take the suite's bundle instead of bundling again.
+    AURA_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
   };
   const workerConfig = loadConfig({ ...envVars, DATABASE_URL: database.url, DATABASE_OWNER_URL: ownerUrl }, PROJECT_ROOT);
 

@@ -6,17 +6,16 @@
  * As in production, the server's role is the tables' owner and the application runs as a role
  * of its own (POSTGRES_APP_USER, created here once, before test files open databases at once).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureTemporalCli, INSTALL_HINT } from '../../local/temporal-cli.js';
 import { spawn } from 'node:child_process';
 import { loadConfig, PROJECT_ROOT } from '../../config/config.js';
 import { createDb } from '../../db/connect.js';
 import { ensureApplicationLogin } from '../../db/open.js';
-import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../workers/create-worker.js';
+import { buildWorkflowBundle } from '../../workers/create-worker.js';
 import { freePort } from './free-port.js';
 
 export { freePort } from './free-port.js';
@@ -50,13 +49,7 @@ export default async function setup(project: TestProject) {
 
   await ensureApplicationRole(pgServerUrl, log);
 
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
-  const workflowBundlePath = join(dir, 'workflow-bundle.js');
-  await writeFile(workflowBundlePath, bundle.code);
+  const workflowBundlePath = await buildWorkflowBundle(join(dir, 'workflow-bundle.js'));
 
   project.provide('pgServerUrl', pgServerUrl);
   project.provide('temporalCli', cli);
