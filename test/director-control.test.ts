@@ -122,7 +122,12 @@ describe('Director commands as Updates', () => {
     // Closed, the run's status still tells its planning rounds (the first planner timed out) and its plan.
     expect(atGate.planAttempts).toBeGreaterThanOrEqual(2);
     const closed = await runStatus(client, runId);
-    expect(closed).toMatchObject({ status: 'completed', planAttempts: atGate.planAttempts, planErrors: atGate.planErrors, plan: atGate.plan });
+    expect(closed).toMatchObject({
+      status: 'completed',
+      planAttempts: atGate.planAttempts,
+      planErrors: atGate.planErrors,
+      plan: atGate.plan,
+    });
     expect(closed.tasks.map((t) => t.title)).toEqual(atGate.plan!.tasks.map((t) => t.title));
     const actions = await directorActions(runId);
     expect(actions.map((a) => a.action)).toEqual(['pause_refused', 'approve_plan', 'approvePlan_refused', 'cancel_refused']);

@@ -109,7 +109,14 @@ function auraVerify(w: World, args: string[] = [], env: Record<string, string> =
 
 /** The CLI in this process (test/helpers/cli.ts), as the application role. */
 function aura(w: World, args: string[], env: Record<string, string> = {}) {
-  return runAura(args, { ...process.env, DATABASE_URL: w.url, DATABASE_OWNER_URL: '', AURA_HOME: w.dir, AURA_LEDGER_KEY_FILE: w.keyFile, ...env });
+  return runAura(args, {
+    ...process.env,
+    DATABASE_URL: w.url,
+    DATABASE_OWNER_URL: '',
+    AURA_HOME: w.dir,
+    AURA_LEDGER_KEY_FILE: w.keyFile,
+    ...env,
+  });
 }
 
 /** A checkpoint body over entries from..to, signed by `key`, as an insider would make it. */

@@ -27,8 +27,7 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
             `${r.id.padEnd(26)} ${r.provider.padEnd(9)} ${r.model.padEnd(22)} ${status.padEnd(11)} ${r.reputation.toFixed(1).padStart(6)} ${String(r.calls).padStart(6)} ${String(r.inputTokens).padStart(10)} ${String(r.outputTokens).padStart(10)} ${r.costUsd.toFixed(4).padStart(10)}`,
           );
         }
-        if (rows.some((r) => !r.available))
-          print('* not routed to: its provider is not configured, or it is not in the registry in use');
+        if (rows.some((r) => !r.available)) print('* not routed to: its provider is not configured, or it is not in the registry in use');
       } finally {
         await database.close();
       }

@@ -21,21 +21,11 @@ function recorded(): Record<string, number> {
   }
 }
 
-/**
- * Files that time their faults against an undisturbed run of their own (the chaos suite): they
- * run last, when the machine is as quiet as when they measured, so that a fault planned at 50 %
- * of a run's usual time still finds the run going.
- */
-const LAST = ['test/chaos.test.ts'];
-
-/** Longest recorded first; a file with no record yet first of all (it may be long); LAST at the end. */
+/** Longest recorded first; a file with no record yet first of all (it may be long). */
 export class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const seconds = recorded();
-    const of = (f: TestSpecification) => {
-      const file = relative(ROOT, f.moduleId);
-      return LAST.includes(file) ? Number.NEGATIVE_INFINITY : (seconds[file] ?? Number.POSITIVE_INFINITY);
-    };
+    const of = (f: TestSpecification) => seconds[relative(ROOT, f.moduleId)] ?? Number.POSITIVE_INFINITY;
     return [...files].sort((a, b) => of(b) - of(a));
   }
 }
