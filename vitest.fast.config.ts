@@ -12,6 +12,7 @@ export const FAST = [
   'test/replay.test.ts',
   'test/workflow-boundary.test.ts',
   'test/config.test.ts',
+  'test/details.test.ts',
   'test/storable.test.ts',
   'test/parsed-output.test.ts',
   'test/providers.test.ts',

@@ -1008,7 +1008,7 @@ class TaskWorkflow {
 
   /** Live progress to the run, for its status query (and to the Web UI, as the task's details). */
   private async report(): Promise<void> {
-    setCurrentDetails(taskDetails(this.progress, this.task.acceptance.command));
+    setCurrentDetails(taskDetails(this.progress, this.task.acceptance.command, this.input.runId));
     if (this.parentId) await getExternalWorkflowHandle(this.parentId).signal(taskProgressSignal, { ...this.progress });
   }
 }
