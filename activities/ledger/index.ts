@@ -112,7 +112,7 @@ export function createLedgerActivities(deps: {
       const workflowId = activityRef().workflowId;
       const claimed = String((c.args?.[0] as { by?: unknown } | undefined)?.by ?? '');
       const identity = !policy
-        ? ({ authenticated: true, channel: 'cli' } as const)
+        ? { authenticated: false as const, why: 'no key is trusted for Director commands here' }
         : c.updateId === null
           ? { authenticated: false as const, why: 'sent as a signal, which carries no proof of identity' }
           : checkCommandProof(
