@@ -114,6 +114,21 @@ describe('by default: commands without proof are marked', () => {
     expect(warnings[1]!.description).toContain('signal');
   });
 
+  it('two approvals sent at once: one takes effect, the other is refused and recorded, whatever the order', async () => {
+    const runId = await atGate(env, 'identity-concurrent');
+    const handle = env.client.workflow.getHandle(toWorkflowId(runId));
+    const answers = await Promise.allSettled(
+      ['first', 'second'].map((reason) => handle.executeUpdate(approvePlanUpdate, { args: [{ by: 'dana', reason }] })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = answers.find((a) => a.status === 'rejected') as PromiseRejectedResult;
+    expect(((refused.reason as WorkflowUpdateFailedError).cause as Error).message).toMatch(/approval needs awaiting_approval|already/);
+    await cancelRun(env.client, runId, 'dana', 'done');
+    const rows = (await actions(env, runId)).map((r) => [r.action, r.director_id]);
+    expect(rows.filter(([a]) => a === 'approve_plan')).toEqual([['approve_plan', 'dana']]);
+    expect(rows.filter(([a]) => a === 'approvePlan_refused')).toEqual([['approvePlan_refused', 'dana']]);
+  });
+
   it('a proof copied onto another command, or made with another key, vouches for nothing', async () => {
     const runId = await atGate(env, 'identity-forged');
     const workflowId = toWorkflowId(runId);

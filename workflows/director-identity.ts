@@ -47,9 +47,26 @@ const sinks = proxySinks<DirectorSinks>();
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({ inbound: [new DirectorIdentity()] });
 
+/**
+ * A command that no longer fits when it takes effect (its identity was checked meanwhile, and an
+ * earlier command changed the run): refused as the validator would have refused it, and recorded.
+ */
+export function refusedWhenApplied(reason: string): ApplicationFailure {
+  return plainFailure(reason, 'CommandRefused');
+}
+
 class DirectorIdentity implements WorkflowInboundCallsInterceptor {
-  /** Director signals are identified one after another, so they take effect in the order they came. */
-  private signals: Promise<void> = Promise.resolve();
+  /**
+   * Director commands are identified one after another and each takes effect before the next is
+   * identified, so they act in the order they came (each handler re-checks that it still fits).
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(fn);
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
 
   validateUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'validateUpdate'>): void {
     try {
@@ -71,27 +88,36 @@ class DirectorIdentity implements WorkflowInboundCallsInterceptor {
 
   async handleUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>): Promise<unknown> {
     if (!isDirectorCommand(input.name, input.args) || !patched('director-identity')) return next(input);
-    const by = await identify(input.name, input.updateId, input.args, proofOf(input));
-    return next({ ...input, args: withBy(input.args, by) });
+    const by = await this.inTurn(() => identify(input.name, input.updateId, input.args, proofOf(input)));
+    try {
+      return await next({ ...input, args: withBy(input.args, by) });
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === 'CommandRefused')
+        sinks.director.refused({
+          runId: runIdOf(),
+          update: input.name,
+          updateId: input.updateId,
+          args: input.args,
+          proof: proofOf(input),
+          refusal: err.message,
+        });
+      throw err;
+    }
   }
 
   async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
     if (!isDirectorCommand(input.signalName, input.args) || !patched('director-identity')) return next(input);
-    const turn = this.signals.then(async () => {
-      let by: string;
+    const by = await this.inTurn(async (): Promise<string | null> => {
       try {
-        by = await identify(input.signalName, null, input.args, proofOf(input));
+        return await identify(input.signalName, null, input.args, proofOf(input));
       } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'UnauthenticatedCommand') return; // refused and recorded
+        if (err instanceof ApplicationFailure && err.type === 'UnauthenticatedCommand') return null; // refused and recorded
         // The check itself could not be made (the record unreachable past its retries): a failure
         // thrown from a signal handler would fail the run, so the signal goes on, its name unproven.
-        const claimed = String((input.args[0] as { by?: unknown }).by ?? 'director');
-        by = `${claimed} (unauthenticated)`;
+        return `${String((input.args[0] as { by?: unknown }).by ?? 'director')} (unauthenticated)`;
       }
-      await next({ ...input, args: withBy(input.args, by) });
     });
-    this.signals = turn.catch(() => undefined);
-    return turn;
+    if (by !== null) await next({ ...input, args: withBy(input.args, by) });
   }
 }
 

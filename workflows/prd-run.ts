@@ -78,6 +78,7 @@ import { taskRun } from './task-run.js';
 import { chargeReviewer } from './reviewers.js';
 import { failureMessage, isRouteAround, isTimeout, underBudget } from './failures.js';
 import { TIME_LIMITS } from '../governance/time-limits.js';
+import { refusedWhenApplied } from './director-identity.js';
 
 export const RUN_DEFAULTS = {
   maxParallel: 2,
@@ -364,6 +365,10 @@ class PrdRunWorkflow {
     setHandler(
       def,
       async (a: A) => {
+        // Checked again as it takes effect: an earlier command may have changed the run meanwhile
+        // (the identity check comes between; workflows/director-identity.ts).
+        const refused = refuseCommand(command(a), this.view());
+        if (refused) throw refusedWhenApplied(refused);
         const message = await apply(a);
         return { command: def.name, status: this.state.status, message };
       },

@@ -64,6 +64,7 @@ import { taskDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { failureMessage, isEmployeeTimeout, isRouteAround, isTimeout, underBudget } from './failures.js';
 import { TIME_LIMITS } from '../governance/time-limits.js';
+import { refusedWhenApplied } from './director-identity.js';
 
 export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   return new TaskWorkflow(input).run();
@@ -134,6 +135,10 @@ class TaskWorkflow {
     setHandler(
       resolveEscalationUpdate,
       async (d) => {
+        // Checked again as it takes effect: another decision may have come first (the identity
+        // check comes between; workflows/director-identity.ts).
+        const refused = this.decisionRefused(d);
+        if (refused) throw refusedWhenApplied(refused);
         this.decision = d;
         await condition(() => this.decision !== d);
         return { command: 'directorDecision', status: this.progress.status, message: `task ${this.task.id}: ${d.kind} carried out` };
@@ -141,17 +146,8 @@ class TaskWorkflow {
       {
         description: DESCRIPTIONS.directorDecision,
         validator: (d) => {
-          if (this.progress.status !== 'escalated' || !this.escalationRoster)
-            throw new Error(`task ${this.task.id} is ${this.progress.status}, not waiting for the Director`);
-          if (this.decision) throw new Error(`task ${this.task.id} already has a decision to carry out`);
-          const invalid = validateDecision(
-            d,
-            this.escalationRoster,
-            this.escalationCapability ?? this.task.capability,
-            this.attempts,
-            this.testerId(),
-          );
-          if (invalid) throw new Error(invalid);
+          const refused = this.decisionRefused(d);
+          if (refused) throw new Error(refused);
         },
       },
     );
@@ -171,6 +167,14 @@ class TaskWorkflow {
       },
       { description: DESCRIPTIONS.runControl },
     );
+  }
+
+  /** Why a Director's decision does not fit the task now, or null. */
+  private decisionRefused(d: EscalationDecision): string | null {
+    if (this.progress.status !== 'escalated' || !this.escalationRoster)
+      return `task ${this.task.id} is ${this.progress.status}, not waiting for the Director`;
+    if (this.decision) return `task ${this.task.id} already has a decision to carry out`;
+    return validateDecision(d, this.escalationRoster, this.escalationCapability ?? this.task.capability, this.attempts, this.testerId());
   }
 
   /** The run is paused: wait here, before anything new starts (a routing, a call, a sandbox run). */
