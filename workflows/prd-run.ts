@@ -116,6 +116,8 @@ class PrdRunWorkflow {
   private readonly options: Options;
   private readonly state: RunProgress;
   private gate: GateAnswer | null = null;
+  /** The open gate's answer has been taken (and is being recorded): the gate is answered. */
+  private gateTaken = false;
   private budget: RunBudget | null;
   /** Task workflows still running: each hears the Director's budget decision. */
   private readonly activeTasks = new Set<string>();
@@ -338,7 +340,7 @@ class PrdRunWorkflow {
   private view(): RunView {
     return {
       status: this.state.status,
-      gateAnswered: this.gate !== null,
+      gateAnswered: this.gate !== null || this.gateTaken,
       verificationAnswered: this.verificationAnswer !== null,
       budgetAnswered: this.budgetAnswer !== null,
       cancelling: this.cancelRequest !== null,
@@ -564,6 +566,7 @@ class PrdRunWorkflow {
       if (routedAround) continue;
 
       // Out of rounds: the Director decides whether the planner gets more, or the run ends.
+      this.gateTaken = false;
       await this.setStatus(
         'plan_escalated',
         `the plan still breaks ${feedback.length} rule(s) after ${this.options.maxReplans + 1} rounds`,
@@ -653,6 +656,7 @@ class PrdRunWorkflow {
         reason: 'auto-approval chosen when the run was started',
       });
     } else {
+      this.gateTaken = false;
       await this.setStatus('awaiting_approval');
       const answer = await this.gateAnswer();
       await roles.ledger(`Director ${answer.kind}`).recordDirectorAction({
@@ -672,6 +676,9 @@ class PrdRunWorkflow {
     await condition(() => this.gate !== null);
     const answer = this.gate!;
     this.gate = null;
+    // Answered until the next gate opens: a second answer arriving while this one is recorded is
+    // refused, never kept to answer a later gate.
+    this.gateTaken = true;
     return answer;
   }
 
