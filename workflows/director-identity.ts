@@ -73,15 +73,7 @@ class DirectorIdentity implements WorkflowInboundCallsInterceptor {
       next(input);
     } catch (err) {
       const refusal = messageOf(err);
-      if (isDirectorCommand(input.name, input.args))
-        sinks.director.refused({
-          runId: runIdOf(),
-          update: input.name,
-          updateId: input.updateId,
-          args: input.args,
-          proof: proofOf(input),
-          refusal,
-        });
+      if (isDirectorCommand(input.name, input.args)) recordRefused(input, refusal);
       throw plainFailure(refusal, 'CommandRefused');
     }
   }
@@ -92,15 +84,7 @@ class DirectorIdentity implements WorkflowInboundCallsInterceptor {
     try {
       return await next({ ...input, args: withBy(input.args, by) });
     } catch (err) {
-      if (err instanceof ApplicationFailure && err.type === 'CommandRefused')
-        sinks.director.refused({
-          runId: runIdOf(),
-          update: input.name,
-          updateId: input.updateId,
-          args: input.args,
-          proof: proofOf(input),
-          refusal: err.message,
-        });
+      if (err instanceof ApplicationFailure && err.type === 'CommandRefused') recordRefused(input, err.message);
       throw err;
     }
   }
@@ -119,6 +103,18 @@ class DirectorIdentity implements WorkflowInboundCallsInterceptor {
     });
     if (by !== null) await next({ ...input, args: withBy(input.args, by) });
   }
+}
+
+/** A refused Update to the worker's sink, which records it (workers/director-refusals.ts). */
+function recordRefused(input: UpdateInput, refusal: string): void {
+  sinks.director.refused({
+    runId: runIdOf(),
+    update: input.name,
+    updateId: input.updateId,
+    args: input.args,
+    proof: proofOf(input),
+    refusal,
+  });
 }
 
 function isDirectorCommand(name: string, args: unknown[]): boolean {
