@@ -3,20 +3,30 @@
  * against budget, employees by tier and status) and the intervention list (everything waiting
  * on the Director, each with the evidence the decision rests on and the commands that answer it).
  */
+import { gzipSync } from 'node:zlib';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { runStatus } from '../../director/runs.js';
+import { resolveRun, runStatus } from '../../director/runs.js';
 import { WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
+import { listEmployees } from '../../db/repositories/employees.js';
+import { workspaceFiles } from '../../db/repositories/workspace.js';
 import {
+  acceptedTasksOfRun,
   employeeCounts,
+  lastCodeRounds,
   lastDirectorAction,
   lastWorkspaceVerification,
   runCountsByStatus,
+  planRoundsSentBack,
+  runPrd,
   runSpendVsBudget,
   taskEvidence,
+  taskOfRun,
 } from '../../db/repositories/dashboard.js';
 import type { RunProgress } from '../../governance/types.js';
-import { isUuid } from '../schemas.js';
+import { isUuid, runParams } from '../schemas.js';
+import { ApiError } from '../errors.js';
 import { principalOf, type ApiDeps, type TypedApi } from '../context.js';
 import { workflowUrl } from './runs.js';
 
@@ -37,6 +47,13 @@ export interface Pending {
   /** What the decision rests on: the plan, the Auditor's findings, the failing check, the spend. */
   evidence: Record<string, unknown>;
   temporalUrl: string | null;
+}
+
+/** What a plan gate rests on besides the plan: the PRD, and the rounds the plan rules sent back. */
+async function planningOf(db: ApiDeps['db'], runId: string) {
+  if (!isUuid(runId)) return { prd: null, planRounds: [] };
+  const [prd, planRounds] = await Promise.all([runPrd(db, runId), planRoundsSentBack(db, runId)]);
+  return { prd, planRounds };
 }
 
 async function pendingOfRun(deps: ApiDeps, client: Client, line: ReturnType<typeof toRunLine>): Promise<Pending[]> {
@@ -63,7 +80,7 @@ async function pendingOfRun(deps: ApiDeps, client: Client, line: ReturnType<type
         taskKey: null,
         question: 'approve or reject the plan',
         actions: ['approve', 'reject'],
-        evidence: { plan: live.plan, planAttempts: live.planAttempts, planErrors: live.planErrors },
+        evidence: { plan: live.plan, planAttempts: live.planAttempts, planErrors: live.planErrors, ...(await planningOf(db, line.runId)) },
       });
       break;
     case 'plan_escalated':
@@ -73,7 +90,7 @@ async function pendingOfRun(deps: ApiDeps, client: Client, line: ReturnType<type
         taskKey: null,
         question: 'the plan still breaks the plan rules: give the planner more rounds, or reject',
         actions: ['replan', 'reject'],
-        evidence: { planAttempts: live.planAttempts, planErrors: live.planErrors },
+        evidence: { planAttempts: live.planAttempts, planErrors: live.planErrors, ...(await planningOf(db, line.runId)) },
       });
       break;
     case 'budget_paused': {
@@ -218,4 +235,180 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
       return { pending };
     },
   );
+
+  /** The run's id in the record: a uuid is taken as it is, any other name asked of Temporal. */
+  async function recordedRun(ref: string): Promise<string> {
+    const runId = isUuid(ref) ? ref : (await resolveRun(client, ref)).runId;
+    if (!isUuid(runId) || (await runPrd(db, runId)) === null) throw new ApiError(404, 'not_found', `unknown run: ${ref}`);
+    return runId;
+  }
+  async function recordedTask(ref: string, taskKey: string) {
+    const runId = await recordedRun(ref);
+    const task = await taskOfRun(db, runId, taskKey);
+    if (!task) throw new ApiError(404, 'not_found', `run ${ref} has no task ${taskKey}`);
+    return { runId, task };
+  }
+  const taskParams = runParams.extend({ task: z.string().trim().min(1).max(100).describe('the task key, e.g. T1') });
+
+  app.get(
+    '/api/runs/:run/tasks/:task/code',
+    {
+      config: { auth: 'read' },
+      schema: {
+        summary: "The code under judgement: the task's last coder round with its files, and the round before it (to compare)",
+        tags: ['dashboard'],
+        params: taskParams,
+      },
+    },
+    async (req) => {
+      const { task } = await recordedTask(req.params.run, req.params.task);
+      const [current = null, previous = null] = await lastCodeRounds(db, task.id, 2);
+      return { taskKey: req.params.task, generation: task.generation, current, previous };
+    },
+  );
+
+  app.get(
+    '/api/runs/:run/tasks/:task/eligible',
+    {
+      config: { auth: 'read' },
+      schema: {
+        summary:
+          'Who could take the task on a reassignment: every employee with its capability, its status, and why it may not (suspended, its provider off, it wrote the tests)',
+        tags: ['dashboard'],
+        params: taskParams,
+      },
+    },
+    async (req) => {
+      const { task } = await recordedTask(req.params.run, req.params.task);
+      const [all, routed] = await Promise.all([listEmployees(db, { includeUnavailable: true }), listEmployees(db)]);
+      const available = new Set(routed.map((e) => e.id));
+      const employees = all
+        .filter((e) => task.capability !== null && e.capabilities.includes(task.capability))
+        .map((e) => {
+          // The same checks the task makes of a reassignment, and the one it cannot see: a
+          // provider that is not configured here leaves its employees out of the roster.
+          const why = !available.has(e.id)
+            ? `its provider (${e.provider}) is not configured: not in the roster`
+            : e.status !== 'active'
+              ? `${e.status}${e.suspendedUntil ? ` until ${e.suspendedUntil}` : ''}`
+              : e.id === task.testerId
+                ? "wrote the task's acceptance tests: the maker is never its own checker"
+                : null;
+          return {
+            id: e.id,
+            provider: e.provider,
+            model: e.model,
+            status: e.status,
+            available: available.has(e.id),
+            reputation: e.reputations?.[task.capability!] ?? e.reputation,
+            eligible: why === null,
+            why,
+          };
+        })
+        .sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.reputation - a.reputation);
+      return { taskKey: req.params.task, capability: task.capability, testerId: task.testerId, employees };
+    },
+  );
+
+  app.get(
+    '/api/runs/:run/workspace',
+    {
+      config: { auth: 'read' },
+      schema: {
+        summary: "A run's workspace as the record holds it: every accepted file, with the task it came from (layered in order)",
+        tags: ['dashboard'],
+        params: runParams,
+      },
+    },
+    async (req) => {
+      const runId = await recordedRun(req.params.run);
+      const { files, tasks } = await workspaceOf(runId);
+      return {
+        runId,
+        files: files.map((f) => ({
+          path: f.path,
+          fromTask: tasks.get(f.fromTask) ?? f.fromTask,
+          bytes: Buffer.byteLength(f.content),
+          content: f.content,
+        })),
+        verification: await lastWorkspaceVerification(db, runId),
+      };
+    },
+  );
+
+  app.get(
+    '/api/runs/:run/workspace.tar.gz',
+    {
+      config: { auth: 'read' },
+      schema: { summary: "A run's workspace (its accepted files) as a gzipped tar", tags: ['dashboard'], params: runParams },
+    },
+    async (req, reply) => {
+      const runId = await recordedRun(req.params.run);
+      const { files } = await workspaceOf(runId);
+      const folder = `aura-${runId.slice(0, 8)}`;
+      const body = gzipSync(tarArchive(files.map((f) => ({ path: `${folder}/${f.path}`, content: f.content }))));
+      return reply
+        .header('content-type', 'application/gzip')
+        .header('content-disposition', `attachment; filename="${folder}.tar.gz"`)
+        .send(body);
+    },
+  );
+
+  async function workspaceOf(runId: string) {
+    const accepted = await acceptedTasksOfRun(db, runId);
+    const files = await workspaceFiles(
+      db,
+      accepted.map((t) => t.id),
+    );
+    return { files: files.filter((f) => safePath(f.path)), tasks: new Map(accepted.map((t) => [t.id, t.taskKey])) };
+  }
+}
+
+/** A relative path that stays inside the folder it is unpacked in (the sandbox refuses the others too). */
+function safePath(path: string): boolean {
+  return !path.startsWith('/') && !path.includes('\\') && !path.includes('\0') && path.split('/').every((p) => p !== '..' && p !== '');
+}
+
+/**
+ * A POSIX (pax) tar of text files, written here because nothing in the tree writes tar and the
+ * format is small: a 512-byte header per file, a pax record first when the path is longer than
+ * the header holds, the content padded to 512 bytes, two empty blocks at the end. Node's zlib
+ * gzips it. Files are 0644, owned by nobody in particular, dated 0.
+ */
+export function tarArchive(files: { path: string; content: string }[]): Buffer {
+  const blocks: Buffer[] = [];
+  const header = (name: string, size: number, type: string) => {
+    const h = Buffer.alloc(512);
+    const put = (text: string, at: number, len: number) => h.write(text, at, len, 'utf8');
+    const octal = (n: number, at: number, len: number) => put(n.toString(8).padStart(len - 1, '0'), at, len - 1);
+    put(name, 0, 100);
+    octal(0o644, 100, 8);
+    octal(0, 108, 8);
+    octal(0, 116, 8);
+    octal(size, 124, 12);
+    octal(0, 136, 12);
+    put('        ', 148, 8);
+    put(type, 156, 1);
+    put('ustar\0', 257, 6);
+    put('00', 263, 2);
+    let sum = 0;
+    for (const b of h) sum += b;
+    put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+    return h;
+  };
+  const padded = (body: Buffer) => [body, Buffer.alloc((512 - (body.length % 512)) % 512)];
+  for (const f of files) {
+    const body = Buffer.from(f.content, 'utf8');
+    if (Buffer.byteLength(f.path) > 100) {
+      // A pax record "LEN path=VALUE\n", LEN counting itself.
+      const rest = ` path=${f.path}\n`;
+      let len = Buffer.byteLength(rest) + 1;
+      while (String(len).length + Buffer.byteLength(rest) !== len) len += 1;
+      const pax = Buffer.from(`${len}${rest}`, 'utf8');
+      blocks.push(header('pax-header', pax.length, 'x'), ...padded(pax));
+    }
+    blocks.push(header(Buffer.from(f.path).subarray(0, 100).toString('utf8'), body.length, '0'), ...padded(body));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
 }

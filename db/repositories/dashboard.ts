@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
+import { taskOutputOf } from './model-runs.js';
 
 export async function runCountsByStatus(db: Db): Promise<Record<string, number>> {
   const rows = await db
@@ -312,4 +313,128 @@ export async function runDirectorActions(db: Db, runId: string) {
 export async function taskTitles(db: Db, runId: string): Promise<Map<string, string>> {
   const rows = await db.selectFrom('task_queue').select(['task_key', 'title']).where('run_id', '=', runId).orderBy('generation').execute();
   return new Map(rows.map((r) => [r.task_key, r.title]));
+}
+
+/** The PRD a run was started with (null: no such run in the record). */
+export async function runPrd(db: Db, runId: string): Promise<string | null> {
+  const row = await db.selectFrom('orchestra_runs').select('prd').where('id', '=', runId).executeTakeFirst();
+  return row?.prd ?? null;
+}
+
+export interface PlanRound {
+  /** The run's planning round (1 = the first answer). */
+  round: number;
+  at: string;
+  /** The rules the round's plan broke, as the planner was told them. */
+  broken: string[];
+  /** Who planned (from the record's description), when it says. */
+  planner: string | null;
+}
+
+/**
+ * The planning rounds the plan rules sent back, oldest first: the `plan.rejected_by_rules`
+ * events the run recorded, each with the rules broken.
+ */
+export async function planRoundsSentBack(db: Db, runId: string): Promise<PlanRound[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .select(['description', 'details', 'created_at'])
+    .where('run_id', '=', runId)
+    .where('action', '=', 'plan.rejected_by_rules')
+    .orderBy('seq')
+    .execute();
+  return rows.map((r, i) => {
+    const m = /^plan round (\d+) by (\S+)/.exec(r.description ?? '');
+    const feedback = (r.details as { feedback?: unknown }).feedback;
+    return {
+      round: m ? Number(m[1]) : i + 1,
+      at: new Date(r.created_at).toISOString(),
+      broken: Array.isArray(feedback) ? feedback.map(String) : [],
+      planner: m?.[2] ?? null,
+    };
+  });
+}
+
+/** The latest generation's row of a task: its id, capability and who wrote its frozen tests. */
+export async function taskOfRun(db: Db, runId: string, taskKey: string) {
+  const row = await db
+    .selectFrom('task_queue')
+    .leftJoin('model_runs as tests', 'tests.id', 'task_queue.tests_model_run_id')
+    .select(['task_queue.id', 'task_queue.generation', 'task_queue.status', 'task_queue.spec', 'tests.employee_id as tester'])
+    .where('task_queue.run_id', '=', runId)
+    .where('task_queue.task_key', '=', taskKey)
+    .orderBy('task_queue.generation', 'desc')
+    .executeTakeFirst();
+  if (!row) return null;
+  const spec = row.spec as { capability?: unknown; instructions?: unknown };
+  return {
+    id: row.id,
+    generation: row.generation,
+    status: row.status,
+    capability: typeof spec.capability === 'string' ? spec.capability : null,
+    testerId: row.tester ?? null,
+  };
+}
+
+export interface CodeRound {
+  modelRunId: string;
+  employeeId: string;
+  attempt: number | null;
+  round: number | null;
+  at: string;
+  /** The files the round wrote; null when its answer did not parse (then `parseError` says why). */
+  files: { path: string; content: string }[] | null;
+  parseError: string | null;
+  summary: string | null;
+}
+
+/**
+ * The code under judgement of a task: its coders' last two rounds (newest first), each with the
+ * files it wrote, so that the newest can be read and compared with the one before it.
+ */
+export async function lastCodeRounds(db: Db, taskId: string, count = 2): Promise<CodeRound[]> {
+  const rows = await db
+    .selectFrom('model_runs')
+    .select(['id', 'employee_id', 'task_attempt', 'round', 'created_at', 'output', 'parsed_output', 'parse_error'])
+    .where('task_id', '=', taskId)
+    .where('kind', '=', 'task')
+    .where('error', 'is', null)
+    .orderBy('created_at', 'desc')
+    .limit(count)
+    .execute();
+  return rows.map((r) => {
+    const parsed = taskOutputOf(r);
+    return {
+      modelRunId: r.id,
+      employeeId: r.employee_id,
+      attempt: r.task_attempt,
+      round: r.round,
+      at: new Date(r.created_at).toISOString(),
+      files: parsed.ok ? parsed.output.files.map((f) => ({ path: f.path, content: f.content })) : null,
+      parseError: parsed.ok ? null : parsed.error,
+      summary: parsed.ok ? parsed.output.summary : null,
+    };
+  });
+}
+
+/**
+ * The tasks whose accepted outputs make a run's workspace, in the order they were accepted
+ * (the latest generation's, a repair task after the tasks it repairs): each layers over the ones before.
+ */
+export async function acceptedTasksOfRun(db: Db, runId: string): Promise<{ id: string; taskKey: string }[]> {
+  const rows = await db
+    .selectFrom('task_queue')
+    .select(['id', 'task_key', 'generation'])
+    .where('run_id', '=', runId)
+    .where('accepted_model_run_id', 'is not', null)
+    .where('generation', '=', (eb) =>
+      eb
+        .selectFrom('task_queue as t')
+        .select(sql<number>`max(t.generation)`.as('g'))
+        .where('t.run_id', '=', runId),
+    )
+    .orderBy('completed_at')
+    .orderBy('updated_at')
+    .execute();
+  return rows.map((r) => ({ id: r.id, taskKey: r.task_key }));
 }
