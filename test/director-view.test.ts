@@ -15,7 +15,7 @@ import { useThrowawayDatabase } from './helpers/database.js';
 import { acceptanceLine, formatProgress, formatReport, formatTaskChecks } from '../client/format.js';
 import { buildProgram, main } from '../client/cli.js';
 import { submitRunBody } from '../api/routes/runs.js';
-import { recordEntries, type Labels } from '../director/history.js';
+import { recordEntries, type Labels } from '../director/timeline/index.js';
 import { runRecord } from '../db/repositories/history.js';
 import { reviewOf, runAttemptRounds, taskEvidence } from '../db/repositories/dashboard.js';
 import { insertRun, insertTasks, upsertProject } from '../db/repositories/runs.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvePlan, runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { temporalEntries, type TimelineEntry } from '../director/history.js';
+import { temporalEntries, type TimelineEntry } from '../director/timeline/index.js';
 import type { RunLine } from '../director/run-list.js';
 import type { RunReport } from '../governance/types.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';

@@ -21,7 +21,7 @@ import {
   submitRun,
   type RefusalRecorder,
 } from '../../director/runs.js';
-import { buildTimeline } from '../../director/history.js';
+import { buildTimeline } from '../../director/timeline/index.js';
 import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
 import { listIncidents } from '../../db/repositories/incidents.js';

@@ -1,6 +1,6 @@
 /** `aura history`: one timeline of a run for incident review (director/history.ts builds it). */
 import type { Command } from 'commander';
-import { buildTimeline, formatTimeline, type TimelineCtx } from '../../director/history.js';
+import { buildTimeline, formatTimeline, type TimelineCtx } from '../../director/timeline/index.js';
 import { UserError } from '../../errors/index.js';
 import { print } from '../io.js';
 
