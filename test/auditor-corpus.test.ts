@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
-import { isolationSupport, sandboxMode, sandboxUidsHandedOut } from '../activities/sandbox/run-command.js';
+import { isolationSupport, sandboxMode, sandboxUidsHandedOut } from '../activities/sandbox/isolation-probe.js';
 import { PROJECT_ROOT } from '../config/config.js';
 import { parseTaskOutput } from '../governance/task-output.js';
 import { VIOLATION_TYPES, type ViolationType } from '../governance/types.js';

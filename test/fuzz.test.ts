@@ -9,7 +9,7 @@
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OpenDatabase } from '../db/open.js';
-import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
+import { isolationSupport, sandboxMode } from '../activities/sandbox/isolation-probe.js';
 import { CATEGORIES, KNOWN_GAPS, variantsOf } from './fixtures/fuzz/generator.js';
 import { formatReport, openFuzzDatabase, runFuzz, type FuzzReport } from './fixtures/fuzz/harness.js';
 

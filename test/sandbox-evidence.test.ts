@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createSandboxActivities, EXCERPT_CHARS, type VerifyTaskRequest } from '../activities/sandbox/index.js';
-import { isolationSupport } from '../activities/sandbox/run-command.js';
+import { isolationSupport } from '../activities/sandbox/isolation-probe.js';
 import { evidenceBlob, storeEvidence } from '../db/repositories/evidence.js';
 import { recordModelRun } from '../db/repositories/model-runs.js';
 import { insertRun, insertTasks, updateTask, upsertProject } from '../db/repositories/runs.js';

@@ -15,16 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LIMITS,
-  isolationSupport,
-  probeCgroupV1,
-  runCommand,
-  sandboxMode,
-  sandboxTempBase,
-  type CommandLimits,
-  type CommandResult,
-} from '../activities/sandbox/run-command.js';
+import { runCommand, type CommandResult } from '../activities/sandbox/run-command.js';
+import { DEFAULT_LIMITS, type CommandLimits } from '../activities/sandbox/limits.js';
+import { isolationSupport, sandboxMode } from '../activities/sandbox/isolation-probe.js';
+import { probeCgroupV1 } from '../activities/sandbox/cgroup.js';
+import { sandboxTempBase } from '../activities/sandbox/workspace-dir.js';
 import { verifyFiles, type SandboxVerification } from '../activities/sandbox/index.js';
 import { PROJECT_ROOT } from '../config/config.js';
 

@@ -28,16 +28,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LIMITS,
-  isolationSupport,
-  probeCgroup,
-  runCommand,
-  sandboxMode,
-  sandboxTempBase,
-  type CommandLimits,
-  type CommandResult,
-} from '../activities/sandbox/run-command.js';
+import { runCommand, type CommandResult } from '../activities/sandbox/run-command.js';
+import { DEFAULT_LIMITS, type CommandLimits } from '../activities/sandbox/limits.js';
+import { isolationSupport, sandboxMode } from '../activities/sandbox/isolation-probe.js';
+import { probeCgroup } from '../activities/sandbox/cgroup.js';
+import { sandboxTempBase } from '../activities/sandbox/workspace-dir.js';
 import { failIfRefused, verifyFiles } from '../activities/sandbox/index.js';
 import { checkOutput, parseTask } from '../activities/auditor/check.js';
 import { detectViolations, type VerificationResult } from '../governance/audit-rules.js';

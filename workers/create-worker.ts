@@ -22,7 +22,7 @@ import { createSandboxActivities } from '../activities/sandbox/index.js';
 import { createRetentionActivities } from '../activities/retention/index.js';
 import { startCheckpointer } from '../integrity/checkpointer.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../integrity/signing.js';
-import { isolationSupport, sandboxMode } from '../activities/sandbox/run-command.js';
+import { isolationSupport, sandboxMode } from '../activities/sandbox/isolation-probe.js';
 import { CURRENT_HR_POLICY } from '../governance/hr-policy.js';
 import { QUEUES } from '../workflows/definitions.js';
 import { directorSinks } from './director-refusals.js';

@@ -11,7 +11,9 @@ import { getModelRun, taskOutputOf } from '../../db/repositories/model-runs.js';
 import type { VerificationResult } from '../../governance/audit-rules.js';
 import { failureEvidence } from '../../governance/evidence.js';
 import { storeEvidence } from '../../db/repositories/evidence.js';
-import { DEFAULT_LIMITS, runCommand } from './run-command.js';
+import type { SandboxHost } from './host.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { runCommand } from './run-command.js';
 import { makeTempDir, removeDir, writeFiles } from './workspace-dir.js';
 import { recordVerification } from '../../db/repositories/verifications.js';
 import { failure } from '../../errors/index.js';
@@ -62,18 +64,19 @@ export const EXCERPT_CHARS = 2_000;
 /**
  * Lays the files out in a fresh folder and runs the command there, locked down. `keepOutput`
  * stores the full output (as much as runCommand kept) and returns its sha256, or null when it
- * is not to be kept.
+ * is not to be kept. `host`: the process's own unless given.
  */
 export async function verifyFiles(
   files: Map<string, string>,
   command: string,
   timeoutMs: number,
   keepOutput?: (output: string) => Promise<string | null>,
+  host?: SandboxHost,
 ): Promise<SandboxVerification> {
   const dir = await makeTempDir();
   try {
     const refused = await writeFiles(dir, files);
-    const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs });
+    const r = await runCommand(command, dir, { ...DEFAULT_LIMITS, wallClockMs: timeoutMs }, host);
     if (r.skippedReason !== null) {
       // No sandbox could isolate the code: it was not run (fail closed).
       return { ...notRun(r.skippedReason, refused), outsideWrites: [], isolation: r.isolation };
@@ -115,8 +118,9 @@ export function unverifiable(files: { path: string }[]): string | null {
   return files.length === 0 ? 'the output has no files: nothing to verify' : null;
 }
 
-export function createSandboxActivities(deps: { db: Db; workspacesDir: string }) {
-  const { db } = deps;
+/** `host`: what this host's sandbox can do (isolation-probe.ts); the process's own unless given. */
+export function createSandboxActivities(deps: { db: Db; workspacesDir: string; host?: SandboxHost }) {
+  const { db, host } = deps;
 
   /** The full output, content-addressed; not when the run was cancelled (nothing is recorded then). */
   async function keepOutput(output: string): Promise<string | null> {
@@ -156,7 +160,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     for (const f of parsed.output.files) files.set(f.path, f.content);
     // The frozen tests are run as the tester wrote them, whatever the candidate wrote over them.
     if (req.frozenTests && req.taskId) for (const f of await frozenTestFiles(db, req.taskId)) files.set(f.path, f.content);
-    return verifyFiles(files, req.command, req.timeoutMs, keepOutput);
+    return verifyFiles(files, req.command, req.timeoutMs, keepOutput, host);
   }
 
   return conflictsAsFailures({
@@ -188,7 +192,7 @@ export function createSandboxActivities(deps: { db: Db; workspacesDir: string })
     /** The run's final check: the whole workspace, every accepted output layered in order. */
     async verifyWorkspace(req: VerifyWorkspaceRequest): Promise<SandboxVerification> {
       const files = await acceptedFiles(db, req.taskIds);
-      const result = failIfRefused(await verifyFiles(files, req.command, req.timeoutMs, keepOutput));
+      const result = failIfRefused(await verifyFiles(files, req.command, req.timeoutMs, keepOutput, host));
       return recorded({ runId: req.runId, taskId: null, modelRunId: null, kind: 'workspace', command: req.command }, result);
     },
 
