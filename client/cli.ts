@@ -1,57 +1,40 @@
 /**
  * `aura` — the Director's command line. Every command checks its input before it touches
  * anything: a bad file, an unknown run or a missing reason is an error with a non-zero exit.
+ *
+ * Each command loads only what it uses, when it runs (`await import()` in its action; see
+ * client/lazy.ts): `aura --help` reads no configuration and loads no client, a run command the
+ * Temporal client, a record read the database, `up` and `demo` the workers and Fastify.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Argument, Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { loadConfig, loadDotEnv, PROJECT_ROOT, type AuraConfig } from '../config/config.js';
-import { openDatabase } from '../db/open.js';
+import type { AuraConfig } from '../config/config.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
-import { formatProgress, formatReport } from './format.js';
-import {
-  recordRefusal,
-  approvePlan,
-  connectClient,
-  decideVerification,
-  isTransientTemporalError,
-  retryTransient,
-  grantReplan,
-  rejectPlan,
-  raiseBudget,
-  resolveEscalation,
-  runStatus,
-  stopRun,
-  submitRun,
-  pauseRun,
-  resumeRun,
-  cancelRun,
-  type RefusalRecorder,
-} from '../director/runs.js';
-import { ManagerApiClient } from './api-client.js';
+import type { RefusalRecorder } from '../director/runs.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
-import { startStack } from '../local/stack.js';
-import { installSdkLogger } from '../workers/logging.js';
+import { formatProgress, formatReport } from './format.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
 import { formatVerify, registerLedgerCommands } from './commands/ledger.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerRunsCommands } from './commands/runs.js';
-import { createCheckpoint } from '../integrity/checkpoint.js';
-import { loadOrCreateSigningKey } from '../integrity/signing.js';
-import { verifyLedger } from '../integrity/verify.js';
-import { UserError } from '../errors/index.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerCompletionCommands } from './commands/completion.js';
+import { common, loadCommon, userError } from './lazy.js';
 import { fail, io, print, printErr, withIo, type CliIo } from './io.js';
 
 const log = (line: string) => print(`[aura] ${line}`);
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
 export const DEMO_DATABASE = 'aura_demo';
-export const SAMPLE_PRD = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
+export const SAMPLE_PRD = fileURLToPath(new URL('../samples/wordfreq/PRD.md', import.meta.url));
 
 function config(): AuraConfig {
+  const { loadConfig, loadDotEnv } = common().config;
   loadDotEnv();
   return loadConfig(io().env);
 }
@@ -60,6 +43,7 @@ function config(): AuraConfig {
 function recordRefusals(cfg: AuraConfig): RefusalRecorder {
   return async (r) => {
     try {
+      const [{ openDatabase }, { recordRefusal }] = await Promise.all([import('../db/open.js'), import('../director/runs.js')]);
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {
         await recordRefusal(database.db, r);
@@ -77,6 +61,7 @@ function printAnswer(runRef: string, a: CommandAnswer): void {
 }
 
 async function client(cfg: AuraConfig): Promise<Client> {
+  const { connectClient } = await import('../director/runs.js');
   const c = await connectClient(cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`, cfg.temporal.namespace, {
     keyFile: cfg.directorCommands.keyFile,
     channel: 'cli',
@@ -123,9 +108,10 @@ interface Steering {
 async function steering(cfg: AuraConfig): Promise<Steering> {
   if (cfg.manager.apiUrl) {
     if (!cfg.manager.apiClientKey)
-      throw new UserError(
+      throw userError(
         'AURA_API_URL is set but AURA_API_KEY is not: the Manager API needs your key (or unset AURA_API_URL to use Temporal directly)',
       );
+    const { ManagerApiClient } = await import('./api-client.js');
     const api = new ManagerApiClient(cfg.manager.apiUrl, cfg.manager.apiClientKey);
     const me = await api.whoami();
     printErr(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
@@ -158,7 +144,9 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
       cancel: (run, reason) => api.command(run, 'cancel', { reason }),
     };
   }
-  const c = await client(cfg);
+  const [c, d] = await Promise.all([client(cfg), import('../director/runs.js')]);
+  const { submitRun, runStatus, approvePlan, rejectPlan, grantReplan, resolveEscalation, decideVerification, raiseBudget } = d;
+  const { stopRun, pauseRun, resumeRun, cancelRun } = d;
   // Said at a terminal only: scripts read stderr for errors.
   if (process.stderr.isTTY)
     printErr(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
@@ -204,31 +192,31 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
 export function readPrd(file: string): string {
   let bytes: Buffer;
   try {
-    if (!statSync(file).isFile()) throw new UserError(`PRD ${file} is not a file`);
+    if (!statSync(file).isFile()) throw userError(`PRD ${file} is not a file`);
     bytes = readFileSync(file);
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(
+    if (err instanceof common().errors.UserError) throw err;
+    throw userError(
       `cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
   // A PRD is text: a binary file (a NUL byte, or bytes that are not UTF-8) is refused whole.
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new UserError(`PRD ${file} is not text: it has a NUL byte at offset ${nul} (is it a binary file?)`);
+  if (nul >= 0) throw userError(`PRD ${file} is not text: it has a NUL byte at offset ${nul} (is it a binary file?)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new UserError(`PRD ${file} is not UTF-8 text (save it as UTF-8)`);
+    throw userError(`PRD ${file} is not UTF-8 text (save it as UTF-8)`);
   }
-  if (!text.trim()) throw new UserError(`PRD ${file} is empty`);
+  if (!text.trim()) throw userError(`PRD ${file} is empty`);
   return text;
 }
 
 function nonNegative(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new UserError(`${name} must be a number of 0 or more (got "${v}")`);
+    if (!Number.isFinite(n) || n < 0) throw userError(`${name} must be a number of 0 or more (got "${v}")`);
     return n;
   };
 }
@@ -236,7 +224,7 @@ function nonNegative(name: string) {
 function nonNegativeInt(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 10) throw new UserError(`${name} must be a whole number from 0 to 10 (got "${v}")`);
+    if (!Number.isInteger(n) || n < 0 || n > 10) throw userError(`${name} must be a whole number from 0 to 10 (got "${v}")`);
     return n;
   };
 }
@@ -244,13 +232,14 @@ function nonNegativeInt(name: string) {
 function positiveInt(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive whole number (got "${v}")`);
+    if (!Number.isInteger(n) || n < 1) throw userError(`${name} must be a positive whole number (got "${v}")`);
     return n;
   };
 }
 
 /** Prints progress as it changes until the run ends; returns the final report. */
 async function follow(status: (run: string) => Promise<RunProgress>, runId: string, pollMs = 1_000): Promise<RunReport | null> {
+  const { retryTransient } = await import('../director/runs.js');
   let last = '';
   for (;;) {
     // A Temporal restart or a lost connection is waited out with a note, up to two minutes.
@@ -269,6 +258,13 @@ async function follow(status: (run: string) => Promise<RunProgress>, runId: stri
   }
 }
 
+/** The whole stack in this process (`up`, `demo`): the workers, with the SDK's log level set before the first of them. */
+async function localStack(): Promise<typeof import('../local/stack.js')> {
+  const [stack, { installSdkLogger }] = await Promise.all([import('../local/stack.js'), import('../workers/logging.js')]);
+  installSdkLogger('WARN');
+  return stack;
+}
+
 function waitForCtrlC(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', resolve);
@@ -284,14 +280,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     // Help and usage errors go where the rest goes (client/io.ts); subcommands inherit this.
-    .configureOutput({ writeOut: (text) => io().write(text), writeErr: (text) => io().writeErr(text) });
+    .configureOutput({ writeOut: (text) => io().write(text), writeErr: (text) => io().writeErr(text) })
+    // Before a subcommand parses its options: the configuration and errors modules (client/lazy.ts).
+    .hook('preSubcommand', async () => {
+      await loadCommon();
+    });
 
   program
     .command('up')
     .description('start embedded PostgreSQL, the Temporal dev server and every worker; Ctrl-C stops them')
     .action(async () => {
       const cfg = config();
-      const stack = await startStack(cfg, log, { api: true });
+      const stack = await (await localStack()).startStack(cfg, log, { api: true });
       log(`ready. Temporal at ${stack.temporalAddress}${stack.uiUrl ? `; Web UI: ${stack.uiUrl}` : ''}`);
       if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn}); API under ${stack.api.url}/api/`);
       log(`workers: ${stack.roles.join(', ')}. Submit with: npm run aura -- submit <prd.md>`);
@@ -412,7 +412,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (runId: string, taskKey: string, opts: { reassign?: string; accept?: boolean; cancel?: boolean; reason: string }) => {
       const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
-      if (chosen !== 1) throw new UserError('choose exactly one of --reassign <employee>, --accept, --cancel');
+      if (chosen !== 1) throw userError('choose exactly one of --reassign <employee>, --accept, --cancel');
       const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
       const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
       print(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
@@ -469,7 +469,7 @@ export function buildProgram(): Command {
     .argument('<runId>')
     .option('--json', 'print JSON', false)
     .action(async (runId: string, opts: { json: boolean }) => {
-      const director = await steering(config());
+      const [director, { retryTransient }] = await Promise.all([steering(config()), import('../director/runs.js')]);
       const p = await retryTransient(() => director.status(runId), {
         note: (l) => printErr(`[aura] ${l}`),
         giveUpAfterMs: 15_000,
@@ -489,6 +489,13 @@ export function buildProgram(): Command {
       const cfg: AuraConfig = { ...base, providers: { ...base.providers, enabled: ['scripted'] } };
       const prd = readPrd(SAMPLE_PRD);
       log('DEMO: employees are the scripted provider (canned answers from samples/wordfreq/script.json), not models.');
+      const { startStack } = await localStack();
+      const [{ submitRun, runStatus }, { createCheckpoint }, { loadOrCreateSigningKey }, { verifyLedger }] = await Promise.all([
+        import('../director/runs.js'),
+        import('../integrity/checkpoint.js'),
+        import('../integrity/signing.js'),
+        import('../integrity/verify.js'),
+      ]);
       const stack = await startStack(cfg, log, { databaseName: DEMO_DATABASE, recreateDatabase: true, api: opts.keep });
       try {
         if (stack.uiUrl) log(`Web UI: ${stack.uiUrl}`);
@@ -522,11 +529,14 @@ export function buildProgram(): Command {
   registerLedgerCommands(program, { config, log, client });
   registerHistoryCommands(program, { config, client });
   registerRunsCommands(program, { config });
+  registerDoctorCommand(program, { config });
+  registerCompletionCommands(program, { config });
 
   const db = program.command('db').description('database maintenance');
   db.command('migrate')
     .description('apply pending migrations and sync the employee registry')
     .action(async () => {
+      const { openDatabase } = await import('../db/open.js');
       const database = await openDatabase(config(), log);
       await database.close();
       log('database is up to date');
@@ -541,7 +551,6 @@ export function main(argv: string[], given?: CliIo): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  installSdkLogger('WARN');
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -551,10 +560,12 @@ async function run(argv: string[]): Promise<number> {
       const code = (err as { exitCode?: number }).exitCode ?? 2;
       return code === 0 ? 0 : 2; // help and version exit 0; usage errors 2
     }
-    if (err instanceof UserError) {
+    const { errors } = await loadCommon();
+    if (err instanceof errors.UserError) {
       printErr(`aura: ${err.message}`);
       return 2;
     }
+    const { isTransientTemporalError } = await import('../director/runs.js');
     if (isTransientTemporalError(err)) {
       printErr(
         `aura: Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); try again, or check the stack ("aura up")`,

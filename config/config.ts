@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { homedir, userInfo } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 
@@ -171,7 +171,7 @@ const envSchema = z.object({
   AURA_CHECKPOINT_EVERY_ENTRIES: atLeastOne(1_000),
   AURA_CHECKPOINT_EVERY_MINUTES: atLeastOne(10),
 
-  AURA_HOME: z.preprocess(emptyToUndefined, z.string().default('.aura')),
+  AURA_HOME: optionalString,
   AURA_SYSTEM_DIR: optionalString,
   AURA_EMPLOYEES_FILE: z.preprocess(emptyToUndefined, z.string().default('config/employees.json')),
   AURA_SCRIPT_FILE: z.preprocess(emptyToUndefined, z.string().default('samples/wordfreq/script.json')),
@@ -273,7 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = PROJECT_
     ? `postgres://${encodeURIComponent(e.POSTGRES_USER)}:${encodeURIComponent(e.POSTGRES_PASSWORD)}@${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${encodeURIComponent(e.POSTGRES_DB)}`
     : null;
   const at = (p: string) => resolve(root, p);
-  const home = at(e.AURA_HOME);
+  const home = at(e.AURA_HOME ?? defaultHome(root, env));
   const director = e.AURA_DIRECTOR ?? safeUserName();
   return {
     root,
@@ -372,6 +372,17 @@ function urlPassword(url: string | undefined): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * AURA_HOME when it is not set: `.aura` in a checkout (the project root), as it has always been;
+ * for an installed package (its root inside a node_modules folder: `npm install -g`), the user's
+ * data folder, $XDG_DATA_HOME/aura or ~/.local/share/aura, never the install folder.
+ */
+export function defaultHome(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!root.split(sep).includes('node_modules')) return '.aura';
+  const data = env.XDG_DATA_HOME?.trim() || join(env.HOME?.trim() || homedir(), '.local', 'share');
+  return join(data, 'aura');
 }
 
 /** Loads `.env` from the project root (never overriding variables already set). */

@@ -43,3 +43,9 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     echo "[aura] note: could not install chromium; the Web UI browser test will be skipped" >&2
   fi
 fi
+
+# dist/ (the compiled CLI, workers and Manager API) when it is missing or older than a source:
+# about a second with esbuild. bin/aura runs the sources through tsx until then.
+if ! node scripts/build.mjs --check; then
+  node scripts/build.mjs
+fi

@@ -4,13 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkOutput, parseTask } from '../../activities/auditor/check.js';
 import type { AuraConfig } from '../../config/config.js';
-import { reinstateEmployee } from '../../db/repositories/director.js';
-import { scorecards } from '../../db/repositories/scores.js';
-import { listIncidents } from '../../db/repositories/incidents.js';
-import { withDb } from '../../director/with-db.js';
-import { UserError } from '../../errors/index.js';
+import { userError } from '../lazy.js';
 import { print } from '../io.js';
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void };
@@ -20,14 +15,14 @@ function readJsonFile(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UserError(
+    throw userError(
       `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${what} ${file} is not JSON: ${(err as Error).message}`);
+    throw userError(`${what} ${file} is not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -37,6 +32,10 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .description("the Accountant's scorecards: reputation and tier per employee per capability")
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
+      const [{ withDb }, { scorecards }] = await Promise.all([
+        import('../../director/with-db.js'),
+        import('../../db/repositories/scores.js'),
+      ]);
       const out = await withDb(ctx, scorecards);
       if (opts.json) return print(JSON.stringify(out, null, 2));
       print(
@@ -56,6 +55,10 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--run <runId>', 'only this run')
     .option('--json', 'print JSON', false)
     .action(async (opts: { employee?: string; run?: string; json: boolean }) => {
+      const [{ withDb }, { listIncidents }] = await Promise.all([
+        import('../../director/with-db.js'),
+        import('../../db/repositories/incidents.js'),
+      ]);
       const rows = await withDb(ctx, (db) => listIncidents(db, { employee: opts.employee, runId: opts.run }));
       if (opts.json) return print(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return print('no incidents');
@@ -76,6 +79,10 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .requiredOption('--reason <text>', 'why (required, recorded)')
     .action(async (employeeId: string, opts: { reason: string }) => {
       const cfg = ctx.config();
+      const [{ withDb }, { reinstateEmployee }] = await Promise.all([
+        import('../../director/with-db.js'),
+        import('../../db/repositories/director.js'),
+      ]);
       // A refusal (DirectorActionRefused) is a UserError: printed alone, exit 2.
       const { statusBefore } = await withDb(ctx, (db) =>
         reinstateEmployee(db, { employeeId, director: cfg.director, reason: opts.reason }),
@@ -92,13 +99,14 @@ export function registerGovernanceCommands(program: Command, ctx: Ctx): void {
     .option('--workspace <dir>', 'the workspace the task builds on')
     .option('--json', 'print the verdict as JSON', false)
     .action(async (opts: { task: string; output: string; workspace?: string; json: boolean }) => {
+      const { checkOutput, parseTask } = await import('../../activities/auditor/check.js');
       // Unreadable input (UnusableInput) is a UserError: printed alone, exit 2.
       const task = parseTask(readJsonFile(opts.task, 'task'));
       let outputText: string;
       try {
         outputText = readFileSync(opts.output, 'utf8'); // judged as the employee wrote it, JSON or not
       } catch (err) {
-        throw new UserError(
+        throw userError(
           `cannot read output ${opts.output}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
         );
       }

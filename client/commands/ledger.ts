@@ -8,23 +8,23 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { AuraConfig } from '../../config/config.js';
-import { latestCheckpoint, retentionClock } from '../../db/repositories/chain.js';
-import {
-  checkpointProblems,
-  checkpointSummary,
-  createCheckpoint,
-  DEFAULT_LOCK_TIMEOUT_MS,
-  exportCheckpoint,
-  readCheckpointFile,
-  SigningRefused,
-} from '../../integrity/checkpoint.js';
-import { signedLogPath } from '../../integrity/signed-log.js';
-import { loadOrCreateSigningKey, parseTrustedKeys, publicKeyOfKeyFile } from '../../integrity/signing.js';
-import { verifyLedger, type VerifyReport } from '../../integrity/verify.js';
-import { runPurge } from '../../director/retention.js';
-import { withDb } from '../../director/with-db.js';
-import { UserError } from '../../errors/index.js';
+import type { VerifyReport } from '../../integrity/verify.js';
+import { userError } from '../lazy.js';
 import { fail, io, print } from '../io.js';
+
+/** What the ledger commands use, loaded when one of them runs. */
+async function load() {
+  const [chain, checkpoint, signedLog, signing, verify, retention, withDb] = await Promise.all([
+    import('../../db/repositories/chain.js'),
+    import('../../integrity/checkpoint.js'),
+    import('../../integrity/signed-log.js'),
+    import('../../integrity/signing.js'),
+    import('../../integrity/verify.js'),
+    import('../../director/retention.js'),
+    import('../../director/with-db.js'),
+  ]);
+  return { ...chain, ...checkpoint, ...signedLog, ...signing, ...verify, ...retention, ...withDb };
+}
 
 type Ctx = { config: () => AuraConfig; log: (line: string) => void; client: (cfg: AuraConfig) => Promise<Client> };
 
@@ -43,7 +43,10 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
     )
     .option('--trusted-keys <file>', 'a file of public keys trusted to sign checkpoints (PEM blocks or base64 lines)')
     .option('--signed-log <file>', "the checkpointer's log of what it signed (default: <key file>.signed.log when it exists)")
-    .option('--lock-timeout <ms>', 'give up when the chain head stays locked this long (exit 2)', String(DEFAULT_LOCK_TIMEOUT_MS))
+    .option(
+      '--lock-timeout <ms>',
+      'give up when the chain head stays locked this long (exit 2; default: as long as the checkpointer waits)',
+    )
     .option('--json', 'print JSON', false)
     .action(
       async (opts: {
@@ -52,16 +55,17 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
         key: string[];
         trustedKeys?: string;
         signedLog?: string;
-        lockTimeout: string;
+        lockTimeout?: string;
         json: boolean;
       }) => {
         const cfg = ctx.config();
-        const anchor = opts.fromCheckpoint ? readAnchor(opts.fromCheckpoint) : undefined;
-        const trustedKeys = pinnedKeys(opts, cfg.ledger.keyFile);
+        const { signedLogPath, withDb, verifyLedger } = await load();
+        const anchor = opts.fromCheckpoint ? await readAnchor(opts.fromCheckpoint) : undefined;
+        const trustedKeys = await pinnedKeys(opts, cfg.ledger.keyFile);
         const signedLog = opts.signedLog ?? (existsSync(signedLogPath(cfg.ledger.keyFile)) ? signedLogPath(cfg.ledger.keyFile) : undefined);
-        const lockTimeoutMs = Number(opts.lockTimeout);
-        if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
-          throw new UserError(`--lock-timeout must be a number of milliseconds (got "${opts.lockTimeout}")`);
+        const lockTimeoutMs = opts.lockTimeout === undefined ? undefined : Number(opts.lockTimeout);
+        if (lockTimeoutMs !== undefined && (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1))
+          throw userError(`--lock-timeout must be a number of milliseconds (got "${opts.lockTimeout}")`);
         const report = await withDb(ctx, (db) => verifyLedger(db, { anchor, merkle: opts.merkle, trustedKeys, signedLog, lockTimeoutMs }));
         print(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
         if (!report.intact) fail();
@@ -73,19 +77,29 @@ export function registerLedgerCommands(program: Command, ctx: Ctx): void {
     .option('--out <file>', 'write the exported checkpoint to this file (keep it outside this machine)')
     .action(async (opts: { out?: string }) => {
       const cfg = ctx.config();
+      const {
+        loadOrCreateSigningKey,
+        withDb,
+        createCheckpoint,
+        SigningRefused,
+        latestCheckpoint,
+        checkpointProblems,
+        checkpointSummary,
+        exportCheckpoint,
+      } = await load();
       const key = loadOrCreateSigningKey(cfg.ledger.keyFile);
       const { made, latest } = await withDb(ctx, async (db) => {
         const made = await createCheckpoint(db, key).catch((err: unknown) => {
           // The database does not continue what this key signed: say so, and export nothing.
-          if (err instanceof SigningRefused) throw new UserError(err.message);
+          if (err instanceof SigningRefused) throw userError(err.message);
           throw err;
         });
         return { made, latest: made ?? (await latestCheckpoint(db)) };
       });
-      if (!latest) throw new UserError('the ledger has no entries to sign yet');
+      if (!latest) throw userError('the ledger has no entries to sign yet');
       const problems = checkpointProblems(latest, [key.publicKeyPem]);
       if (problems.length > 0) {
-        throw new UserError(
+        throw userError(
           `not exported: the latest checkpoint in the database is not one this key (${key.keyId}) signed: ${problems[0]!.detail}; run \`aura ledger verify\``,
         );
       }
@@ -109,7 +123,8 @@ function collect(value: string, previous: string[]): string[] {
  * The keys verify trusts: --key and --trusted-keys when given, else the public half of the
  * signing key file; never the key stored in a checkpoint row. None at all is unusable input (exit 2).
  */
-function pinnedKeys(opts: { key: string[]; trustedKeys?: string }, keyFile: string): string[] {
+async function pinnedKeys(opts: { key: string[]; trustedKeys?: string }, keyFile: string): Promise<string[]> {
+  const { parseTrustedKeys, publicKeyOfKeyFile } = await load();
   const keys: string[] = [];
   try {
     for (const spec of opts.key)
@@ -120,10 +135,10 @@ function pinnedKeys(opts: { key: string[]; trustedKeys?: string }, keyFile: stri
       if (own) keys.push(own);
     }
   } catch (err) {
-    throw new UserError((err as Error).message);
+    throw userError((err as Error).message);
   }
   if (keys.length === 0) {
-    throw new UserError(
+    throw userError(
       `no trusted key to check the checkpoints' signatures with: give --key <file|base64> or --trusted-keys <file> ` +
         `(the signing key file ${keyFile} is not here)`,
     );
@@ -136,8 +151,8 @@ function shorten(spec: string): string {
 }
 
 /** An unusable file throws UnusableCheckpoint, a UserError: printed alone, exit 2. */
-function readAnchor(file: string) {
-  return readCheckpointFile(file);
+async function readAnchor(file: string) {
+  return (await load()).readCheckpointFile(file);
 }
 
 export function formatVerify(r: VerifyReport): string {
@@ -169,12 +184,13 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
     .option('--json', 'print JSON', false)
     .action(async (opts: { before: string; reason: string; json: boolean }) => {
       const cfg = ctx.config();
+      const { withDb, retentionClock, runPurge } = await load();
       const before = parseDate(opts.before);
-      if (!opts.reason.trim()) throw new UserError('--reason must say why: it is recorded with the purge');
+      if (!opts.reason.trim()) throw userError('--reason must say why: it is recorded with the purge');
       const { now, retentionDays } = await withDb(ctx, (db) => retentionClock(db));
       const floor = new Date(now.getTime() - retentionDays * 86_400_000);
       if (before > floor) {
-        throw new UserError(
+        throw userError(
           `refused: ${before.toISOString()} is inside the ${retentionDays} days of retention; the latest date allowed is ${floor.toISOString()}`,
         );
       }
@@ -192,6 +208,6 @@ function registerRetentionCommands(program: Command, ctx: Ctx): void {
 function parseDate(text: string): Date {
   const d = new Date(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime()))
-    throw new UserError(`--before must be an ISO 8601 date, e.g. 2025-01-31 (got "${text}")`);
+    throw userError(`--before must be an ISO 8601 date, e.g. 2025-01-31 (got "${text}")`);
   return d;
 }

@@ -1,8 +1,6 @@
 /** `aura models`: every employee with its status, reputation, calls, tokens and cost. */
 import type { Command } from 'commander';
 import type { AuraConfig } from '../../config/config.js';
-import { openDatabase } from '../../db/open.js';
-import { employeeOverview } from '../../db/repositories/employees.js';
 import { print } from '../io.js';
 
 export function registerModelCommands(program: Command, ctx: { config: () => AuraConfig }): void {
@@ -12,6 +10,10 @@ export function registerModelCommands(program: Command, ctx: { config: () => Aur
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
       const cfg = ctx.config();
+      const [{ openDatabase }, { employeeOverview }] = await Promise.all([
+        import('../../db/open.js'),
+        import('../../db/repositories/employees.js'),
+      ]);
       // No migration or registry sync here: the workers own those (see with-db.ts).
       const database = await openDatabase(cfg, () => {}, { migrate: false });
       try {

@@ -4,10 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { AuraConfig } from '../../config/config.js';
-import { listRuns } from '../../db/repositories/history.js';
-import { withDb } from '../../director/with-db.js';
 import { FINAL_STATUSES, RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine, type RunLine } from '../../director/run-list.js';
-import { UserError } from '../../errors/index.js';
+import { userError } from '../lazy.js';
 import { print } from '../io.js';
 
 type Ctx = { config: () => AuraConfig };
@@ -17,17 +15,17 @@ function parseStatuses(text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (statuses.length === 0) throw new UserError(`--status needs a run status (one of ${RUN_STATUSES.join(', ')})`);
+  if (statuses.length === 0) throw userError(`--status needs a run status (one of ${RUN_STATUSES.join(', ')})`);
   for (const s of statuses) {
     if (!(RUN_STATUSES as readonly string[]).includes(s))
-      throw new UserError(`unknown run status "${s}" for --status: one of ${RUN_STATUSES.join(', ')}`);
+      throw userError(`unknown run status "${s}" for --status: one of ${RUN_STATUSES.join(', ')}`);
   }
   return statuses;
 }
 
 function parseLimit(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UserError(`--limit must be a whole number from 1 to 10000 (got "${text}")`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw userError(`--limit must be a whole number from 1 to 10000 (got "${text}")`);
   return n;
 }
 
@@ -59,6 +57,10 @@ export function registerRunsCommands(program: Command, ctx: Ctx): void {
     .option('--limit <n>', 'at most this many runs (default 20)', parseLimit, 20)
     .option('--json', 'print JSON', false)
     .action(async (opts: { status?: string[]; needsDirector: boolean; limit: number; json: boolean }) => {
+      const [{ listRuns }, { withDb }] = await Promise.all([
+        import('../../db/repositories/history.js'),
+        import('../../director/with-db.js'),
+      ]);
       const rows = await withDb(ctx, (db) =>
         listRuns(db, {
           statuses: opts.status,
