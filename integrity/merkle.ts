@@ -120,7 +120,17 @@ export class MerkleBuilder {
   }
 
   add(leaf: MerkleLeaf): this {
-    let hash = leafHash(leaf);
+    return this.#push(leafHash(leaf));
+  }
+
+  /** Adds a leaf by its hash, SHA-256(0x00 || leaf), computed elsewhere (a worker, a stream). */
+  addLeafHash(leaf: Uint8Array): this {
+    if (leaf.length !== HASH_SIZE) throw new RangeError(`addLeafHash: a leaf hash is ${HASH_SIZE} bytes, not ${leaf.length}`);
+    return this.#push(Buffer.from(leaf));
+  }
+
+  #push(leaf: Buffer): this {
+    let hash = leaf;
     // Each trailing 1 bit of the old size is a complete subtree as large as the one just made.
     for (let s = this.#size; s % 2 === 1; s = Math.floor(s / 2)) hash = nodeHash(this.#stack.pop()!, hash);
     this.#stack.push(hash);

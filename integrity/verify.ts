@@ -8,7 +8,7 @@
  * and no other). Problems are listed in entry order; the first one names where the record stops
  * being true. A lock held past `lockTimeoutMs` throws LedgerLocked instead of waiting.
  */
-import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Db } from '../db/connect.js';
 import {
   chainHead,
@@ -18,14 +18,15 @@ import {
   isLockTimeout,
   sealLedger,
   entriesBetween,
-  prevHashAt,
+  lastEntryAtOrBefore,
   governedTables,
   purgeReceipts,
   rowMismatches,
   type CheckpointRow,
-  type LedgerEntryRow,
+  type RowMismatch,
 } from '../db/repositories/chain.js';
-import { isCanonical } from './canonical.js';
+import { scanRange } from './chain-worker.js';
+import type { RangeResult } from './chain-scan.js';
 import { MerkleBuilder } from './merkle.js';
 import { checkpointProblems, DEFAULT_LOCK_TIMEOUT_MS, type ExportedCheckpoint, LedgerLocked, readCheckpointBody } from './checkpoint.js';
 import { earlierDatabase, readSignedLog, sameChain, type SignedLogLine } from './signed-log.js';
@@ -292,95 +293,60 @@ async function walkChain(
   merkle: boolean,
   problems: Problem[],
 ): Promise<ChainWalk> {
-  const { horizon, horizonHash } = range;
+  const { horizon, horizonHash, head } = range;
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
-  const ends = new Map(live.map((c) => [c.toSeq, c]));
-  const starts = new Map(merkle ? live.map((c) => [c.fromSeq, c]) : []);
-  const open = new Map<string, MerkleBuilder>();
-  for await (const e of entriesBetween(db, horizon + 1, range.head)) {
-    walk.count++;
-    await checkEntry(db, e, walk, problems);
-    const starting = starts.get(e.seq);
-    if (starting) open.set(starting.id, new MerkleBuilder());
-    for (const b of open.values()) b.add(e.entry);
-    const ending = ends.get(e.seq);
-    if (ending) {
-      walk.hashes.set(e.seq, e.hash);
-      const b = open.get(ending.id);
-      if (b) walk.roots.set(ending.id, b.root());
-      open.delete(ending.id);
-    }
-    walk.lastSeq = e.seq;
+  const ends = live.map((c) => c.toSeq);
+  // Each range starts from the stored hash of the last entry before it: the ranges are checked
+  // side by side, and say what one walk from the horizon to the head would say.
+  const parts = await Promise.all(
+    splitRange(horizon + 1, head).map(async ([from, to], i) => {
+      const before = i === 0 ? null : await lastEntryAtOrBefore(db, from - 1, horizon);
+      const start = before ?? { seq: horizon, hash: horizonHash };
+      return scanRange(db, from, to, { lastSeq: start.seq, lastHash: start.hash, ends, leaves: merkle });
+    }),
+  );
+  for (const part of parts) {
+    walk.count += part.count;
+    problems.push(...part.problems);
+    for (const [seq, hash] of part.endHashes) walk.hashes.set(seq, hash);
+    walk.lastSeq = part.lastSeq;
+    walk.lastHash = Buffer.from(part.lastHash);
   }
+  if (merkle) walk.roots = checkpointRoots(parts, live);
   return walk;
 }
 
-/**
- * The entry's hash must be sha256(previous entry's hash ‖ its bytes). When it is not, the stored
- * prev_hash tells which: another predecessor (inserted, reordered) or other bytes (edited).
- */
-async function checkEntry(db: Db, e: LedgerEntryRow, walk: ChainWalk, problems: Problem[]): Promise<void> {
-  if (e.seq !== walk.lastSeq + 1) {
-    const missing = e.seq - walk.lastSeq - 1;
-    problems.push({ kind: 'gap', seq: walk.lastSeq + 1, detail: `entries ${walk.lastSeq + 1}–${e.seq - 1} are missing (${missing})` });
-  }
-  const expected = createHash('sha256').update(walk.lastHash).update(e.entry, 'utf8').digest();
-  if (expected.toString('hex') !== e.hash) {
-    const prev = await prevHashAt(db, e.seq);
-    if (prev !== walk.lastHash.toString('hex')) {
-      problems.push({
-        kind: 'chain_broken',
-        seq: e.seq,
-        detail: `entry ${e.seq} does not follow entry ${walk.lastSeq}: its prev_hash is not that entry's hash (inserted, reordered or rewritten)`,
-      });
-    } else {
-      problems.push({ kind: 'entry_edited', seq: e.seq, detail: `entry ${e.seq}'s bytes no longer give its hash: the entry was edited` });
+/** Ranges of about equal size over fromSeq..toSeq, one per core (at most 4), none under 50,000 entries. */
+function splitRange(fromSeq: number, toSeq: number): [number, number][] {
+  const n = toSeq - fromSeq + 1;
+  if (n <= 0) return [];
+  const count = Math.max(1, Math.min(availableParallelism(), 4, Math.floor(n / 50_000)));
+  const size = Math.ceil(n / count);
+  return Array.from({ length: count }, (_, i): [number, number] => [fromSeq + i * size, Math.min(toSeq, fromSeq + (i + 1) * size - 1)]);
+}
+
+/** The Merkle root of each live checkpoint whose whole range was read, from the ranges' leaf hashes. */
+function checkpointRoots(parts: RangeResult[], live: CheckpointRow[]): Map<string, Buffer> {
+  const roots = new Map<string, Buffer>();
+  const ends = new Map(live.map((c) => [c.toSeq, c]));
+  const starts = new Map(live.map((c) => [c.fromSeq, c]));
+  const open = new Map<string, MerkleBuilder>();
+  for (const part of parts) {
+    for (let i = 0; i < part.count; i++) {
+      const seq = part.leafSeqs![i]!;
+      const starting = starts.get(seq);
+      if (starting) open.set(starting.id, new MerkleBuilder());
+      const leaf = part.leafHashes!.subarray(i * 32, (i + 1) * 32);
+      for (const b of open.values()) b.addLeafHash(leaf);
+      const ending = ends.get(seq);
+      if (ending) {
+        const b = open.get(ending.id);
+        if (b) roots.set(ending.id, b.root());
+        open.delete(ending.id);
+      }
     }
   }
-  walk.lastHash = Buffer.from(e.hash, 'hex');
-  checkEntryBody(e, problems);
-}
-
-/** The keys of an entry as the trigger writes them, in RFC 8785 order. */
-const ENTRY_KEYS = ['at', 'op', 'row', 'rowHash', 'run', 'table'];
-
-/**
- * The entry's body when its text is canonical, else null. An entry of the trigger's shape (six
- * keys, strings or null) is canonical iff re-serialising it gives the same text (RFC 8785 writes
- * strings exactly as JSON.stringify does); anything else goes through the full canonicaliser.
- */
-function canonicalBody(text: string): Record<string, unknown> | null {
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
-  const keys = Object.keys(body);
-  const simple =
-    keys.length === ENTRY_KEYS.length &&
-    keys.every((k, i) => k === ENTRY_KEYS[i]) &&
-    keys.every((k) => body[k] === null || typeof body[k] === 'string');
-  if (!simple) return isCanonical(text) ? body : null;
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}"${keys[i]}":${JSON.stringify(body[keys[i]!])}`;
-  return `${out}}` === text ? body : null;
-}
-
-function checkEntryBody(e: LedgerEntryRow, problems: Problem[]): void {
-  const body = canonicalBody(e.entry);
-  if (!body) {
-    problems.push({ kind: 'not_canonical', seq: e.seq, detail: `entry ${e.seq} is not canonical JSON (RFC 8785)` });
-    return;
-  }
-  if (body.table !== e.rowTable || body.row !== e.rowKey || body.rowHash !== e.rowHash) {
-    problems.push({
-      kind: 'entry_columns_changed',
-      seq: e.seq,
-      detail: `entry ${e.seq}'s columns (table, row, row hash) no longer match its hashed bytes`,
-    });
-  }
+  return roots;
 }
 
 /** `root`: the recomputed Merkle root, null when roots were not recomputed this time. */
@@ -419,11 +385,30 @@ function checkReceipt(r: { id: string; horizonSeq: number; horizonHash: string; 
   ];
 }
 
+/** A table larger than this on disk is compared in parts, side by side. */
+const PART_BYTES = 16 * 2 ** 20;
+
 async function checkRows(db: Db, horizon: number, problems: Problem[], lockTimeoutMs: number): Promise<number> {
-  let tables = 0;
-  for (const { table, keyColumns } of await governedTables(db)) {
-    tables++;
-    for (const m of await rowMismatches(db, table, keyColumns, lockTimeoutMs)) {
+  const tables = await governedTables(db);
+  const ways = Math.max(1, Math.min(availableParallelism(), 4));
+  // Each large table in `ways` parts by a hash of the row key; the parts and the small tables
+  // are taken in turn by `ways` connections at once.
+  const parts = tables.map((t) => (t.bytes > PART_BYTES ? ways : 1));
+  const tasks = tables.flatMap((t, i) => Array.from({ length: parts[i]! }, (_, index) => ({ ...t, i, part: { index, of: parts[i]! } })));
+  const found: RowMismatch[][] = tables.map(() => []);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: ways }, async () => {
+      for (let task = tasks[next++]; task; task = tasks[next++]) {
+        found[task.i]!.push(...(await rowMismatches(db, task.table, task.keyColumns, lockTimeoutMs, task.part)));
+      }
+    }),
+  );
+  for (let i = 0; i < tables.length; i++) {
+    const table = tables[i]!.table;
+    // As one query over the whole table gives them: by entry (none last), then key; the first 1,000.
+    const mismatches = parts[i]! > 1 ? found[i]!.sort(byEntryThenKey).slice(0, 1000) : found[i]!;
+    for (const m of mismatches) {
       if (m.seq !== null && m.seq <= horizon) continue;
       if (m.current === null) {
         problems.push({ kind: 'row_deleted', seq: m.seq, detail: `${table} ${m.key} (recorded by entry ${m.seq}) is gone` });
@@ -442,7 +427,13 @@ async function checkRows(db: Db, horizon: number, problems: Problem[], lockTimeo
       }
     }
   }
-  return tables;
+  return tables.length;
+}
+
+function byEntryThenKey(a: RowMismatch, b: RowMismatch): number {
+  const sa = a.seq ?? Number.POSITIVE_INFINITY;
+  const sb = b.seq ?? Number.POSITIVE_INFINITY;
+  return sa !== sb ? sa - sb : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 async function checkAnchor(

@@ -4,7 +4,8 @@
  * Digests of governed rows are computed by PostgreSQL exactly as the ledger trigger does
  * (`sha256(row_to_json(row)::text)` in UTC), so a row changed behind the ledger shows.
  */
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '../connect.js';
 
 /** An entry as the verifier reads it: hashes in hex (cheaper to fetch than bytes). */
@@ -162,6 +163,53 @@ function parseLine(l: string): LedgerEntryRow {
   return { seq, hash, rowHash, rowTable, rowKey, entry: l.slice(s3 + 1 + keyLength) };
 }
 
+/**
+ * The entries with fromSeq ≤ seq ≤ toSeq in seq order, as PostgreSQL's binary COPY format (header,
+ * then per entry: seq int8, hash, prev_hash, row_hash, row_table, row_key, entry; see
+ * integrity/chain-scan.ts), handed to `onChunk` as it arrives: several entries per chunk, an entry
+ * possibly cut between two. No row objects are made, and the entry's bytes are what is hashed.
+ * Holds one pooled connection until the last chunk is read, even when `onChunk` throws.
+ */
+export async function copyEntries(db: Db, fromSeq: number, toSeq: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const from = Math.trunc(fromSeq);
+  const to = Math.min(Math.trunc(toSeq), Number.MAX_SAFE_INTEGER);
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new Error(`copyEntries: not a range of entries: ${fromSeq}–${toSeq}`);
+  const stream = copyTo(
+    `COPY (SELECT seq, hash, prev_hash, row_hash, row_table, row_key, entry FROM ledger_entries ` +
+      `WHERE seq >= ${from} AND seq <= ${to} ORDER BY seq) TO STDOUT (FORMAT binary)`,
+  );
+  await db.connection().execute(async (conn) => {
+    // pg runs any object with a submit() method as a query (that is how pg-copy-streams is used:
+    // client.query(copyTo(…))), and kysely hands the compiled text to client.query unchanged: the
+    // reserved connection's client starts the COPY and the stream reads it. The connection stays
+    // reserved until the stream has ended.
+    await conn.executeQuery({ ...CompiledQuery.raw('COPY'), sql: stream as unknown as string });
+    let failed: unknown = null;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (failed !== null) continue; // read to the end: the connection is free only then
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        failed = err;
+      }
+    }
+    if (failed !== null) throw failed;
+  });
+}
+
+/** The last entry at or before `seq` and after `after` (seq and hash), or null when there is none. */
+export async function lastEntryAtOrBefore(db: Db, seq: number, after: number): Promise<{ seq: number; hash: Buffer } | null> {
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select(['seq', 'hash'])
+    .where('seq', '<=', String(seq))
+    .where('seq', '>', String(after))
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { seq: Number(row.seq), hash: row.hash } : null;
+}
+
 /** The stored prev_hash of one entry (hex), or null when there is no such entry. */
 export async function prevHashAt(db: Db, seq: number): Promise<string | null> {
   const row = await db.selectFrom('ledger_entries').select('prev_hash').where('seq', '=', String(seq)).executeTakeFirst();
@@ -184,9 +232,13 @@ export async function lastEntryBefore(db: Db, before: Date): Promise<number | nu
   return row?.seq == null ? null : Number(row.seq);
 }
 
-export async function governedTables(db: Db): Promise<{ table: string; keyColumns: string[] }[]> {
-  const rows = await db.selectFrom('ledger_tables').select(['table_name', 'key_columns']).orderBy('table_name').execute();
-  return rows.map((r) => ({ table: r.table_name, keyColumns: r.key_columns }));
+/** The governed tables, their key columns and their size on disk (the rows' main fork, current without ANALYZE). */
+export async function governedTables(db: Db): Promise<{ table: string; keyColumns: string[]; bytes: number }[]> {
+  const result = await sql<{ table_name: string; key_columns: string[]; bytes: string | null }>`
+    SELECT table_name, key_columns, pg_relation_size(to_regclass(table_name))::text AS bytes FROM ledger_tables ORDER BY table_name`.execute(
+    db,
+  );
+  return result.rows.map((r) => ({ table: r.table_name, keyColumns: r.key_columns, bytes: Number(r.bytes ?? 0) }));
 }
 
 export interface RowMismatch {
@@ -198,30 +250,49 @@ export interface RowMismatch {
   current: string | null;
 }
 
+/** One of `of` parts of a table's rows and entries, by a hash of the row's key. */
+export interface RowPart {
+  index: number;
+  of: number;
+}
+
 /**
  * Rows of one governed table whose current digest differs from their newest entry's: changed,
  * deleted (recorded, now missing) or never recorded. Entries at or below `horizon` are gone.
+ * With `part`, only the rows (and entries) whose key falls in that part: the parts of a large
+ * table can be compared side by side on several connections.
  */
-export async function rowMismatches(db: Db, table: string, keyColumns: string[], lockTimeoutMs?: number): Promise<RowMismatch[]> {
+export async function rowMismatches(
+  db: Db,
+  table: string,
+  keyColumns: string[],
+  lockTimeoutMs?: number,
+  part: RowPart = { index: 0, of: 1 },
+): Promise<RowMismatch[]> {
   // A key column's text is what to_jsonb(row)->>column gives for the key types used (text, uuid).
   const keyExpr = sql.raw(keyColumns.map((c) => `coalesce(t.${ident(c)}::text, '')`).join(` || '/' || `));
+  const inPart = (key: ReturnType<typeof sql.raw> | ReturnType<typeof sql.ref>) =>
+    part.of <= 1 ? sql`true` : sql`(hashtext(${key}) & 2147483647) % ${part.of}::int = ${part.index}::int`;
   return db.transaction().execute(async (tx) => {
-    await sql`SET LOCAL timezone = 'UTC'`.execute(tx);
-    await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
+    // The entries' newest digests are hashed in memory; the table's rows stream past them (digest
+    // computed once per row, nothing written to temporary files).
+    await sql`SELECT set_config('timezone', 'UTC', true), set_config('work_mem', '256MB', true)`.execute(tx);
     if (lockTimeoutMs !== undefined) await setLockTimeout(tx, lockTimeoutMs);
     const result = await sql<{ key: string; seq: string | null; recorded: string | null; current: string | null }>`
-      WITH l AS MATERIALIZED (
-        SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
-        WHERE row_table = ${table} ORDER BY row_key DESC, seq DESC
-      ), d AS MATERIALIZED (
-        SELECT ${keyExpr} AS k, pg_catalog.sha256(convert_to(row_to_json(t)::text, 'UTF8')) AS digest FROM ${sql.table(table)} t
-      ), p AS (
-        -- Entries committed with their rows and not chained yet are newer than any chained one.
-        SELECT DISTINCT ON (row_key) row_key, row_hash FROM ledger_pending WHERE row_table = ${table} ORDER BY row_key, id DESC
-      )
       SELECT coalesce(l.row_key, d.k) AS key, l.seq, encode(coalesce(p.row_hash, l.row_hash), 'hex') AS recorded,
              encode(d.digest, 'hex') AS current
-      FROM l FULL JOIN d ON d.k = l.row_key LEFT JOIN p ON p.row_key = coalesce(l.row_key, d.k)
+      FROM (
+        SELECT DISTINCT ON (row_key) row_key, seq, row_hash FROM ledger_entries
+        WHERE row_table = ${table} AND ${inPart(sql.ref('row_key'))} ORDER BY row_key DESC, seq DESC
+      ) l
+      FULL JOIN (
+        SELECT k, pg_catalog.sha256(convert_to(j::text, 'UTF8')) AS digest
+        FROM (SELECT ${keyExpr} AS k, row_to_json(t) AS j FROM ${sql.table(table)} t) r WHERE ${inPart(sql.ref('k'))}
+      ) d ON d.k = l.row_key
+      LEFT JOIN (
+        -- Entries committed with their rows and not chained yet are newer than any chained one.
+        SELECT DISTINCT ON (row_key) row_key, row_hash FROM ledger_pending WHERE row_table = ${table} ORDER BY row_key, id DESC
+      ) p ON p.row_key = coalesce(l.row_key, d.k)
       WHERE coalesce(p.row_hash, l.row_hash) IS DISTINCT FROM d.digest
       ORDER BY l.seq NULLS LAST, 1
       LIMIT 1000`.execute(tx);
