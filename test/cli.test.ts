@@ -14,6 +14,8 @@ import { SAMPLE_PRD_FILE, startTestEnv, type TestEnv } from './helpers/env.js';
 import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
+/** The run the good submission started (the completion tests complete its id). */
+let submittedRun = '';
 const dir = mkdtempSync(join(tmpdir(), 'aura-cli-'));
 
 beforeAll(async () => {
@@ -128,5 +130,54 @@ describe('aura CLI: a good submission', () => {
     }).then((o) => ({ ...o, code: 0 }));
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'completed', report: { reassignments: 1 } });
+    submittedRun = runId;
+  });
+});
+
+describe('aura completion', () => {
+  const complete = async (...words: string[]) => {
+    const r = await runAura(['__complete', '--', ...words], env.childEnv);
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
+  it('completes commands, options and argument choices from the program itself', async () => {
+    expect(await complete('st')).toEqual(['stop', 'status']);
+    expect(await complete('ledger', '')).toEqual(expect.arrayContaining(['verify', 'checkpoint']));
+    expect(await complete('runs', '--')).toEqual(expect.arrayContaining(['--status', '--needs-director', '--limit', '--json', '--help']));
+    expect(await complete('verification', 'some-run', '')).toEqual(['accept', 'replan', 'stop']);
+    // After an option that takes a value, the next word is that value, not the argument.
+    expect(await complete('resolve', '--reason', 'x', '')).toEqual([submittedRun]);
+    expect(await complete('submit', '')).toEqual([]); // a file: the shell completes it
+  });
+
+  it('completes run ids from the record', async () => {
+    expect(submittedRun).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await complete('status', '')).toEqual([submittedRun]);
+    expect(await complete('history', submittedRun.slice(0, 6))).toEqual([submittedRun]);
+    expect(await complete('status', 'no-such-prefix')).toEqual([]);
+  });
+
+  it('the bash script asks the binary and fills COMPREPLY', () => {
+    const script = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), ['completion', 'bash'], { env: env.childEnv, encoding: 'utf8' });
+    expect(script.status).toBe(0);
+    writeFileSync(join(dir, 'aura.bash'), script.stdout);
+    const tab = (line: string) => {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `source ${join(dir, 'aura.bash')}; COMP_WORDS=(${line}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _aura_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { env: { ...env.childEnv, PATH: `${join(PROJECT_ROOT, 'bin')}:${env.childEnv.PATH}` }, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.stderr).toBe('');
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    expect(tab(`aura appr`)).toEqual(['approve']);
+    expect(tab(`aura status ''`)).toEqual([submittedRun]);
+    expect(spawnSync('bash', ['-c', `source ${join(dir, 'aura.bash')}; complete -p aura`], { encoding: 'utf8' }).stdout).toContain(
+      'complete -o default -F _aura_complete aura',
+    );
   });
 });
