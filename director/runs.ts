@@ -41,7 +41,6 @@ import {
 } from '../workflows/definitions.js';
 import { UserError } from '../errors/index.js';
 import type { Db } from '../db/connect.js';
-import { recordRefusedCommand } from '../db/repositories/director.js';
 import { commandSigningInterceptor, type CommandSigner } from './command-signer.js';
 
 /** A client of the run workflows; with `signer`, every Director command it sends carries a proof of identity. */
@@ -115,6 +114,8 @@ export type RefusalRecorder = (r: Refusal) => Promise<void>;
 /** A refused command into the governance record (the run's history never sees it), unless the run's worker recorded it. */
 export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
   if (r.recordedByRun) return;
+  // Loaded here, not with this module: the run commands (`aura status`) need no database layer.
+  const { recordRefusedCommand } = await import('../db/repositories/director.js');
   return recordRefusedCommand(db, {
     runId: r.runId,
     workflowId: r.workflowId,
