@@ -38,7 +38,11 @@ const baselines = new Map<PrdKind, Baseline>();
 beforeAll(async () => {
   installSdkLogger('ERROR');
   world = await ChaosWorld.start({ temporalCli: inject('temporalCli'), workflowBundle: inject('workflowBundlePath') });
-  for (const prd of ['wordfreq', 'coding'] as const) baselines.set(prd, await runBaseline(world, prd));
+  for (const prd of ['wordfreq', 'coding'] as const) {
+    const baseline = await runBaseline(world, prd);
+    baselines.set(prd, baseline);
+    console.log(`undisturbed ${prd} run: ${(baseline.durationMs / 1000).toFixed(1)} s`);
+  }
 }, 300_000);
 afterAll(async () => {
   await world?.teardown();
