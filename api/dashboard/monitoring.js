@@ -88,7 +88,7 @@ export async function runPage(ctx, ref) {
         ? "Self-tested: the plan's own commands decided."
         : '';
   const waits = WAITING.includes(p.status) || p.tasks.some((t) => t.status === 'escalated');
-  return [
+  const cards = [
     card(
       `Run ${r.runId}`,
       h('p', {}, `Project ${p.project || '-'} · `, status(p.status), p.reason ? ` — ${p.reason}` : '', ' · ', temporalLink(r.temporalUrl)),
@@ -226,4 +226,5 @@ export async function runPage(ctx, ref) {
         : h('p', { class: 'muted' }, 'None yet.'),
     ),
   ];
+  return cards.filter(Boolean);
 }
