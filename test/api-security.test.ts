@@ -95,6 +95,10 @@ const READ_ROUTES = [
   `/api/runs/${RUN_ID}`,
   `/api/runs/${RUN_ID}/report`,
   `/api/runs/${RUN_ID}/history`,
+  `/api/runs/${RUN_ID}/tasks/T1/code`,
+  `/api/runs/${RUN_ID}/tasks/T1/eligible`,
+  `/api/runs/${RUN_ID}/workspace`,
+  `/api/runs/${RUN_ID}/workspace.tar.gz`,
   '/api/whoami',
   '/api/overview',
   '/api/intervention',
@@ -201,7 +205,7 @@ describe('every read answers 401 without a key, however the path is spelled', ()
     const doc = JSON.parse((await call('GET', '/api/openapi.json')).text) as { paths: Record<string, Record<string, unknown>> };
     const gets = Object.entries(doc.paths)
       .filter(([, ops]) => 'get' in ops)
-      .map(([p]) => p.replace('{run}', RUN_ID));
+      .map(([p]) => p.replace('{run}', RUN_ID).replace('{task}', 'T1'));
     expect(gets.sort()).toEqual([...READ_ROUTES].sort());
   });
 });

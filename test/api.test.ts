@@ -6,7 +6,8 @@
  * action is the key's owner, never a name in the request.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -248,6 +249,8 @@ describe('a run steered through the API', () => {
         evidence: expect.objectContaining({ plan: expect.objectContaining({ summary: 'One small library with its test.' }) }),
       }),
     ]);
+    // Beside the plan: the PRD as submitted, and no round sent back (the first plan kept the rules).
+    expect(waiting.body.pending[0].evidence).toMatchObject({ prd: PRD, planRounds: [] });
 
     // Bad input changes nothing; a read key may not; the run refuses what does not fit (recorded).
     expectError(await call('POST', `/api/runs/${runId}/reject`, { body: {} }), 400, 'invalid_input', 'reason');
@@ -309,6 +312,26 @@ describe('a run steered through the API', () => {
     expect(detail.attempts).toEqual([expect.objectContaining({ taskKey: 'T1', employeeId: 's-flaky', passed: false })]);
     expect(detail.incidents.length).toBeGreaterThan(0);
 
+    // The code under judgement: s-flaky's one round, with its files; nothing before it.
+    const code = await call('GET', `/api/runs/${runId}/tasks/T1/code`, { key: RILEY_KEY });
+    expect(code.status, JSON.stringify(code.body)).toBe(200);
+    expect(code.body).toMatchObject({
+      taskKey: 'T1',
+      generation: 1,
+      previous: null,
+      current: { employeeId: 's-flaky', attempt: 1, parseError: null },
+    });
+    expect(code.body.current.files).toContainEqual({ path: 'src/add.js', content: 'export const add = (a, b) => a - b;\n' });
+    expectError(await call('GET', `/api/runs/${runId}/tasks/T9/code`), 404, 'not_found');
+    expectError(await call('GET', `/api/runs/${runId}/tasks/T1/code`, { key: null }), 401, 'unauthorized');
+    // Who may take it over: the coders only (s-backup is a tester), each with its status.
+    const eligible = await call('GET', `/api/runs/${runId}/tasks/T1/eligible`, { key: RILEY_KEY });
+    expect(eligible.status, JSON.stringify(eligible.body)).toBe(200);
+    expect(eligible.body).toMatchObject({ taskKey: 'T1', capability: 'coder', testerId: null });
+    expect(eligible.body.employees).toEqual([
+      expect.objectContaining({ id: 's-flaky', provider: 'scripted', available: true, status: expect.any(String) }),
+    ]);
+    expect(eligible.body.employees[0].eligible).toBe(eligible.body.employees[0].status === 'active');
     expectError(
       await call('POST', `/api/runs/${runId}/tasks/T1/resolve`, { body: { decision: 'reassign', reason: 'try another' } }),
       400,
@@ -350,6 +373,35 @@ describe('a run steered through the API', () => {
     expect(history.body.entries.map((e: Json) => e.who)).toEqual(
       expect.arrayContaining(['director:sam', 'director:dana', 'employee:s-flaky']),
     );
+
+    // The workspace as the record holds it, as files and as a .tar.gz.
+    const ws = await call('GET', `/api/runs/${runId}/workspace`, { key: RILEY_KEY });
+    expect(ws.status, JSON.stringify(ws.body)).toBe(200);
+    expect(ws.body.files.map((f: Json) => [f.path, f.fromTask])).toEqual([
+      ['src/add.js', 'T1'],
+      ['test/add.test.js', 'T1'],
+    ]);
+    expect(ws.body.verification).toMatchObject({ command: 'test -f src/add.js && test -f test/add.test.js', passed: true });
+    const tar = await app.inject({
+      method: 'GET',
+      url: `/api/runs/${runId}/workspace.tar.gz`,
+      headers: { host: `127.0.0.1:${env.config.manager.port}`, authorization: `Bearer ${RILEY_KEY}` },
+    });
+    expect(tar.statusCode).toBe(200);
+    expect(tar.headers['content-type']).toBe('application/gzip');
+    expect(tar.headers['content-disposition']).toBe(`attachment; filename="aura-${runId.slice(0, 8)}.tar.gz"`);
+    const unpacked = mkdtempSync(join(tmpdir(), 'aura-workspace-'));
+    try {
+      writeFileSync(join(unpacked, 'w.tar.gz'), tar.rawPayload);
+      execFileSync('tar', ['-xzf', 'w.tar.gz'], { cwd: unpacked });
+      expect(readFileSync(join(unpacked, `aura-${runId.slice(0, 8)}`, 'src', 'add.js'), 'utf8')).toBe(
+        'export const add = (a, b) => a - b;\n',
+      );
+    } finally {
+      rmSync(unpacked, { recursive: true, force: true });
+    }
+    expectError(await call('GET', `/api/runs/${runId}/workspace.tar.gz`, { key: null }), 401, 'unauthorized');
+    expectError(await call('GET', '/api/runs/00000000-0000-4000-8000-000000000000/workspace'), 404, 'not_found');
 
     const list = await call('GET', '/api/runs?status=completed', { key: RILEY_KEY });
     expect(list.body.runs).toEqual([
