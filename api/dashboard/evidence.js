@@ -65,6 +65,24 @@ export function bothSides(c) {
   );
 }
 
+/** The lines of an output that say something (trimmed, blank ones dropped). */
+const linesOf = (text) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+/**
+ * Whether `text` is output already shown as `shown`: one holds the other, or most of its lines
+ * are the other's (the check's excerpt and the verdict's evidence cut the same output differently).
+ */
+export function sameOutput(text, shown) {
+  if (shown.includes(text) || text.includes(shown)) return true;
+  const a = linesOf(text);
+  const b = new Set(linesOf(shown));
+  return a.length > 0 && a.filter((l) => b.has(l)).length / a.length >= 0.8;
+}
+
 /**
  * Output the Director has already been shown once in this item is not shown again: the same
  * failing test output reaches the check, the verdict and the incident. `show(text, label)` gives
@@ -75,8 +93,7 @@ export function outputOnce(key) {
   return (text, label) => {
     const t = String(text ?? '').trim();
     if (!t) return '';
-    for (const [shown, where] of seen)
-      if (shown.includes(t) || t.includes(shown)) return h('p', { class: 'muted' }, `(the same output as ${where}, above)`);
+    for (const [shown, where] of seen) if (sameOutput(t, shown)) return h('p', { class: 'muted' }, `(the same output as ${where}, above)`);
     seen.set(t, label);
     return collapsible(`${label} (${t.split('\n').length} lines)`, h('pre', {}, t), { key: `${key}:${seen.size}` });
   };
