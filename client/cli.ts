@@ -192,14 +192,13 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
 export function readPrd(file: string): string {
   let bytes: Buffer;
   try {
-    if (!statSync(file).isFile()) throw userError(`PRD ${file} is not a file`);
-    bytes = readFileSync(file);
+    bytes = statSync(file).isFile() ? readFileSync(file) : Buffer.alloc(0);
   } catch (err) {
-    if (err instanceof common().errors.UserError) throw err;
     throw userError(
       `cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
+  if (!statSync(file).isFile()) throw userError(`PRD ${file} is not a file`);
   // A PRD is text: a binary file (a NUL byte, or bytes that are not UTF-8) is refused whole.
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw userError(`PRD ${file} is not text: it has a NUL byte at offset ${nul} (is it a binary file?)`);

@@ -29,7 +29,11 @@ export function common(): Common {
   return loaded;
 }
 
-/** A UserError (printed alone, exit 2), for the option parsers, which cannot await. */
+/**
+ * A UserError (printed alone, exit 2), for the option parsers, which cannot await. Outside a
+ * command (a script calling readPrd), before anything loaded the errors module: a plain Error
+ * with the same message.
+ */
 export function userError(message: string): Error {
-  return new (common().errors.UserError)(message);
+  return loaded ? new loaded.errors.UserError(message) : new Error(message);
 }
