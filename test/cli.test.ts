@@ -180,4 +180,36 @@ describe('aura completion', () => {
       'complete -o default -F _aura_complete aura',
     );
   });
+
+  const hasZsh = spawnSync('sh', ['-c', 'command -v zsh'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasZsh)('the zsh script registers _aura with compinit and hands it the candidates, or files when there are none', () => {
+    const script = spawnSync(join(PROJECT_ROOT, 'bin', 'aura'), ['completion', 'zsh'], { env: env.childEnv, encoding: 'utf8' });
+    writeFileSync(join(dir, 'aura.zsh'), script.stdout);
+    // compadd and _files work only inside a completion: stand-ins print what _aura gave them.
+    const r = spawnSync(
+      'zsh',
+      [
+        '-f',
+        '-c',
+        [
+          `autoload -U compinit; compinit -u -d ${join(dir, 'zcompdump')}`,
+          `source ${join(dir, 'aura.zsh')}`,
+          'print "registered: ${_comps[aura]}"',
+          'compadd() { print -- "compadd: ${(j:,:)@}"; }',
+          '_files() { print files; }',
+          'words=(aura appr); CURRENT=2; _aura',
+          "words=(aura status ''); CURRENT=3; _aura",
+          "words=(aura submit ''); CURRENT=3; _aura",
+        ].join('\n'),
+      ],
+      { env: { ...env.childEnv, PATH: `${join(PROJECT_ROOT, 'bin')}:${env.childEnv.PATH}` }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([
+      'registered: _aura',
+      'compadd: -Q,--,approve',
+      `compadd: -Q,--,${submittedRun}`,
+      'files',
+    ]);
+  });
 });
