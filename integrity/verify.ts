@@ -98,6 +98,27 @@ export interface VerifyOptions {
   signedLog?: string;
   /** Give up waiting for the chain head or a governed table's lock after this long (default 5 s). */
   lockTimeoutMs?: number;
+  /**
+   * How the work is shared out (the defaults suit any record; tests make the parts small to show
+   * that parts find what one pass finds): `ways` connections at once (default the cores, at most
+   * 4), ranges of at least `rangeEntries` entries (50,000), tables over `partBytes` bytes on disk
+   * compared in `ways` parts (16 MiB).
+   */
+  split?: { ways?: number; rangeEntries?: number; partBytes?: number };
+}
+
+interface Split {
+  ways: number;
+  rangeEntries: number;
+  partBytes: number;
+}
+
+function splitOf(opts: VerifyOptions): Split {
+  return {
+    ways: Math.max(1, Math.floor(opts.split?.ways ?? Math.min(availableParallelism(), 4))),
+    rangeEntries: Math.max(1, Math.floor(opts.split?.rangeEntries ?? 50_000)),
+    partBytes: Math.max(0, opts.split?.partBytes ?? 16 * 2 ** 20),
+  };
 }
 
 /** A checkpoint's signed createdAt may run this far ahead of the database's clock (the signer's clock). */
@@ -143,6 +164,7 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   const live = all.filter((c) => c.toSeq > horizon);
   // The row digests are PostgreSQL's work and the chain is ours: both at once.
   const rowProblems: Problem[] = [];
+  const split = splitOf(opts);
   const [chain, rows] = await Promise.all([
     walkChain(
       db,
@@ -150,8 +172,9 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
       live,
       opts.merkle === true,
       problems,
+      split,
     ),
-    checkRows(db, horizon, rowProblems, lockTimeoutMs),
+    checkRows(db, horizon, rowProblems, lockTimeoutMs, split),
   ]);
   problems.push(...rowProblems);
   if (chain.lastSeq !== head.seq || !chain.lastHash.equals(head.hash)) {
@@ -292,6 +315,7 @@ async function walkChain(
   live: CheckpointRow[],
   merkle: boolean,
   problems: Problem[],
+  split: Split,
 ): Promise<ChainWalk> {
   const { horizon, horizonHash, head } = range;
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
@@ -299,7 +323,7 @@ async function walkChain(
   // Each range starts from the stored hash of the last entry before it: the ranges are checked
   // side by side, and say what one walk from the horizon to the head would say.
   const parts = await Promise.all(
-    splitRange(horizon + 1, head).map(async ([from, to], i) => {
+    splitRange(horizon + 1, head, split).map(async ([from, to], i) => {
       const before = i === 0 ? null : await lastEntryAtOrBefore(db, from - 1, horizon);
       const start = before ?? { seq: horizon, hash: horizonHash };
       return scanRange(db, from, to, { lastSeq: start.seq, lastHash: start.hash, ends, leaves: merkle });
@@ -316,11 +340,11 @@ async function walkChain(
   return walk;
 }
 
-/** Ranges of about equal size over fromSeq..toSeq, one per core (at most 4), none under 50,000 entries. */
-function splitRange(fromSeq: number, toSeq: number): [number, number][] {
+/** Ranges of about equal size over fromSeq..toSeq, at most one per connection, none under `rangeEntries`. */
+function splitRange(fromSeq: number, toSeq: number, split: Split): [number, number][] {
   const n = toSeq - fromSeq + 1;
   if (n <= 0) return [];
-  const count = Math.max(1, Math.min(availableParallelism(), 4, Math.floor(n / 50_000)));
+  const count = Math.max(1, Math.min(split.ways, Math.floor(n / split.rangeEntries)));
   const size = Math.ceil(n / count);
   return Array.from({ length: count }, (_, i): [number, number] => [fromSeq + i * size, Math.min(toSeq, fromSeq + (i + 1) * size - 1)]);
 }
@@ -385,15 +409,12 @@ function checkReceipt(r: { id: string; horizonSeq: number; horizonHash: string; 
   ];
 }
 
-/** A table larger than this on disk is compared in parts, side by side. */
-const PART_BYTES = 16 * 2 ** 20;
-
-async function checkRows(db: Db, horizon: number, problems: Problem[], lockTimeoutMs: number): Promise<number> {
+async function checkRows(db: Db, horizon: number, problems: Problem[], lockTimeoutMs: number, split: Split): Promise<number> {
   const tables = await governedTables(db);
-  const ways = Math.max(1, Math.min(availableParallelism(), 4));
+  const { ways } = split;
   // Each large table in `ways` parts by a hash of the row key; the parts and the small tables
   // are taken in turn by `ways` connections at once.
-  const parts = tables.map((t) => (t.bytes > PART_BYTES ? ways : 1));
+  const parts = tables.map((t) => (t.bytes > split.partBytes ? ways : 1));
   const tasks = tables.flatMap((t, i) => Array.from({ length: parts[i]! }, (_, index) => ({ ...t, i, part: { index, of: parts[i]! } })));
   const found: RowMismatch[][] = tables.map(() => []);
   let next = 0;

@@ -14,6 +14,7 @@ import { loadConfig, PROJECT_ROOT } from '../config/config.js';
 import { createDb, type Db } from '../db/connect.js';
 import { openDatabase, type OpenDatabase } from '../db/open.js';
 import { appendEvent } from '../db/repositories/ledger.js';
+import { IdempotencyConflictError } from '../db/repositories/idempotent.js';
 import { chainHead, sealLedger } from '../db/repositories/chain.js';
 import { createCheckpoint, exportCheckpoint, readCheckpointFile } from '../integrity/checkpoint.js';
 import { loadOrCreateSigningKey } from '../integrity/signing.js';
@@ -79,14 +80,25 @@ async function eventId(idempotencyKey: string): Promise<string> {
   return (await db.selectFrom('audit_events').select('id').where('idempotency_key', '=', idempotencyKey).executeTakeFirstOrThrow()).id;
 }
 
+/** The work in small parts: three ranges of the chain and every governed table in three parts, side by side. */
+const SPLIT = { ways: 3, rangeEntries: 1, partBytes: 0 };
+
+/** Verifies in one pass and in parts; both must find the same problems, in the same words. */
+async function verifyBoth(opts: Parameters<typeof verifyLedger>[1] = {}) {
+  const [whole, parts] = [await verifyLedger(db, opts), await verifyLedger(db, { ...opts, split: SPLIT })];
+  expect(parts.problems).toEqual(whole.problems);
+  expect(parts.entries).toBe(whole.entries);
+  return whole;
+}
+
 async function expectIntact(): Promise<void> {
-  const report = await verifyLedger(db);
+  const report = await verifyBoth();
   expect(report.problems).toEqual([]);
   expect(report.intact).toBe(true);
 }
 
 async function expectTampered(kind: ProblemKind, seq: number | null): Promise<void> {
-  const report = await verifyLedger(db);
+  const report = await verifyBoth();
   expect(report.intact).toBe(false);
   expect(report.firstBad).toMatchObject({ kind, seq });
 }
@@ -354,5 +366,208 @@ describe('concurrency and crashes', () => {
     expect((await chainHead(db)).seq).toBe(before + 1);
     expect(await su.selectFrom('audit_events').select('id').where('description', '=', 'doomed').execute()).toEqual([]);
     await expectIntact();
+  });
+});
+
+describe('verifying in parts', () => {
+  /** The first entry of the second of the three ranges `SPLIT` cuts the chain into. */
+  async function boundary(): Promise<number> {
+    const head = (await chainHead(db)).seq;
+    return 1 + Math.ceil(head / 3);
+  }
+
+  /** Tampers as a superuser with triggers off, verifies both ways, then puts the entries back. */
+  async function atBoundary(tamper: (b: number) => string, kind: ProblemKind, at: (b: number) => number): Promise<void> {
+    const b = await boundary();
+    const saved = await su
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('seq', '>=', String(b - 1))
+      .where('seq', '<=', String(b + 1))
+      .orderBy('seq')
+      .execute();
+    await behindTheLedger(tamper(b));
+    try {
+      await expectTampered(kind, at(b));
+    } finally {
+      await behindTheLedger(`DELETE FROM ledger_entries WHERE seq BETWEEN ${b - 1} AND ${b + 1}`);
+      await asSuperuser((tx) => tx.insertInto('ledger_entries').values(saved).execute());
+    }
+    await expectIntact();
+  }
+
+  it('finds an entry removed, edited, moved or re-labelled where one range ends and the next begins', async () => {
+    for (let i = 0; i < 6; i++) await note(`boundary ${i}`);
+    await expectIntact();
+    // The first entry of a range, and the last entry of the range before it: a gap either way.
+    await atBoundary(
+      (b) => `DELETE FROM ledger_entries WHERE seq = ${b}`,
+      'gap',
+      (b) => b,
+    );
+    await atBoundary(
+      (b) => `DELETE FROM ledger_entries WHERE seq = ${b - 1}`,
+      'gap',
+      (b) => b - 1,
+    );
+    await atBoundary(
+      (b) => `UPDATE ledger_entries SET entry = replace(entry, '"op":"insert"', '"op":"update"') WHERE seq = ${b}`,
+      'entry_edited',
+      (b) => b,
+    );
+    await atBoundary(
+      (b) => `UPDATE ledger_entries SET seq = -1 WHERE seq = ${b - 1};
+              UPDATE ledger_entries SET seq = ${b - 1} WHERE seq = ${b};
+              UPDATE ledger_entries SET seq = ${b} WHERE seq = -1;`,
+      'chain_broken',
+      (b) => b - 1,
+    );
+    // The columns the row check reads, changed without the hashed bytes: found on the bytes.
+    await atBoundary(
+      (b) => `UPDATE ledger_entries SET row_key = row_key || 'x' WHERE seq = ${b}`,
+      'entry_columns_changed',
+      (b) => b,
+    );
+    await atBoundary(
+      (b) => `UPDATE ledger_entries SET row_hash = decode(repeat('ab', 32), 'hex') WHERE seq = ${b}`,
+      'entry_columns_changed',
+      (b) => b,
+    );
+  });
+
+  it('an entry re-spelled with a JSON escape and its hash recomputed is not canonical; text that needs escapes is', async () => {
+    // A key whose entry needs escapes (a quote, a backslash, a newline, a control character) verifies.
+    await db
+      .insertInto('employee_capabilities')
+      .values({ employee_id: 'scripted-ada', capability: 'say "hi" \\ then\nstop\u0001', reputation: 50 })
+      .execute();
+    await expectIntact();
+    await note('to be re-spelled with an escape');
+    const head = (await chainHead(db)).seq;
+    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '=', String(head)).executeTakeFirstOrThrow();
+    // "\u0069nsert" reads as "insert" but RFC 8785 writes the letter itself.
+    const escaped = saved.entry.replace('"op":"insert"', '"op":"\\u0069nsert"');
+    expect(JSON.parse(escaped)).toEqual(JSON.parse(saved.entry));
+    const hash = createHash('sha256').update(saved.prev_hash).update(escaped, 'utf8').digest();
+    await asSuperuser(async (tx) => {
+      await tx.updateTable('ledger_entries').set({ entry: escaped, hash }).where('seq', '=', String(head)).execute();
+      await tx.updateTable('ledger_head').set({ hash }).execute();
+    });
+    await expectTampered('not_canonical', head);
+    await asSuperuser(async (tx) => {
+      await tx.updateTable('ledger_entries').set({ entry: saved.entry, hash: saved.hash }).where('seq', '=', String(head)).execute();
+      await tx.updateTable('ledger_head').set({ hash: saved.hash }).execute();
+    });
+    await expectIntact();
+  });
+
+  it('rows changed, deleted and written behind the ledger are found with the tables compared in parts', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await eventId(await note(`row ${i}`)));
+    const seqs = await Promise.all(ids.map((id) => entryOf('audit_events', id)));
+    const forged = randomUUID();
+    await behindTheLedger(
+      `CREATE TABLE tamper_parts AS SELECT * FROM audit_events WHERE id = '${ids[1]}';
+       UPDATE audit_events SET description = 'rewritten' WHERE id = '${ids[0]}';
+       DELETE FROM audit_events WHERE id = '${ids[1]}';
+       INSERT INTO audit_events (id, description, actor, action) VALUES ('${forged}', 'forged', 'test', 'test.forged');`,
+    );
+    try {
+      const report = await verifyBoth();
+      expect(report.problems).toEqual([
+        expect.objectContaining({ kind: 'row_changed', seq: seqs[0] }),
+        expect.objectContaining({ kind: 'row_deleted', seq: seqs[1] }),
+        expect.objectContaining({ kind: 'row_unrecorded', seq: null, detail: expect.stringContaining(forged) }),
+      ]);
+    } finally {
+      await behindTheLedger(
+        `UPDATE audit_events SET description = 'row 0' WHERE id = '${ids[0]}';
+         INSERT INTO audit_events SELECT * FROM tamper_parts; DROP TABLE tamper_parts;
+         DELETE FROM audit_events WHERE id = '${forged}';`,
+      );
+    }
+    await expectIntact();
+  });
+
+  it('a checkpoint over several ranges: its Merkle root is recomputed from the ranges, and a rewrite inside it is caught', async () => {
+    for (let i = 0; i < 4; i++) await note(`merkle ${i}`);
+    const cp = (await createCheckpoint(db, key))!;
+    expect(await verifyBoth({ merkle: true })).toMatchObject({ intact: true });
+    const b = await boundary();
+    expect(b).toBeGreaterThan(cp.fromSeq);
+    expect(b).toBeLessThanOrEqual(cp.toSeq);
+    // Rewrite from the boundary on with every hash recomputed: only the signatures can tell.
+    const saved = await su.selectFrom('ledger_entries').selectAll().where('seq', '>=', String(b)).orderBy('seq').execute();
+    const headBefore = await su.selectFrom('ledger_head').selectAll().executeTakeFirstOrThrow();
+    let prev = saved[0]!.prev_hash;
+    const rewritten = saved.map((e, i) => {
+      const entry = i === 0 ? e.entry.replace('"op":"insert"', '"op":"update"') : e.entry;
+      const hash = createHash('sha256').update(prev).update(entry, 'utf8').digest();
+      const row = { ...e, entry, prev_hash: prev, hash };
+      prev = hash;
+      return row;
+    });
+    await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${b}`);
+    await asSuperuser(async (tx) => {
+      await tx.insertInto('ledger_entries').values(rewritten).execute();
+      await tx.updateTable('ledger_head').set({ hash: prev }).execute();
+    });
+    try {
+      const report = await verifyBoth({ merkle: true });
+      expect(report.problems.some((p) => p.detail.includes('no longer give the Merkle root checkpoint'))).toBe(true);
+      expect(report.problems.some((p) => p.kind === 'checkpoint_invalid' && p.seq === cp.toSeq)).toBe(true);
+    } finally {
+      await behindTheLedger(`DELETE FROM ledger_entries WHERE seq >= ${b}`);
+      await asSuperuser(async (tx) => {
+        await tx.insertInto('ledger_entries').values(saved).execute();
+        await tx.updateTable('ledger_head').set({ hash: headBefore.hash }).execute();
+      });
+    }
+    await expectIntact();
+  });
+});
+
+describe('appending', () => {
+  it('the same event again writes nothing; another event under its key is refused and the conflict recorded', async () => {
+    const k = `once-${randomUUID()}`;
+    const event = { idempotencyKey: k, actor: 'test', action: 'test.once', description: 'written once' };
+    await appendEvent(db, event);
+    const head = (await chainHead(db)).seq;
+    await appendEvent(db, event);
+    expect((await chainHead(db)).seq).toBe(head);
+    expect(await db.selectFrom('audit_events').select('id').where('idempotency_key', '=', k).execute()).toHaveLength(1);
+    await expect(appendEvent(db, { ...event, description: 'something else' })).rejects.toBeInstanceOf(IdempotencyConflictError);
+    const conflicts = await db
+      .selectFrom('audit_events')
+      .select(['action', 'severity'])
+      .where('idempotency_key', 'like', `${k}:conflict:%`)
+      .execute();
+    expect(conflicts).toEqual([{ action: 'idempotency.conflict', severity: 'critical' }]);
+    await expectIntact();
+  });
+
+  it("an entry's time is written in UTC and the row's digest taken in UTC, whatever the writer's session timezone", async () => {
+    const zoned = createDb(database.url, 1);
+    try {
+      const id = randomUUID();
+      await zoned.connection().execute(async (conn) => {
+        await sql`SET timezone = 'Asia/Kolkata'`.execute(conn);
+        await sql`INSERT INTO audit_events (id, description, actor, action) VALUES (${id}, 'from +05:30', 'test', 'test.zone')`.execute(
+          conn,
+        );
+      });
+      const seq = await entryOf('audit_events', id);
+      const e = await su
+        .selectFrom('ledger_entries')
+        .select(['entry', 'at', sql<string>`to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('utc')])
+        .where('seq', '=', String(seq))
+        .executeTakeFirstOrThrow();
+      const body = JSON.parse(e.entry) as { at: string };
+      expect(body.at).toBe(e.utc);
+      expect(body.at.slice(0, 23)).toBe(e.at.toISOString().slice(0, 23));
+      await expectIntact();
+    } finally {
+      await zoned.destroy();
+    }
   });
 });
