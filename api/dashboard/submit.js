@@ -62,6 +62,7 @@ export function submitPage(ctx) {
     error,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Start the run')),
   );
+  form.addEventListener('input', () => (error.textContent = ''));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = new FormData(form);
