@@ -174,6 +174,8 @@ export function decisionButtons(ctx, p) {
         'primary',
       );
       if (!eligible.length) reassign.disabled = true;
+      // Who may take it is in the page itself, so that a change of it redraws the button.
+      reassign.setAttribute('data-eligible', eligible.map((e) => e.id).join(' '));
       out.push(reassign);
       out.push(
         button(

@@ -56,12 +56,18 @@ function start() {
     }
   }
 
-  /** Draws the page again; a block the Director opened or closed stays as it was. */
+  /**
+   * Draws the page again, only where it changed: a page the same as the one shown is left as it
+   * is (a button under the pointer is not swapped for its twin), and a block the Director opened
+   * or closed stays as it was.
+   */
   function show(content) {
     const main = byId('main');
+    const next = document.createElement('main');
+    next.append(...content);
     const open = new Map([...main.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
-    main.replaceChildren(...content);
-    for (const d of main.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
+    for (const d of next.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
+    if (next.innerHTML !== main.innerHTML) main.replaceChildren(...next.childNodes);
   }
 
   async function draw(route) {
