@@ -179,6 +179,7 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     await expect.poll(() => form.getByRole('alert').innerText()).toBe('Name the project.');
     await form.getByLabel('Project').fill('dashboard');
     await form.getByLabel('Repair rounds').fill('0');
+    await shot('06-submit-form', { fullPage: false });
     await form.getByRole('button', { name: 'Start the run' }).click();
     // The run's page, with the run the API started.
     await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
@@ -370,7 +371,6 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
     expect(accepted.accepted_model_run_id).toBe(last);
     expect(tar).toContain(`aura-${runId.slice(0, 8)}/src/add.js`);
     expect(tar).toMatch(/export const add = \(a, b\) => a [-*] b;/);
-    await shot('06-finished-run');
   });
 
   it('pauses, resumes and cancels a running run from its page', async () => {
@@ -394,6 +394,7 @@ describe.skipIf(!hasChromium)('the Director dashboard', () => {
 
     await actWithReason('Pause run', 'hold on');
     await expectEventually(async () => (await head.innerText()).includes('paused'), 15_000, 'the run paused');
+    await shot('07-run-paused', { fullPage: false });
     await actWithReason('Resume run', 'carry on');
     await expectEventually(async () => (await head.innerText()).includes('running'), 15_000, 'the run running again');
     const notice = await actWithReason('Cancel run', 'wrong PRD');
