@@ -377,6 +377,7 @@ describe('a run steered through the API', () => {
     // The workspace as the record holds it, as files and as a .tar.gz.
     const ws = await call('GET', `/api/runs/${runId}/workspace`, { key: RILEY_KEY });
     expect(ws.status, JSON.stringify(ws.body)).toBe(200);
+    expect(ws.body.files.map((f: Json) => f.before)).toEqual([null, null]); // one task wrote them, nothing rewrote them
     expect(ws.body.files.map((f: Json) => [f.path, f.fromTask])).toEqual([
       ['src/add.js', 'T1'],
       ['test/add.test.js', 'T1'],

@@ -506,7 +506,16 @@ describe('the dashboard: deciding with the evidence in view', () => {
       }),
       '/api/runs/r-1/workspace': {
         runId: 'r-1',
-        files: [{ path: 'src/add.js', fromTask: 'T1', bytes: 36, content: ADD_MINUS.content }],
+        files: [
+          { path: 'test/add.test.js', fromTask: 'T1', bytes: 49, content: TEST.content, before: null },
+          {
+            path: 'src/add.js',
+            fromTask: 'R1',
+            bytes: 36,
+            content: ADD_MINUS.content,
+            before: { fromTask: 'T1', content: ADD_TIMES.content },
+          },
+        ],
         verification: null,
       },
     });
@@ -515,7 +524,15 @@ describe('the dashboard: deciding with the evidence in view', () => {
     expect(reportText).toContain('Final verification: npm test passed');
     expect(reportText).toContain('T1: accepted from coder-1 (override by dana), 1 attempt(s)');
     expect(reportText).toContain('3 model calls, 15 tokens, $0.5000');
-    expect(labelled(nodes, 'Workspace files')!.textContent).toContain('src/add.js — from T1, 36 bytes');
+    const files = labelled(nodes, 'Workspace files')!.textContent;
+    expect(files).toContain('src/add.js — from R1, 36 bytes');
+    // A file a later task rewrote shows what it changed; one written once shows no diff.
+    expect(files).toContain("src/add.js: what R1 changed in T1's version");
+    expect(files).toContain('- export const add = (a, b) => a * b;\n+ export const add = (a, b) => a - b;\n');
+    expect(files).not.toContain('test/add.test.js: what');
+    expect(text(nodes)).toContain(
+      '2 file(s), as the record holds them: every accepted output, layered in order; 1 rewritten by a later task',
+    );
     expect(buttons(nodes).map((b) => b.textContent)).toEqual(['Download the workspace (.tar.gz)']);
   });
 

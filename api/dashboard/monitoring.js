@@ -2,7 +2,8 @@
 // incidents and the Director's actions) and once it ended (its report, final verification,
 // workspace files and a download of them).
 import { card, collapsible, h, meter, money, notice, runLink, status, table, temporalLink, time } from './dom.js';
-import { checksOfTask, greenText, planTasks, redText, reportCard } from './evidence.js';
+import { checksOfTask, fileDiff, greenText, planTasks, redText, reportCard } from './evidence.js';
+import { compareFiles } from './diff.js';
 import { FINAL, runControls } from './actions.js';
 
 export async function monitoringList(ctx) {
@@ -55,7 +56,14 @@ function workspaceCard(ctx, runId, ws) {
   );
   return card(
     'Workspace',
-    h('p', { class: 'muted' }, `${ws.files.length} file(s), as the record holds them: every accepted output, layered in order.`),
+    h(
+      'p',
+      { class: 'muted' },
+      `${ws.files.length} file(s), as the record holds them: every accepted output, layered in order`,
+      ws.files.some((f) => f.before)
+        ? `; ${ws.files.filter((f) => f.before).length} rewritten by a later task (its diff below the file).`
+        : '.',
+    ),
     h('div', { class: 'actions' }, download),
     ws.files.length
       ? h(
@@ -66,6 +74,14 @@ function workspaceCard(ctx, runId, ws) {
               'li',
               {},
               collapsible(`${f.path} — from ${f.fromTask}, ${f.bytes} bytes`, h('pre', {}, f.content), { key: `ws:${runId}:${f.path}` }),
+              // A file a later task rewrote (a repair after a failed final verification): what it changed.
+              f.before
+                ? collapsible(
+                    `${f.path}: what ${f.fromTask} changed in ${f.before.fromTask}'s version`,
+                    fileDiff(compareFiles([{ path: f.path, content: f.before.content }], [f])[0]),
+                    { key: `ws-diff:${runId}:${f.path}` },
+                  )
+                : '',
             ),
           ),
         )

@@ -10,7 +10,6 @@ import { resolveRun, runStatus } from '../../director/runs.js';
 import { WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-list.js';
 import { listRuns } from '../../db/repositories/history.js';
 import { listEmployees } from '../../db/repositories/employees.js';
-import { workspaceFiles } from '../../db/repositories/workspace.js';
 import {
   acceptedTasksOfRun,
   employeeCounts,
@@ -23,6 +22,7 @@ import {
   runSpendVsBudget,
   taskEvidence,
   taskOfRun,
+  workspaceLayers,
 } from '../../db/repositories/dashboard.js';
 import type { RunProgress } from '../../governance/types.js';
 import { isUuid, runParams } from '../schemas.js';
@@ -315,7 +315,8 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
     {
       config: { auth: 'read' },
       schema: {
-        summary: "A run's workspace as the record holds it: every accepted file, with the task it came from (layered in order)",
+        summary:
+          "A run's workspace as the record holds it: every accepted file, with the task it came from (layered in order) and the version it replaced, if any",
         tags: ['dashboard'],
         params: runParams,
       },
@@ -330,6 +331,7 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
           fromTask: tasks.get(f.fromTask) ?? f.fromTask,
           bytes: Buffer.byteLength(f.content),
           content: f.content,
+          before: f.before ? { fromTask: tasks.get(f.before.fromTask) ?? f.before.fromTask, content: f.before.content } : null,
         })),
         verification: await lastWorkspaceVerification(db, runId),
       };
@@ -356,7 +358,7 @@ export function registerDashboardRoutes(app: TypedApi, deps: ApiDeps): void {
 
   async function workspaceOf(runId: string) {
     const accepted = await acceptedTasksOfRun(db, runId);
-    const files = await workspaceFiles(
+    const files = await workspaceLayers(
       db,
       accepted.map((t) => t.id),
     );

@@ -5,7 +5,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../connect.js';
-import { taskOutputOf } from './model-runs.js';
+import { getTaskOutputs, taskOutputOf } from './model-runs.js';
+import { acceptedModelRuns } from './runs.js';
 
 export async function runCountsByStatus(db: Db): Promise<Record<string, number>> {
   const rows = await db
@@ -437,4 +438,38 @@ export async function acceptedTasksOfRun(db: Db, runId: string): Promise<{ id: s
     .orderBy('updated_at')
     .execute();
   return rows.map((r) => ({ id: r.id, taskKey: r.task_key }));
+}
+
+export interface LayeredFile {
+  path: string;
+  content: string;
+  /** The task the file was accepted from. */
+  fromTask: string;
+  /** The version this one replaced (an earlier task's, or the task's own frozen test), if any. */
+  before: { fromTask: string; content: string } | null;
+}
+
+/**
+ * A run's workspace as `workspaceFiles` builds it (every accepted output layered in order, a
+ * later task's file winning), with, for each file, the version it replaced: what a later task
+ * (a repair after a failed final verification) changed in the files before it.
+ */
+export async function workspaceLayers(db: Db, taskIds: string[]): Promise<LayeredFile[]> {
+  const accepted = await acceptedModelRuns(db, taskIds);
+  const outputs = await getTaskOutputs(
+    db,
+    accepted.map((a) => a.modelRunId),
+  );
+  const files = new Map<string, LayeredFile>();
+  for (const { taskId, modelRunId } of accepted) {
+    const parsed = outputs.get(modelRunId) ?? { ok: false };
+    if (!parsed.ok) continue;
+    for (const f of parsed.output.files) {
+      const old = files.get(f.path);
+      files.delete(f.path); // keep the layering order: the newest version last
+      const before = old && old.content !== f.content ? { fromTask: old.fromTask, content: old.content } : (old?.before ?? null);
+      files.set(f.path, { path: f.path, content: f.content, fromTask: taskId, before });
+    }
+  }
+  return [...files.values()];
 }
