@@ -190,15 +190,17 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
 
 /** Reads a PRD file, refusing a missing, unreadable, non-file or empty one. */
 export function readPrd(file: string): string {
+  let isFile: boolean;
   let bytes: Buffer;
   try {
-    bytes = statSync(file).isFile() ? readFileSync(file) : Buffer.alloc(0);
+    isFile = statSync(file).isFile();
+    bytes = isFile ? readFileSync(file) : Buffer.alloc(0);
   } catch (err) {
     throw userError(
       `cannot read PRD ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
-  if (!statSync(file).isFile()) throw userError(`PRD ${file} is not a file`);
+  if (!isFile) throw userError(`PRD ${file} is not a file`);
   // A PRD is text: a binary file (a NUL byte, or bytes that are not UTF-8) is refused whole.
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw userError(`PRD ${file} is not text: it has a NUL byte at offset ${nul} (is it a binary file?)`);
