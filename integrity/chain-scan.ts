@@ -36,6 +36,12 @@ export interface RangeStart {
   ends: readonly number[];
   /** Keep every entry's RFC 6962 leaf hash, in order, with its seq (for the Merkle roots). */
   leaves: boolean;
+  /**
+   * The database's encoding is UTF8, so every text it sends is valid UTF-8 (PostgreSQL checks
+   * text on the way in) and is taken as it comes; otherwise each is checked, and bytes that are
+   * not UTF-8 are read as text first, as a string would be.
+   */
+  utf8: boolean;
 }
 
 export interface RangeResult {
@@ -63,7 +69,11 @@ const sha256: (data: Uint8Array) => Buffer =
 /** Checks the entries of one range as their bytes arrive: `push` each chunk, then `finish`. */
 export class ChainScanner {
   #lastSeq: number;
-  #lastHash: Uint8Array;
+  /** The last entry's stored hash: lastBuf[lastStart, lastEnd). */
+  #lastBuf: Buffer;
+  #lastStart = 0;
+  #lastEnd: number;
+  readonly #utf8: boolean;
   readonly #ends: Set<number>;
   readonly #endHashes: [number, string][] = [];
   readonly #problems: ChainProblem[] = [];
@@ -77,7 +87,9 @@ export class ChainScanner {
 
   constructor(start: RangeStart) {
     this.#lastSeq = start.lastSeq;
-    this.#lastHash = start.lastHash;
+    this.#lastBuf = Buffer.from(start.lastHash);
+    this.#lastEnd = this.#lastBuf.length;
+    this.#utf8 = start.utf8;
     this.#ends = new Set(start.ends);
     this.#leaves = start.leaves ? Buffer.allocUnsafe(1024 * HASH_SIZE) : null;
     this.#leafSeqs = start.leaves ? new Float64Array(1024) : null;
@@ -96,7 +108,7 @@ export class ChainScanner {
     return {
       count: n,
       lastSeq: this.#lastSeq,
-      lastHash: this.#lastHash,
+      lastHash: new Uint8Array(this.#lastBuf.subarray(this.#lastStart, this.#lastEnd)),
       problems: this.#problems,
       endHashes: this.#endHashes,
       leafHashes: this.#leaves ? new Uint8Array(this.#leaves.subarray(0, n * HASH_SIZE)) : null,
@@ -152,17 +164,15 @@ export class ChainScanner {
 
   #entry(buf: Buffer, f: number[]): void {
     const seq = f[1]! - f[0]! === 8 ? buf.readInt32BE(f[0]!) * 2 ** 32 + buf.readUInt32BE(f[0]! + 4) : Number.NaN;
-    const hash = buf.subarray(f[2], f[3]);
-    const prevHash = buf.subarray(f[4], f[5]);
-    const rowHash = buf.subarray(f[6], f[7]);
-    const rowTable = buf.subarray(f[8], f[9]);
-    const rowKey = buf.subarray(f[10], f[11]);
-    const raw = buf.subarray(f[12], f[13]);
-    // The entry's text as UTF-8 is what the chain hashes; PostgreSQL sends text in UTF-8 (the
-    // client encoding) and keeps only valid UTF-8, so these are that text's bytes. Were they not
-    // (a database in SQL_ASCII), they are read as text first, as a string would be.
-    const valid = isUtf8(raw) && isUtf8(rowTable) && isUtf8(rowKey);
-    const entry = valid ? raw : Buffer.from(raw.toString('utf8'), 'utf8');
+    const [hs, he, ps, pe, rs, re, ts, te, ks, ke] = [f[2]!, f[3]!, f[4]!, f[5]!, f[6]!, f[7]!, f[8]!, f[9]!, f[10]!, f[11]!];
+    let [es, ee] = [f[12]!, f[13]!];
+    let text = buf;
+    // The entry's text as UTF-8 is what the chain hashes (see RangeStart.utf8).
+    const valid = this.#utf8 || (isUtf8(buf.subarray(es, ee)) && isUtf8(buf.subarray(ts, te)) && isUtf8(buf.subarray(ks, ke)));
+    if (!valid) {
+      text = Buffer.from(buf.toString('utf8', es, ee), 'utf8');
+      [es, ee] = [0, text.length];
+    }
     this.#count++;
     if (seq !== this.#lastSeq + 1) {
       const missing = seq - this.#lastSeq - 1;
@@ -172,8 +182,8 @@ export class ChainScanner {
         detail: `entries ${this.#lastSeq + 1}–${seq - 1} are missing (${missing})`,
       });
     }
-    if (!this.#hashFollows(hash, entry)) {
-      if (!prevHash.equals(this.#lastHash)) {
+    if (!this.#hashFollows(buf, hs, he, text, es, ee)) {
+      if (buf.compare(this.#lastBuf, this.#lastStart, this.#lastEnd, ps, pe) !== 0) {
         this.#problems.push({
           kind: 'chain_broken',
           seq,
@@ -183,11 +193,15 @@ export class ChainScanner {
         this.#problems.push({ kind: 'entry_edited', seq, detail: `entry ${seq}'s bytes no longer give its hash: the entry was edited` });
       }
     }
-    if (this.#leaves) this.#addLeaf(seq, entry);
-    if (this.#ends.has(seq)) this.#endHashes.push([seq, hash.toString('hex')]);
+    if (this.#leaves) this.#addLeaf(seq, text.subarray(es, ee));
+    if (this.#ends.size > 0 && this.#ends.has(seq)) this.#endHashes.push([seq, buf.toString('hex', hs, he)]);
     this.#lastSeq = seq;
-    this.#lastHash = hash;
-    const body = valid ? checkBody(entry, rowTable, rowKey, rowHash) : slowCheck(entry, rowTable, rowKey, rowHash);
+    this.#lastBuf = buf;
+    this.#lastStart = hs;
+    this.#lastEnd = he;
+    const body = valid
+      ? checkBody(buf, es, ee, ts, te, ks, ke, rs, re)
+      : slowCheck(text.subarray(es, ee), buf.subarray(ts, te), buf.subarray(ks, ke), buf.subarray(rs, re));
     if (body !== 'ok') {
       this.#problems.push(
         body === 'not_canonical'
@@ -201,13 +215,14 @@ export class ChainScanner {
     }
   }
 
-  /** sha256(previous stored hash ‖ entry bytes) is the entry's stored hash. */
-  #hashFollows(hash: Buffer, entry: Buffer): boolean {
-    const length = this.#lastHash.length + entry.length;
+  /** sha256(previous stored hash ‖ entry bytes) is the entry's stored hash, buf[hs, he). */
+  #hashFollows(buf: Buffer, hs: number, he: number, text: Buffer, es: number, ee: number): boolean {
+    const prev = this.#lastEnd - this.#lastStart;
+    const length = prev + ee - es;
     if (this.#scratch.length < length) this.#scratch = Buffer.alloc(Math.max(length, this.#scratch.length * 2));
-    this.#scratch.set(this.#lastHash, 0);
-    this.#scratch.set(entry, this.#lastHash.length);
-    return sha256(this.#scratch.subarray(0, length)).equals(hash);
+    this.#lastBuf.copy(this.#scratch, 0, this.#lastStart, this.#lastEnd);
+    text.copy(this.#scratch, prev, es, ee);
+    return sha256(this.#scratch.subarray(0, length)).compare(buf, hs, he) === 0;
   }
 
   #addLeaf(seq: number, entry: Buffer): void {
@@ -238,60 +253,74 @@ const CLOSE = 0x7d;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
- * Whether an entry's text is canonical and its columns say what it says. The trigger's shape
+ * Whether an entry's text, buf[es, ee), is canonical and its columns (buf[ts, te) the table,
+ * buf[ks, ke) the key, buf[rs, re) the row hash) say what it says. The trigger's shape
  * (`{"at":…,"op":…,"row":…,"rowHash":…,"run":…,"table":…}`, each value a string or null) with
  * no backslash and no control character in any string is canonical as it stands (RFC 8785
  * writes such strings as they are, and PostgreSQL's text holds no lone surrogate): those are
  * checked here on the bytes. Anything else is read as JSON and judged as before (`entryBody`).
  */
-export function checkBody(entry: Buffer, rowTable: Buffer, rowKey: Buffer, rowHash: Buffer): 'ok' | 'not_canonical' | 'columns_changed' {
-  const values: (readonly [number, number] | null)[] = [];
-  let at = 0;
+export function checkBody(
+  buf: Buffer,
+  es: number,
+  ee: number,
+  ts: number,
+  te: number,
+  ks: number,
+  ke: number,
+  rs: number,
+  re: number,
+): 'ok' | 'not_canonical' | 'columns_changed' {
+  const slow = () => slowCheck(buf.subarray(es, ee), buf.subarray(ts, te), buf.subarray(ks, ke), buf.subarray(rs, re));
+  // Where each value's string starts and ends ([start, end), quotes left out); -1 for null.
+  const starts = [0, 0, 0, 0, 0, 0];
+  const ends = [0, 0, 0, 0, 0, 0];
+  let at = es;
   for (let k = 0; k < KEY_BYTES.length; k++) {
     const key = KEY_BYTES[k]!;
-    if (!startsWith(entry, at, key)) return slowCheck(entry, rowTable, rowKey, rowHash);
+    if (!startsWith(buf, at, ee, key)) return slow();
     at += key.length;
-    if (entry[at] === QUOTE) {
+    if (at < ee && buf[at] === QUOTE) {
       const start = at + 1;
-      let i = start;
-      for (; i < entry.length; i++) {
-        const c = entry[i]!;
-        if (c === QUOTE) break;
-        if (c === BACKSLASH || c < 0x20) return slowCheck(entry, rowTable, rowKey, rowHash);
+      const end = buf.indexOf(QUOTE, start);
+      if (end < 0 || end >= ee) return slow();
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!;
+        if (c === BACKSLASH || c < 0x20) return slow();
       }
-      if (i >= entry.length) return slowCheck(entry, rowTable, rowKey, rowHash);
-      values.push([start, i]);
-      at = i + 1;
-    } else if (startsWith(entry, at, NULL)) {
-      values.push(null);
+      starts[k] = start;
+      ends[k] = end;
+      at = end + 1;
+    } else if (startsWith(buf, at, ee, NULL)) {
+      starts[k] = -1;
       at += NULL.length;
     } else {
-      return slowCheck(entry, rowTable, rowKey, rowHash);
+      return slow();
     }
   }
-  if (at !== entry.length - 1 || entry[at] !== CLOSE) return slowCheck(entry, rowTable, rowKey, rowHash);
-  const [, , row, hash, , table] = values;
+  if (at !== ee - 1 || buf[at] !== CLOSE) return slow();
+  const [row, hash, table] = [2, 3, 5];
   const same =
-    table != null &&
-    row != null &&
-    hash != null &&
-    entry.subarray(table[0], table[1]).equals(rowTable) &&
-    entry.subarray(row[0], row[1]).equals(rowKey) &&
-    isHexOf(entry, hash[0], hash[1], rowHash);
+    starts[table]! >= 0 &&
+    starts[row]! >= 0 &&
+    starts[hash]! >= 0 &&
+    buf.compare(buf, ts, te, starts[table], ends[table]) === 0 &&
+    buf.compare(buf, ks, ke, starts[row], ends[row]) === 0 &&
+    isHexOf(buf, starts[hash]!, ends[hash]!, buf, rs, re);
   return same ? 'ok' : 'columns_changed';
 }
 
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  if (at + prefix.length > buf.length) return false;
+function startsWith(buf: Buffer, at: number, end: number, prefix: Buffer): boolean {
+  if (at + prefix.length > end) return false;
   for (let i = 0; i < prefix.length; i++) if (buf[at + i] !== prefix[i]) return false;
   return true;
 }
 
-/** buf[start, end) is the lower-case hex of `bytes` (what encode(row_hash, 'hex') gives). */
-function isHexOf(buf: Buffer, start: number, end: number, bytes: Buffer): boolean {
-  if (end - start !== bytes.length * 2) return false;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
+/** buf[start, end) is the lower-case hex of bytes[bs, be) (what encode(row_hash, 'hex') gives). */
+function isHexOf(buf: Buffer, start: number, end: number, bytes: Buffer, bs: number, be: number): boolean {
+  if (end - start !== (be - bs) * 2) return false;
+  for (let i = 0; i < be - bs; i++) {
+    const b = bytes[bs + i]!;
     if (buf[start + 2 * i] !== HEX[b >> 4] || buf[start + 2 * i + 1] !== HEX[b & 15]) return false;
   }
   return true;

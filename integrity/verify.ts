@@ -19,6 +19,7 @@ import {
   sealLedger,
   entriesBetween,
   lastEntryAtOrBefore,
+  textIsUtf8,
   governedTables,
   purgeReceipts,
   rowMismatches,
@@ -74,6 +75,8 @@ export interface VerifyReport {
   problems: Problem[];
   firstBad: Problem | null;
   ms: number;
+  /** Where the time went: the chain (read and hashed), the rows (digests compared), side by side. */
+  phases: { chainMs: number; rowsMs: number };
 }
 
 const ZERO = Buffer.alloc(32);
@@ -165,16 +168,28 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
   // The row digests are PostgreSQL's work and the chain is ours: both at once.
   const rowProblems: Problem[] = [];
   const split = splitOf(opts);
+  const phases = { chainMs: 0, rowsMs: 0 };
+  const timed = async <T>(phase: 'chainMs' | 'rowsMs', work: Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await work;
+    } finally {
+      phases[phase] = Date.now() - t0;
+    }
+  };
   const [chain, rows] = await Promise.all([
-    walkChain(
-      db,
-      { horizon, horizonHash: last ? Buffer.from(last.horizonHash, 'hex') : ZERO, head: head.seq },
-      live,
-      opts.merkle === true,
-      problems,
-      split,
+    timed(
+      'chainMs',
+      walkChain(
+        db,
+        { horizon, horizonHash: last ? Buffer.from(last.horizonHash, 'hex') : ZERO, head: head.seq },
+        live,
+        opts.merkle === true,
+        problems,
+        split,
+      ),
     ),
-    checkRows(db, horizon, rowProblems, lockTimeoutMs, split),
+    timed('rowsMs', checkRows(db, horizon, rowProblems, lockTimeoutMs, split)),
   ]);
   problems.push(...rowProblems);
   if (chain.lastSeq !== head.seq || !chain.lastHash.equals(head.hash)) {
@@ -216,6 +231,7 @@ async function verify(db: Db, opts: VerifyOptions): Promise<VerifyReport> {
     problems,
     firstBad: problems[0] ?? null,
     ms: Date.now() - started,
+    phases,
   };
 }
 
@@ -320,13 +336,14 @@ async function walkChain(
   const { horizon, horizonHash, head } = range;
   const walk: ChainWalk = { count: 0, lastSeq: horizon, lastHash: horizonHash, roots: new Map(), hashes: new Map() };
   const ends = live.map((c) => c.toSeq);
+  const utf8 = await textIsUtf8(db);
   // Each range starts from the stored hash of the last entry before it: the ranges are checked
   // side by side, and say what one walk from the horizon to the head would say.
   const parts = await Promise.all(
     splitRange(horizon + 1, head, split).map(async ([from, to], i) => {
       const before = i === 0 ? null : await lastEntryAtOrBefore(db, from - 1, horizon);
       const start = before ?? { seq: horizon, hash: horizonHash };
-      return scanRange(db, from, to, { lastSeq: start.seq, lastHash: start.hash, ends, leaves: merkle });
+      return scanRange(db, from, to, { lastSeq: start.seq, lastHash: start.hash, ends, leaves: merkle, utf8 });
     }),
   );
   for (const part of parts) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, isCanonical } from '../integrity/canonical.js';
+import { ChainScanner, checkBody, entryBody, type RangeStart } from '../integrity/chain-scan.js';
 import { inclusionProof, leafHash, MerkleBuilder, merkleRoot, nodeHash, verifyInclusion } from '../integrity/merkle.js';
 import { keyIdOf, loadOrCreateSigningKey, verifySignature } from '../integrity/signing.js';
 
@@ -460,3 +461,176 @@ function keyIdFromChild(cwd: string, signingUrl: string, file: string, startAt: 
     child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child exited ${code}: ${err}`))));
   });
 }
+
+describe('the chain scan over binary COPY data', () => {
+  const ZERO = Buffer.alloc(32);
+  interface Row {
+    seq: number;
+    hash: Buffer;
+    prev: Buffer;
+    rowHash: Buffer;
+    table: string;
+    key: string;
+    entry: string;
+  }
+
+  /** An entry as the trigger writes it. */
+  const entryText = (key: string, rowHash: Buffer, table = 'audit_events', run: string | null = null) =>
+    `{"at":"2026-12-08T01:02:03.456789Z","op":"insert","row":${JSON.stringify(key)},"rowHash":"${hex(rowHash)}","run":${
+      run === null ? 'null' : JSON.stringify(run)
+    },"table":${JSON.stringify(table)}}`;
+
+  /** A valid chain of `keys.length` entries after `prev`. */
+  function chainOf(keys: string[], prev = ZERO, first = 1): Row[] {
+    return keys.map((key, i) => {
+      const rowHash = sha256(Buffer.from(`row ${key}`));
+      const entry = entryText(key, rowHash);
+      const row = { seq: first + i, prev, hash: sha256(prev, Buffer.from(entry)), rowHash, table: 'audit_events', key, entry };
+      prev = row.hash;
+      return row;
+    });
+  }
+
+  /** PostgreSQL's binary COPY of (seq, hash, prev_hash, row_hash, row_table, row_key, entry). */
+  function copyBytes(rows: Row[]): Buffer {
+    const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)];
+    const field = (b: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(b.length);
+      parts.push(len, b);
+    };
+    for (const r of rows) {
+      const count = Buffer.alloc(2);
+      count.writeInt16BE(7);
+      parts.push(count);
+      const seq = Buffer.alloc(8);
+      seq.writeBigInt64BE(BigInt(r.seq));
+      for (const b of [seq, r.hash, r.prev, r.rowHash, Buffer.from(r.table), Buffer.from(r.key), Buffer.from(r.entry)]) field(b);
+    }
+    const trailer = Buffer.alloc(2);
+    trailer.writeInt16BE(-1);
+    parts.push(trailer);
+    return Buffer.concat(parts);
+  }
+
+  function scan(bytes: Buffer, cuts: number[] = [], start: Partial<RangeStart> = {}) {
+    const scanner = new ChainScanner({ lastSeq: 0, lastHash: ZERO, ends: [], leaves: false, utf8: true, ...start });
+    let from = 0;
+    for (const at of [...cuts, bytes.length]) {
+      scanner.push(bytes.subarray(from, at));
+      from = at;
+    }
+    return scanner.finish();
+  }
+
+  const keys = ['a', 'pack 📦 café', 'say "hi" \\ then\nstop', 'b/c', 'd'];
+
+  it('a valid chain has no problem however the data is cut into chunks, and gives the last hash and the ends asked for', () => {
+    const rows = chainOf(keys);
+    const bytes = copyBytes(rows);
+    const whole = scan(bytes, [], { ends: [2, 5] });
+    expect(whole).toMatchObject({ count: 5, lastSeq: 5, problems: [] });
+    expect(Buffer.from(whole.lastHash).equals(rows[4]!.hash)).toBe(true);
+    expect(whole.endHashes).toEqual([
+      [2, hex(rows[1]!.hash)],
+      [5, hex(rows[4]!.hash)],
+    ]);
+    for (let cut = 1; cut < bytes.length; cut++) expect(scan(bytes, [cut], { ends: [2, 5] })).toEqual(whole);
+    expect(
+      scan(
+        bytes,
+        Array.from({ length: bytes.length - 1 }, (_, i) => i + 1),
+        { ends: [2, 5] },
+      ),
+    ).toEqual(whole);
+  });
+
+  it('data that ends inside an entry, or is not binary COPY, is an error, not a verdict', () => {
+    const bytes = copyBytes(chainOf(keys));
+    expect(() => scan(bytes.subarray(0, bytes.length - 10))).toThrow(/ended inside an entry/);
+    expect(() => scan(Buffer.from('seq\thash\trow_hash\n1\tabc\tdef\n'))).toThrow(/not PostgreSQL binary COPY/);
+  });
+
+  it('names a gap, a broken link, an edited entry, re-labelled columns and a re-spelled entry at their entries', () => {
+    const rows = chainOf(['a', 'b', 'c', 'd', 'e', 'f']);
+    const kinds = (rs: Row[], start: Partial<RangeStart> = {}) => scan(copyBytes(rs), [], start).problems.map((p) => [p.kind, p.seq]);
+    expect(kinds([rows[0]!, rows[2]!, rows[3]!])).toEqual([
+      ['gap', 2],
+      ['chain_broken', 3],
+    ]);
+    const edited = rows.map((r, i) => (i === 1 ? { ...r, entry: r.entry.replace('"op":"insert"', '"op":"update"') } : r));
+    expect(kinds(edited)).toEqual([['entry_edited', 2]]);
+    const swapped = [rows[0]!, { ...rows[2]!, seq: 2 }, { ...rows[1]!, seq: 3 }, ...rows.slice(3)];
+    expect(kinds(swapped)).toEqual([
+      ['chain_broken', 2],
+      ['chain_broken', 3],
+      ['chain_broken', 4],
+    ]);
+    expect(kinds(rows.map((r, i) => (i === 2 ? { ...r, key: 'other' } : r)))).toEqual([['entry_columns_changed', 3]]);
+    expect(kinds(rows.map((r, i) => (i === 2 ? { ...r, table: 'incidents' } : r)))).toEqual([['entry_columns_changed', 3]]);
+    expect(kinds(rows.map((r, i) => (i === 2 ? { ...r, rowHash: ZERO } : r)))).toEqual([['entry_columns_changed', 3]]);
+    // Re-spelled with its hash recomputed (and the next entry's link with it): canonical JSON or not.
+    const respelled = chainOf(['a', 'b', 'c']);
+    const spaced = respelled[1]!.entry.replace('"op":', '"op": ');
+    const relinked = [respelled[0]!, { ...respelled[1]!, entry: spaced, hash: sha256(respelled[0]!.hash, Buffer.from(spaced)) }];
+    expect(kinds(relinked)).toEqual([['not_canonical', 2]]);
+    // A range that starts after the last entry before it: the link is checked against that entry.
+    expect(kinds(rows.slice(3), { lastSeq: 3, lastHash: rows[2]!.hash })).toEqual([]);
+    expect(kinds(rows.slice(3), { lastSeq: 3, lastHash: rows[1]!.hash })).toEqual([['chain_broken', 4]]);
+    expect(kinds(rows.slice(3), { lastSeq: 2, lastHash: rows[2]!.hash })).toEqual([['gap', 3]]);
+  });
+
+  it('the byte check of an entry agrees with reading it as JSON, for the trigger shape and for every way to break it', () => {
+    const rowHash = sha256(Buffer.from('r'));
+    const base = entryText('k-1', rowHash);
+    const variants = [
+      base,
+      entryText('say "hi" \\ \u0001 ☃ 📦', rowHash),
+      entryText('k-1', rowHash, 'incidents', '0b7d4c4e-0d0c-4a0a-9a3e-2d6f0c1b2a3e'),
+      base.replace('"op":"insert"', '"op":"\\u0069nsert"'),
+      base.replace('"op":"insert"', '"op": "insert"'),
+      base.replace('"op":"insert"', '"op":null'),
+      base.replace('"op":"insert"', '"op":1'),
+      base.replace('"row":"k-1"', '"row":null'),
+      base.replace('"table":"audit_events"', '"table":"audit\\u005fevents"'),
+      base.replace(hex(rowHash), hex(rowHash).toUpperCase()),
+      base.replace(hex(rowHash), hex(rowHash).slice(2)),
+      base.replace('{"at"', '{"op":"x","at"'),
+      `${base.slice(0, -1)},"x":"y"}`,
+      base.replace('"at":', '"at" :'),
+      `${base} `,
+      base.slice(0, -1),
+      base.replace('"row":"k-1"', '"row":"k\n1"'),
+      base.replace('"run":null', '"run":"\\/"'),
+      '{}',
+      '[]',
+      'null',
+    ];
+    for (const text of variants) {
+      const bytes = Buffer.from(text);
+      const table = Buffer.from('audit_events');
+      const key = Buffer.from('k-1');
+      const joined = Buffer.concat([bytes, table, key, rowHash]);
+      const [es, ts, ks, rs] = [0, bytes.length, bytes.length + table.length, bytes.length + table.length + key.length];
+      const fast = checkBody(joined, es, ts, ts, ks, ks, rs, rs, joined.length);
+      const body = entryBody(text);
+      const expected = !body
+        ? 'not_canonical'
+        : body.table === 'audit_events' && body.row === 'k-1' && body.rowHash === hex(rowHash)
+          ? 'ok'
+          : 'columns_changed';
+      expect([text, fast]).toEqual([text, expected]);
+    }
+    // The reading as JSON is the RFC 8785 one: a canonical entry is exactly canonicalJson of itself.
+    for (const text of variants) if (entryBody(text)) expect(canonicalJson(JSON.parse(text))).toBe(text);
+  });
+
+  it('leaf hashes kept for the Merkle roots are RFC 6962 leaves of the entries, in order', () => {
+    const rows = chainOf(keys);
+    const result = scan(copyBytes(rows), [7, 100], { leaves: true });
+    expect(Array.from(result.leafSeqs!)).toEqual([1, 2, 3, 4, 5]);
+    const builder = new MerkleBuilder();
+    for (let i = 0; i < rows.length; i++) builder.addLeafHash(result.leafHashes!.subarray(i * 32, (i + 1) * 32));
+    expect(hex(builder.root())).toBe(hex(merkleRoot(rows.map((r) => r.entry))));
+  });
+});

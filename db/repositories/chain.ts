@@ -197,6 +197,13 @@ export async function copyEntries(db: Db, fromSeq: number, toSeq: number, onChun
   });
 }
 
+/** Whether the database keeps text in UTF-8 (then every text it sends this client is valid UTF-8). */
+export async function textIsUtf8(db: Db): Promise<boolean> {
+  const result = await sql<{ utf8: boolean }>`
+    SELECT current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8' AS utf8`.execute(db);
+  return result.rows[0]!.utf8;
+}
+
 /** The last entry at or before `seq` and after `after` (seq and hash), or null when there is none. */
 export async function lastEntryAtOrBefore(db: Db, seq: number, after: number): Promise<{ seq: number; hash: Buffer } | null> {
   const row = await db
