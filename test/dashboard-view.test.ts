@@ -64,6 +64,7 @@ interface Modules {
   submission(values: Record<string, unknown>): Record<string, unknown>;
   parseRoute(hash: string): { page: string; arg: string | null };
   runControls(ctx: Ctx, run: { runId: string; status: string }): FakeNode | string;
+  monitoringList(ctx: Ctx): Nodes;
   answerText(title: string, answer: unknown, opts?: { task?: boolean }): string;
 }
 interface Ctx {
@@ -473,7 +474,7 @@ describe('the dashboard: deciding with the evidence in view', () => {
     expect(text(reader)).toContain('Your key may read, not act.');
   });
 
-  it('a run that has not ended has Pause or Resume, and Cancel; an ended one none', () => {
+  it('a run that has not ended has Pause or Resume, and Cancel, on its page and in the runs list; an ended one none', async () => {
     const ctx = dashboard({}).ctx;
     const labels = (status: string) => {
       const c = m.runControls(ctx, { runId: 'r-1', status });
@@ -485,6 +486,20 @@ describe('the dashboard: deciding with the evidence in view', () => {
       expect(labels(s)).toEqual(['Cancel run']);
     for (const s of ['completed', 'failed', 'rejected', 'cancelled']) expect(labels(s)).toEqual([]);
     expect(m.runControls(dashboard({}, 'read').ctx, { runId: 'r-1', status: 'running' })).toMatchObject({ tag: 'p' });
+    // The runs list has them on each row of a run that has not ended.
+    const line = (runId: string, status: string) => ({ runId, project: 'p', status, startedAt: null, updatedAt: null });
+    const runs = { '/api/runs?limit=30': { runs: [line('r-1', 'running'), line('r-2', 'paused'), line('r-3', 'completed')] } };
+    const rows = async (role: string) =>
+      find(await m.monitoringList(dashboard(runs, role).ctx), (x) => x.tag === 'tr' && !!x.attrs['data-run']).map((tr) => [
+        tr.attrs['data-run'],
+        buttons([tr]).map((b) => b.textContent),
+      ]);
+    expect(await rows('director')).toEqual([
+      ['r-1', ['Pause run', 'Cancel run']],
+      ['r-2', ['Resume run', 'Cancel run']],
+      ['r-3', []],
+    ]);
+    expect((await rows('read')).flatMap(([, b]) => b)).toEqual([]);
   });
 
   it("a finished run's page shows its report and workspace", async () => {

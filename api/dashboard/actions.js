@@ -55,10 +55,10 @@ export function act(ctx, { title, what, fields = [], send, danger = false, task 
 const readOnly = () => h('p', { class: 'muted' }, 'Your key may read, not act.');
 const runPath = (runId) => `/api/runs/${encodeURIComponent(runId)}`;
 
-/** Pause, Resume and Cancel for a run that has not ended, as its status allows. */
-export function runControls(ctx, run) {
+/** Pause, Resume and Cancel for a run that has not ended, as its status allows (`inList`: a row of the runs list, no note for a read key). */
+export function runControls(ctx, run, { inList = false } = {}) {
   if (FINAL.includes(run.status)) return '';
-  if (ctx.me?.role !== 'director') return readOnly();
+  if (ctx.me?.role !== 'director') return inList ? '' : readOnly();
   const path = runPath(run.runId);
   const simple = (label, cmd, what, cls = '') =>
     h(

@@ -20,7 +20,7 @@ export async function monitoringList(ctx) {
         h('a', { href: '#/submit' }, 'Submit a PRD'),
       ),
       table(
-        ['Run', 'Project', 'Status', 'Started (UTC)', 'Last change'],
+        ['Run', 'Project', 'Status', 'Started (UTC)', 'Last change', ''],
         runs.map((r) =>
           h(
             'tr',
@@ -30,6 +30,7 @@ export async function monitoringList(ctx) {
             h('td', {}, status(r.status)),
             h('td', {}, time(r.startedAt)),
             h('td', {}, time(r.updatedAt)),
+            h('td', {}, runControls(ctx, r, { inList: true })),
           ),
         ),
         'Runs',
