@@ -135,6 +135,17 @@ export interface AttemptSummary {
   rounds?: number;
   /** The tail of the failing acceptance output, shown to the next employee (never who failed). */
   excerpt?: string;
+  /** Why HR and the Accountant left this failure alone: its cause lies upstream (governance/blame.ts). */
+  notCharged?: string;
+}
+
+/** A dependency accepted by the Director's override, as the task that builds on it is told (governance/blame.ts). */
+export interface OverriddenDependency {
+  taskKey: string;
+  /** The scope globs of its files in the workspace. */
+  scope: string[];
+  /** Who accepted it (the Director's recorded name). */
+  by: string;
 }
 
 export interface TaskRunInput {
@@ -152,6 +163,8 @@ export interface TaskRunInput {
   repairsWorkspace?: boolean;
   /** Acceptance tests by a tester, red before green, a reviewer who can say no (older runs: absent, off). */
   independentTests?: boolean;
+  /** Dependencies (direct or not) the Director accepted by override: failures through their code are not charged. */
+  overriddenDependencies?: OverriddenDependency[];
 }
 
 export interface TaskRunResult {

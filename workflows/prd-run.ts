@@ -692,9 +692,13 @@ class PrdRunWorkflow {
       const task = s.plan.tasks.find((t) => t.id === key)!;
       const deps = dependenciesOf(s.nodes, key);
       started.add(key);
+      const overridden = s.order
+        .filter((k) => deps.has(k) && results.get(k)?.overriddenBy)
+        .map((k) => ({ taskKey: k, scope: s.plan.tasks.find((t) => t.id === k)!.scope, by: results.get(k)!.overriddenBy! }));
       const started_ = await this.startTask(task, s.taskIds.get(key)!, {
         baseTaskIds: s.order.filter((k) => deps.has(k)).map((k) => s.taskIds.get(k)!),
         directTaskIds: task.dependsOn.map((k) => s.taskIds.get(k)!),
+        ...(overridden.length > 0 ? { overriddenDependencies: overridden } : {}),
       });
       inFlight.set(
         key,
@@ -746,7 +750,7 @@ class PrdRunWorkflow {
   private async startTask(
     task: TaskSpec,
     taskId: string,
-    extra: Pick<TaskRunInput, 'baseTaskIds' | 'directTaskIds' | 'repairsWorkspace'>,
+    extra: Pick<TaskRunInput, 'baseTaskIds' | 'directTaskIds' | 'repairsWorkspace' | 'overriddenDependencies'>,
   ): Promise<{ result: Promise<TaskRunResult> }> {
     this.activeTasks.add(task.id);
     const handle = await startChild(taskRun, {

@@ -22,6 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { chooseEmployee } from '../governance/routing.js';
+import { nobodyLeft, upstreamCause, type UpstreamCause } from '../governance/blame.js';
 import type { EmployeeFailure, VerificationResult } from '../governance/audit-rules.js';
 import { findingsOf, tailOf, type PriorAttempt, type RepairFeedback } from '../governance/repair.js';
 import type { ReviewOpinion, TaskChecks } from '../governance/types.js';
@@ -98,6 +99,9 @@ class TaskWorkflow {
   private escalationRoster: EmployeeSnapshot[] | null = null;
   /** The capability the Director's reassignment must have (a tester while the tests are missing). */
   private escalationCapability: string | null = null;
+  /** The roster is read again when the Director answers (a reinstated employee is eligible at once). */
+  private rosterAtDecision = false;
+  private rosterReadFor: EscalationDecision | null = null;
   /** Acceptance tests by a tester, red before green, a reviewer who can say no (decided in run()). */
   private independent = false;
   /** The task's frozen acceptance tests, once a tester's tests passed red and the Auditor. */
@@ -137,8 +141,15 @@ class TaskWorkflow {
       async (d) => {
         // Checked again as it takes effect: another decision may have come first (the identity
         // check comes between; workflows/director-identity.ts).
-        const refused = this.decisionRefused(d);
+        const fresh = this.rosterAtDecision && d.kind === 'reassign';
+        const refused = this.decisionRefused(d, !fresh);
         if (refused) throw refusedWhenApplied(refused);
+        if (fresh) {
+          this.escalationRoster = await roles.accountant("roster at the Director's decision").employeeRoster();
+          this.rosterReadFor = d;
+          const now = this.decisionRefused(d);
+          if (now) throw refusedWhenApplied(now);
+        }
         this.decision = d;
         await condition(() => this.decision !== d);
         return { command: 'directorDecision', status: this.progress.status, message: `task ${this.task.id}: ${d.kind} carried out` };
@@ -146,7 +157,8 @@ class TaskWorkflow {
       {
         description: DESCRIPTIONS.directorDecision,
         validator: (d) => {
-          const refused = this.decisionRefused(d);
+          // An employee's status is checked on the roster read when the decision takes effect.
+          const refused = this.decisionRefused(d, !this.rosterAtDecision);
           if (refused) throw new Error(refused);
         },
       },
@@ -170,11 +182,12 @@ class TaskWorkflow {
   }
 
   /** Why a Director's decision does not fit the task now, or null. */
-  private decisionRefused(d: EscalationDecision): string | null {
+  private decisionRefused(d: EscalationDecision, checkStatus = true): string | null {
     if (this.progress.status !== 'escalated' || !this.escalationRoster)
       return `task ${this.task.id} is ${this.progress.status}, not waiting for the Director`;
     if (this.decision) return `task ${this.task.id} already has a decision to carry out`;
-    return validateDecision(d, this.escalationRoster, this.escalationCapability ?? this.task.capability, this.attempts, this.testerId());
+    const roster = checkStatus ? this.escalationRoster : this.escalationRoster.map((e) => ({ ...e, status: 'active' as const }));
+    return validateDecision(d, roster, this.escalationCapability ?? this.task.capability, this.attempts, this.testerId());
   }
 
   /** The run is paused: wait here, before anything new starts (a routing, a call, a sandbox run). */
@@ -190,6 +203,15 @@ class TaskWorkflow {
 
   private get task() {
     return this.input.task;
+  }
+
+  /** Why nobody is left to take the task, employee by employee. */
+  private nobodyLeft(roster: EmployeeSnapshot[]): string {
+    const failedHere = [
+      ...this.attempts.map((a) => ({ employeeId: a.employeeId, violations: a.violations.map((v) => v.type) })),
+      ...this.failedBy.filter((id) => !this.attempts.some((a) => a.employeeId === id)).map((id) => ({ employeeId: id, violations: [] })),
+    ].filter((f) => this.failedBy.includes(f.employeeId));
+    return nobodyLeft(roster, this.task.capability, failedHere, this.frozen?.testerId ?? null);
   }
 
   async run(): Promise<TaskRunResult> {
@@ -235,7 +257,7 @@ class TaskWorkflow {
   private async escalate(roster: EmployeeSnapshot[], why?: string, capability?: string): Promise<EmployeeSnapshot | TaskRunResult> {
     const { runId, taskId } = this.input;
     this.progress.status = 'escalated';
-    this.progress.escalation = `${why ?? `no eligible ${this.task.capability} left (failed: ${this.failedBy.join(', ') || 'none'})`}; waiting for the Director`;
+    this.progress.escalation = `${why ?? this.nobodyLeft(roster)}; waiting for the Director`;
     this.progress.assignedTo = null;
     const description = this.progress.escalation;
     // Runs before this change wrote the escalation twice (an event, then the status change).
@@ -256,9 +278,13 @@ class TaskWorkflow {
     // Invalid answers are recorded and waited past.
     this.escalationRoster = roster;
     this.escalationCapability = capability ?? null;
+    this.rosterAtDecision = patched('roster-at-decision');
     for (;;) {
       await condition(() => this.decision !== null);
       const d: EscalationDecision = this.decision!;
+      if (this.rosterAtDecision && d.kind === 'reassign')
+        roster =
+          this.rosterReadFor === d ? this.escalationRoster! : await roles.accountant("roster at the Director's decision").employeeRoster();
       this.decision = null;
       const invalid = validateDecision(d, roster, capability ?? this.task.capability, this.attempts, this.testerId());
       await roles.ledger(`Director ${d.kind}`).recordDirectorAction({
@@ -401,6 +427,10 @@ class TaskWorkflow {
       );
     }
 
+    // Failing tests that run through code the Director accepted by override: not the employee's doing.
+    const cause = this.upstreamCauseOf(verdict.violations, outcome.verification);
+    if (cause) return this.failedUpstream(employee, roster, summary, cause);
+
     // Violations: HR acts, the Accountant penalises, the task goes to someone else.
     const hrResult = await this.discipline(verdict, summary, scoreRequest);
     this.failedBy.push(employee.id);
@@ -414,6 +444,43 @@ class TaskWorkflow {
       details: { failedBy: [...this.failedBy], hrActions: hrResult.actions, score: summary.score },
     });
     return null;
+  }
+
+  private upstreamCauseOf(
+    violations: { type: ViolationType; evidence: { excerpt: string } }[],
+    verification: VerificationResult | null,
+  ): UpstreamCause | null {
+    const overridden = this.input.overriddenDependencies ?? [];
+    if (overridden.length === 0 || !patched('blame-follows-cause')) return null;
+    const output = [verification?.excerpt ?? '', ...violations.map((v) => v.evidence.excerpt)].join('\n');
+    return upstreamCause(violations, output, overridden);
+  }
+
+  /**
+   * The attempt failed in a dependency's code that the Director accepted by override: recorded
+   * as such, not charged by HR nor scored against the employee, and the Director decides at once
+   * (another employee would meet the same code).
+   */
+  private async failedUpstream(
+    employee: EmployeeSnapshot,
+    roster: EmployeeSnapshot[],
+    summary: AttemptSummary,
+    cause: UpstreamCause,
+  ): Promise<TaskRunResult | EmployeeSnapshot> {
+    const where = `${cause.file} of ${cause.taskKey}, which ${cause.by} accepted by override`;
+    summary.notCharged = `the failing tests run through ${where}`;
+    await roles.ledger('failure caused upstream').recordEvent({
+      runId: this.input.runId,
+      taskId: this.input.taskId,
+      action: 'task.failed_upstream',
+      severity: 'warning',
+      description: `task ${this.task.id}: ${employee.id}'s attempt ${summary.attempt} fails in ${where}; not charged to ${employee.id} (no HR action, no score)`,
+      details: { employeeId: employee.id, attempt: summary.attempt, cause, violations: summary.violations.map((v) => v.type) },
+    });
+    return this.escalate(
+      roster,
+      `${employee.id}'s tests fail in ${where} (not charged to ${employee.id}). Reassign (${employee.id} or another ${this.task.capability}, told what failed), accept this output as well, or cancel`,
+    );
   }
 
   /**

@@ -25,6 +25,7 @@ import type { EmployeeSnapshot, PrdRunInput, RunOptions, RunProgress, ViolationT
 import { QUEUES, SEARCH_ATTRIBUTES, statusQuery } from '../../workflows/definitions.js';
 import type { prdRun } from '../../workflows/prd-run.js';
 import { installSdkLogger } from '../../workers/logging.js';
+import type { RefusedCommand } from '../../workflows/director-identity.js';
 
 /** The one employee provider of the stub world: its queue is `aura-employee-stub`. */
 export const STUB_PROVIDER = 'stub';
@@ -166,6 +167,8 @@ export interface Stubs {
   directorActions(): [string, string, string][];
   /** One task's recorded statuses, in order. */
   taskStatuses(taskKey: string): string[];
+  /** Director Updates refused by a run (the worker's sink): [command, refusal]. */
+  readonly refusals: [string, string][];
 }
 
 /** The defaults: a planner that plans `plan` (one task T1 if none), a coder whose work always passes. */
@@ -219,6 +222,7 @@ export function createStubs(overrides: Partial<StubActivities> = {}, opts: { ros
     activities: activities as unknown as StubActivities,
     log,
     unknownCalls: [],
+    refusals: [],
     calls,
     runStatuses: () => calls('recordRunStatus').map((s) => s.status),
     directorActions: () => calls('recordDirectorAction').map((a) => [a.action, a.director, a.reason]),
@@ -277,7 +281,23 @@ export async function startStubWorld(): Promise<StubWorld> {
   // A stub a failed test left blocked must not hold the teardown: shutdown is forced after a while.
   const common = { connection: env.nativeConnection, namespace: 'default', shutdownGraceTime: '1s', shutdownForceTime: '5s' };
   const workers = await Promise.all([
-    Worker.create({ ...common, taskQueue: QUEUES.manager, workflowBundle: { codePath: inject('workflowBundlePath') } }),
+    Worker.create({
+      ...common,
+      taskQueue: QUEUES.manager,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      // Refused Director Updates, which production records (workers/director-refusals.ts).
+      sinks: {
+        director: {
+          refused: {
+            callDuringReplay: false,
+            fn: (_info: unknown, r: RefusedCommand) => {
+              const arg = (r.args?.[0] ?? {}) as { kind?: unknown };
+              current.refusals.push([typeof arg.kind === 'string' ? arg.kind : r.update, r.refusal]);
+            },
+          },
+        },
+      },
+    }),
     Worker.create({ ...common, taskQueue: QUEUES.governance, activities: dispatch(GOVERNANCE) }),
     Worker.create({ ...common, taskQueue: QUEUES.sandbox, activities: dispatch(SANDBOX) }),
     Worker.create({

@@ -4,7 +4,11 @@
  * it, and the task waits; the Director's directorDecision (accept, reassign, cancel) is checked
  * against the roster the task escalated with, recorded, and carried out.
  */
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { PROJECT_ROOT } from '../../config/config.js';
 import { failure } from '../../errors/index.js';
 import { FailureType } from '../../governance/failures.js';
 import type { EscalationDecision, RunProgress } from '../../governance/types.js';
@@ -22,6 +26,18 @@ import {
 } from '../helpers/stub-activities.js';
 
 const world = useStubWorld();
+
+/** A history in the proto3 JSON form the replayer reads, as the Temporal CLI writes it. */
+function recordHistory(file: string, workflowId: string): void {
+  const json = execFileSync(
+    inject('temporalCli'),
+    ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', world.env.address],
+    {
+      encoding: 'utf8',
+    },
+  );
+  writeFileSync(join(PROJECT_ROOT, 'test', 'histories', file), `${JSON.stringify({ workflowId, history: JSON.parse(json) }, null, 1)}\n`);
+}
 
 /** T2 builds on T1: it may start only once T1 is accepted (by work or by the Director). */
 const TWO_TASKS = planOf([{ id: 'T1' }, { id: 'T2', dependsOn: ['T1'] }]);
@@ -59,7 +75,9 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
 
     const waiting = await escalated(run, 'T1');
     expect(waiting.status).toBe('running');
-    expect(waiting.escalations).toEqual(['T1: no eligible coder left (failed: coder-1); waiting for the Director']);
+    expect(waiting.escalations).toEqual([
+      'T1: no eligible coder left (failed: coder-1): coder-1 failed here (failed_verification); waiting for the Director',
+    ]);
     expect(waiting.tasks.find((t) => t.key === 'T2')?.status).toBe('pending');
     // The failed attempt was governed before the escalation: HR, a penalised score, one critical record.
     expect(stubs.calls('applyPolicy')).toEqual([expect.objectContaining({ taskKey: 'T1', employeeId: 'coder-1', verdictId: 'v-T1-1' })]);
@@ -70,7 +88,7 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
       expect.objectContaining({
         taskKey: 'T1',
         severity: 'critical',
-        description: 'no eligible coder left (failed: coder-1); waiting for the Director',
+        description: 'no eligible coder left (failed: coder-1): coder-1 failed here (failed_verification); waiting for the Director',
       }),
     ]);
     expect(stubs.taskStatuses('T2')).toEqual([]);
@@ -119,8 +137,13 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'planner-1', by: 'dana', reason: 'anyone' }))).toBe(
       'planner-1 lacks the coder capability',
     );
-    // Refusals by the Update's validator never reach the task: nothing recorded, still waiting.
+    // Refusals never reach the task: nothing recorded by it, still waiting; the worker records them.
     expect(stubs.calls('recordDirectorAction').map((a) => a.action)).toEqual(['approve_plan']);
+    expect(stubs.refusals).toEqual([
+      ['reassign', 'coder-2 is suspended'],
+      ['reassign', 'unknown employee nobody'],
+      ['reassign', 'planner-1 lacks the coder capability'],
+    ]);
     expect((await run.status()).tasks[0]?.status).toBe('escalated');
 
     await decide(run, 'T1', { kind: 'reassign', employeeId: 'coder-1', by: 'dana', reason: 'one more try, with the findings' });
@@ -155,7 +178,9 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     );
     const run = await world.startRun({ autoApprove: true });
     const waiting = await escalated(run, 'T1');
-    expect(waiting.escalations).toEqual(['T1: no eligible coder left (failed: coder-1); waiting for the Director']);
+    expect(waiting.escalations).toEqual([
+      'T1: no eligible coder left (failed: coder-1): coder-1 could not take it; waiting for the Director',
+    ]);
     // Routed around, not judged: no audit, no HR, no score.
     expect(stubs.calls('recordEvent').map((e) => e.action)).toEqual(['task.employee_unavailable']);
     expect(stubs.calls('auditAttempt')).toHaveLength(0);
@@ -208,5 +233,137 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     expect(stubs.calls('recordDirectorAction').map((a) => a.action)).toEqual(['approve_plan']);
     // The run's status lists it with the task once the task reported again.
     expect((await run.status()).tasks[0]?.ignoredSignals).toEqual(ignored);
+  });
+});
+
+describe('blame follows cause, and the Director is never left without a way forward', { timeout: 60_000 }, () => {
+  /** T1's work fails on every coder; T2's tests fail inside T1's code (the only way its tests can fail here). */
+  const T1_FILE = 'src/t1/index.js';
+  const TRACEBACK = `TypeError: tally is not a function\n    at count (/workspace/${T1_FILE}:3:11)\n    at Test.<anonymous> (/workspace/src/t2/report.test.js:5:3)`;
+
+  it('override → downstream failure in the overridden code → not charged → reinstate → reassign → completed', async () => {
+    const roster = [...DEFAULT_ROSTER, employee('coder-2', ['coder'], { reputation: 50 })];
+    let t2Attempts = 0;
+    const stubs = world.use(
+      {
+        auditAttempt: async (r) => {
+          if (r.task.id === 'T1')
+            return { verdictId: `v-T1-${r.employeeId}`, clean: false, violations: [violation('failed_verification', 'the tests fail')] };
+          t2Attempts += 1;
+          return t2Attempts === 1
+            ? {
+                verdictId: 'v-T2-1',
+                clean: false,
+                violations: [
+                  {
+                    ...violation('failed_verification', 'the acceptance tests fail'),
+                    evidence: { excerpt: TRACEBACK, sha256: '0'.repeat(64) },
+                  },
+                ],
+              }
+            : { verdictId: 'v-T2-2', clean: true, violations: [] };
+        },
+        // HR suspends coder-2 for its failure on T1 (as the ladder would on a repeat offence).
+        applyPolicy: async (r) => {
+          if (r.employeeId !== 'coder-2') return { actions: ['WARNING'], statusBefore: 'active', statusAfter: 'active', enforced: true };
+          roster[2] = { ...roster[2]!, status: 'suspended', suspendedUntil: '2026-12-31T00:00:00.000Z' };
+          return { actions: ['SUSPEND'], statusBefore: 'active', statusAfter: 'suspended', enforced: true };
+        },
+      },
+      { plan: TWO_TASKS, roster },
+    );
+    const run = await world.startRun({ autoApprove: true });
+
+    // T1 failed on both coders: the escalation says who is left and why not.
+    const first = await escalated(run, 'T1');
+    expect(first.escalations).toEqual([
+      'T1: no eligible coder left (failed: coder-1, coder-2): coder-1 failed here (failed_verification); coder-2 failed here (failed_verification), suspended until 2026-12-31T00:00:00.000Z; waiting for the Director',
+    ]);
+    await decide(run, 'T1', { kind: 'accept', by: 'dana', reason: 'close enough; T2 needs it' });
+
+    // T2 meets T1's defect: recorded as caused upstream, never charged, and the Director decides at once.
+    const second = await escalated(run, 'T2');
+    expect(second.escalations).toEqual([
+      `T2: coder-1's tests fail in ${T1_FILE} of T1, which dana accepted by override (not charged to coder-1). Reassign (coder-1 or another coder, told what failed), accept this output as well, or cancel; waiting for the Director`,
+    ]);
+    expect(stubs.calls('applyPolicy').map((p) => [p.taskKey, p.employeeId])).toEqual([
+      ['T1', 'coder-1'],
+      ['T1', 'coder-2'],
+    ]);
+    expect(stubs.calls('scoreAttempt').filter((s) => s.taskKey === 'T2')).toEqual([]);
+    expect(stubs.calls('recordEvent').filter((e) => e.action === 'task.failed_upstream')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        description: `task T2: coder-1's attempt 1 fails in ${T1_FILE} of T1, which dana accepted by override; not charged to coder-1 (no HR action, no score)`,
+        details: expect.objectContaining({ cause: { taskKey: 'T1', file: T1_FILE, by: 'dana' } }),
+      }),
+    ]);
+
+    // coder-2 is still suspended: the roster read at the decision says so.
+    expect(await refusal(decide(run, 'T2', { kind: 'reassign', employeeId: 'coder-2', by: 'dana', reason: 'the other one' }))).toBe(
+      'coder-2 is suspended',
+    );
+    expect(stubs.refusals).toEqual([['reassign', 'coder-2 is suspended']]);
+    // Reinstated (aura reinstate writes the roster): eligible at once, no new escalation needed.
+    roster[2] = { ...roster[2]!, status: 'active', suspendedUntil: null };
+    const answer = await decide(run, 'T2', { kind: 'reassign', employeeId: 'coder-2', by: 'dana', reason: 'reinstated; work around T1' });
+    expect(answer).toMatchObject({ message: 'task T2: reassign carried out' });
+
+    const report = await run.handle.result();
+    expect(report.status).toBe('completed');
+    expect(report.tasks.map((t) => [t.taskKey, t.status, t.acceptedBy, t.overriddenBy])).toEqual([
+      ['T1', 'accepted', 'coder-2', 'dana'],
+      ['T2', 'accepted', 'coder-2', null],
+    ]);
+    expect(report.tasks[1]!.attempts.map((a) => [a.employeeId, a.clean, a.hrActions, a.score, a.notCharged ?? null])).toEqual([
+      ['coder-1', false, [], null, `the failing tests run through ${T1_FILE} of T1, which dana accepted by override`],
+      ['coder-2', true, [], 90, null],
+    ]);
+    // The second coder was told what failed (never who).
+    expect(
+      stubs
+        .calls('performTask')
+        .filter((w) => w.task.id === 'T2')
+        .at(-1)!.priorAttempts,
+    ).toEqual([expect.objectContaining({ attempt: 1, findings: [{ type: 'failed_verification', message: 'the acceptance tests fail' }] })]);
+    expect(stubs.directorActions().slice(1)).toEqual([
+      ['task_accept', 'dana', 'close enough; T2 needs it'],
+      ['task_reassign', 'dana', 'reinstated; work around T1'],
+    ]);
+    // AURA_RECORD_HISTORIES=1 keeps these two histories for the replay test (test/histories/).
+    if (process.env.AURA_RECORD_HISTORIES === '1') {
+      recordHistory('prd-run-v9-upstream.json', run.workflowId);
+      recordHistory('task-run-v9-upstream.json', taskHandle(run, 'T2').workflowId);
+    }
+  });
+
+  it("a failure that does not run through the overridden code is the employee's own", async () => {
+    let t2Audits = 0;
+    const stubs = world.use(
+      {
+        auditAttempt: async (r) => {
+          if (r.task.id === 'T1')
+            return { verdictId: 'v-T1', clean: false, violations: [violation('failed_verification', 'the tests fail')] };
+          t2Audits += 1;
+          return {
+            verdictId: `v-T2-${t2Audits}`,
+            clean: false,
+            violations: [violation('failed_verification', 'AssertionError at /workspace/src/t2/report.js:9:1')],
+          };
+        },
+      },
+      { plan: TWO_TASKS },
+    );
+    const run = await world.startRun({ autoApprove: true });
+    await escalated(run, 'T1');
+    await decide(run, 'T1', { kind: 'accept', by: 'dana', reason: 'close enough' });
+    const second = await escalated(run, 'T2');
+    expect(second.escalations).toEqual([
+      'T2: no eligible coder left (failed: coder-1): coder-1 failed here (failed_verification); waiting for the Director',
+    ]);
+    expect(stubs.calls('applyPolicy').map((p) => p.taskKey)).toEqual(['T1', 'T2']);
+    expect(stubs.calls('recordEvent').filter((e) => e.action === 'task.failed_upstream')).toEqual([]);
+    await decide(run, 'T2', { kind: 'cancel', by: 'dana', reason: 'enough' });
+    expect((await run.handle.result()).status).toBe('failed');
   });
 });
