@@ -17,6 +17,7 @@ import {
   sealLedger,
   latestCheckpoint,
   purgeReceipts,
+  textIsUtf8,
   withCheckpointLock,
   type ChainIdentity,
   type CheckpointRow,
@@ -24,6 +25,7 @@ import {
 } from '../db/repositories/chain.js';
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
+import { scanRange } from './chain-worker.js';
 import { keyIdOf, verifySignature, type SigningKey } from './signing.js';
 import { UnusableCheckpoint, UserError } from '../errors/index.js';
 import { appendSignedLog, readSignedLog, sameChain, signedLogPath, type SignedLogLine } from './signed-log.js';
@@ -237,23 +239,29 @@ function readCheckpointBodyText(text: string): CheckpointBody | null {
   }
 }
 
-/** Merkle root and end hash of entries fromSeq..toSeq, checking the chain holds as it goes. */
+/**
+ * Merkle root and end hash of entries fromSeq..toSeq, checking the chain holds as it goes (every
+ * entry present, each one's hash sha256(the hash before it ‖ its bytes)). Read as binary COPY on
+ * the signing transaction's connection and checked by the verifier's scan.
+ */
 async function rangeRoot(db: Db, fromSeq: number, toSeq: number): Promise<{ root: Buffer; lastHash: Buffer }> {
-  const tree = new MerkleBuilder();
-  let expect = fromSeq;
   const start = await prevHashAt(db, fromSeq);
-  let prev = start === null ? null : Buffer.from(start, 'hex');
-  for await (const e of entriesBetween(db, fromSeq, toSeq)) {
-    const hash = prev ? createHash('sha256').update(prev).update(e.entry, 'utf8').digest('hex') : null;
-    if (e.seq !== expect || hash !== e.hash) {
-      throw new Error(`refusing to sign: the chain does not hold at entry ${e.seq} (run \`aura ledger verify\`)`);
-    }
-    tree.add(e.entry);
-    prev = Buffer.from(e.hash, 'hex');
-    expect++;
+  if (start === null) throw new Error(`refusing to sign: entries ${fromSeq}–${toSeq} are missing`);
+  const range = await scanRange(db, fromSeq, toSeq, {
+    lastSeq: fromSeq - 1,
+    lastHash: Buffer.from(start, 'hex'),
+    ends: [],
+    leaves: true,
+    utf8: await textIsUtf8(db),
+  });
+  const broken = range.problems.find((p) => p.kind === 'gap' || p.kind === 'chain_broken' || p.kind === 'entry_edited');
+  if (broken) throw new Error(`refusing to sign: the chain does not hold at entry ${broken.seq} (run \`aura ledger verify\`)`);
+  if (range.count === 0 || range.lastSeq !== toSeq) {
+    throw new Error(`refusing to sign: entries ${range.count === 0 ? fromSeq : range.lastSeq + 1}–${toSeq} are missing`);
   }
-  if (!prev || expect !== toSeq + 1) throw new Error(`refusing to sign: entries ${expect}–${toSeq} are missing`);
-  return { root: tree.root(), lastHash: prev };
+  const tree = new MerkleBuilder();
+  for (let i = 0; i < range.count; i++) tree.addLeafHash(range.leafHashes!.subarray(i * 32, (i + 1) * 32));
+  return { root: tree.root(), lastHash: Buffer.from(range.lastHash) };
 }
 
 export interface CheckpointProblem {

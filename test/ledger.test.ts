@@ -571,3 +571,28 @@ describe('appending', () => {
     }
   });
 });
+
+describe('signing', () => {
+  it('refuses to sign a range whose chain does not hold (an entry edited, an entry removed), and signs it once it is put back', async () => {
+    for (let i = 0; i < 3; i++) await note(`to sign ${i}`);
+    const head = (await chainHead(db)).seq;
+    const saved = await su
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('seq', '=', String(head - 1))
+      .executeTakeFirstOrThrow();
+    const restore = async () => {
+      await behindTheLedger(`DELETE FROM ledger_entries WHERE seq = ${head - 1}`);
+      await asSuperuser((tx) => tx.insertInto('ledger_entries').values(saved).execute());
+    };
+    const unlogged = { signedLog: null };
+    await behindTheLedger(`UPDATE ledger_entries SET entry = replace(entry, '"op":"insert"', '"op":"update"') WHERE seq = ${head - 1}`);
+    await expect(createCheckpoint(db, key, unlogged)).rejects.toThrow(`refusing to sign: the chain does not hold at entry ${head - 1}`);
+    await restore();
+    await behindTheLedger(`DELETE FROM ledger_entries WHERE seq = ${head - 1}`);
+    await expect(createCheckpoint(db, key, unlogged)).rejects.toThrow(`refusing to sign: the chain does not hold at entry ${head - 1}`);
+    await restore();
+    expect(await createCheckpoint(db, key, unlogged)).toMatchObject({ toSeq: head });
+    expect(await verifyBoth({ merkle: true })).toMatchObject({ intact: true });
+  });
+});

@@ -178,11 +178,11 @@ export async function copyEntries(db: Db, fromSeq: number, toSeq: number, onChun
     `COPY (SELECT seq, hash, prev_hash, row_hash, row_table, row_key, entry FROM ledger_entries ` +
       `WHERE seq >= ${from} AND seq <= ${to} ORDER BY seq) TO STDOUT (FORMAT binary)`,
   );
-  await db.connection().execute(async (conn) => {
+  const run = async (conn: Db) => {
     // pg runs any object with a submit() method as a query (that is how pg-copy-streams is used:
     // client.query(copyTo(…))), and kysely hands the compiled text to client.query unchanged: the
-    // reserved connection's client starts the COPY and the stream reads it. The connection stays
-    // reserved until the stream has ended.
+    // reserved connection's client (a transaction's own, or one taken from the pool) starts the
+    // COPY and the stream reads it. The connection stays reserved until the stream has ended.
     await conn.executeQuery({ ...CompiledQuery.raw('COPY'), sql: stream as unknown as string });
     let failed: unknown = null;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -194,7 +194,9 @@ export async function copyEntries(db: Db, fromSeq: number, toSeq: number, onChun
       }
     }
     if (failed !== null) throw failed;
-  });
+  };
+  if (db.isTransaction) await run(db);
+  else await db.connection().execute(run);
 }
 
 /** Whether the database keeps text in UTF-8 (then every text it sends this client is valid UTF-8). */
