@@ -32,7 +32,7 @@
  * checkout), and an install can come from npm's cache alone (`npm install -g --offline`).
  *   node scripts/build.mjs --check    exit 0 when dist/ is up to date, 1 when missing or stale
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
@@ -131,12 +131,20 @@ async function build() {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`the workflow bundle was not built (exit ${r.status})`);
   }
-  writeFileSync(join(out, '.built'), `${new Date().toISOString()}\n`);
+  // Dated when the build started reading the sources: one edited meanwhile is newer, so the next check rebuilds.
+  writeFileSync(join(out, '.built'), `${new Date(started).toISOString()}\n`);
+  utimesSync(join(out, '.built'), new Date(started), new Date(started));
   // Swapped in whole: a command started meanwhile finds either the old build or none (bin/aura then runs the sources).
-  rmSync(`${DIST}.old`, { recursive: true, force: true });
-  if (existsSync(DIST)) renameSync(DIST, `${DIST}.old`);
-  renameSync(out, DIST);
-  rmSync(`${DIST}.old`, { recursive: true, force: true });
+  const old = `${DIST}.old-${process.pid}`;
+  try {
+    if (existsSync(DIST)) renameSync(DIST, old);
+    renameSync(out, DIST);
+  } catch (err) {
+    // Another build swapped its own in at the same moment: keep it if it is up to date.
+    rmSync(out, { recursive: true, force: true });
+    if (!upToDate()) throw err;
+  }
+  rmSync(old, { recursive: true, force: true });
   console.error(`[aura] built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
