@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { createServer, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../config/config.js';
 import { checkHome, checkNode } from '../client/doctor.js';
 
@@ -131,6 +131,22 @@ describe('aura doctor', () => {
     expect(r.stdout).not.toContain('seventy');
     expect(r.line('bubblewrap')).toMatch(/^ok /);
     expect(r.code).toBe(1);
+  });
+
+  it('PostgreSQL of DATABASE_URL: reached, and its role looked at (a superuser could rewrite the record)', () => {
+    const server = inject('pgServerUrl');
+    const r = doctor(baseEnv({ DATABASE_URL: server }));
+    const role = decodeURIComponent(new URL(server).username);
+    expect(r.line('postgresql')).toMatch(
+      new RegExp(`^warn +postgresql +the application role ${role} is a superuser: it could rewrite the record → `),
+    );
+    expect(r.code).toBe(0);
+    const wrong = new URL(server);
+    wrong.password = 'not-its-password';
+    const refused = doctor(baseEnv({ DATABASE_URL: wrong.toString() }));
+    expect(refused.line('postgresql')).toMatch(/^FAIL +postgresql +DATABASE_URL does not connect: .*password authentication failed/);
+    expect(refused.stdout).not.toContain('not-its-password');
+    expect(refused.code).toBe(1);
   });
 
   it.skipIf(userInfo().uid !== 0)('as another user: the sandbox as that user, and an AURA_HOME that is not theirs', () => {
