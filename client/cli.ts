@@ -158,6 +158,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
       submitRun(c, {
         prd: s.prd,
         project: s.project,
+        dashboardUrl: cfg.manager.apiUrl,
         options: {
           autoApprove: s.autoApprove,
           director: by,
@@ -295,7 +296,7 @@ export function buildProgram(): Command {
       const stack = await (await localStack()).startStack(cfg, log, { api: true });
       log(`ready. Temporal at ${stack.temporalAddress}${stack.uiUrl ? `; Web UI: ${stack.uiUrl}` : ''}`);
       if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn}); API under ${stack.api.url}/api/`);
-      log(`workers: ${stack.roles.join(', ')}. Submit with: npm run aura -- submit <prd.md>`);
+      log(`workers: ${stack.roles.join(', ')}. Submit with: aura submit <prd.md>`);
       await Promise.race([waitForCtrlC(), stack.running]);
       log('stopping…');
       await stack.stop();
