@@ -206,6 +206,14 @@ export interface SubmitRequest {
   prd: string;
   project: string;
   options: RunOptions;
+  /** The dashboard's address: the run's details in the Temporal Web UI link to its page there. */
+  dashboardUrl?: string | null;
+}
+
+/** The run's details in the Temporal Web UI (markdown): a link to its page on the dashboard. */
+export function runLinkDetails(dashboardUrl: string | null | undefined, runId: string): string | undefined {
+  if (!dashboardUrl) return undefined;
+  return `[Open run ${runId} on the Aura dashboard](${dashboardUrl.replace(/\/+$/, '')}/#/runs/${encodeURIComponent(runId)})`;
 }
 
 export async function submitRun(client: Client, req: SubmitRequest): Promise<{ runId: string; workflowId: string }> {
@@ -219,6 +227,7 @@ export async function submitRun(client: Client, req: SubmitRequest): Promise<{ r
     workflowId,
     args: [input],
     staticSummary: `PRD run for ${req.project}`,
+    staticDetails: runLinkDetails(req.dashboardUrl, runId),
     typedSearchAttributes: [
       { key: SEARCH_ATTRIBUTES.project, value: req.project },
       { key: SEARCH_ATTRIBUTES.runStatus, value: 'planning' },

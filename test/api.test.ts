@@ -231,6 +231,9 @@ describe('a run steered through the API', () => {
     const gate = await until(runId, (s) => s.progress.status === 'awaiting_approval', 'the plan gate');
     expect(gate.progress.plan.tasks.map((t: Json) => t.id)).toEqual(['T1']);
     expect(gate.temporalUrl).toContain(encodeURIComponent(`prd-run-${runId}`));
+    // The run's details in the Temporal Web UI link back to its page on the dashboard it came from.
+    const details = await (await env.client.workflow.getHandle(`prd-run-${runId}`).describe()).staticDetails();
+    expect(details).toBe(`[Open run ${runId} on the Aura dashboard](http://127.0.0.1:8000/#/runs/${runId})`);
 
     // The intervention list starts from the record, which follows the run a moment later.
     const waiting = await eventually(

@@ -120,6 +120,8 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
       const { runId, workflowId } = await submitRun(client, {
         prd: b.prd,
         project: b.project,
+        // The address this request reached the dashboard by (hosts the API answers for only).
+        dashboardUrl: `${req.protocol}://${req.host}`,
         options: {
           autoApprove: b.autoApprove,
           director: by,
