@@ -22,7 +22,15 @@ export function registerCompletionCommands(program: Command, ctx: { config: () =
     .description('the candidates for the last word (what the completion scripts call)')
     .argument('[words...]', 'the words after "aura", the last one being completed')
     .action(async (words: string[]) => {
-      for (const candidate of await completeWords(program, words.length > 0 ? words : [''], () => runIds(ctx.config()))) print(candidate);
+      for (const candidate of await completeWords(program, words.length > 0 ? words : [''], async () => {
+        // A configuration that does not load (a bad variable) completes no run ids, and says nothing at a Tab.
+        try {
+          return await runIds(ctx.config());
+        } catch {
+          return [];
+        }
+      }))
+        print(candidate);
     });
 }
 
