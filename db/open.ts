@@ -27,7 +27,8 @@ import { ConfigError } from '../errors/index.js';
 import { createDb, loginRefusal, type Db } from './connect.js';
 import { dropDatabase, ensureDatabase, ensureOwnerPassword, startEmbeddedPostgres, type FormerPassword } from './embedded-postgres.js';
 import { migrateToLatest } from './migrate.js';
-import { syncRegistry, type RegistryEntry } from './repositories/employees.js';
+import { syncRegistry } from './repositories/employees.js';
+import { loadRegistry } from '../config/employee-registry.js';
 import {
   currentRole,
   ensureLoginRole,
@@ -409,40 +410,6 @@ async function warnOfExcessRights(db: Db, alone: boolean, log: Log): Promise<voi
     `WARNING: the application runs as database role ${rights.role}, which ${problems.join('; ')}: ` +
       `it could change or disable the governance record. To fix it, ${fix} (docs/operations.md)`,
   );
-}
-
-const registrySchema = z.object({
-  employees: z
-    .array(
-      z.object({
-        id: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, 'ids are lowercase letters, digits, ".", "_" or "-"'),
-        provider: z.string().min(1),
-        model: z.string().min(1),
-        capabilities: z.array(z.string().min(1)).min(1),
-        initialReputation: z.number().min(0).max(100).optional(),
-        pricePerMillionTokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
-        concurrency: z.number().int().min(1).max(1_000).optional(),
-        rateLimitPerMinute: z.number().int().min(1).optional(),
-        contextTokens: z.number().int().min(1_000).max(2_000_000).optional(),
-      }),
-    )
-    .min(1),
-});
-
-export function loadRegistry(file: string): RegistryEntry[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`employee registry ${file}: ${(err as Error).message}`);
-  }
-  const parsed = registrySchema.safeParse(json);
-  if (!parsed.success) {
-    throw new Error(
-      `employee registry ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data.employees;
 }
 
 function portAnswers(port: number): Promise<boolean> {

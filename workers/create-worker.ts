@@ -14,7 +14,7 @@ import { createEmployeeActivities } from '../activities/employees/index.js';
 import { createScriptedProvider } from '../activities/employees/scripted.js';
 import { createOpenAiCompatibleProvider } from '../activities/employees/openai.js';
 import { createOllamaProvider } from '../activities/employees/ollama.js';
-import { loadRegistry } from '../db/open.js';
+import { loadRegistry } from '../config/employee-registry.js';
 import type { EmployeeProvider } from '../activities/employees/provider.js';
 import { createHrActivities } from '../activities/hr/index.js';
 import { createLedgerActivities } from '../activities/ledger/index.js';

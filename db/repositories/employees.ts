@@ -3,22 +3,9 @@ import type { Db } from '../connect.js';
 import type { EmployeeSnapshot, EmployeeStatus } from '../../governance/types.js';
 import { INITIAL_REPUTATION } from '../../governance/scoring.js';
 import { spendByEmployee } from './usage.js';
+import type { RegistryEntry } from '../../config/employee-registry.js';
 
-export interface RegistryEntry {
-  id: string;
-  provider: string;
-  model: string;
-  capabilities: string[];
-  initialReputation?: number;
-  /** USD per million input / output tokens. */
-  pricePerMillionTokens?: { input: number; output: number };
-  /** Calls at once for this employee (the provider's worker runs the sum of its employees'). */
-  concurrency?: number;
-  /** Calls per minute on the provider's queue (the strictest of its employees applies). */
-  rateLimitPerMinute?: number;
-  /** How much workspace code a task prompt may carry for this employee, in tokens. */
-  contextTokens?: number;
-}
+export type { RegistryEntry };
 
 const SYNCED = [
   'provider',

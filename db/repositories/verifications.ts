@@ -51,7 +51,3 @@ export async function recordVerification(db: Db, v: NewVerification): Promise<st
   );
   return row.id;
 }
-
-export async function verificationsOfRun(db: Db, runId: string) {
-  return db.selectFrom('verifications').selectAll().where('run_id', '=', runId).orderBy('created_at').execute();
-}
