@@ -1096,7 +1096,7 @@ function validateDecision(
   if (d.kind === 'accept' && !attempts[attempts.length - 1]?.modelRunId) return 'there is no output to accept';
   if (d.kind === 'reassign') {
     const e = roster.find((x) => x.id === d.employeeId);
-    if (!e) return `unknown employee ${d.employeeId}`;
+    if (!e) return `${d.employeeId} is not on the roster: no such employee, or its provider is not configured here`;
     if (e.status !== 'active') return `${e.id} is ${e.status}`;
     if (!e.capabilities.includes(capability)) return `${e.id} lacks the ${capability} capability`;
     if (e.id === testerId) return `${e.id} wrote the task's acceptance tests: the maker is never its own checker`;

@@ -132,7 +132,7 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
       'coder-2 is suspended',
     );
     expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'nobody', by: 'dana', reason: 'who?' }))).toBe(
-      'unknown employee nobody',
+      'nobody is not on the roster: no such employee, or its provider is not configured here',
     );
     expect(await refusal(decide(run, 'T1', { kind: 'reassign', employeeId: 'planner-1', by: 'dana', reason: 'anyone' }))).toBe(
       'planner-1 lacks the coder capability',
@@ -141,7 +141,7 @@ describe('escalation to the Director', { timeout: 30_000 }, () => {
     expect(stubs.calls('recordDirectorAction').map((a) => a.action)).toEqual(['approve_plan']);
     expect(stubs.refusals).toEqual([
       ['reassign', 'coder-2 is suspended'],
-      ['reassign', 'unknown employee nobody'],
+      ['reassign', 'nobody is not on the roster: no such employee, or its provider is not configured here'],
       ['reassign', 'planner-1 lacks the coder capability'],
     ]);
     expect((await run.status()).tasks[0]?.status).toBe('escalated');
