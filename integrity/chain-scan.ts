@@ -12,8 +12,8 @@
  * several ranges can be checked side by side (integrity/verify.ts) with the same findings, in
  * the same words, as one walk from the first entry to the last.
  *
- * Pure and synchronous (node:crypto and node:buffer only), so that it runs the same in the
- * verifier's thread and in a worker thread (integrity/chain-worker.ts).
+ * Pure and synchronous (node:crypto and node:buffer only, no database): integrity/chain-range.ts
+ * feeds it a range read from PostgreSQL; it could as well run in a worker thread.
  */
 import * as crypto from 'node:crypto';
 import { isUtf8 } from 'node:buffer';

@@ -25,7 +25,7 @@ import {
 } from '../db/repositories/chain.js';
 import { canonicalJson } from './canonical.js';
 import { MerkleBuilder } from './merkle.js';
-import { scanRange } from './chain-worker.js';
+import { scanRange } from './chain-range.js';
 import { keyIdOf, verifySignature, type SigningKey } from './signing.js';
 import { UnusableCheckpoint, UserError } from '../errors/index.js';
 import { appendSignedLog, readSignedLog, sameChain, signedLogPath, type SignedLogLine } from './signed-log.js';

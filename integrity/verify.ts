@@ -26,7 +26,7 @@ import {
   type CheckpointRow,
   type RowMismatch,
 } from '../db/repositories/chain.js';
-import { scanRange } from './chain-worker.js';
+import { scanRange } from './chain-range.js';
 import type { RangeResult } from './chain-scan.js';
 import { MerkleBuilder } from './merkle.js';
 import { checkpointProblems, DEFAULT_LOCK_TIMEOUT_MS, type ExportedCheckpoint, LedgerLocked, readCheckpointBody } from './checkpoint.js';

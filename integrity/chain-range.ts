@@ -1,5 +1,6 @@
 /**
- * Reads one range of entries (binary COPY) and checks it with a ChainScanner.
+ * One range of entries read as binary COPY and checked as it arrives (chain-scan.ts): what the
+ * verifier runs for each of its ranges side by side, and the signer for the range it signs.
  */
 import type { Db } from '../db/connect.js';
 import { copyEntries } from '../db/repositories/chain.js';
