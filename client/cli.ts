@@ -363,6 +363,7 @@ export function buildProgram(): Command {
           ...(opts.selfTested ? { independentTests: false } : {}),
         });
         print(`run ${runId} started (workflow ${workflowId})`);
+        if (!opts.follow) print(nextAfterSubmit(runId, opts.autoApprove));
         if (opts.follow) {
           const report = await follow(director.status, runId);
           if (report) print(`\n${formatReport(report)}`);
@@ -577,6 +578,13 @@ async function run(argv: string[]): Promise<number> {
     printErr(`aura: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
   }
+}
+
+/** What the Director does next after a submission that is not followed. */
+export function nextAfterSubmit(runId: string, autoApprove: boolean): string {
+  return autoApprove
+    ? `next: it plans and runs on its own; follow it with 'aura status ${runId}' or 'aura history ${runId}'`
+    : `next: it plans, then waits at the plan gate; read the plan with 'aura status ${runId}', then 'aura approve ${runId} --reason "…"' (or 'aura reject')`;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -570,6 +570,10 @@ describe('the CLI through the API', () => {
       expect(submitted.code, submitted.stderr).toBe(0);
       expect(submitted.stderr).toBe(`[aura] via the Manager API at ${listening.url} as sam\n`);
       const runId = /run (\S+) started/.exec(submitted.stdout)![1]!;
+      // The next step is said: this run waits at the plan gate.
+      expect(submitted.stdout).toContain(
+        `next: it plans, then waits at the plan gate; read the plan with 'aura status ${runId}', then 'aura approve ${runId} --reason`,
+      );
       // The run records its start in its first step, a moment after the submission answers.
       const row = await eventually(
         () => env.db.selectFrom('orchestra_runs').select(['options']).where('id', '=', runId).executeTakeFirst(),

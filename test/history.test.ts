@@ -316,6 +316,29 @@ describe('aura history: one timeline of a run', () => {
     expect(work.slice(col('ATTEMPT'), col('WHAT')).trim()).toBe('2');
     expect(work).toMatch(/\[task-T1 event \d+\]$/);
   });
+
+  it("narrows to one task's lines, or to one source, and says what it left out", async () => {
+    const t1 = await aura(['history', done.runId, '--task', 'T1', '--record-only', '--json']);
+    expect(t1.code, t1.stderr).toBe(0);
+    const picked = JSON.parse(t1.stdout) as TimelineEntry[];
+    expect(picked.length).toBeGreaterThan(0);
+    expect(picked.length).toBeLessThan(entries.length);
+    expect(new Set(picked.map((e) => `${e.task} ${e.source}`))).toEqual(new Set(['T1 record']));
+    // Exactly the whole timeline's T1 record lines, in the same order.
+    expect(picked).toEqual(entries.filter((e) => e.task === 'T1' && e.source === 'record'));
+
+    const text = await aura(['history', done.runId, '--temporal-only']);
+    expect(text.code, text.stderr).toBe(0);
+    const temporal = entries.filter((e) => e.source === 'temporal').length;
+    expect(text.stdout).toContain(`note: showing Temporal's history only: ${temporal} of ${entries.length} events`);
+
+    const unknown = await aura(['history', done.runId, '--task', 'T9']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/the run has no task T9 in its timeline \(tasks: T1(, T\d)*; 'run' for the run's own lines\)/);
+    const both = await aura(['history', done.runId, '--record-only', '--temporal-only']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--record-only and --temporal-only leave nothing: give one');
+  });
 });
 
 describe('aura runs', () => {

@@ -11,3 +11,4 @@ export { buildTimeline, sortTimeline } from './merge.js';
 export { recordEntries } from './record-entries.js';
 export { temporalEntries } from './temporal-entries.js';
 export { formatTimeline } from './format.js';
+export { filterTimeline, type TimelineFilter } from './filter.js';
