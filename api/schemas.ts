@@ -11,18 +11,8 @@ export const runParams = z.strictObject({
   run: z.string().trim().min(1, 'which run? (a run id or a workflow id)').max(200).describe('run id, workflow id or AuraRunId'),
 });
 
-export const reason = z
-  .string()
-  .trim()
-  .min(1, 'a reason is required: it is recorded')
-  .max(4000, 'at most 4000 characters')
-  .describe('why (recorded)');
-export const optionalReason = z.string().trim().max(4000, 'at most 4000 characters').optional().describe('why (recorded)');
-
-/** A body with only a reason. */
-export const reasonBody = z.strictObject({ reason });
-/** A body whose reason is optional (approve, replan): the body may be left out. */
-export const optionalReasonBody = z.strictObject({ reason: optionalReason }).optional();
+// The Director commands' bodies are in their table (governance/director-command-table.ts).
+export { optionalReason, optionalReasonBody, reason, reasonBody } from '../governance/director-command-table.js';
 
 export const prd = z
   .string()

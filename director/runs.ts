@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type {
+  BudgetDecision,
   EscalationDecision,
   PrdRunInput,
   RunBudget,
@@ -17,28 +18,16 @@ import type {
 } from '../governance/types.js';
 import {
   QUEUES,
+  RUN_COMMAND_SIGNALS,
+  RUN_COMMAND_UPDATES,
   SEARCH_ATTRIBUTES,
-  approvePlanSignal,
-  approvePlanUpdate,
-  budgetDecisionSignal,
-  budgetDecisionUpdate,
-  cancelUpdate,
   directorDecisionSignal,
-  pauseSignal,
-  pauseUpdate,
-  rejectPlanSignal,
-  rejectPlanUpdate,
-  replanSignal,
-  replanUpdate,
   resolveEscalationUpdate,
-  resumeSignal,
-  resumeUpdate,
   statusQuery,
   taskWorkflowId,
-  verificationDecisionSignal,
-  verificationDecisionUpdate,
   type CommandAnswer,
 } from '../workflows/definitions.js';
+import { directorCommand as directorCommandEntry, type DirectorCommandEntry } from '../governance/director-command-table.js';
 import { UserError } from '../errors/index.js';
 import type { Db } from '../db/connect.js';
 import { commandSigningInterceptor, type CommandSigner } from './command-signer.js';
@@ -302,58 +291,6 @@ function needsReason(reason: string | undefined, what: string): void {
   if (!reason?.trim()) throw new UserError(`${what} needs a reason (--reason "...")`);
 }
 
-export async function approvePlan(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason?: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval'], 'approve the plan'));
-  return directorCommand(
-    client,
-    target,
-    { update: approvePlanUpdate, signal: approvePlanSignal, arg: { by, reason }, what: 'approve the plan', legacy },
-    record,
-  );
-}
-
-export async function rejectPlan(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'a rejection');
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => void (await requireStatus(client, runRef, ['awaiting_approval', 'plan_escalated'], 'reject the plan'));
-  return directorCommand(
-    client,
-    target,
-    { update: rejectPlanUpdate, signal: rejectPlanSignal, arg: { by, reason }, what: 'reject the plan', legacy },
-    record,
-  );
-}
-
-export async function grantReplan(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason?: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => void (await requireStatus(client, runRef, ['plan_escalated'], 'grant another planning round'));
-  return directorCommand(
-    client,
-    target,
-    { update: replanUpdate, signal: replanSignal, arg: { by, reason }, what: 'grant another planning round', legacy },
-    record,
-  );
-}
-
 export async function resolveEscalation(
   client: Client,
   runRef: string,
@@ -383,146 +320,102 @@ export async function resolveEscalation(
   );
 }
 
+/**
+ * Client-side steps beyond the table: raising a budget is checked against the current one
+ * before it is sent; a run that predates the cancel command is cancelled through Temporal.
+ */
+const SPECIAL: Partial<
+  Record<
+    string,
+    {
+      before?: (client: Client, runRef: string, arg: never) => Promise<void>;
+      legacy?: (client: Client, target: { workflowId: string }) => () => Promise<CommandAnswer | void>;
+    }
+  >
+> = {
+  budget: {
+    before: async (client, runRef, arg: { budget: RunBudget }) => {
+      const { budget } = arg;
+      const status = await requireStatus(client, runRef, ['budget_paused'], 'raise the budget');
+      if (status.budget && budget.maxTokens <= status.budget.maxTokens && budget.maxCostUsd <= status.budget.maxCostUsd) {
+        throw new UserError(
+          `the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`,
+        );
+      }
+    },
+    legacy: () => async () => {},
+  },
+  cancel: {
+    legacy: (client, target) => async () => {
+      await client.workflow.getHandle(target.workflowId).cancel();
+      return { command: 'cancel', status: 'cancelled', message: 'this run predates the cancel command: Temporal was asked to cancel it' };
+    },
+  },
+};
+
+/**
+ * Sends one Director command of the table (governance/director-command-table.ts) to a run:
+ * checks its argument, finds the run, and sends the Update; a run started before Updates
+ * existed gets the signal after the state check the CLI always made, or is told it cannot.
+ */
+export async function sendRunCommand<A extends { by: string; reason?: string }>(
+  client: Client,
+  entry: DirectorCommandEntry<unknown, A>,
+  runRef: string,
+  arg: A,
+  record?: RefusalRecorder,
+): Promise<CommandAnswer> {
+  const bad = entry.check?.(arg);
+  if (bad) throw new UserError(bad);
+  if (entry.reasonFor) needsReason(arg.reason, entry.reasonFor);
+  const special = SPECIAL[entry.verb];
+  await special?.before?.(client, runRef, arg as never);
+  const target = await resolveRun(client, runRef);
+  const what = entry.what(arg);
+  const legacy =
+    special?.legacy?.(client, target) ??
+    (async () => {
+      if (entry.legacyRefusal) throw new UserError(entry.legacyRefusal.replace('{run}', runRef));
+      if (entry.legacyNeeds) await requireStatus(client, runRef, [...entry.legacyNeeds], what);
+    });
+  const update = RUN_COMMAND_UPDATES[entry.message] as unknown as UpdateDefinition<CommandAnswer, [A]>;
+  const signal = entry.signal
+    ? (RUN_COMMAND_SIGNALS as unknown as Partial<Record<string, SignalDefinition<[A]>>>)[entry.message]
+    : undefined;
+  return directorCommand(client, target, { update, signal, arg, what, legacy }, record);
+}
+
+/** The table's entry of a verb, typed by the argument its run takes. */
+const command = <A extends { by: string; reason?: string }>(verb: string) => directorCommandEntry(verb) as DirectorCommandEntry<unknown, A>;
+
+// The commands by name, for the callers that name them.
+export const approvePlan = (client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('approve'), runRef, { by, reason }, record);
+export const rejectPlan = (client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('reject'), runRef, { by, reason }, record);
+export const grantReplan = (client: Client, runRef: string, by: string, reason?: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('replan'), runRef, { by, reason }, record);
 /** The Director's answer when the final verification still fails after repair. */
-export async function decideVerification(
-  client: Client,
-  runRef: string,
-  decision: VerificationDecision,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  if (!['accept', 'replan', 'stop'].includes(decision.kind))
-    throw new UserError(`the decision is accept, replan or stop (got "${decision.kind}")`);
-  needsReason(decision.reason, 'a decision');
-  const target = await resolveRun(client, runRef);
-  const legacy = async () =>
-    void (await requireStatus(client, runRef, ['verification_escalated'], `${decision.kind} the failed verification`));
-  return directorCommand(
-    client,
-    target,
-    {
-      update: verificationDecisionUpdate,
-      signal: verificationDecisionSignal,
-      arg: decision,
-      what: `${decision.kind} the failed verification`,
-      legacy,
-    },
-    record,
-  );
-}
-
+export const decideVerification = (client: Client, runRef: string, decision: VerificationDecision, record?: RefusalRecorder) =>
+  sendRunCommand(client, command<VerificationDecision>('verification'), runRef, decision, record);
 /** Raises the budget of a run paused on it; the paused tasks resume. */
-export async function raiseBudget(
-  client: Client,
-  runRef: string,
-  budget: RunBudget,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'a budget change');
-  if (!(budget.maxTokens > 0) || !(budget.maxCostUsd >= 0)) throw new UserError('the new budget needs --tokens > 0 and --cost >= 0');
-  const status = await requireStatus(client, runRef, ['budget_paused'], 'raise the budget');
-  if (status.budget && budget.maxTokens <= status.budget.maxTokens && budget.maxCostUsd <= status.budget.maxCostUsd) {
-    throw new UserError(
-      `the new budget (${budget.maxTokens} tokens, $${budget.maxCostUsd}) does not raise the current one (${status.budget.maxTokens} tokens, $${status.budget.maxCostUsd})`,
-    );
-  }
-  const target = await resolveRun(client, runRef);
-  return directorCommand(
-    client,
-    target,
-    {
-      update: budgetDecisionUpdate,
-      signal: budgetDecisionSignal,
-      arg: { kind: 'raise', budget, by, reason },
-      what: 'raise the budget',
-      legacy: async () => {},
-    },
-    record,
-  );
-}
-
+export const raiseBudget = (client: Client, runRef: string, budget: RunBudget, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command<BudgetDecision>('budget'), runRef, { kind: 'raise', budget, by, reason }, record);
 /** Stops a run paused on its budget: the waiting tasks are cancelled, the run ends cancelled. */
-export async function stopRun(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'stopping a run');
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => void (await requireStatus(client, runRef, ['budget_paused'], 'stop the run'));
-  return directorCommand(
-    client,
-    target,
-    { update: budgetDecisionUpdate, signal: budgetDecisionSignal, arg: { kind: 'stop', by, reason }, what: 'stop the run', legacy },
-    record,
-  );
-}
-
+export const stopRun = (client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command<BudgetDecision>('stop'), runRef, { kind: 'stop', by, reason }, record);
 /** Pauses any working run: running steps finish, nothing new starts, until it is resumed. */
-export async function pauseRun(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'pausing a run');
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => {
-    throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused (cancel it with "aura cancel")`);
-  };
-  return directorCommand(
-    client,
-    target,
-    { update: pauseUpdate, signal: pauseSignal, arg: { by, reason }, what: 'pause the run', legacy },
-    record,
-  );
-}
-
-export async function resumeRun(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'resuming a run');
-  const target = await resolveRun(client, runRef);
-  const legacy = async () => {
-    throw new UserError(`run ${runRef} was started before pause existed: it cannot be paused or resumed`);
-  };
-  return directorCommand(
-    client,
-    target,
-    { update: resumeUpdate, signal: resumeSignal, arg: { by, reason }, what: 'resume the run', legacy },
-    record,
-  );
-}
-
+export const pauseRun = (client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('pause'), runRef, { by, reason }, record);
+export const resumeRun = (client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('resume'), runRef, { by, reason }, record);
 /**
  * Cancels any run that has not ended: model calls and sandbox runs are cancelled, every task
  * closes, the run ends `cancelled` with the reason. A run started before this existed is
  * cancelled through Temporal itself (recorded by the CLI, since the run cannot name who).
  */
-export async function cancelRun(
-  client: Client,
-  runRef: string,
-  by: string,
-  reason: string,
-  record?: RefusalRecorder,
-): Promise<CommandAnswer> {
-  needsReason(reason, 'cancelling a run');
-  const target = await resolveRun(client, runRef);
-  const handle = client.workflow.getHandle(target.workflowId);
-  const legacy = async (): Promise<CommandAnswer> => {
-    await handle.cancel();
-    return { command: 'cancel', status: 'cancelled', message: 'this run predates the cancel command: Temporal was asked to cancel it' };
-  };
-  return directorCommand(client, target, { update: cancelUpdate, arg: { by, reason }, what: 'cancel the run', legacy }, record);
-}
+export const cancelRun = (client: Client, runRef: string, by: string, reason: string, record?: RefusalRecorder) =>
+  sendRunCommand(client, command('cancel'), runRef, { by, reason }, record);
 
 export async function waitForReport(client: Client, runRef: string): Promise<RunReport> {
   return client.workflow.getHandle((await resolveRun(client, runRef)).workflowId).result();

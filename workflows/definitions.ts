@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
+import type { DirectorCommandEntry } from '../governance/director-command-table.js';
 import type {
   Attribution,
   BudgetDecision,
@@ -85,6 +86,28 @@ export const DIRECTOR_COMMAND_MESSAGES: readonly string[] = [
   cancelUpdate.name,
   resolveEscalationUpdate.name,
 ];
+
+/** The Updates of the run commands in governance/director-command-table.ts, by message name. */
+export const RUN_COMMAND_UPDATES = {
+  approvePlan: approvePlanUpdate,
+  rejectPlan: rejectPlanUpdate,
+  replan: replanUpdate,
+  verificationDecision: verificationDecisionUpdate,
+  budgetDecision: budgetDecisionUpdate,
+  pause: pauseUpdate,
+  resume: resumeUpdate,
+  cancel: cancelUpdate,
+} as const satisfies Record<DirectorCommandEntry['message'], { name: string }>;
+/** Their signals, for runs started before Updates existed (cancel has none). */
+export const RUN_COMMAND_SIGNALS = {
+  approvePlan: approvePlanSignal,
+  rejectPlan: rejectPlanSignal,
+  replan: replanSignal,
+  verificationDecision: verificationDecisionSignal,
+  budgetDecision: budgetDecisionSignal,
+  pause: pauseSignal,
+  resume: resumeSignal,
+} as const satisfies Partial<Record<DirectorCommandEntry['message'], { name: string }>>;
 
 // prdRun → taskRun: the run was paused or resumed (internal, not a Director command).
 export const runControlSignal = defineSignal<[{ paused: boolean }]>('runControl');
