@@ -11,6 +11,7 @@ import * as m0006 from './0006_parsed_output.js';
 import * as m0007 from './0007_independent_checks.js';
 import * as m0008 from './0008_checkpoint_guard.js';
 import * as m0009 from './0009_ledger_append_cost.js';
+import * as m0010 from './0010_ledger_seal_by_id.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0007_independent_checks': m0007,
   '0008_checkpoint_guard': m0008,
   '0009_ledger_append_cost': m0009,
+  '0010_ledger_seal_by_id': m0010,
 };
