@@ -6,18 +6,10 @@ import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import {
   recordRefusal,
-  approvePlan,
-  cancelRun,
-  decideVerification,
-  grantReplan,
-  pauseRun,
-  raiseBudget,
-  rejectPlan,
   resolveEscalation,
   resolveRun,
-  resumeRun,
   runStatus,
-  stopRun,
+  sendRunCommand,
   submitRun,
   type RefusalRecorder,
 } from '../../director/runs.js';
@@ -30,7 +22,8 @@ import type { EscalationDecision } from '../../governance/types.js';
 import type { CommandAnswer } from '../../workflows/definitions.js';
 import { UserError } from '../../errors/index.js';
 import { ApiError, CommandRefused } from '../errors.js';
-import { commandAnswer, isUuid, optionalReasonBody, reason, reasonBody, runParams, submitBody } from '../schemas.js';
+import { commandAnswer, isUuid, reason, runParams, submitBody } from '../schemas.js';
+import { DIRECTOR_COMMANDS } from '../../governance/director-command-table.js';
 import { principalOf, type ApiDeps, type TypedApi } from '../context.js';
 
 const FINAL = ['completed', 'failed', 'rejected', 'cancelled'];
@@ -244,24 +237,15 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
 
   const command = { tags: ['commands'], params: runParams, response: { 200: commandAnswer } };
 
-  app.post(
-    '/api/runs/:run/approve',
-    { config: { auth: 'director' }, schema: { ...command, summary: 'Approve the plan at the plan gate', body: optionalReasonBody } },
-    async (req) => asDirector(deps, req, (by, record) => approvePlan(client, req.params.run, by, req.body?.reason, record)),
-  );
-  app.post(
-    '/api/runs/:run/reject',
-    { config: { auth: 'director' }, schema: { ...command, summary: 'Reject the plan; the run ends', body: reasonBody } },
-    async (req) => asDirector(deps, req, (by, record) => rejectPlan(client, req.params.run, by, req.body.reason, record)),
-  );
-  app.post(
-    '/api/runs/:run/replan',
-    {
-      config: { auth: 'director' },
-      schema: { ...command, summary: 'Give the planner more rounds after an escalated plan', body: optionalReasonBody },
-    },
-    async (req) => asDirector(deps, req, (by, record) => grantReplan(client, req.params.run, by, req.body?.reason, record)),
-  );
+  // Every run command of the table: POST /api/runs/:run/<verb>, its body, its summary.
+  for (const entry of DIRECTOR_COMMANDS) {
+    app.post(
+      `/api/runs/:run/${entry.verb}`,
+      { config: { auth: entry.auth }, schema: { ...command, summary: entry.summary, body: entry.body } },
+      async (req) =>
+        asDirector(deps, req, (by, record) => sendRunCommand(client, entry, req.params.run, entry.toArg(req.body, by), record)),
+    );
+  }
 
   const resolveBody = z
     .strictObject({
@@ -302,56 +286,4 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
         return resolveEscalation(client, req.params.run, req.params.task, decision, record);
       }),
   );
-
-  app.post(
-    '/api/runs/:run/verification',
-    {
-      config: { auth: 'director' },
-      schema: {
-        ...command,
-        summary: 'Decide on a final verification that still fails: accept, replan or stop',
-        body: z.strictObject({ decision: z.enum(['accept', 'replan', 'stop']), reason }),
-      },
-    },
-    async (req) =>
-      asDirector(deps, req, (by, record) =>
-        decideVerification(client, req.params.run, { kind: req.body.decision, by, reason: req.body.reason }, record),
-      ),
-  );
-  app.post(
-    '/api/runs/:run/budget',
-    {
-      config: { auth: 'director' },
-      schema: {
-        ...command,
-        summary: 'Raise the budget of a run paused on it',
-        body: z.strictObject({ maxTokens: z.number().int().min(1), maxCostUsd: z.number().min(0), reason }),
-      },
-    },
-    async (req) =>
-      asDirector(deps, req, (by, record) =>
-        raiseBudget(
-          client,
-          req.params.run,
-          { maxTokens: req.body.maxTokens, maxCostUsd: req.body.maxCostUsd },
-          by,
-          req.body.reason,
-          record,
-        ),
-      ),
-  );
-  app.post(
-    '/api/runs/:run/stop',
-    { config: { auth: 'director' }, schema: { ...command, summary: 'Stop a run paused on its budget', body: reasonBody } },
-    async (req) => asDirector(deps, req, (by, record) => stopRun(client, req.params.run, by, req.body.reason, record)),
-  );
-  for (const [name, send, summary] of [
-    ['pause', pauseRun, 'Pause a working run: running steps finish, nothing new starts'],
-    ['resume', resumeRun, 'Resume a paused run'],
-    ['cancel', cancelRun, 'Cancel a run that has not ended'],
-  ] as const) {
-    app.post(`/api/runs/:run/${name}`, { config: { auth: 'director' }, schema: { ...command, summary, body: reasonBody } }, async (req) =>
-      asDirector(deps, req, (by, record) => send(client, req.params.run, by, req.body.reason, record)),
-    );
-  }
 }
