@@ -17,6 +17,7 @@ import type { RunProgress, RunReport } from '../governance/types.js';
 import type { RefusalRecorder } from '../director/runs.js';
 import type { EscalationDecision, RunBudget } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
+import { DIRECTOR_COMMANDS, type DirectorCommandEntry } from '../governance/director-command-table.js';
 import { formatProgress, formatReport } from './format.js';
 import { registerGovernanceCommands } from './commands/governance.js';
 import { registerModelCommands } from './commands/models.js';
@@ -93,16 +94,9 @@ interface Steering {
   by: string;
   submit(s: Submission): Promise<{ runId: string; workflowId: string }>;
   status(run: string): Promise<RunProgress>;
-  approve(run: string, reason?: string): Promise<CommandAnswer>;
-  reject(run: string, reason: string): Promise<CommandAnswer>;
-  replan(run: string, reason?: string): Promise<CommandAnswer>;
+  /** A run command of the table, with its body (as the API takes it). */
+  command(entry: DirectorCommandEntry, run: string, body: Record<string, unknown>): Promise<CommandAnswer>;
   resolve(run: string, task: string, d: { kind: EscalationDecision['kind']; employeeId?: string; reason: string }): Promise<CommandAnswer>;
-  verification(run: string, kind: 'accept' | 'replan' | 'stop', reason: string): Promise<CommandAnswer>;
-  budget(run: string, budget: RunBudget, reason: string): Promise<CommandAnswer>;
-  stop(run: string, reason: string): Promise<CommandAnswer>;
-  pause(run: string, reason: string): Promise<CommandAnswer>;
-  resume(run: string, reason: string): Promise<CommandAnswer>;
-  cancel(run: string, reason: string): Promise<CommandAnswer>;
 }
 
 async function steering(cfg: AuraConfig): Promise<Steering> {
@@ -115,7 +109,6 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
     const api = new ManagerApiClient(cfg.manager.apiUrl, cfg.manager.apiClientKey);
     const me = await api.whoami();
     printErr(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
-    const reasonOf = (reason?: string) => (reason === undefined ? {} : { reason });
     return {
       by: me.name,
       submit: (s) =>
@@ -131,22 +124,13 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
           ...(s.independentTests !== undefined ? { independentTests: s.independentTests } : {}),
         }),
       status: (run) => api.status(run),
-      approve: (run, reason) => api.command(run, 'approve', reasonOf(reason)),
-      reject: (run, reason) => api.command(run, 'reject', { reason }),
-      replan: (run, reason) => api.command(run, 'replan', reasonOf(reason)),
+      command: (entry, run, body) => api.command(run, entry.verb, body),
       resolve: (run, task, d) =>
         api.resolve(run, task, { decision: d.kind, ...(d.employeeId !== undefined ? { employeeId: d.employeeId } : {}), reason: d.reason }),
-      verification: (run, kind, reason) => api.command(run, 'verification', { decision: kind, reason }),
-      budget: (run, budget, reason) => api.command(run, 'budget', { maxTokens: budget.maxTokens, maxCostUsd: budget.maxCostUsd, reason }),
-      stop: (run, reason) => api.command(run, 'stop', { reason }),
-      pause: (run, reason) => api.command(run, 'pause', { reason }),
-      resume: (run, reason) => api.command(run, 'resume', { reason }),
-      cancel: (run, reason) => api.command(run, 'cancel', { reason }),
     };
   }
   const [c, d] = await Promise.all([client(cfg), import('../director/runs.js')]);
-  const { submitRun, runStatus, approvePlan, rejectPlan, grantReplan, resolveEscalation, decideVerification, raiseBudget } = d;
-  const { stopRun, pauseRun, resumeRun, cancelRun } = d;
+  const { submitRun, runStatus, resolveEscalation, sendRunCommand } = d;
   // Said at a terminal only: scripts read stderr for errors.
   if (process.stderr.isTTY)
     printErr(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
@@ -170,9 +154,7 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
         },
       }),
     status: (run) => runStatus(c, run),
-    approve: (run, reason) => approvePlan(c, run, by, reason, record),
-    reject: (run, reason) => rejectPlan(c, run, by, reason, record),
-    replan: (run, reason) => grantReplan(c, run, by, reason, record),
+    command: (entry, run, body) => sendRunCommand(c, entry, run, entry.toArg(body, by), record),
     resolve: (run, task, d) => {
       const decision: EscalationDecision =
         d.kind === 'reassign'
@@ -180,12 +162,6 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
           : { kind: d.kind, by, reason: d.reason };
       return resolveEscalation(c, run, task, decision, record);
     },
-    verification: (run, kind, reason) => decideVerification(c, run, { kind, by, reason }, record),
-    budget: (run, budget, reason) => raiseBudget(c, run, budget, by, reason, record),
-    stop: (run, reason) => stopRun(c, run, by, reason, record),
-    pause: (run, reason) => pauseRun(c, run, by, reason, record),
-    resume: (run, reason) => resumeRun(c, run, by, reason, record),
-    cancel: (run, reason) => cancelRun(c, run, by, reason, record),
   };
 }
 
@@ -239,6 +215,9 @@ function positiveInt(name: string) {
   };
 }
 
+/** The parsers a command of the table names for its options. */
+const PARSERS = { positiveInt, nonNegative } as const;
+
 /** Prints progress as it changes until the run ends; returns the final report. */
 async function follow(status: (run: string) => Promise<RunProgress>, runId: string, pollMs = 1_000): Promise<RunReport | null> {
   const { retryTransient } = await import('../director/runs.js');
@@ -272,6 +251,51 @@ function waitForCtrlC(): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+}
+
+/** `aura <verb> <run> …` for one run command of the table, through whichever transport is configured. */
+function registerRunCommand(program: Command, entry: DirectorCommandEntry): void {
+  const { cli } = entry;
+  const cmd = program.command(entry.verb).description(cli.description).argument(cli.run[0], cli.run[1]);
+  if (cli.argument) cmd.addArgument(new Argument(cli.argument.name, cli.argument.description).choices(cli.argument.choices));
+  const options = (cli.options ?? []).map((o) => {
+    const option = new Option(o.flags, o.description).argParser(PARSERS[o.parse](o.flags.split(' ')[0]!)).makeOptionMandatory();
+    cmd.addOption(option);
+    return { key: o.key, attribute: option.attributeName() };
+  });
+  if (cli.reason === 'required') cmd.requiredOption('--reason <text>', 'why (required, recorded)');
+  else cmd.option('--reason <text>', 'why (recorded)');
+  cmd.action(async (runRef: string, ...rest: unknown[]) => {
+    const opts = rest[cli.argument ? 1 : 0] as Record<string, unknown>;
+    // The body the API takes: the argument, the options, the reason.
+    const body: Record<string, unknown> = {};
+    if (cli.argument) body[cli.argument.key] = rest[0];
+    for (const o of options) body[o.key] = opts[o.attribute];
+    body.reason = opts.reason;
+    const director = await steering(config());
+    const answer = await director.command(entry, runRef, body);
+    if (cli.says) print(cli.says(runRef, answer, director.by, body));
+    else printAnswer(runRef, answer);
+  });
+}
+
+function registerResolve(program: Command): void {
+  program
+    .command('resolve')
+    .description('answer an escalated task: reassign it, accept its last output, or cancel it')
+    .argument('<runId>')
+    .argument('<taskKey>')
+    .option('--reassign <employeeId>', 'give the task to this employee')
+    .option('--accept', 'accept the last output despite its violations (recorded as an override)')
+    .option('--cancel', 'cancel the task')
+    .requiredOption('--reason <text>', 'why (required, recorded)')
+    .action(async (runId: string, taskKey: string, opts: { reassign?: string; accept?: boolean; cancel?: boolean; reason: string }) => {
+      const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
+      if (chosen !== 1) throw userError('choose exactly one of --reassign <employee>, --accept, --cancel');
+      const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
+      const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
+      print(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
+    });
 }
 
 export function buildProgram(): Command {
@@ -372,98 +396,10 @@ export function buildProgram(): Command {
       },
     );
 
-  program
-    .command('approve')
-    .description('approve the plan of a run waiting at the plan gate')
-    .argument('<runId>')
-    .option('--reason <text>', 'why (recorded)')
-    .action(async (runId: string, opts: { reason?: string }) => {
-      const director = await steering(config());
-      const answer = await director.approve(runId, opts.reason);
-      print(`plan of run ${runId} approved by ${director.by} (now ${answer.status})`);
-    });
-
-  program
-    .command('reject')
-    .description('reject the plan of a run; the run ends with the reason recorded')
-    .argument('<runId>')
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .action(async (runId: string, opts: { reason: string }) => {
-      const director = await steering(config());
-      await director.reject(runId, opts.reason);
-      print(`plan of run ${runId} rejected by ${director.by}: ${opts.reason}`);
-    });
-
-  program
-    .command('replan')
-    .description('give the planner more rounds after its plan was escalated')
-    .argument('<runId>')
-    .option('--reason <text>', 'why (recorded)')
-    .action(async (runId: string, opts: { reason?: string }) => {
-      await (await steering(config())).replan(runId, opts.reason);
-      print(`run ${runId}: planner gets more rounds`);
-    });
-
-  program
-    .command('resolve')
-    .description('answer an escalated task: reassign it, accept its last output, or cancel it')
-    .argument('<runId>')
-    .argument('<taskKey>')
-    .option('--reassign <employeeId>', 'give the task to this employee')
-    .option('--accept', 'accept the last output despite its violations (recorded as an override)')
-    .option('--cancel', 'cancel the task')
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .action(async (runId: string, taskKey: string, opts: { reassign?: string; accept?: boolean; cancel?: boolean; reason: string }) => {
-      const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
-      if (chosen !== 1) throw userError('choose exactly one of --reassign <employee>, --accept, --cancel');
-      const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
-      const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
-      print(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
-    });
-
-  program
-    .command('verification')
-    .description('decide on a run whose final verification still fails after repair: accept it, re-plan, or stop')
-    .argument('<runId>')
-    .addArgument(new Argument('<decision>', 'what to do').choices(['accept', 'replan', 'stop']))
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .action(async (runId: string, kind: 'accept' | 'replan' | 'stop', opts: { reason: string }) => {
-      printAnswer(runId, await (await steering(config())).verification(runId, kind, opts.reason));
-    });
-
-  program
-    .command('budget')
-    .description('raise the budget of a run paused on it')
-    .argument('<runId>')
-    .addOption(new Option('--tokens <n>', 'the new token budget').argParser(positiveInt('--tokens')).makeOptionMandatory())
-    .addOption(new Option('--cost <usd>', 'the new cost budget in USD').argParser(nonNegative('--cost')).makeOptionMandatory())
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .action(async (runId: string, opts: { tokens: number; cost: number; reason: string }) => {
-      printAnswer(runId, await (await steering(config())).budget(runId, { maxTokens: opts.tokens, maxCostUsd: opts.cost }, opts.reason));
-    });
-
-  program
-    .command('stop')
-    .description('stop a run paused on its budget (its waiting tasks are cancelled)')
-    .argument('<runId>')
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .action(async (runId: string, opts: { reason: string }) => {
-      printAnswer(runId, await (await steering(config())).stop(runId, opts.reason));
-    });
-
-  for (const [name, description] of [
-    ['pause', 'pause any working run: running steps finish, nothing new starts until it is resumed'],
-    ['resume', 'resume a paused run'],
-    ['cancel', 'cancel any run that has not ended: model calls and sandboxes stop, every task closes, the run ends cancelled'],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .argument('<run>', 'run id, workflow id or AuraRunId')
-      .requiredOption('--reason <text>', 'why (required, recorded)')
-      .action(async (runRef: string, opts: { reason: string }) => {
-        printAnswer(runRef, await (await steering(config()))[name](runRef, opts.reason));
-      });
+  for (const entry of DIRECTOR_COMMANDS) {
+    // resolve (a command on a task) keeps its place after the plan gate's commands.
+    if (entry.verb === 'verification') registerResolve(program);
+    registerRunCommand(program, entry);
   }
 
   program
