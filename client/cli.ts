@@ -246,10 +246,15 @@ async function localStack(): Promise<typeof import('../local/stack.js')> {
   return stack;
 }
 
-function waitForCtrlC(): Promise<void> {
+/** Ctrl-C (or SIGTERM); `onSignal` runs at once, before anything else hears of it. */
+function waitForCtrlC(onSignal: () => void = () => {}): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = () => {
+      onSignal();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
 }
 
@@ -321,7 +326,9 @@ export function buildProgram(): Command {
       log(`ready. Temporal at ${stack.temporalAddress}${stack.uiUrl ? `; Web UI: ${stack.uiUrl}` : ''}`);
       if (stack.api) log(`dashboard: ${stack.api.url}/ (${stack.api.signIn}); API under ${stack.api.url}/api/`);
       log(`workers: ${stack.roles.join(', ')}. Submit with: aura submit <prd.md>`);
-      await Promise.race([waitForCtrlC(), stack.running]);
+      const { expectDatabaseShutdown } = await import('../db/connect.js');
+      // The terminal's Ctrl-C stops the embedded PostgreSQL too: its goodbyes are expected.
+      await Promise.race([waitForCtrlC(expectDatabaseShutdown), stack.running]);
       log('stopping…');
       await stack.stop();
     });
@@ -454,7 +461,8 @@ export function buildProgram(): Command {
         if (!record.intact) fail();
         if (opts.keep) {
           log(`still running for inspection${stack.uiUrl ? ` at ${stack.uiUrl}` : ''}; Ctrl-C stops`);
-          await waitForCtrlC();
+          const { expectDatabaseShutdown } = await import('../db/connect.js');
+          await waitForCtrlC(expectDatabaseShutdown);
         }
       } finally {
         log('stopping workers, Temporal and PostgreSQL…');
