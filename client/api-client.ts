@@ -5,6 +5,7 @@
  */
 import type { RunProgress } from '../governance/types.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
+import type { ResolveAsk, SubmitAsk } from '../director/runs.js';
 import { UserError } from '../errors/index.js';
 
 /** The one shape of the API's errors (api/errors.ts). */
@@ -17,18 +18,8 @@ export interface Answer extends CommandAnswer {
   by: string;
 }
 
-export interface SubmitOptions {
-  prd: string;
-  project: string;
-  autoApprove?: boolean;
-  maxParallel?: number;
-  maxTokens?: number;
-  maxCostUsd?: number;
-  maxRepairRounds?: number;
-  maxVerificationRepairs?: number;
-  /** false: self-tested, the plan's own commands decide (absent: the deployment's default). */
-  independentTests?: boolean;
-}
+/** A submission as the API takes it (director/runs.ts). */
+export type SubmitOptions = SubmitAsk;
 
 export class ManagerApiClient {
   readonly baseUrl: string;
@@ -84,11 +75,7 @@ export class ManagerApiClient {
     return this.request('POST', `/api/runs/${encodeURIComponent(run)}/${name}`, body);
   }
 
-  resolve(
-    run: string,
-    task: string,
-    body: { decision: 'reassign' | 'accept' | 'cancel'; employeeId?: string; reason: string },
-  ): Promise<Answer> {
+  resolve(run: string, task: string, body: ResolveAsk): Promise<Answer> {
     return this.request('POST', `/api/runs/${encodeURIComponent(run)}/tasks/${encodeURIComponent(task)}/resolve`, body);
   }
 

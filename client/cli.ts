@@ -14,8 +14,7 @@ import { Argument, Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { AuraConfig } from '../config/config.js';
 import type { RunProgress, RunReport } from '../governance/types.js';
-import type { RefusalRecorder } from '../director/runs.js';
-import type { EscalationDecision, RunBudget } from '../governance/types.js';
+import type { RefusalRecorder, ResolveAsk, SubmitAsk } from '../director/runs.js';
 import type { CommandAnswer } from '../workflows/definitions.js';
 import { DIRECTOR_COMMANDS, type DirectorCommandEntry } from '../governance/director-command-table.js';
 import { formatProgress, formatReport } from './format.js';
@@ -71,20 +70,6 @@ async function client(cfg: AuraConfig): Promise<Client> {
   return c;
 }
 
-/** What `aura submit` asks for (the budget: absent, the configured default). */
-interface Submission {
-  prd: string;
-  project: string;
-  autoApprove: boolean;
-  maxParallel?: number;
-  maxTokens?: number;
-  maxCost?: number;
-  maxRepairRounds?: number;
-  maxVerificationRepairs?: number;
-  /** false: self-tested (the plan's own commands decide); absent: the deployment's default (AURA_INDEPENDENT_TESTS). */
-  independentTests?: boolean;
-}
-
 /**
  * The run commands, and who gives them: through the Manager API when AURA_API_URL is set (the
  * Director is the owner of AURA_API_KEY, and the API records any refusal), else to Temporal
@@ -92,11 +77,11 @@ interface Submission {
  */
 interface Steering {
   by: string;
-  submit(s: Submission): Promise<{ runId: string; workflowId: string }>;
+  submit(s: SubmitAsk): Promise<{ runId: string; workflowId: string }>;
   status(run: string): Promise<RunProgress>;
   /** A run command of the table, with its body (as the API takes it). */
   command(entry: DirectorCommandEntry, run: string, body: Record<string, unknown>): Promise<CommandAnswer>;
-  resolve(run: string, task: string, d: { kind: EscalationDecision['kind']; employeeId?: string; reason: string }): Promise<CommandAnswer>;
+  resolve(run: string, task: string, ask: ResolveAsk): Promise<CommandAnswer>;
 }
 
 async function steering(cfg: AuraConfig): Promise<Steering> {
@@ -111,26 +96,14 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
     printErr(`[aura] via the Manager API at ${api.baseUrl} as ${me.name}`);
     return {
       by: me.name,
-      submit: (s) =>
-        api.submit({
-          prd: s.prd,
-          project: s.project,
-          autoApprove: s.autoApprove,
-          ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
-          ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),
-          ...(s.maxCost !== undefined ? { maxCostUsd: s.maxCost } : {}),
-          ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
-          ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
-          ...(s.independentTests !== undefined ? { independentTests: s.independentTests } : {}),
-        }),
+      submit: (s) => api.submit(s),
       status: (run) => api.status(run),
       command: (entry, run, body) => api.command(run, entry.verb, body),
-      resolve: (run, task, d) =>
-        api.resolve(run, task, { decision: d.kind, ...(d.employeeId !== undefined ? { employeeId: d.employeeId } : {}), reason: d.reason }),
+      resolve: (run, task, ask) => api.resolve(run, task, ask),
     };
   }
   const [c, d] = await Promise.all([client(cfg), import('../director/runs.js')]);
-  const { submitRun, runStatus, resolveEscalation, sendRunCommand } = d;
+  const { submitRun, runStatus, resolveEscalation, sendRunCommand, runOptions, escalationDecision } = d;
   // Said at a terminal only: scripts read stderr for errors.
   if (process.stderr.isTTY)
     printErr(`[aura] via Temporal at ${cfg.temporal.address ?? `127.0.0.1:${cfg.temporal.port}`} as ${cfg.director}`);
@@ -143,25 +116,11 @@ async function steering(cfg: AuraConfig): Promise<Steering> {
         prd: s.prd,
         project: s.project,
         dashboardUrl: cfg.manager.apiUrl,
-        options: {
-          autoApprove: s.autoApprove,
-          director: by,
-          ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
-          ...(s.maxRepairRounds !== undefined ? { maxRepairRounds: s.maxRepairRounds } : {}),
-          ...(s.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: s.maxVerificationRepairs } : {}),
-          ...(s.independentTests !== undefined ? { independentTests: s.independentTests } : {}),
-          budget: { maxTokens: s.maxTokens ?? cfg.runBudget.maxTokens, maxCostUsd: s.maxCost ?? cfg.runBudget.maxCostUsd },
-        },
+        options: runOptions(s, by, cfg.runBudget),
       }),
     status: (run) => runStatus(c, run),
     command: (entry, run, body) => sendRunCommand(c, entry, run, entry.toArg(body, by), record),
-    resolve: (run, task, d) => {
-      const decision: EscalationDecision =
-        d.kind === 'reassign'
-          ? { kind: 'reassign', employeeId: d.employeeId ?? '', by, reason: d.reason }
-          : { kind: d.kind, by, reason: d.reason };
-      return resolveEscalation(c, run, task, decision, record);
-    },
+    resolve: (run, task, ask) => resolveEscalation(c, run, task, escalationDecision(ask, by), record),
   };
 }
 
@@ -298,7 +257,9 @@ function registerResolve(program: Command): void {
       const chosen = [opts.reassign !== undefined, !!opts.accept, !!opts.cancel].filter(Boolean).length;
       if (chosen !== 1) throw userError('choose exactly one of --reassign <employee>, --accept, --cancel');
       const kind = opts.reassign ? ('reassign' as const) : opts.accept ? ('accept' as const) : ('cancel' as const);
-      const answer = await (await steering(config())).resolve(runId, taskKey, { kind, employeeId: opts.reassign, reason: opts.reason });
+      const answer = await (
+        await steering(config())
+      ).resolve(runId, taskKey, { decision: kind, employeeId: opts.reassign, reason: opts.reason });
       print(`task ${taskKey} of run ${runId}: ${answer.message} (now ${answer.status})`);
     });
 }
@@ -388,7 +349,7 @@ export function buildProgram(): Command {
           autoApprove: opts.autoApprove,
           maxParallel: opts.maxParallel,
           maxTokens: opts.maxTokens,
-          maxCost: opts.maxCost,
+          maxCostUsd: opts.maxCost,
           maxRepairRounds: opts.maxRepairRounds,
           maxVerificationRepairs: opts.maxVerificationRepairs,
           ...(opts.selfTested ? { independentTests: false } : {}),

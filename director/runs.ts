@@ -191,6 +191,50 @@ async function directorCommand<A extends { by: string; reason?: string }>(
   }
 }
 
+/** What a submission asks for, as the Manager API takes it (the CLI builds the same). */
+export interface SubmitAsk {
+  prd: string;
+  project: string;
+  autoApprove?: boolean;
+  maxParallel?: number;
+  /** Absent: the configured default (AURA_RUN_TOKEN_BUDGET). */
+  maxTokens?: number;
+  /** Absent: the configured default (AURA_RUN_COST_BUDGET_USD). */
+  maxCostUsd?: number;
+  maxRepairRounds?: number;
+  maxVerificationRepairs?: number;
+  /** false: self-tested, the plan's own commands decide (absent: the deployment's default). */
+  independentTests?: boolean;
+}
+
+/** The run's options from a submission, with who submits it and the configured budget for what it leaves out. */
+export function runOptions(ask: SubmitAsk, director: string, defaultBudget: RunBudget): RunOptions {
+  return {
+    autoApprove: ask.autoApprove,
+    director,
+    ...(ask.maxParallel ? { maxParallel: ask.maxParallel } : {}),
+    ...(ask.maxRepairRounds !== undefined ? { maxRepairRounds: ask.maxRepairRounds } : {}),
+    ...(ask.maxVerificationRepairs !== undefined ? { maxVerificationRepairs: ask.maxVerificationRepairs } : {}),
+    ...(ask.independentTests !== undefined ? { independentTests: ask.independentTests } : {}),
+    budget: { maxTokens: ask.maxTokens ?? defaultBudget.maxTokens, maxCostUsd: ask.maxCostUsd ?? defaultBudget.maxCostUsd },
+  };
+}
+
+/** The Director's answer to an escalated task, as the Manager API takes it (the CLI builds the same). */
+export interface ResolveAsk {
+  decision: EscalationDecision['kind'];
+  /** For reassign: the employee. */
+  employeeId?: string;
+  reason: string;
+}
+
+/** The decision the task receives, with who gives it. */
+export function escalationDecision(ask: ResolveAsk, by: string): EscalationDecision {
+  return ask.decision === 'reassign'
+    ? { kind: 'reassign', employeeId: ask.employeeId ?? '', by, reason: ask.reason }
+    : { kind: ask.decision, by, reason: ask.reason };
+}
+
 export interface SubmitRequest {
   prd: string;
   project: string;

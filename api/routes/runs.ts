@@ -5,8 +5,10 @@
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import {
+  escalationDecision,
   recordRefusal,
   resolveEscalation,
+  runOptions,
   resolveRun,
   runStatus,
   sendRunCommand,
@@ -18,7 +20,6 @@ import { RUN_STATUSES, WAITS_ON_DIRECTOR, toRunLine } from '../../director/run-l
 import { listRuns } from '../../db/repositories/history.js';
 import { listIncidents } from '../../db/repositories/incidents.js';
 import { runAttemptRounds, runDirectorActions, runSpendVsBudget, taskTitles } from '../../db/repositories/dashboard.js';
-import type { EscalationDecision } from '../../governance/types.js';
 import type { CommandAnswer } from '../../workflows/definitions.js';
 import { UserError } from '../../errors/index.js';
 import { ApiError, CommandRefused } from '../errors.js';
@@ -277,13 +278,8 @@ export function registerRunRoutes(app: TypedApi, deps: ApiDeps): void {
       },
     },
     async (req) =>
-      asDirector(deps, req, (by, record) => {
-        const b = req.body;
-        const decision: EscalationDecision =
-          b.decision === 'reassign'
-            ? { kind: 'reassign', employeeId: b.employeeId!, by, reason: b.reason }
-            : { kind: b.decision, by, reason: b.reason };
-        return resolveEscalation(client, req.params.run, req.params.task, decision, record);
-      }),
+      asDirector(deps, req, (by, record) =>
+        resolveEscalation(client, req.params.run, req.params.task, escalationDecision(req.body, by), record),
+      ),
   );
 }
