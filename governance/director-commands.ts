@@ -16,6 +16,13 @@ export type RunCommand =
   | { kind: 'budgetDecision'; decision: BudgetDecision }
   | ({ kind: 'pause' | 'resume' | 'cancel' } & Attribution);
 
+/** The command a run's rule looks at, from the message name and what it carries. */
+export function runCommandOf(kind: RunCommand['kind'], arg: unknown): RunCommand {
+  return (
+    kind === 'verificationDecision' || kind === 'budgetDecision' ? { kind, decision: arg } : { kind, ...(arg as object) }
+  ) as RunCommand;
+}
+
 /** What the rules look at. */
 export interface RunView {
   status: RunStatus;

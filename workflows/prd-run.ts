@@ -48,21 +48,10 @@ import {
   QUEUES,
   SEARCH_ATTRIBUTES,
   WAITING_FOR_DIRECTOR,
-  approvePlanSignal,
-  approvePlanUpdate,
-  budgetDecisionSignal,
-  budgetDecisionUpdate,
+  RUN_COMMAND_SIGNALS,
+  RUN_COMMAND_UPDATES,
   budgetExhaustedSignal,
   budgetUpdateSignal,
-  cancelUpdate,
-  pauseSignal,
-  pauseUpdate,
-  rejectPlanSignal,
-  rejectPlanUpdate,
-  replanSignal,
-  replanUpdate,
-  resumeSignal,
-  resumeUpdate,
   runControlSignal,
   statusQuery,
   taskProgressSignal,
@@ -71,7 +60,16 @@ import {
   verificationDecisionUpdate,
   type CommandAnswer,
 } from './definitions.js';
-import { FINAL_RUN_STATUSES, refuseCommand, type RunCommand, type RunView } from '../governance/director-commands.js';
+import { FINAL_RUN_STATUSES, refuseCommand, runCommandOf, type RunCommand, type RunView } from '../governance/director-commands.js';
+
+type RunCommandMessage = keyof typeof RUN_COMMAND_UPDATES;
+type AnyArg = { by: string; reason?: string };
+/** What a Director command does to the run: as a signal (absent: it has none), and as an Update (its answer's message). */
+type RunCommandEffects = {
+  [M in RunCommandMessage]: (typeof RUN_COMMAND_UPDATES)[M] extends UpdateDefinition<CommandAnswer, [infer A]>
+    ? { signal?: (a: A) => unknown; update: (a: A) => Promise<string> }
+    : never;
+};
 import { runDetails } from './details.js';
 import * as roles from './activity-proxies.js';
 import { taskRun } from './task-run.js';
@@ -210,105 +208,86 @@ class PrdRunWorkflow {
     const gate = (kind: GateAnswer['kind']) => (a: { by: string; reason?: string }) => {
       this.gate = { kind, by: a.by || 'director', reason: a.reason ?? '' };
     };
-    // Signals (runs started before Updates; tools that can only signal): a command that does not
-    // fit the run's state is kept visible in ignoredSignals, never silently dropped.
-    this.onSignal(approvePlanSignal, (a) => ({ kind: 'approvePlan', ...a }), gate('approve'));
-    this.onSignal(rejectPlanSignal, (a) => ({ kind: 'rejectPlan', ...a }), gate('reject'));
-    this.onSignal(replanSignal, (a) => ({ kind: 'replan', ...a }), gate('replan'));
-    this.onSignal(
-      verificationDecisionSignal,
-      (d) => ({ kind: 'verificationDecision', decision: d }),
-      (d) => (this.verificationAnswer = d),
-    );
-    this.onSignal(
-      budgetDecisionSignal,
-      (d) => ({ kind: 'budgetDecision', decision: d }),
-      (d) => this.decideBudget(d),
-    );
-    this.onSignal(
-      pauseSignal,
-      (a) => ({ kind: 'pause', ...a }),
-      (a) => this.pause(a),
-    );
-    this.onSignal(
-      resumeSignal,
-      (a) => ({ kind: 'resume', ...a }),
-      (a) => this.resume(a),
-    );
-
-    // Updates: the caller hears at once that the command was accepted (and what it did), or why not.
+    // Each Director command's effect on the run: as a signal (runs started before Updates; tools
+    // that can only signal) and as an Update, which answers once it took effect.
     const until = (changed: () => boolean) => condition(() => changed() || FINAL_RUN_STATUSES.includes(state.status));
-    this.onUpdate(
-      approvePlanUpdate,
-      (a) => ({ kind: 'approvePlan', ...a }),
-      async (a) => {
-        gate('approve')(a);
-        await until(() => state.status !== 'awaiting_approval');
-        return 'plan approved';
+    const effects: RunCommandEffects = {
+      approvePlan: {
+        signal: gate('approve'),
+        update: async (a) => {
+          gate('approve')(a);
+          await until(() => state.status !== 'awaiting_approval');
+          return 'plan approved';
+        },
       },
-    );
-    this.onUpdate(
-      rejectPlanUpdate,
-      (a) => ({ kind: 'rejectPlan', ...a }),
-      async (a) => {
-        const before = state.status;
-        gate('reject')(a);
-        await until(() => state.status !== before);
-        return 'plan rejected';
+      rejectPlan: {
+        signal: gate('reject'),
+        update: async (a) => {
+          const before = state.status;
+          gate('reject')(a);
+          await until(() => state.status !== before);
+          return 'plan rejected';
+        },
       },
-    );
-    this.onUpdate(
-      replanUpdate,
-      (a) => ({ kind: 'replan', ...a }),
-      async (a) => {
-        gate('replan')(a);
-        await until(() => state.status !== 'plan_escalated');
-        return 'the planner gets more rounds';
+      replan: {
+        signal: gate('replan'),
+        update: async (a) => {
+          gate('replan')(a);
+          await until(() => state.status !== 'plan_escalated');
+          return 'the planner gets more rounds';
+        },
       },
-    );
-    this.onUpdate(
-      verificationDecisionUpdate,
-      (d) => ({ kind: 'verificationDecision', decision: d }),
-      async (d) => {
-        this.verificationAnswer = d;
-        await until(() => state.status !== 'verification_escalated');
-        return `failed verification: ${d.kind}`;
+      verificationDecision: {
+        signal: (d) => (this.verificationAnswer = d),
+        update: async (d) => {
+          this.verificationAnswer = d;
+          await until(() => state.status !== 'verification_escalated');
+          return `failed verification: ${d.kind}`;
+        },
       },
-    );
-    this.onUpdate(
-      budgetDecisionUpdate,
-      (d) => ({ kind: 'budgetDecision', decision: d }),
-      async (d) => {
-        await this.decideBudget(d);
-        return d.kind === 'raise'
-          ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}`
-          : 'the run stops: its tasks wind down';
+      budgetDecision: {
+        signal: (d) => this.decideBudget(d),
+        update: async (d) => {
+          await this.decideBudget(d);
+          return d.kind === 'raise'
+            ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}`
+            : 'the run stops: its tasks wind down';
+        },
       },
-    );
-    this.onUpdate(
-      pauseUpdate,
-      (a) => ({ kind: 'pause', ...a }),
-      async (a) => {
-        await this.pause(a);
-        return 'paused: running steps finish, nothing new starts';
+      pause: {
+        signal: (a) => this.pause(a),
+        update: async (a) => {
+          await this.pause(a);
+          return 'paused: running steps finish, nothing new starts';
+        },
       },
-    );
-    this.onUpdate(
-      resumeUpdate,
-      (a) => ({ kind: 'resume', ...a }),
-      async (a) => {
-        await this.resume(a);
-        return 'resumed';
+      resume: {
+        signal: (a) => this.resume(a),
+        update: async (a) => {
+          await this.resume(a);
+          return 'resumed';
+        },
       },
-    );
-    this.onUpdate(
-      cancelUpdate,
-      (a) => ({ kind: 'cancel', ...a }),
-      async (a) => {
-        await this.cancel(a);
-        return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
+      cancel: {
+        update: async (a) => {
+          await this.cancel(a);
+          return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
+        },
       },
-    );
+    };
+    const messages = Object.keys(RUN_COMMAND_UPDATES) as RunCommandMessage[];
+    // Signals first, then Updates, each in the table's order. A signal that does not fit the
+    // run's state is kept visible in ignoredSignals, never silently dropped; an Update that does
+    // not is refused to its caller.
+    for (const m of messages) {
+      const signal = (RUN_COMMAND_SIGNALS as Partial<Record<RunCommandMessage, SignalDefinition<[AnyArg]>>>)[m];
+      const apply = effects[m].signal as ((a: AnyArg) => unknown) | undefined;
+      if (signal && apply) this.onSignal(signal, (a) => runCommandOf(m, a), apply);
+    }
+    for (const m of messages) {
+      const update = RUN_COMMAND_UPDATES[m] as unknown as UpdateDefinition<CommandAnswer, [AnyArg]>;
+      this.onUpdate(update, (a) => runCommandOf(m, a), effects[m].update as (a: AnyArg) => Promise<string>);
+    }
 
     // Task → run plumbing (internal; described as such in the Web UI).
     setHandler(
