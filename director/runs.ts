@@ -315,7 +315,7 @@ function progressFromReport(report: RunReport): RunProgress {
       title: report.plan?.tasks.find((p) => p.id === t.taskKey)?.title ?? '',
       status: t.status,
       assignedTo: t.acceptedBy,
-      attempts: t.attempts.length,
+      attempts: Math.max(t.attempts.length, t.attemptsStarted ?? 0),
       reassignments: Math.max(0, t.attempts.length - 1),
       repairRounds: t.attempts.reduce((n, a) => n + Math.max(0, (a.rounds ?? 1) - 1), 0),
     })),

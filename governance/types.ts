@@ -174,6 +174,8 @@ export interface TaskRunResult {
   acceptedModelRunId: string | null;
   overriddenBy: string | null;
   attempts: AttemptSummary[];
+  /** Attempts begun, when more than `attempts` holds (one was under way when the run was cancelled). */
+  attemptsStarted?: number;
   /** Who checked: the frozen acceptance tests (tester, version, files, red run) and the review (older runs: absent). */
   checks?: TaskChecks;
 }

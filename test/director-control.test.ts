@@ -183,7 +183,8 @@ describe('pause, resume, cancel', () => {
       project: 'cancel-call',
       options: { autoApprove: true, director: 'tester', planTimeLimitMs: 2_000 },
     });
-    await until(runId, (s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
+    const working = await until(runId, (s) => s.tasks.some((t) => t.status === 'running'), 'a running task');
+    const key = working.tasks.find((t) => t.status === 'running')!.key;
     await sleep(1_500); // the call is under way
     const answer = await cancelRun(client, runId, 'dana', 'wrong PRD', recorder());
     expect(answer.message).toMatch(/cancelling/);
@@ -193,6 +194,8 @@ describe('pause, resume, cancel', () => {
     expect(report.status).toBe('cancelled');
     expect(report.reason).toBe('cancelled by dana: wrong PRD');
     expect(await openTasks(runId)).toEqual([]);
+    // The attempt under way still counts once the run has closed.
+    expect((await runStatus(client, runId)).tasks.find((t) => t.key === key)).toMatchObject({ status: 'cancelled', attempts: 1 });
     const cancelledCalls = await world.env.db
       .selectFrom('model_runs')
       .select(['error'])

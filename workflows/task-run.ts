@@ -1051,6 +1051,8 @@ class TaskWorkflow {
       acceptedModelRunId: null,
       overriddenBy: null,
       attempts: this.attempts,
+      // An attempt under way when the run was cancelled has no summary, but it was made.
+      ...(this.progress.attempts > this.attempts.length ? { attemptsStarted: this.progress.attempts } : {}),
       ...(this.independent ? { checks: this.checks } : {}),
     };
   }
