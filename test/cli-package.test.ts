@@ -3,14 +3,11 @@
  * dist/ alone), installed into a temporary prefix as `npm install -g` lays it out, then
  * `aura --help` and `aura doctor` run from that prefix's bin/, with HOME elsewhere.
  *
- * Two shortcuts keep it to a few seconds; AURA_TEST_FULL_INSTALL=1 takes neither (about 20 s
- * here, 30 s and more on a busy machine):
- * - the pack does what prepack does (build.mjs, the workflow bundle, the shrinkwrap), with the
- *   workflow bundle the suite's global setup already made from the same sources with the same
- *   function, instead of a second webpack run (5-20 s here);
- * - the install links the checkout's node_modules instead of extracting the 227 dependencies
- *   again (9-33 s here, offline from npm's cache); what that leaves untested (that dist/ asks
- *   only for production dependencies) is checked on dist/ itself.
+ * The install is npm's own (`npm install -g --prefix <tmp> --offline <tarball>`, from the cache
+ * `npm ci` filled: 9-33 s here). One shortcut keeps the pack quick; AURA_TEST_FULL_INSTALL=1
+ * takes it not: the pack does what prepack does (build.mjs, the workflow bundle, the shrinkwrap),
+ * with the workflow bundle the suite's global setup already made from the same sources with the
+ * same function, instead of a second webpack run (5-20 s here).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -77,20 +74,9 @@ beforeAll(() => {
   }
   tarball = join(dir, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
   mkdirSync(home);
-  if (FULL) {
-    timed('npm install -g --offline', () =>
-      execFileSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], { stdio: 'ignore' }),
-    );
-  } else {
-    // The layout npm install -g makes: the package under lib/node_modules, its bin linked in bin/.
-    timed('install (extract, link node_modules and bin)', () => {
-      mkdirSync(installed, { recursive: true });
-      execFileSync('tar', ['xzf', tarball, '-C', installed, '--strip-components=1']);
-      symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(installed, 'node_modules'));
-      mkdirSync(join(prefix, 'bin'));
-      symlinkSync(join('..', 'lib', 'node_modules', 'aura-orchestra', 'bin', 'aura'), join(prefix, 'bin', 'aura'));
-    });
-  }
+  timed('npm install -g --offline', () =>
+    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], { stdio: 'ignore' }),
+  );
 }, 120_000);
 
 afterAll(() => {
