@@ -84,8 +84,10 @@ export interface DirectorCommandEntry<Body = unknown, Arg extends { by: string; 
 type ReasonBody = { reason?: string };
 type Attributed = { by: string; reason?: string };
 
-/** A command whose body is only a reason (who and why): most of them. */
-const attributed = { toArg: (b: ReasonBody | undefined, by: string): Attributed => ({ by, reason: b?.reason }) };
+/** A command whose body is an optional reason (who and, perhaps, why). */
+const attributed = { body: optionalReasonBody, toArg: (b: ReasonBody | undefined, by: string): Attributed => ({ by, reason: b?.reason }) };
+/** A command whose body is a required reason (who and why). */
+const accountable = { body: reasonBody, toArg: (b: ReasonBody | undefined, by: string): Attribution => ({ by, reason: b?.reason ?? '' }) };
 const RUN_ARG = ['<run>', 'run id, workflow id or AuraRunId'] as const;
 
 const define = <Body, Arg extends Attributed>(e: DirectorCommandEntry<Body, Arg>) => e as unknown as DirectorCommandEntry;
@@ -97,7 +99,6 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     rule: 'approvePlan',
     signal: true,
     auth: 'director',
-    body: optionalReasonBody,
     ...attributed,
     what: () => 'approve the plan',
     legacyNeeds: ['awaiting_approval'],
@@ -115,8 +116,7 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     rule: 'rejectPlan',
     signal: true,
     auth: 'director',
-    body: reasonBody,
-    toArg: (b, by) => ({ by, reason: b?.reason ?? '' }),
+    ...accountable,
     what: () => 'reject the plan',
     reasonFor: 'a rejection',
     legacyNeeds: ['awaiting_approval', 'plan_escalated'],
@@ -134,7 +134,6 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     rule: 'replan',
     signal: true,
     auth: 'director',
-    body: optionalReasonBody,
     ...attributed,
     what: () => 'grant another planning round',
     legacyNeeds: ['plan_escalated'],
@@ -214,8 +213,7 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     rule: 'pause',
     signal: true,
     auth: 'director',
-    body: reasonBody,
-    toArg: (b, by) => ({ by, reason: b?.reason ?? '' }),
+    ...accountable,
     what: () => 'pause the run',
     reasonFor: 'pausing a run',
     legacyRefusal: 'run {run} was started before pause existed: it cannot be paused (cancel it with "aura cancel")',
@@ -232,8 +230,7 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     rule: 'resume',
     signal: true,
     auth: 'director',
-    body: reasonBody,
-    toArg: (b, by) => ({ by, reason: b?.reason ?? '' }),
+    ...accountable,
     what: () => 'resume the run',
     reasonFor: 'resuming a run',
     legacyRefusal: 'run {run} was started before pause existed: it cannot be paused or resumed',
@@ -247,8 +244,7 @@ export const DIRECTOR_COMMANDS: readonly DirectorCommandEntry[] = [
     // A run without the Update is cancelled through Temporal itself (director/runs.ts).
     signal: false,
     auth: 'director',
-    body: reasonBody,
-    toArg: (b, by) => ({ by, reason: b?.reason ?? '' }),
+    ...accountable,
     what: () => 'cancel the run',
     reasonFor: 'cancelling a run',
     summary: 'Cancel a run that has not ended',

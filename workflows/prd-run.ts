@@ -211,68 +211,63 @@ class PrdRunWorkflow {
     // Each Director command's effect on the run: as a signal (runs started before Updates; tools
     // that can only signal) and as an Update, which answers once it took effect.
     const until = (changed: () => boolean) => condition(() => changed() || FINAL_RUN_STATUSES.includes(state.status));
+    // An answer once the run has left the state it was in (`from`; absent: its state when the command came).
+    const leaving =
+      <A>(apply: (a: A) => unknown, message: (a: A) => string, from?: RunStatus) =>
+      async (a: A) => {
+        const before = from ?? state.status;
+        apply(a);
+        await until(() => state.status !== before);
+        return message(a);
+      };
+    // An answer once the effect is done.
+    const done =
+      <A>(apply: (a: A) => Promise<unknown>, message: (a: A) => string) =>
+      async (a: A) => {
+        await apply(a);
+        return message(a);
+      };
     const effects: RunCommandEffects = {
-      approvePlan: {
-        signal: gate('approve'),
-        update: async (a) => {
-          gate('approve')(a);
-          await until(() => state.status !== 'awaiting_approval');
-          return 'plan approved';
-        },
-      },
-      rejectPlan: {
-        signal: gate('reject'),
-        update: async (a) => {
-          const before = state.status;
-          gate('reject')(a);
-          await until(() => state.status !== before);
-          return 'plan rejected';
-        },
-      },
-      replan: {
-        signal: gate('replan'),
-        update: async (a) => {
-          gate('replan')(a);
-          await until(() => state.status !== 'plan_escalated');
-          return 'the planner gets more rounds';
-        },
-      },
+      approvePlan: { signal: gate('approve'), update: leaving(gate('approve'), () => 'plan approved', 'awaiting_approval') },
+      rejectPlan: { signal: gate('reject'), update: leaving(gate('reject'), () => 'plan rejected') },
+      replan: { signal: gate('replan'), update: leaving(gate('replan'), () => 'the planner gets more rounds', 'plan_escalated') },
       verificationDecision: {
         signal: (d) => (this.verificationAnswer = d),
-        update: async (d) => {
-          this.verificationAnswer = d;
-          await until(() => state.status !== 'verification_escalated');
-          return `failed verification: ${d.kind}`;
-        },
+        update: leaving(
+          (d) => (this.verificationAnswer = d),
+          (d) => `failed verification: ${d.kind}`,
+          'verification_escalated',
+        ),
       },
       budgetDecision: {
         signal: (d) => this.decideBudget(d),
-        update: async (d) => {
-          await this.decideBudget(d);
-          return d.kind === 'raise'
-            ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}`
-            : 'the run stops: its tasks wind down';
-        },
+        update: done(
+          (d) => this.decideBudget(d),
+          (d) =>
+            d.kind === 'raise'
+              ? `budget raised to ${d.budget.maxTokens} tokens, $${d.budget.maxCostUsd}`
+              : 'the run stops: its tasks wind down',
+        ),
       },
       pause: {
         signal: (a) => this.pause(a),
-        update: async (a) => {
-          await this.pause(a);
-          return 'paused: running steps finish, nothing new starts';
-        },
+        update: done(
+          (a) => this.pause(a),
+          () => 'paused: running steps finish, nothing new starts',
+        ),
       },
       resume: {
         signal: (a) => this.resume(a),
-        update: async (a) => {
-          await this.resume(a);
-          return 'resumed';
-        },
+        update: done(
+          (a) => this.resume(a),
+          () => 'resumed',
+        ),
       },
       cancel: {
-        update: async (a) => {
-          await this.cancel(a);
-          return 'cancelling: model calls and sandboxes stop, then the run ends cancelled';
-        },
+        update: done(
+          (a) => this.cancel(a),
+          () => 'cancelling: model calls and sandboxes stop, then the run ends cancelled',
+        ),
       },
     };
     const messages = Object.keys(RUN_COMMAND_UPDATES) as RunCommandMessage[];
