@@ -42,7 +42,7 @@ export default class SlowestFiles implements Reporter {
     if (process.env.AURA_TEST_DURATIONS === 'write') {
       const all = { ...recorded(), ...Object.fromEntries(rows.map((r) => [r.file, Math.round(r.seconds * 10) / 10])) };
       const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
-      writeFileSync(FILE, `${JSON.stringify(sorted, null, 1)}\n`);
+      writeFileSync(FILE, `${JSON.stringify(sorted, null, 2)}\n`);
       console.log(`(durations written to ${relative(ROOT, FILE)})`);
     }
   }
