@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
-import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { eventually, startTestEnv, taskEscalated, type TestEnv } from './helpers/env.js';
 import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
@@ -28,15 +28,7 @@ afterAll(async () => {
 /** The CLI in this process (test/helpers/cli.ts), as the Director named below. */
 const aura = (args: string[]) => runAura(args, { ...env.childEnv, AURA_DIRECTOR: 'the-director' });
 
-const escalated = (runId: string, key: string) =>
-  eventually(
-    async () => {
-      const s = await runStatus(env.client, runId);
-      return s.tasks.find((t) => t.key === key)?.status === 'escalated' ? s : null;
-    },
-    90_000,
-    `task ${key} to escalate`,
-  );
+const escalated = (runId: string, key: string) => taskEscalated(env.client, runId, key);
 
 describe('escalation to the Director', () => {
   it('waits for the Director, who accepts with an override, refuses a terminated employee, and cancels', async () => {

@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatus, submitRun, waitForReport } from '../director/runs.js';
+import { submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
-import { eventually, startTestEnv, type TestEnv } from './helpers/env.js';
+import { startTestEnv, taskEscalated, type TestEnv } from './helpers/env.js';
 import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
@@ -25,15 +25,7 @@ afterAll(async () => {
 });
 
 const aura = (args: string[]) => runAura(args, { ...env.childEnv, AURA_DIRECTOR: 'dana' });
-const escalated = (runId: string, key: string) =>
-  eventually(
-    async () => {
-      const s = await runStatus(env.client, runId);
-      return s.tasks.find((t) => t.key === key)?.status === 'escalated' ? s : null;
-    },
-    90_000,
-    `task ${key} to escalate`,
-  );
+const escalated = (runId: string, key: string) => taskEscalated(env.client, runId, key);
 
 describe('a failure caused by an override is charged to nobody', () => {
   it('override → T2 fails in T1’s code → no HR, no score → reassign → completed', async () => {

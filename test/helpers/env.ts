@@ -19,6 +19,8 @@ import type { QueueRole } from '../../workers/create-worker.js';
 import { startWorkers, type RunningWorkers } from '../../workers/start-workers.js';
 import { installSdkLogger } from '../../workers/logging.js';
 import { commandSigningInterceptor } from '../../director/command-signer.js';
+import { runStatus } from '../../director/runs.js';
+import type { RunProgress } from '../../governance/types.js';
 
 export interface TestEnv {
   config: AuraConfig;
@@ -142,6 +144,18 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+/** The run's status once its task `key` waits for the Director. */
+export function taskEscalated(client: Client, runId: string, key: string, timeoutMs = 90_000): Promise<RunProgress> {
+  return eventually(
+    async () => {
+      const s = await runStatus(client, runId);
+      return s.tasks.find((t) => t.key === key)?.status === 'escalated' ? s : null;
+    },
+    timeoutMs,
+    `task ${key} to escalate`,
+  );
 }
 
 export const SAMPLE_PRD_FILE = join(PROJECT_ROOT, 'samples', 'wordfreq', 'PRD.md');
