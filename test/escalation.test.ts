@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStatus, submitRun, waitForReport } from '../director/runs.js';
 import { PROJECT_ROOT } from '../config/config.js';
-import { eventually, startTestEnv, taskEscalated, type TestEnv } from './helpers/env.js';
+import { startTestEnv, taskEscalated, type TestEnv } from './helpers/env.js';
 import { aura as runAura } from './helpers/cli.js';
 
 let env: TestEnv;
