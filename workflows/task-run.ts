@@ -126,7 +126,12 @@ class TaskWorkflow {
     setHandler(
       directorDecisionSignal,
       (d) => {
-        if (this.progress.status === 'escalated') this.decision = d;
+        // One decision at a time: the one being carried out (the roster read for it) is not replaced.
+        if (this.progress.status === 'escalated' && this.rosterAtDecision && this.decision)
+          (this.progress.ignoredSignals ??= []).push(
+            `directorDecision from ${d?.by} ignored: task ${this.task.id} already has a decision to carry out`,
+          );
+        else if (this.progress.status === 'escalated') this.decision = d;
         else
           (this.progress.ignoredSignals ??= []).push(
             `directorDecision from ${d?.by} ignored: task ${this.task.id} is ${this.progress.status}, not escalated`,

@@ -337,6 +337,41 @@ describe('blame follows cause, and the Director is never left without a way forw
     }
   });
 
+  it('a decision being carried out (its roster being read) is not replaced by another one', async () => {
+    const reading = deferred();
+    let holdNext = false;
+    let held = false;
+    const stubs = world.use({
+      auditAttempt: failFirstAudit(),
+      // The roster read for the Director's decision waits until the test lets it go.
+      employeeRoster: async () => {
+        if (holdNext) {
+          holdNext = false;
+          held = true;
+          await reading.promise;
+        }
+        return DEFAULT_ROSTER;
+      },
+    });
+    const run = await world.startRun({ autoApprove: true });
+    await escalated(run, 'T1');
+    holdNext = true;
+    await taskHandle(run, 'T1').signal(directorDecisionSignal, { kind: 'reassign', employeeId: 'coder-1', by: 'web-ui', reason: 'again' });
+    await until(() => held, "the roster read for the Director's decision");
+    await taskHandle(run, 'T1').signal(directorDecisionSignal, { kind: 'cancel', by: 'web-ui', reason: 'no, stop' });
+    await until(
+      async () => (await taskHandle(run, 'T1').query(taskStatusQuery)).ignoredSignals?.length,
+      'the second decision to be set aside',
+    );
+    expect((await taskHandle(run, 'T1').query(taskStatusQuery)).ignoredSignals).toEqual([
+      'directorDecision from web-ui ignored: task T1 already has a decision to carry out',
+    ]);
+    reading.resolve();
+    const report = await run.handle.result();
+    expect(report.status).toBe('completed');
+    expect(stubs.directorActions().slice(1)).toEqual([['task_reassign', 'web-ui', 'again']]);
+  });
+
   it("a failure that does not run through the overridden code is the employee's own", async () => {
     let t2Audits = 0;
     const stubs = world.use(
