@@ -17,16 +17,32 @@ export interface UpstreamCause {
 /** Workspace paths named at a location in a failure's output: traceback frames, test runner locations. */
 export function pathsIn(text: string): string[] {
   const found = new Set<string>();
-  // A path followed by a line number (node's "path:3:11", python's 'File "path", line 3'), not
-  // inside a longer path; "/workspace/" and "file://" prefixes are where the sandbox mounts the files.
-  const re = /(?<![\w/.@-])(?:file:\/\/)?(\/workspace\/|\.\/)?((?:[\w@.-]+\/)*[\w@-][\w@.-]*\.[A-Za-z0-9]+)(?::\d+|", line \d+)/g;
-  for (const m of text.matchAll(re)) {
-    const path = m[2]!;
-    if (path.split('/').includes('..')) continue;
-    found.add(path);
+  const add = (raw: string) => {
+    const path = raw
+      .replace(/^file:\/\//, '')
+      .replace(/^\/workspace\//, '')
+      .replace(/^\.\//, '');
+    if (!path.startsWith('/') && !path.split('/').includes('..') && WORKSPACE_PATH.test(path)) found.add(path);
+  };
+  // Model-made output reaches this (workflow) code: it is read in bounded pieces, each matched by
+  // an anchored pattern, so no input makes the matching slow.
+  const tail = text.slice(-MAX_SCANNED);
+  // node: "at f (file:///workspace/src/a.js:3:11)", "/workspace/test/b.test.js:5:1"
+  for (const token of tail.split(/[\s"'`()[\],]+/)) {
+    if (token.length === 0 || token.length > MAX_PATH) continue;
+    const m = /^(.+?):\d+(?::\d+)?$/.exec(token);
+    if (m) add(m[1]!);
   }
+  // python: File "/workspace/src/a.py", line 3
+  for (const m of tail.matchAll(/File "([^"\n]{1,400})", line \d+/g)) add(m[1]!);
   return [...found];
 }
+
+/** How much of a failure's output is read (its end, where a traceback is), and the longest path taken. */
+const MAX_SCANNED = 64_000;
+const MAX_PATH = 400;
+/** A relative path with an extension: folders and a file name of word characters, `@`, `.` and `-`. */
+const WORKSPACE_PATH = /^(?:[\w@.-]+\/)*[\w@-][\w@.-]*\.[A-Za-z0-9]+$/;
 
 /**
  * The upstream cause of an attempt's failure, or null when it is the employee's own. Upstream

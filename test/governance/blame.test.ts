@@ -17,6 +17,11 @@ describe('paths named in a failure', () => {
     expect(pathsIn(NODE_TRACE)).toEqual(['src/tally/index.mjs', 'test/report.test.mjs']);
     expect(pathsIn(PY_TRACE)).toEqual(['tests/test_report.py', 'src/tally/core.py']);
   });
+  it('reads model-made output in bounded pieces: a huge token is skipped, the traceback at the end still read', () => {
+    const noise = `${'a.'.repeat(200_000)}:1 ${'x/'.repeat(100_000)}a.js:1`;
+    expect(pathsIn(noise)).toEqual([]);
+    expect(pathsIn(`${noise}\n${NODE_TRACE}`)).toEqual(['src/tally/index.mjs', 'test/report.test.mjs']);
+  });
   it('skips paths outside the workspace', () => {
     expect(pathsIn('at /usr/lib/node_modules/x/index.js:1:1 and ../secret.txt')).toEqual([]);
   });
